@@ -1,0 +1,15 @@
+/**
+ * The worker's activities, built once in the composition root (worker/main.ts) from their dependencies.
+ * Workflows get their types with `proxyActivities<ReturnType<typeof createActivities>>`.
+ */
+import { createOutboundActivities, type OutboundDeps } from './outbound.js';
+import { createUserStoreActivities } from './user-store.js';
+
+export type ActivityDeps = OutboundDeps;
+
+export function createActivities(deps: ActivityDeps) {
+  return {
+    ...createUserStoreActivities(deps),
+    ...createOutboundActivities(deps),
+  };
+}

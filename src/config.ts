@@ -1,0 +1,201 @@
+/**
+ * Every setting of the server, parsed and validated in one place. Nothing else reads `process.env`
+ * (workflows never do: they are deterministic and get what they need as input).
+ *
+ * Two modes, chosen by configuration alone:
+ * - embedded (default): no `DATABASE_URL` -> an embedded PostgreSQL (PGlite) under `DATA_DIR`;
+ *   no `TEMPORAL_ADDRESS` -> a Temporal dev server started from the project-local CLI.
+ * - production: `DATABASE_URL` and `TEMPORAL_ADDRESS` point at real services and only the api and the
+ *   worker run.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  readonly code = 'ERR_CONFIG';
+  constructor(readonly issues: string[]) {
+    super(`Invalid configuration:\n${issues.map((i) => `  - ${i}`).join('\n')}`);
+  }
+}
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'expected true or false' })
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const port = z.coerce
+  .number({ message: 'expected a port number' })
+  .int()
+  .min(0)
+  .max(65535, { message: 'expected a port number between 0 and 65535' });
+
+const positiveInt = z.coerce.number({ message: 'expected a number' }).int().positive();
+
+const url = (protocols: string[]) =>
+  z.string().refine(
+    (v) => {
+      try {
+        return protocols.includes(new URL(v).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { message: `expected a URL (${protocols.join(' or ')})` },
+  );
+
+/** `host:port`, as the Temporal SDK expects it. */
+const hostPort = z.string().regex(/^[^\s:/]+:\d{1,5}$/, { message: 'expected host:port, e.g. localhost:7233' });
+
+/**
+ * Encryption keyring: `kid:base64key[,kid:base64key...]`. The first key encrypts; every key decrypts, so a
+ * key can be rotated by putting the new one first and keeping the old one until nothing uses it.
+ */
+const keyring = z.string().transform((v, ctx) => {
+  const keys: { id: string; key: Buffer }[] = [];
+  for (const part of v.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const sep = part.indexOf(':');
+    const id = sep > 0 ? part.slice(0, sep) : '';
+    const key = Buffer.from(sep > 0 ? part.slice(sep + 1) : '', 'base64');
+    if (!/^[A-Za-z0-9._-]{1,32}$/.test(id) || key.length !== 32) {
+      ctx.addIssue({ code: 'custom', message: 'expected kid:base64 with a 32-byte (AES-256) key for every entry' });
+      return z.NEVER;
+    }
+    keys.push({ id, key });
+  }
+  if (keys.length === 0) {
+    ctx.addIssue({ code: 'custom', message: 'expected at least one key' });
+    return z.NEVER;
+  }
+  return keys;
+});
+
+const envSchema = z.object({
+  DATA_DIR: z.string().min(1).default('.data'),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+
+  API_HOST: z.string().min(1).default('127.0.0.1'),
+  API_PORT: port.default(8080),
+  /** Base URL clients use to reach the API (SCIM `meta.location`); defaults to http://localhost:API_PORT. */
+  PUBLIC_BASE_URL: url(['http:', 'https:']).optional(),
+
+  DATABASE_URL: url(['postgres:', 'postgresql:']).optional(),
+  DATABASE_POOL_SIZE: positiveInt.default(10),
+  EMBEDDED_PG_PORT: port.default(5433),
+
+  TEMPORAL_ADDRESS: hostPort.optional(),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('provisioning'),
+  TEMPORAL_TLS: bool.default(false),
+  TEMPORAL_TLS_CERT: z.string().optional(),
+  TEMPORAL_TLS_KEY: z.string().optional(),
+  TEMPORAL_TLS_CA: z.string().optional(),
+  TEMPORAL_TLS_SERVER_NAME: z.string().optional(),
+  TEMPORAL_API_KEY: z.string().optional(),
+  /** Where operators find the Temporal Web UI (printed at start; the dev server's UI by default). */
+  TEMPORAL_UI_URL: url(['http:', 'https:']).optional(),
+  TEMPORAL_CLI_PATH: z.string().optional(),
+  TEMPORAL_DEV_PORT: port.default(7233),
+  TEMPORAL_UI_PORT: port.default(8233),
+
+  ADMIN_USERNAME: z.string().min(1).default('admin'),
+  ADMIN_PASSWORD: z.string().min(8, { message: 'must be at least 8 characters' }).optional(),
+  ENCRYPTION_KEYS: keyring.optional(),
+
+  /** A prebuilt workflow bundle (tests and container images build it once); unset = bundle at start. */
+  WORKFLOW_BUNDLE: z.string().optional(),
+
+  /** How long a request waits for its blocking outbound targets before answering without them. */
+  BLOCKING_TIMEOUT_MS: positiveInt.default(30_000),
+  /** An idle OutboundFanOut workflow (queues empty) completes after this long; the next event restarts it. */
+  OUTBOUND_IDLE_MS: positiveInt.default(5 * 60_000),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface TemporalConfig {
+  /** Unset: the launcher starts a dev server and fills this in for its children. */
+  address: string | undefined;
+  namespace: string;
+  taskQueue: string;
+  tls:
+    | false
+    | { serverName?: string; ca?: string; clientCert?: string; clientKey?: string };
+  apiKey: string | undefined;
+  uiUrl: string | undefined;
+  cliPath: string | undefined;
+  devPort: number;
+  uiPort: number;
+}
+
+export interface Config {
+  mode: 'embedded' | 'production';
+  dataDir: string;
+  logLevel: Env['LOG_LEVEL'];
+  api: { host: string; port: number; publicBaseUrl: string };
+  database: { url: string | undefined; poolSize: number; embeddedPort: number };
+  temporal: TemporalConfig;
+  admin: { username: string; password: string | undefined };
+  encryptionKeys: { id: string; key: Buffer }[] | undefined;
+  blockingTimeoutMs: number;
+  outboundIdleMs: number;
+  workflowBundle: string | undefined;
+}
+
+/** Parses and validates settings; throws ConfigError listing every bad value at once. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // Empty strings count as unset, as in most twelve-factor tooling.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  }
+  const e = parsed.data;
+  const issues: string[] = [];
+  if ((e.TEMPORAL_TLS_CERT === undefined) !== (e.TEMPORAL_TLS_KEY === undefined)) {
+    issues.push('TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY: set both for mTLS, or neither');
+  }
+  const production = e.DATABASE_URL !== undefined && e.TEMPORAL_ADDRESS !== undefined;
+  if (production && e.ADMIN_PASSWORD === undefined) {
+    issues.push('ADMIN_PASSWORD: required when DATABASE_URL and TEMPORAL_ADDRESS are set (production mode)');
+  }
+  if (production && e.ENCRYPTION_KEYS === undefined) {
+    issues.push('ENCRYPTION_KEYS: required in production mode (e.g. k1:$(openssl rand -base64 32))');
+  }
+  if (issues.length > 0) throw new ConfigError(issues);
+
+  const tlsWanted = e.TEMPORAL_TLS || e.TEMPORAL_TLS_CERT !== undefined || e.TEMPORAL_API_KEY !== undefined;
+  return {
+    mode: production ? 'production' : 'embedded',
+    dataDir: path.resolve(e.DATA_DIR),
+    logLevel: e.LOG_LEVEL,
+    api: {
+      host: e.API_HOST,
+      port: e.API_PORT,
+      publicBaseUrl: (e.PUBLIC_BASE_URL ?? `http://localhost:${e.API_PORT}`).replace(/\/+$/, ''),
+    },
+    database: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE, embeddedPort: e.EMBEDDED_PG_PORT },
+    temporal: {
+      address: e.TEMPORAL_ADDRESS,
+      namespace: e.TEMPORAL_NAMESPACE,
+      taskQueue: e.TEMPORAL_TASK_QUEUE,
+      tls: tlsWanted
+        ? {
+            ...(e.TEMPORAL_TLS_SERVER_NAME !== undefined && { serverName: e.TEMPORAL_TLS_SERVER_NAME }),
+            ...(e.TEMPORAL_TLS_CA !== undefined && { ca: e.TEMPORAL_TLS_CA }),
+            ...(e.TEMPORAL_TLS_CERT !== undefined && { clientCert: e.TEMPORAL_TLS_CERT }),
+            ...(e.TEMPORAL_TLS_KEY !== undefined && { clientKey: e.TEMPORAL_TLS_KEY }),
+          }
+        : false,
+      apiKey: e.TEMPORAL_API_KEY,
+      uiUrl: e.TEMPORAL_UI_URL,
+      cliPath: e.TEMPORAL_CLI_PATH,
+      devPort: e.TEMPORAL_DEV_PORT,
+      uiPort: e.TEMPORAL_UI_PORT,
+    },
+    admin: { username: e.ADMIN_USERNAME, password: e.ADMIN_PASSWORD },
+    encryptionKeys: e.ENCRYPTION_KEYS,
+    blockingTimeoutMs: e.BLOCKING_TIMEOUT_MS,
+    outboundIdleMs: e.OUTBOUND_IDLE_MS,
+    workflowBundle: e.WORKFLOW_BUNDLE,
+  };
+}

@@ -1,0 +1,144 @@
+/**
+ * SCIM 2.0 outbound connector (RFC 7644 client): the settings WSO2's "SCIM 2.0 Provisioning Configuration"
+ * has: user and group endpoints, basic-auth username and password, the user store domain to provision to,
+ * and password provisioning with a default password.
+ */
+import { z } from 'zod';
+import { SCIM_CONTENT_TYPE } from '../../scim/schemas.js';
+import { qualifiedUserName, toScimUser } from '../../scim/user-resource.js';
+import {
+  ConnectorAlreadyExists,
+  ConnectorMisconfigured,
+  ConnectorNotFound,
+  ConnectorRejected,
+  ConnectorTransient,
+  parseRetryAfter,
+} from '../errors.js';
+import type { ConnectorConfig, ConnectorFactory, OutboundConnector, OutboundUser } from '../types.js';
+
+const httpUrl = z.string().refine((v) => /^https?:\/\//.test(v) && URL.canParse(v), 'must be an http(s) URL');
+
+export const scim2Settings = z.object({
+  userEndpoint: httpUrl,
+  groupEndpoint: httpUrl.optional(),
+  username: z.string().min(1).optional(),
+  /** The user store domain at the target (WSO2: "Userstore Domain"); PRIMARY sends bare user names. */
+  userStoreDomain: z.string().min(1).default('PRIMARY'),
+  /** HTTP timeout of one call, in ms. */
+  timeoutMs: z.number().int().positive().default(30_000),
+});
+export type Scim2Settings = z.infer<typeof scim2Settings>;
+
+export const scim2Secrets = z.object({
+  password: z.string().optional(),
+  defaultPassword: z.string().optional(),
+});
+
+const SECRET_FIELDS = ['password', 'defaultPassword'] as const;
+
+function issuesOf(config: ConnectorConfig): string[] {
+  const a = scim2Settings.safeParse(config.settings);
+  const b = scim2Secrets.safeParse(config.secrets);
+  const issues = [...(a.success ? [] : a.error.issues), ...(b.success ? [] : b.error.issues)];
+  const out = issues.map((i) => `${i.path.join('.') || 'settings'}: ${i.message}`);
+  if (a.success && a.data.username !== undefined && !config.secrets.password) {
+    out.push('password: required with username (basic authentication)');
+  }
+  return out;
+}
+
+export class Scim2Connector implements OutboundConnector {
+  constructor(
+    private readonly settings: Scim2Settings,
+    private readonly secrets: z.infer<typeof scim2Secrets>,
+  ) {}
+
+  async createUser(user: OutboundUser): Promise<{ remoteId: string }> {
+    const created = await this.request('POST', this.settings.userEndpoint, this.toBody(user));
+    const id = (created as { id?: unknown } | undefined)?.id;
+    if (typeof id !== 'string' || id === '') throw new ConnectorRejected('The target answered the create without a resource id');
+    return { remoteId: id };
+  }
+
+  async updateUser(remoteId: string, user: OutboundUser): Promise<void> {
+    await this.request('PUT', this.userUrl(remoteId), this.toBody(user));
+  }
+
+  async deleteUser(remoteId: string): Promise<void> {
+    try {
+      await this.request('DELETE', this.userUrl(remoteId));
+    } catch (err) {
+      if (!(err instanceof ConnectorNotFound)) throw err;
+    }
+  }
+
+  async findUserByUserName(userName: string): Promise<{ remoteId: string } | undefined> {
+    const target = qualifiedUserName(this.settings.userStoreDomain.toUpperCase(), userName);
+    const url = new URL(this.settings.userEndpoint);
+    url.searchParams.set('filter', `userName eq ${JSON.stringify(target)}`);
+    const list = (await this.request('GET', url.toString())) as { Resources?: { id?: unknown }[] } | undefined;
+    const id = list?.Resources?.[0]?.id;
+    return typeof id === 'string' ? { remoteId: id } : undefined;
+  }
+
+  private userUrl(remoteId: string): string {
+    return `${this.settings.userEndpoint.replace(/\/+$/, '')}/${encodeURIComponent(remoteId)}`;
+  }
+
+  private toBody(user: OutboundUser): Record<string, unknown> {
+    const { id: _id, meta: _meta, ...body } = toScimUser(user, '');
+    body.userName = qualifiedUserName(this.settings.userStoreDomain.toUpperCase(), user.userName);
+    if (user.password !== undefined) body.password = user.password;
+    return body;
+  }
+
+  /** The one place where HTTP outcomes become the connector error taxonomy. */
+  private async request(method: string, url: string, body?: unknown): Promise<unknown> {
+    const headers: Record<string, string> = { Accept: SCIM_CONTENT_TYPE };
+    if (body !== undefined) headers['Content-Type'] = SCIM_CONTENT_TYPE;
+    if (this.settings.username !== undefined) {
+      const token = Buffer.from(`${this.settings.username}:${this.secrets.password ?? ''}`).toString('base64');
+      headers.Authorization = `Basic ${token}`;
+    }
+    let res: Response;
+    try {
+      res = await fetch(url, {
+        method,
+        headers,
+        ...(body !== undefined && { body: JSON.stringify(body) }),
+        signal: AbortSignal.timeout(this.settings.timeoutMs),
+      });
+    } catch (err) {
+      const cause = err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err);
+      throw new ConnectorTransient(`${method} ${url} failed: ${cause}`);
+    }
+    const text = await res.text();
+    let json: unknown;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      json = undefined;
+    }
+    if (res.ok) return json;
+    const detail = (json as { detail?: unknown } | undefined)?.detail;
+    const message = `${method} ${new URL(url).pathname} -> ${res.status}${typeof detail === 'string' ? `: ${detail}` : ''}`;
+    if (res.status === 404) throw new ConnectorNotFound(message, 404);
+    if (res.status === 409) throw new ConnectorAlreadyExists(message, 409);
+    if (res.status === 408 || res.status === 429 || res.status >= 500) {
+      throw new ConnectorTransient(message, res.status, parseRetryAfter(res.headers.get('retry-after')));
+    }
+    if (res.status === 401 || res.status === 403) throw new ConnectorMisconfigured(`${message} (check the connector's credentials)`, res.status);
+    throw new ConnectorRejected(message, res.status);
+  }
+}
+
+export const scim2Factory: ConnectorFactory = {
+  type: 'scim2',
+  secretFields: SECRET_FIELDS,
+  validate: issuesOf,
+  create(config) {
+    const issues = issuesOf(config);
+    if (issues.length > 0) throw new ConnectorMisconfigured(`SCIM 2.0 connector settings: ${issues.join('; ')}`);
+    return new Scim2Connector(scim2Settings.parse(config.settings), scim2Secrets.parse(config.secrets));
+  },
+};

@@ -1,0 +1,45 @@
+/**
+ * The outbound connector contract. One implementation per target kind, each in its own folder, created
+ * through the registry (src/connectors/registry.ts) from the connector's stored settings.
+ *
+ * Implementations translate vendor errors into src/connectors/errors.ts in one place and never decide
+ * what a failure means for the provisioning run; the workflow does.
+ *
+ * @example
+ * const connector = registry.create({ type: 'scim2', settings, secrets });
+ * const { remoteId } = await connector.createUser(user);
+ * await connector.updateUser(remoteId, changedUser);
+ */
+import type { UserRecord } from '../provisioning/types.js';
+
+/** The user as a connector sends it: the stored record plus the password to provision, if any. */
+export interface OutboundUser extends UserRecord {
+  password?: string | undefined;
+}
+
+export interface OutboundConnector {
+  /** Creates the user; throws ConnectorAlreadyExists when the target already has one by that name. */
+  createUser(user: OutboundUser): Promise<{ remoteId: string }>;
+  /** Replaces the user's attributes at the target; throws ConnectorNotFound when it is gone. */
+  updateUser(remoteId: string, user: OutboundUser): Promise<void>;
+  /** Deletes (or deactivates, per connector settings); a user already gone is not an error. */
+  deleteUser(remoteId: string, user: OutboundUser): Promise<void>;
+  /** Finds an existing user by userName, to link after ConnectorAlreadyExists. */
+  findUserByUserName(userName: string): Promise<{ remoteId: string } | undefined>;
+}
+
+export interface ConnectorConfig {
+  type: string;
+  settings: Record<string, unknown>;
+  secrets: Record<string, string>;
+}
+
+export interface ConnectorFactory {
+  readonly type: string;
+  /** Validates settings and secrets (throws ConnectorMisconfigured) and builds a connector. */
+  create(config: ConnectorConfig): OutboundConnector;
+  /** Validates settings and secrets for the admin API, without building anything. */
+  validate(config: ConnectorConfig): string[];
+  /** Names of the secret fields (encrypted at rest, masked in admin responses). */
+  readonly secretFields: readonly string[];
+}

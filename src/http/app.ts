@@ -1,0 +1,29 @@
+/**
+ * The express application: SCIM 2.0 at /scim2, the admin API at /api/server/v1, health at /health.
+ * Handlers authenticate, validate and answer; they never call connectors themselves.
+ */
+import express, { type Express } from 'express';
+import type { Logger } from '../log.js';
+import { adminRouter } from './admin/router.js';
+import type { AppContext } from './context.js';
+import { scimRouter } from './scim/router.js';
+
+export function createApp(ctx: AppContext, log: Logger): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false); // SCIM ETags are resource versions, set by the handlers
+  app.get('/health', async (_req, res) => {
+    try {
+      await ctx.db.$queryRaw`SELECT 1`;
+      res.json({ status: 'ok' });
+    } catch {
+      res.status(503).json({ status: 'unavailable', reason: 'database' });
+    }
+  });
+  app.use('/scim2', scimRouter(ctx, log));
+  app.use('/api/server/v1', adminRouter(ctx, log));
+  app.use((req, res) => {
+    res.status(404).json({ code: 'not_found', message: `Nothing at ${req.method} ${req.path}` });
+  });
+  return app;
+}

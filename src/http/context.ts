@@ -1,0 +1,15 @@
+import type { Client } from '@temporalio/client';
+import type { Config } from '../config.js';
+import type { ConnectorRegistry } from '../connectors/registry.js';
+import type { SecretBox } from '../crypto/secret-box.js';
+import type { PrismaClient } from '../db/client.js';
+
+/** What the HTTP handlers depend on, built once by the api's composition root (src/http/server.ts). */
+export interface AppContext {
+  config: Config;
+  db: PrismaClient;
+  temporal: Client;
+  registry: ConnectorRegistry;
+  box: SecretBox;
+  admin: { username: string; password: string };
+}

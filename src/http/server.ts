@@ -1,0 +1,43 @@
+/**
+ * The api process: the composition root of the HTTP side. Prints `api ready <url>` on stdout when it
+ * listens (the launcher and the tests wait for that line).
+ */
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import type { Config } from '../config.js';
+import { ConnectorRegistry } from '../connectors/registry.js';
+import { SecretBox } from '../crypto/secret-box.js';
+import { createPrismaClient } from '../db/client.js';
+import { createLogger } from '../log.js';
+import { ensureDefaults } from '../provisioning/defaults.js';
+import { databaseUrl, temporalAddress } from '../runtime/database-url.js';
+import { resolveSecrets } from '../runtime/secrets.js';
+import { connectClient } from '../temporal/connection.js';
+import { createApp } from './app.js';
+
+export async function runApi(config: Config): Promise<void> {
+  const log = createLogger('api', config.logLevel);
+  const secrets = resolveSecrets(config);
+  const box = new SecretBox(secrets.keys);
+  const db = createPrismaClient(databaseUrl(config), { poolSize: config.database.poolSize });
+  await ensureDefaults(db);
+  const temporal = await connectClient({ ...config, temporal: { ...config.temporal, address: temporalAddress(config) } }, box);
+  const app = createApp({ config, db, temporal, registry: new ConnectorRegistry(), box, admin: secrets.admin }, log);
+  const server = app.listen(config.api.port, config.api.host);
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  process.stdout.write(`api ready http://${config.api.host}:${port}\n`);
+
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    log.info('api stopping');
+    server.closeIdleConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await Promise.allSettled([db.$disconnect(), temporal.connection.close()]);
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop());
+  process.once('SIGINT', () => void stop());
+}

@@ -1,0 +1,277 @@
+/**
+ * Identity providers, their outbound connectors, and applications' outbound links: validated writes,
+ * secrets encrypted at rest, views that never show a secret.
+ */
+import { z } from 'zod';
+import type { ConnectorRegistry } from '../connectors/registry.js';
+import type { SecretBox } from '../crypto/secret-box.js';
+import type { PrismaClient } from '../db/client.js';
+import { Prisma } from '../generated/prisma/client.js';
+
+export class AdminError extends Error {
+  override name = 'AdminError';
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details: string[] = [],
+  ) {
+    super(message);
+  }
+}
+
+const retryInput = z
+  .object({
+    initialIntervalMs: z.number().int().positive(),
+    maximumIntervalMs: z.number().int().positive(),
+    backoffCoefficient: z.number().min(1),
+    maximumAttempts: z.number().int().min(0),
+  })
+  .partial()
+  .strict();
+
+export const connectorInput = z
+  .object({
+    type: z.string().min(1),
+    enabled: z.boolean().default(true),
+    settings: z.record(z.string(), z.unknown()).default({}),
+    secrets: z.record(z.string(), z.string()).default({}),
+    passwordProvisioning: z.boolean().default(false),
+    attributeMapping: z.record(z.string(), z.string()).default({}),
+    retry: retryInput.default({}),
+  })
+  .strict();
+export type ConnectorInput = z.infer<typeof connectorInput>;
+
+export const identityProviderInput = z
+  .object({
+    name: z.string().min(1).max(255),
+    description: z.string().max(1024).optional(),
+    homeRealmIdentifier: z.string().max(255).optional(),
+    alias: z.string().max(255).optional(),
+    enabled: z.boolean().default(true),
+    outboundConnectors: z.array(connectorInput).default([]),
+  })
+  .strict();
+
+export const outboundLinkInput = z
+  .object({
+    connectorId: z.string().uuid().optional(),
+    identityProvider: z.string().min(1).optional(),
+    connectorType: z.string().min(1).optional(),
+    blocking: z.boolean().default(false),
+    rulesEnabled: z.boolean().default(false),
+    jitEnabled: z.boolean().default(false),
+  })
+  .strict()
+  .refine((v) => v.connectorId !== undefined || (v.identityProvider !== undefined && v.connectorType !== undefined), {
+    message: 'give connectorId, or identityProvider and connectorType',
+  });
+
+export function parseInput<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
+  const r = schema.safeParse(body);
+  if (!r.success) {
+    throw new AdminError(
+      400,
+      'invalid_request',
+      'The request body is invalid',
+      r.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`),
+    );
+  }
+  return r.data;
+}
+
+const MASK = '********';
+
+type ConnectorRow = Prisma.OutboundConnectorGetPayload<object>;
+
+export function connectorView(row: ConnectorRow, box: SecretBox) {
+  const secrets = row.secretsEncrypted ? (JSON.parse(box.openString(row.secretsEncrypted)) as Record<string, string>) : {};
+  return {
+    id: row.id,
+    type: row.type,
+    enabled: row.enabled,
+    settings: row.settings,
+    // Which secrets are set, never their values.
+    secrets: Object.fromEntries(Object.keys(secrets).map((k) => [k, MASK])),
+    passwordProvisioning: row.passwordProvisioning,
+    attributeMapping: row.attributeMapping,
+    retry: row.retry,
+    quarantined: row.quarantinedAt ? { since: row.quarantinedAt.toISOString(), reason: row.quarantineReason } : null,
+  };
+}
+
+function validateConnector(registry: ConnectorRegistry, input: ConnectorInput): void {
+  const factory = registry.factory(input.type);
+  if (!factory) {
+    throw new AdminError(400, 'invalid_request', `Unknown connector type '${input.type}'`, [`known types: ${registry.types().join(', ')}`]);
+  }
+  const issues = factory.validate({ type: input.type, settings: input.settings, secrets: input.secrets });
+  if (issues.length > 0) throw new AdminError(400, 'invalid_request', `Invalid ${input.type} connector settings`, issues);
+}
+
+function connectorData(box: SecretBox, input: ConnectorInput) {
+  return {
+    type: input.type,
+    enabled: input.enabled,
+    settings: input.settings as Prisma.InputJsonValue,
+    secretsEncrypted: Object.keys(input.secrets).length > 0 ? box.sealString(JSON.stringify(input.secrets)) : null,
+    passwordProvisioning: input.passwordProvisioning,
+    attributeMapping: input.attributeMapping,
+    retry: input.retry,
+  };
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  return err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002';
+}
+
+const idpInclude = { connectors: { orderBy: { createdAt: 'asc' } } } as const;
+type IdpRow = Prisma.IdentityProviderGetPayload<{ include: typeof idpInclude }>;
+
+export function identityProviderView(row: IdpRow, box: SecretBox) {
+  return {
+    id: row.id,
+    name: row.name,
+    description: row.description,
+    homeRealmIdentifier: row.homeRealmId,
+    alias: row.alias,
+    enabled: row.enabled,
+    outboundConnectors: row.connectors.map((c) => connectorView(c, box)),
+    created: row.createdAt.toISOString(),
+    lastModified: row.updatedAt.toISOString(),
+  };
+}
+
+export class ProvisioningConfigService {
+  constructor(
+    private readonly db: PrismaClient,
+    private readonly box: SecretBox,
+    private readonly registry: ConnectorRegistry,
+  ) {}
+
+  async createIdentityProvider(body: unknown) {
+    const input = parseInput(identityProviderInput, body);
+    for (const c of input.outboundConnectors) validateConnector(this.registry, c);
+    const types = input.outboundConnectors.map((c) => c.type);
+    if (new Set(types).size !== types.length) throw new AdminError(400, 'invalid_request', 'At most one connector of each type per identity provider');
+    try {
+      const row = await this.db.identityProvider.create({
+        data: {
+          name: input.name,
+          description: input.description ?? null,
+          homeRealmId: input.homeRealmIdentifier ?? null,
+          alias: input.alias ?? null,
+          enabled: input.enabled,
+          connectors: { create: input.outboundConnectors.map((c) => connectorData(this.box, c)) },
+        },
+        include: idpInclude,
+      });
+      return identityProviderView(row, this.box);
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new AdminError(409, 'conflict', `An identity provider named '${input.name}' already exists`);
+      throw err;
+    }
+  }
+
+  async listIdentityProviders() {
+    const rows = await this.db.identityProvider.findMany({ include: idpInclude, orderBy: { name: 'asc' } });
+    return rows.map((r) => identityProviderView(r, this.box));
+  }
+
+  async getIdentityProvider(id: string) {
+    const row = await this.db.identityProvider.findUnique({ where: { id }, include: idpInclude });
+    if (!row) throw new AdminError(404, 'not_found', `Identity provider ${id} not found`);
+    return identityProviderView(row, this.box);
+  }
+
+  async deleteIdentityProvider(id: string): Promise<void> {
+    const { count } = await this.db.identityProvider.deleteMany({ where: { id } });
+    if (count === 0) throw new AdminError(404, 'not_found', `Identity provider ${id} not found`);
+  }
+
+  async addConnector(idpId: string, body: unknown) {
+    const input = parseInput(connectorInput, body);
+    validateConnector(this.registry, input);
+    if (!(await this.db.identityProvider.findUnique({ where: { id: idpId } }))) {
+      throw new AdminError(404, 'not_found', `Identity provider ${idpId} not found`);
+    }
+    try {
+      const row = await this.db.outboundConnector.create({ data: { idpId, ...connectorData(this.box, input) } });
+      return connectorView(row, this.box);
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new AdminError(409, 'conflict', `This identity provider already has a ${input.type} connector`);
+      throw err;
+    }
+  }
+
+  async listOutboundLinks(applicationId: string) {
+    const links = await this.db.outboundLink.findMany({
+      where: { applicationId },
+      include: { connector: { include: { idp: true } } },
+      orderBy: { createdAt: 'asc' },
+    });
+    return links.map((l) => ({
+      id: l.id,
+      connectorId: l.connectorId,
+      identityProvider: l.connector.idp.name,
+      connectorType: l.connector.type,
+      blocking: l.blocking,
+      rulesEnabled: l.rulesEnabled,
+      jitEnabled: l.jitEnabled,
+    }));
+  }
+
+  async addOutboundLink(applicationId: string, body: unknown) {
+    const input = parseInput(outboundLinkInput, body);
+    const connector = input.connectorId
+      ? await this.db.outboundConnector.findUnique({ where: { id: input.connectorId }, include: { idp: true } })
+      : await this.db.outboundConnector.findFirst({
+          where: { type: input.connectorType!, idp: { name: input.identityProvider! } },
+          include: { idp: true },
+        });
+    if (!connector) throw new AdminError(404, 'not_found', 'No such outbound connector');
+    try {
+      const link = await this.db.outboundLink.create({
+        data: {
+          applicationId,
+          connectorId: connector.id,
+          blocking: input.blocking,
+          rulesEnabled: input.rulesEnabled,
+          jitEnabled: input.jitEnabled,
+        },
+      });
+      return {
+        id: link.id,
+        connectorId: connector.id,
+        identityProvider: connector.idp.name,
+        connectorType: connector.type,
+        blocking: link.blocking,
+        rulesEnabled: link.rulesEnabled,
+        jitEnabled: link.jitEnabled,
+      };
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new AdminError(409, 'conflict', 'This connector is already linked');
+      throw err;
+    }
+  }
+
+  async removeOutboundLink(applicationId: string, linkId: string): Promise<void> {
+    const { count } = await this.db.outboundLink.deleteMany({ where: { id: linkId, applicationId } });
+    if (count === 0) throw new AdminError(404, 'not_found', `Outbound link ${linkId} not found`);
+  }
+}
+
+/** A connector's full configuration, secrets decrypted, for the delivery activity. */
+export async function loadConnectorConfig(db: PrismaClient, box: SecretBox, id: string) {
+  const row = await db.outboundConnector.findUnique({ where: { id } });
+  if (!row) return undefined;
+  return {
+    id: row.id,
+    type: row.type,
+    enabled: row.enabled,
+    settings: row.settings as Record<string, unknown>,
+    secrets: row.secretsEncrypted ? (JSON.parse(box.openString(row.secretsEncrypted)) as Record<string, string>) : {},
+    passwordProvisioning: row.passwordProvisioning,
+  };
+}

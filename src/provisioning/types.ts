@@ -1,0 +1,146 @@
+/**
+ * The vocabulary shared by handlers, workflows and activities. Workflows import these as types only.
+ */
+
+export type ResourceType = 'User';
+export type Operation = 'create' | 'update' | 'delete';
+
+/** A multi-valued SCIM attribute entry (emails, phoneNumbers). */
+export interface MultiValue {
+  value: string;
+  type?: string | undefined;
+  primary?: boolean | undefined;
+  display?: string | undefined;
+}
+
+export interface Address {
+  type?: string | undefined;
+  primary?: boolean | undefined;
+  formatted?: string | undefined;
+  streetAddress?: string | undefined;
+  locality?: string | undefined;
+  region?: string | undefined;
+  postalCode?: string | undefined;
+  country?: string | undefined;
+}
+
+export interface Name {
+  formatted?: string | undefined;
+  familyName?: string | undefined;
+  givenName?: string | undefined;
+  middleName?: string | undefined;
+  honorificPrefix?: string | undefined;
+  honorificSuffix?: string | undefined;
+}
+
+export interface EnterpriseUser {
+  employeeNumber?: string | undefined;
+  costCenter?: string | undefined;
+  organization?: string | undefined;
+  division?: string | undefined;
+  department?: string | undefined;
+  manager?: { value?: string | undefined; displayName?: string | undefined } | undefined;
+}
+
+/**
+ * A user's writable attributes as accepted from a client (validated by src/scim/user-resource.ts).
+ * `password` is plaintext only on its way to being hashed or provisioned; it crosses Temporal only inside
+ * encrypted payloads (src/temporal/codec.ts).
+ */
+export interface UserInput {
+  /** User store domain (upper case), from the `DOMAIN/name` prefix or the application's inbound config. */
+  domain: string;
+  userName: string;
+  externalId?: string | undefined;
+  active: boolean;
+  name?: Name | undefined;
+  displayName?: string | undefined;
+  nickName?: string | undefined;
+  profileUrl?: string | undefined;
+  title?: string | undefined;
+  userType?: string | undefined;
+  preferredLanguage?: string | undefined;
+  locale?: string | undefined;
+  timezone?: string | undefined;
+  emails: MultiValue[];
+  phoneNumbers: MultiValue[];
+  addresses: Address[];
+  enterprise?: EnterpriseUser | undefined;
+  password?: string | undefined;
+}
+
+/** A stored user, as the store returns it (never with a password hash). */
+export interface UserRecord extends Omit<UserInput, 'password'> {
+  id: string;
+  version: number;
+  created: string;
+  lastModified: string;
+}
+
+/** What the caller's credentials say about who started a change. */
+export interface Initiator {
+  /** The application (service provider) id; the resident SP for operators using the admin credential. */
+  applicationId: string;
+  /** e.g. "scim2", "admin-api", "jit" */
+  channel: string;
+  /** Human-readable, for audit records: "admin via scim2". */
+  label: string;
+}
+
+export interface RetrySettings {
+  initialIntervalMs: number;
+  maximumIntervalMs: number;
+  backoffCoefficient: number;
+  /** 0 = unlimited: a target that is down gets the change when it comes back. */
+  maximumAttempts: number;
+}
+
+/** One outbound destination of a change, resolved when the change is accepted. */
+export interface OutboundTarget {
+  connectorId: string;
+  connectorType: string;
+  /** "<idp name>/<connector type>", for audit records, search attributes and error messages. */
+  label: string;
+  idpName: string;
+  blocking: boolean;
+  rulesEnabled: boolean;
+  jitEnabled: boolean;
+  retry: RetrySettings;
+}
+
+/**
+ * One accepted change of one resource, on its way to the outbound targets. `version` is the resource's
+ * version after the change: the per-target order key (a target never gets an older version after a newer
+ * one) and, with `eventId`, the idempotency key of a delivery.
+ */
+export interface ProvisioningEvent {
+  eventId: string;
+  resourceType: ResourceType;
+  operation: Operation;
+  localId: string;
+  version: number;
+  /** The resource after the change (for delete: as it was before). Carries the password if the change did. */
+  user: UserRecord & { password?: string | undefined };
+  targets: OutboundTarget[];
+  initiator: Initiator;
+  /** The InboundProvision workflow waiting for this event's blocking targets. */
+  replyTo?: string | undefined;
+}
+
+export type DeliveryOutcome = 'delivered' | 'skipped' | 'failed' | 'held';
+
+export interface DeliveryReport {
+  eventId: string;
+  connectorId: string;
+  label: string;
+  outcome: DeliveryOutcome;
+  remoteId?: string | undefined;
+  error?: string | undefined;
+}
+
+/** A SCIM-level rejection decided inside a workflow (conflict, not found, precondition failed). */
+export interface ScimRejection {
+  status: number;
+  scimType?: string | undefined;
+  detail: string;
+}

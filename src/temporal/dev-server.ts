@@ -1,0 +1,86 @@
+/**
+ * Starts the Temporal dev server (from the Temporal CLI) for the embedded default run and for tests:
+ * SQLite persistence in the data folder (so workflows survive restarts), the Web UI on, and the project's
+ * custom search attributes registered up front.
+ */
+import { Connection } from '@temporalio/client';
+import { startChild, type ManagedChild } from '../process/child.js';
+import { SEARCH_ATTRIBUTES } from './search-attributes.js';
+
+export interface DevServerOptions {
+  cliPath: string;
+  /** SQLite file; omitted = in-memory (tests). */
+  dbFile?: string;
+  port: number;
+  uiPort: number;
+  namespace?: string;
+  /** Extra namespaces to create (tests give each instance its own). */
+  namespaces?: string[];
+  /** Lets the Web UI decode encrypted payloads through the API's codec endpoint. */
+  codecEndpoint?: string;
+  output?: ((line: string) => void) | null;
+}
+
+export interface DevServer {
+  address: string;
+  uiUrl: string;
+  child: ManagedChild;
+  stop(): Promise<void>;
+}
+
+const SA_TYPE = { KEYWORD: 'Keyword', KEYWORD_LIST: 'KeywordList' } as const;
+
+export async function startDevServer(opts: DevServerOptions): Promise<DevServer> {
+  const args = [
+    'server',
+    'start-dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(opts.port),
+    '--ui-port',
+    String(opts.uiPort),
+    '--log-level',
+    'warn',
+    '--namespace',
+    opts.namespace ?? 'default',
+    ...(opts.namespaces ?? []).flatMap((ns) => ['--namespace', ns]),
+    ...(opts.dbFile ? ['--db-filename', opts.dbFile] : []),
+    ...(opts.codecEndpoint ? ['--ui-codec-endpoint', opts.codecEndpoint] : []),
+    ...SEARCH_ATTRIBUTES.flatMap((k) => ['--search-attribute', `${k.name}=${SA_TYPE[k.type as keyof typeof SA_TYPE]}`]),
+  ];
+  const address = `127.0.0.1:${opts.port}`;
+  // The dev server prints no reliable "ready" line; readiness is polled over gRPC below.
+  const child = startChild({
+    name: 'temporal',
+    command: opts.cliPath,
+    args,
+    ready: /^\u0000never$/,
+    output: opts.output,
+  });
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const exited = await Promise.race([child.exited.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 250))]);
+    if (exited) throw new Error('the Temporal dev server exited during start-up (is the port in use?)');
+    try {
+      const connection = await Connection.connect({ address, connectTimeout: 1000 });
+      try {
+        await connection.workflowService.describeNamespace({ namespace: opts.namespace ?? 'default' });
+        break;
+      } finally {
+        await connection.close();
+      }
+    } catch (err) {
+      if (Date.now() > deadline) {
+        await child.stop('SIGKILL');
+        throw new Error(`the Temporal dev server did not become ready: ${String(err)}`);
+      }
+    }
+  }
+  return {
+    address,
+    uiUrl: `http://localhost:${opts.uiPort}`,
+    child,
+    stop: () => child.stop('SIGTERM', 15_000),
+  };
+}

@@ -1,0 +1,213 @@
+/**
+ * Starts real server instances for end-to-end tests: each instance is its own database (a PGlite child
+ * process, or a fresh database on the PostgreSQL of TEST_DATABASE_URL), its own worker process and api
+ * process, on the shared Temporal dev server with a task queue of its own. Processes can be stopped,
+ * killed and restarted independently, on the same port and data.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { inject } from 'vitest';
+import { applyMigrations } from '../src/db/schema-engine.js';
+import { startChild, type ManagedChild } from '../src/process/child.js';
+import { PROJECT_ROOT } from '../src/temporal/cli-binary.js';
+import { freePort } from './global-setup.js';
+
+const MAIN = path.join(PROJECT_ROOT, 'src', 'main.ts');
+const VERBOSE = process.env.TEST_VERBOSE === '1';
+
+export interface Instance {
+  name: string;
+  baseUrl: string;
+  admin: { username: string; password: string };
+  databaseUrl: string;
+  taskQueue: string;
+  startApi(): Promise<void>;
+  stopApi(): Promise<void>;
+  startWorker(): Promise<void>;
+  stopWorker(): Promise<void>;
+  /** SIGKILL: no graceful shutdown, in-flight activities are simply lost to the worker. */
+  killWorker(): Promise<void>;
+  stop(): Promise<void>;
+  /** fetch against the instance with the admin credential. */
+  request(method: string, pathname: string, body?: unknown, headers?: Record<string, string>): Promise<Response>;
+}
+
+async function createDatabase(name: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const mode = process.env.TEST_DATABASE ?? 'embedded';
+  if (mode === 'postgres') {
+    const serverUrl = process.env.TEST_DATABASE_URL;
+    if (!serverUrl) throw new Error('TEST_DATABASE=postgres needs TEST_DATABASE_URL');
+    const dbName = `prov_${name.toLowerCase().replace(/[^a-z0-9]/g, '_')}_${crypto.randomBytes(4).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: serverUrl });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${dbName}`);
+    await admin.end();
+    const url = new URL(serverUrl);
+    url.pathname = `/${dbName}`;
+    return {
+      url: url.toString(),
+      async drop() {
+        const c = new pg.Client({ connectionString: serverUrl });
+        await c.connect();
+        await c.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+        await c.end();
+      },
+    };
+  }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `pglite-${name}-`));
+  const child = startChild({
+    name: `${name}:pglite`,
+    command: process.execPath,
+    args: ['--import', 'tsx', path.join(PROJECT_ROOT, 'src', 'db', 'embedded-postgres-main.ts'), '--data-dir', dir, '--port', '0'],
+    cwd: PROJECT_ROOT,
+    ready: /^ready (\S+)/,
+    output: VERBOSE ? undefined : null,
+  });
+  const m = await child.ready;
+  return {
+    url: m[1]!,
+    async drop() {
+      await child.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function startInstance(name: string, opts: { env?: Record<string, string> } = {}): Promise<Instance> {
+  const db = await createDatabase(name);
+  await applyMigrations({ databaseUrl: db.url, migrationsDir: path.join(PROJECT_ROOT, 'prisma', 'migrations') });
+  const port = await freePort();
+  const admin = { username: 'admin', password: `pw-${crypto.randomBytes(9).toString('base64url')}` };
+  const taskQueue = `provisioning-${name}-${crypto.randomBytes(4).toString('hex')}`;
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `data-${name}-`));
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    DATA_DIR: dataDir,
+    DATABASE_URL: db.url,
+    DATABASE_POOL_SIZE: '5',
+    TEMPORAL_ADDRESS: inject('temporalAddress'),
+    TEMPORAL_TASK_QUEUE: taskQueue,
+    WORKFLOW_BUNDLE: inject('workflowBundle'),
+    API_PORT: String(port),
+    PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
+    ADMIN_USERNAME: admin.username,
+    ADMIN_PASSWORD: admin.password,
+    ENCRYPTION_KEYS: `k1:${crypto.randomBytes(32).toString('base64')}`,
+    OUTBOUND_IDLE_MS: '2000',
+    LOG_LEVEL: 'warn',
+    ...opts.env,
+  };
+  let api: ManagedChild | undefined;
+  let worker: ManagedChild | undefined;
+  const spawnRole = (role: 'api' | 'worker') =>
+    startChild({
+      name: `${name}:${role}`,
+      command: process.execPath,
+      args: ['--import', 'tsx', MAIN, role],
+      env,
+      cwd: PROJECT_ROOT,
+      ready: role === 'api' ? /^api ready/ : /^worker ready/,
+      output: VERBOSE ? undefined : null,
+    });
+
+  const instance: Instance = {
+    name,
+    baseUrl: `http://127.0.0.1:${port}`,
+    admin,
+    databaseUrl: db.url,
+    taskQueue,
+    async startApi() {
+      api = spawnRole('api');
+      await api.ready;
+    },
+    async stopApi() {
+      await api?.stop();
+      api = undefined;
+    },
+    async startWorker() {
+      worker = spawnRole('worker');
+      await worker.ready;
+    },
+    async stopWorker() {
+      await worker?.stop();
+      worker = undefined;
+    },
+    async killWorker() {
+      await worker?.stop('SIGKILL');
+      worker = undefined;
+    },
+    async stop() {
+      await Promise.allSettled([instance.stopApi(), instance.stopWorker()]);
+      await db.drop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+    request(method, pathname, body, headers = {}) {
+      return fetch(`${instance.baseUrl}${pathname}`, {
+        method,
+        headers: {
+          Authorization: `Basic ${Buffer.from(`${admin.username}:${admin.password}`).toString('base64')}`,
+          ...(body !== undefined && { 'Content-Type': 'application/scim+json' }),
+          ...headers,
+        },
+        ...(body !== undefined && { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+      });
+    },
+  };
+  await Promise.all([instance.startWorker(), instance.startApi()]);
+  return instance;
+}
+
+/** Polls until `check` returns a value other than undefined, or fails after `timeoutMs`. */
+export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 30_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Configures `source` to provision to `target` over SCIM 2.0, linked from the resident SP. */
+export async function linkScim2Target(
+  source: Instance,
+  target: { baseUrl: string; admin: { username: string; password: string } },
+  opts: { blocking: boolean; idpName?: string; userEndpoint?: string; retry?: Record<string, number> },
+): Promise<{ idpId: string; connectorId: string }> {
+  const res = await source.request('POST', '/api/server/v1/identity-providers', {
+    name: opts.idpName ?? 'IS2',
+    description: 'second instance, over SCIM 2.0',
+    outboundConnectors: [
+      {
+        type: 'scim2',
+        settings: {
+          userEndpoint: opts.userEndpoint ?? `${target.baseUrl}/scim2/Users`,
+          groupEndpoint: `${target.baseUrl}/scim2/Groups`,
+          username: target.admin.username,
+          userStoreDomain: 'PRIMARY',
+          timeoutMs: 20_000,
+        },
+        secrets: { password: target.admin.password },
+        passwordProvisioning: true,
+        retry: { initialIntervalMs: 200, maximumIntervalMs: 1000, ...opts.retry },
+      },
+    ],
+  });
+  if (res.status !== 201) throw new Error(`creating the identity provider failed: ${res.status} ${await res.text()}`);
+  const idp = (await res.json()) as { id: string; outboundConnectors: { id: string }[] };
+  const connectorId = idp.outboundConnectors[0]!.id;
+  const link = await source.request('POST', '/api/server/v1/applications/resident/provisioning/outbound-connectors', {
+    connectorId,
+    blocking: opts.blocking,
+  });
+  if (link.status !== 201) throw new Error(`linking the connector failed: ${link.status} ${await link.text()}`);
+  return { idpId: idp.id, connectorId };
+}

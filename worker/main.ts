@@ -1,0 +1,68 @@
+/**
+ * The worker process: registers the workflows and the activities (built once here, the composition root,
+ * from their dependencies), with the encrypting data converter. Prints `worker ready` on stdout once it
+ * polls its task queue; drains in-flight tasks on SIGTERM/SIGINT.
+ */
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { createActivities } from '../activities/index.js';
+import type { Config } from '../src/config.js';
+import { ConnectorRegistry } from '../src/connectors/registry.js';
+import { SecretBox } from '../src/crypto/secret-box.js';
+import { createPrismaClient } from '../src/db/client.js';
+import { createLogger } from '../src/log.js';
+import { ensureDefaults } from '../src/provisioning/defaults.js';
+import { databaseUrl, temporalAddress } from '../src/runtime/database-url.js';
+import { resolveSecrets } from '../src/runtime/secrets.js';
+import { connectClient, connectionOptions, createDataConverter, ensureSearchAttributes } from '../src/temporal/connection.js';
+
+/** workflows/index.ts when run from source (tsx), workflows/index.js when run from dist/. */
+export function workflowsPath(): string {
+  const ts = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+  return fs.existsSync(ts) ? ts : fileURLToPath(new URL('../workflows/index.js', import.meta.url));
+}
+
+export async function runWorker(config: Config): Promise<void> {
+  const log = createLogger('worker', config.logLevel);
+  const secrets = resolveSecrets(config);
+  const box = new SecretBox(secrets.keys);
+  const db = createPrismaClient(databaseUrl(config), { poolSize: config.database.poolSize });
+  await ensureDefaults(db);
+  const temporalConfig = { ...config.temporal, address: temporalAddress(config) };
+  const client = await connectClient({ ...config, temporal: temporalConfig }, box);
+  try {
+    await ensureSearchAttributes(client);
+  } catch (err) {
+    log.warn('could not register search attributes; register them on the cluster by hand', { error: String(err) });
+  }
+  const connection = await NativeConnection.connect(connectionOptions(temporalConfig));
+  const worker = await Worker.create({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    ...(config.workflowBundle ? { workflowBundle: { codePath: config.workflowBundle } } : { workflowsPath: workflowsPath() }),
+    activities: createActivities({
+      db,
+      temporal: client,
+      registry: new ConnectorRegistry(),
+      box,
+      taskQueue: config.temporal.taskQueue,
+      outboundIdleMs: config.outboundIdleMs,
+    }),
+    dataConverter: createDataConverter(box),
+    shutdownGraceTime: '10s',
+  });
+  const stop = () => {
+    log.info('worker stopping');
+    worker.shutdown();
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  process.stdout.write(`worker ready ${config.temporal.taskQueue}\n`);
+  try {
+    await worker.run();
+  } finally {
+    await Promise.allSettled([connection.close(), client.connection.close(), db.$disconnect()]);
+  }
+}

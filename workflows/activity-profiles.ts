@@ -1,0 +1,51 @@
+/**
+ * Named timeout/retry profiles for activities. Every number says why it is what it is.
+ */
+import type { ActivityOptions } from '@temporalio/workflow';
+import type { RetrySettings } from '../src/provisioning/types.js';
+
+/** Error types that are decisions, not accidents: retrying cannot change them. */
+export const NON_RETRYABLE = ['ScimRejection', 'ConnectorRejected', 'ConnectorMisconfigured', 'InvalidInput'];
+
+/**
+ * Writes to the user store. A write is a few statements in one transaction: 30 s is generous. Retried
+ * without limit (capped at 10 s apart): the change was accepted, so a database outage delays it, never
+ * drops it. Activities are idempotent (ids chosen by the workflow, versions checked).
+ */
+export const userStoreWrite: ActivityOptions = {
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s', nonRetryableErrorTypes: NON_RETRYABLE },
+};
+
+/** Configuration reads (outbound targets): quick, side-effect free, retried like store writes. */
+export const configRead: ActivityOptions = {
+  startToCloseTimeout: '15s',
+  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s', nonRetryableErrorTypes: NON_RETRYABLE },
+};
+
+/** Handing an event to OutboundFanOut (signal-with-start): one RPC to Temporal. */
+export const outboundEnqueue: ActivityOptions = {
+  startToCloseTimeout: '15s',
+  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '5s', nonRetryableErrorTypes: NON_RETRYABLE },
+};
+
+/**
+ * One call to an outbound target. 60 s covers a slow target plus the connector's own 30 s HTTP timeout.
+ * Retry numbers come from the connector's settings (defaults in src/connectors/retry.ts); 4xx rejections
+ * are non-retryable, network errors, 5xx and 429 (with Retry-After honoured) are retried.
+ */
+export function connectorCall(retry: RetrySettings): ActivityOptions {
+  return {
+    startToCloseTimeout: '60s',
+    // The activity heartbeats every 2 s while it waits on the target: a killed worker is noticed in 10 s
+    // and the delivery retried elsewhere, instead of after the full 60 s.
+    heartbeatTimeout: '10s',
+    retry: {
+      initialInterval: retry.initialIntervalMs,
+      maximumInterval: retry.maximumIntervalMs,
+      backoffCoefficient: retry.backoffCoefficient,
+      maximumAttempts: retry.maximumAttempts,
+      nonRetryableErrorTypes: NON_RETRYABLE,
+    },
+  };
+}

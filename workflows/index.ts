@@ -1,0 +1,3 @@
+// The workflows the worker registers. Deterministic code only: see eslint.config.js for what may be imported.
+export { inboundProvision } from './inbound-provision.js';
+export { outboundFanOut } from './outbound-fan-out.js';

@@ -1,0 +1,134 @@
+/**
+ * OutboundFanOut: the entity workflow of one user (id `outbound-<userId>`). It receives every accepted
+ * change of that user by signal-with-start and delivers each to each of the change's targets, one
+ * delivery at a time per target, in the order the changes arrived. Targets are independent: a target that
+ * is down (its delivery retrying) holds back only its own queue.
+ *
+ * Deliveries are idempotent in the activity (the version already applied at a target is recorded with its
+ * remote id), so a signal delivered twice, a replay, or a worker killed mid-call never applies a change
+ * twice or an older change over a newer one.
+ *
+ * When idle (all queues empty) it completes after `idleMs`; the next change starts a fresh run. A long
+ * busy history continues as new once idle.
+ */
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  getExternalWorkflowHandle,
+  log,
+  proxyActivities,
+  setHandler,
+  upsertMemo,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { createActivities } from '../activities/index.js';
+import type { DeliveryReport, OutboundTarget, ProvisioningEvent } from '../src/provisioning/types.js';
+import { ConnectorKey, IdentityProviderKey, UserIdKey, UserNameKey } from '../src/temporal/search-attributes.js';
+import { connectorCall } from './activity-profiles.js';
+import { deliveryReportSignal, provisioningEventSignal } from './messages.js';
+
+type Activities = ReturnType<typeof createActivities>;
+
+export interface OutboundFanOutInput {
+  resourceType: 'User';
+  localId: string;
+  idleMs: number;
+  /** Event ids already taken, carried across continue-as-new to drop duplicate signals. */
+  recentEventIds?: string[];
+}
+
+interface QueueItem {
+  event: ProvisioningEvent;
+  target: OutboundTarget;
+}
+
+const RECENT_EVENT_IDS = 500;
+
+export async function outboundFanOut(input: OutboundFanOutInput): Promise<void> {
+  const queues = new Map<string, QueueItem[]>();
+  const draining = new Set<string>();
+  const recent = [...(input.recentEventIds ?? [])];
+  const seen = new Set(recent);
+  const labels = new Set<string>();
+  const idps = new Set<string>();
+  let delivered = 0;
+  let failed = 0;
+
+  async function deliver(item: QueueItem): Promise<DeliveryReport> {
+    const acts = proxyActivities<Activities>(connectorCall(item.target.retry));
+    try {
+      // The other targets are none of this delivery's business; leaving them out keeps history small.
+      return await acts.deliverToTarget({ event: { ...item.event, targets: [] }, target: item.target });
+    } catch (err) {
+      // Only non-retryable failures reach here (the target rejected the change, or its config is broken):
+      // the activity has recorded it in the audit trail; the queue moves on.
+      const cause = err instanceof ActivityFailure && err.cause instanceof ApplicationFailure ? err.cause : undefined;
+      const error = cause ? `${cause.type ?? 'Error'}: ${cause.message}` : String(err);
+      log.warn('delivery failed', { target: item.target.label, eventId: item.event.eventId, error });
+      return { eventId: item.event.eventId, connectorId: item.target.connectorId, label: item.target.label, outcome: 'failed', error };
+    }
+  }
+
+  async function drain(connectorId: string): Promise<void> {
+    const queue = queues.get(connectorId)!;
+    while (queue.length > 0) {
+      const item = queue[0]!;
+      const report = await deliver(item);
+      queue.shift();
+      if (report.outcome === 'failed') failed += 1;
+      else delivered += 1;
+      if (item.event.replyTo) {
+        try {
+          await getExternalWorkflowHandle(item.event.replyTo).signal(deliveryReportSignal, report);
+        } catch {
+          // The request stopped waiting (blocking timeout) and its workflow has completed: nothing to tell.
+        }
+      }
+    }
+    draining.delete(connectorId);
+    upsertMemo({ summary: `user ${input.localId}: ${delivered} delivered, ${failed} failed; targets: ${[...labels].join(', ')}` });
+  }
+
+  setHandler(provisioningEventSignal, (event) => {
+    if (seen.has(event.eventId)) return; // a retried enqueue
+    seen.add(event.eventId);
+    recent.push(event.eventId);
+    if (recent.length > RECENT_EVENT_IDS) seen.delete(recent.shift()!);
+    upsertSearchAttributes([
+      { key: UserIdKey, value: event.localId },
+      { key: UserNameKey, value: event.user.userName },
+    ]);
+    for (const target of event.targets) {
+      labels.add(target.label);
+      let queue = queues.get(target.connectorId);
+      if (!queue) queues.set(target.connectorId, (queue = []));
+      queue.push({ event, target });
+      if (!draining.has(target.connectorId)) {
+        draining.add(target.connectorId);
+        void drain(target.connectorId);
+      }
+    }
+    for (const t of event.targets) idps.add(t.idpName);
+    upsertSearchAttributes([
+      { key: ConnectorKey, value: [...labels] },
+      { key: IdentityProviderKey, value: [...idps] },
+    ]);
+  });
+
+  for (;;) {
+    await condition(() => draining.size === 0);
+    if (workflowInfo().continueAsNewSuggested) {
+      await condition(allHandlersFinished);
+      return await continueAsNew<typeof outboundFanOut>({ ...input, recentEventIds: recent });
+    }
+    const moreWork = await condition(() => draining.size > 0, input.idleMs);
+    if (!moreWork) {
+      await condition(allHandlersFinished);
+      return;
+    }
+  }
+}

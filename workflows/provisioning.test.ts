@@ -1,0 +1,201 @@
+/**
+ * Workflow behaviour on a real Temporal dev server (TestWorkflowEnvironment.createLocal with the
+ * project's Temporal CLI), with a real worker running the workflows and in-memory activities that record
+ * what they were asked to do.
+ */
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { ApplicationFailure } from '@temporalio/activity';
+import { Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import type { createActivities } from '../activities/index.js';
+import type { DeliveryReport, OutboundTarget, ProvisioningEvent, UserRecord } from '../src/provisioning/types.js';
+import { SEARCH_ATTRIBUTES } from '../src/temporal/search-attributes.js';
+import type { inboundProvision } from './inbound-provision.js';
+import { provisioningEventSignal } from './messages.js';
+import type { outboundFanOut } from './outbound-fan-out.js';
+
+type Activities = ReturnType<typeof createActivities>;
+
+let env: TestWorkflowEnvironment;
+
+beforeAll(async () => {
+  env = await TestWorkflowEnvironment.createLocal({
+    server: { executable: { type: 'existing-path', path: inject('temporalCliPath') }, searchAttributes: [...SEARCH_ATTRIBUTES] },
+  });
+});
+afterAll(async () => {
+  await env?.teardown();
+});
+
+const retry = { initialIntervalMs: 50, maximumIntervalMs: 200, backoffCoefficient: 2, maximumAttempts: 0 };
+const target = (id: string, blocking = false): OutboundTarget => ({
+  connectorId: id,
+  connectorType: 'scim2',
+  label: `idp/${id}`,
+  idpName: 'idp',
+  blocking,
+  rulesEnabled: false,
+  jitEnabled: false,
+  retry,
+});
+
+function user(version: number): UserRecord {
+  return {
+    id: '11111111-1111-4111-8111-111111111111',
+    domain: 'PRIMARY',
+    userName: 'alice',
+    active: true,
+    emails: [{ value: `v${version}@example.org` }],
+    phoneNumbers: [],
+    addresses: [],
+    version,
+    created: '2026-01-01T00:00:00.000Z',
+    lastModified: '2026-01-01T00:00:00.000Z',
+  };
+}
+
+function event(version: number, targets: OutboundTarget[], operation: ProvisioningEvent['operation'] = 'update'): ProvisioningEvent {
+  return {
+    eventId: `event-${version}`,
+    resourceType: 'User',
+    operation,
+    localId: user(version).id,
+    version,
+    user: user(version),
+    targets,
+    initiator: { applicationId: 'resident', channel: 'test', label: 'test' },
+  };
+}
+
+/** In-memory activities: deliveries are recorded per target; `flaky` targets fail their first attempts. */
+function fakeActivities(opts: { flaky?: Record<string, number>; reject?: string[] } = {}) {
+  const delivered = new Map<string, number[]>();
+  const attempts = new Map<string, number>();
+  const enqueued: ProvisioningEvent[] = [];
+  const activities: Partial<Activities> = {
+    async deliverToTarget({ event: e, target: t }): Promise<DeliveryReport> {
+      const key = `${t.connectorId}:${e.eventId}`;
+      const n = (attempts.get(key) ?? 0) + 1;
+      attempts.set(key, n);
+      if (n <= (opts.flaky?.[t.connectorId] ?? 0)) throw ApplicationFailure.retryable(`attempt ${n} failed`, 'ConnectorTransient');
+      if (opts.reject?.includes(t.connectorId)) throw ApplicationFailure.nonRetryable('400 invalid value', 'ConnectorRejected');
+      await new Promise((r) => setTimeout(r, 5));
+      delivered.set(t.connectorId, [...(delivered.get(t.connectorId) ?? []), e.version]);
+      return { eventId: e.eventId, connectorId: t.connectorId, label: t.label, outcome: 'delivered', remoteId: `remote-${t.connectorId}` };
+    },
+  };
+  return { activities, delivered, attempts, enqueued };
+}
+
+describe('OutboundFanOut', () => {
+  it('delivers every event to every target in order, drops duplicate signals, and a flapping target holds back only itself', async () => {
+    const fake = fakeActivities({ flaky: { flapping: 3 } });
+    const taskQueue = 'fan-out-order';
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      workflowBundle: { codePath: inject('workflowBundle') },
+      activities: fake.activities,
+    });
+    await worker.runUntil(async () => {
+      const targets = [target('steady'), target('flapping')];
+      const workflowId = `outbound-order-${Date.now()}`;
+      const start = (e: ProvisioningEvent) =>
+        env.client.workflow.signalWithStart<typeof outboundFanOut, [ProvisioningEvent]>('outboundFanOut', {
+          workflowId,
+          taskQueue,
+          args: [{ resourceType: 'User', localId: e.localId, idleMs: 1500 }],
+          signal: provisioningEventSignal,
+          signalArgs: [e],
+        });
+      await start(event(1, targets, 'create'));
+      for (let v = 2; v <= 6; v++) await start(event(v, targets));
+      await start(event(3, targets)); // a retried enqueue of an event already taken
+      await env.client.workflow.getHandle(workflowId).result();
+    });
+    expect(fake.delivered.get('steady')).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(fake.delivered.get('flapping')).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(fake.attempts.get('flapping:event-1')).toBe(4);
+  });
+});
+
+describe('InboundProvision', () => {
+  function storeActivities(fake: ReturnType<typeof fakeActivities>, targets: OutboundTarget[]): Partial<Activities> {
+    return {
+      ...fake.activities,
+      async createUser({ id, input }) {
+        const { password: _password, ...rest } = input;
+        return { ok: true, user: { ...user(1), ...rest, id } };
+      },
+      async resolveOutboundTargets() {
+        return targets;
+      },
+      async enqueueOutboundEvent(e) {
+        fake.enqueued.push(e);
+        await env.client.workflow.signalWithStart<typeof outboundFanOut, [ProvisioningEvent]>('outboundFanOut', {
+          workflowId: `outbound-${e.localId}`,
+          taskQueue: 'inbound',
+          args: [{ resourceType: 'User', localId: e.localId, idleMs: 500 }],
+          signal: provisioningEventSignal,
+          signalArgs: [e],
+        });
+      },
+    };
+  }
+
+  const input = (blockingTimeoutMs = 20_000) => ({
+    operation: 'create' as const,
+    user: { domain: 'PRIMARY', userName: 'bob', active: true, emails: [], phoneNumbers: [], addresses: [], password: 'S3cret!pass' },
+    initiator: { applicationId: 'resident', channel: 'test', label: 'test' },
+    blockingTimeoutMs,
+  });
+
+  it('waits for blocking targets and reports a rejecting one, without waiting for non-blocking targets', async () => {
+    const fake = fakeActivities({ flaky: { slow: 2 }, reject: ['strict'] });
+    const targets = [target('slow', true), target('strict', true), target('async', false)];
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue: 'inbound',
+      workflowBundle: { codePath: inject('workflowBundle') },
+      activities: storeActivities(fake, targets),
+    });
+    const result = await worker.runUntil(
+      env.client.workflow.execute<typeof inboundProvision>('inboundProvision', {
+        workflowId: `inbound-create-test-${Date.now()}`,
+        taskQueue: 'inbound',
+        args: [input()],
+      }),
+    );
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.pendingTargets).toEqual([]);
+    expect(result.failedTargets.map((f) => [f.label, f.outcome])).toEqual([['idp/strict', 'failed']]);
+    expect(result.failedTargets[0]!.error).toMatch(/ConnectorRejected/);
+    expect(fake.delivered.get('slow')).toEqual([1]); // answered only after the slow target's third attempt
+    // The event carried the password to the fan-out (inside encrypted payloads in production).
+    expect(fake.enqueued[0]!.user.password).toBe('S3cret!pass');
+    expect(fake.enqueued[0]!.replyTo).toMatch(/^inbound-create-test-/);
+  });
+
+  it('answers after the blocking timeout with the targets still pending', async () => {
+    const fake = fakeActivities({ flaky: { down: 1000 } });
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue: 'inbound',
+      workflowBundle: { codePath: inject('workflowBundle') },
+      activities: storeActivities(fake, [target('down', true)]),
+    });
+    const result = await worker.runUntil(async () => {
+      const r = await env.client.workflow.execute<typeof inboundProvision>('inboundProvision', {
+        workflowId: `inbound-create-timeout-${Date.now()}`,
+        taskQueue: 'inbound',
+        args: [input(1500)],
+      });
+      // Stop the still-retrying delivery so the worker can shut down.
+      await env.client.workflow.getHandle(`outbound-${fake.enqueued[0]!.localId}`).terminate('test over');
+      return r;
+    });
+    expect(result.ok && result.pendingTargets).toEqual(['idp/down']);
+  });
+});
