@@ -17,7 +17,7 @@
 //     server, which needs the CREATEDB privilege; DATABASE_URL's own database is not changed.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../src/db/embedded-postgres.js';
@@ -29,7 +29,8 @@ const schemaPath = join(prismaDir, 'schema.prisma');
 const usage = 'usage: tsx prisma/migrate.ts deploy | create <name>';
 
 function show(path: string): string {
-  return relative(process.cwd(), path) || '.';
+  const rel = relative(process.cwd(), path);
+  return rel === '' ? '.' : rel.startsWith('..') || isAbsolute(rel) ? path : rel;
 }
 
 /** DATABASE_URL, or the embedded PGlite of the given data directory for the duration of `run`. */

@@ -201,6 +201,11 @@ describe('outbound delivery survives failures', () => {
     await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', () => r()));
     const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
     try {
+      // Only the proxied connector: unlink what the previous test linked.
+      const linksPath = '/api/server/v1/applications/resident/provisioning/outbound-connectors';
+      for (const l of await json<{ id: string }[]>(await a.request('GET', linksPath))) {
+        expect((await a.request('DELETE', `${linksPath}/${l.id}`)).status).toBe(204);
+      }
       await linkScim2Target(a, b, { blocking: false, idpName: 'IS2-proxied', userEndpoint: `${proxyUrl}/scim2/Users` });
 
       const created = await a.request('POST', '/scim2/Users', seedUser('kill-mid-fan-out'));

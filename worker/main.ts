@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
 import type { Config } from '../src/config.js';
 import { ConnectorRegistry } from '../src/connectors/registry.js';
@@ -25,6 +25,8 @@ export function workflowsPath(): string {
 
 export async function runWorker(config: Config): Promise<void> {
   const log = createLogger('worker', config.logLevel);
+  // The SDK's info level prints the whole webpack report of the workflow bundle; keep it for debugging.
+  Runtime.install({ logger: new DefaultLogger(config.logLevel === 'debug' ? 'DEBUG' : 'WARN') });
   const secrets = resolveSecrets(config);
   const box = new SecretBox(secrets.keys);
   const db = createPrismaClient(databaseUrl(config), { poolSize: config.database.poolSize });

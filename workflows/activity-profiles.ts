@@ -44,7 +44,8 @@ export function connectorCall(retry: RetrySettings): ActivityOptions {
       initialInterval: retry.initialIntervalMs,
       maximumInterval: retry.maximumIntervalMs,
       backoffCoefficient: retry.backoffCoefficient,
-      maximumAttempts: retry.maximumAttempts,
+      // Unset means unlimited (the SDK refuses 0).
+      ...(retry.maximumAttempts > 0 && { maximumAttempts: retry.maximumAttempts }),
       nonRetryableErrorTypes: NON_RETRYABLE,
     },
   };

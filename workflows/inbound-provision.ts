@@ -108,7 +108,10 @@ export async function inboundProvision(input: InboundProvisionInput): Promise<In
     await condition(() => blocking.every((t) => reports.has(t.connectorId)), input.blockingTimeoutMs);
   }
   const pendingTargets = blocking.filter((t) => !reports.has(t.connectorId)).map((t) => t.label);
-  const failedTargets = [...reports.values()].filter((r) => r.outcome === 'failed');
+  const failedTargets = blocking.flatMap((t) => {
+    const r = reports.get(t.connectorId);
+    return r?.outcome === 'failed' ? [r] : [];
+  });
   const outcome = failedTargets.length > 0 ? 'target-failed' : pendingTargets.length > 0 ? 'pending' : 'applied';
   upsertSearchAttributes([{ key: ProvisioningOutcomeKey, value: outcome }]);
   upsertMemo({

@@ -64,10 +64,13 @@ export async function outboundFanOut(input: OutboundFanOutInput): Promise<void> 
       // The other targets are none of this delivery's business; leaving them out keeps history small.
       return await acts.deliverToTarget({ event: { ...item.event, targets: [] }, target: item.target });
     } catch (err) {
-      // Only non-retryable failures reach here (the target rejected the change, or its config is broken):
-      // the activity has recorded it in the audit trail; the queue moves on.
-      const cause = err instanceof ActivityFailure && err.cause instanceof ApplicationFailure ? err.cause : undefined;
-      const error = cause ? `${cause.type ?? 'Error'}: ${cause.message}` : String(err);
+      // An activity failure here is final: the target rejected the change, its config is broken, or the
+      // connector's attempt limit ran out. The activity has recorded it in the audit trail; the queue moves
+      // on. Anything else is a bug in this code: rethrown, it fails the workflow task, which Temporal
+      // retries, so a fixed deployment resumes the delivery.
+      if (!(err instanceof ActivityFailure)) throw err;
+      const cause = err.cause instanceof ApplicationFailure ? err.cause : undefined;
+      const error = cause ? `${cause.type ?? 'Error'}: ${cause.message}` : (err.cause?.message ?? err.message);
       log.warn('delivery failed', { target: item.target.label, eventId: item.event.eventId, error });
       return { eventId: item.event.eventId, connectorId: item.target.connectorId, label: item.target.label, outcome: 'failed', error };
     }
@@ -81,7 +84,7 @@ export async function outboundFanOut(input: OutboundFanOutInput): Promise<void> 
       queue.shift();
       if (report.outcome === 'failed') failed += 1;
       else delivered += 1;
-      if (item.event.replyTo) {
+      if (item.event.replyTo && item.target.blocking) {
         try {
           await getExternalWorkflowHandle(item.event.replyTo).signal(deliveryReportSignal, report);
         } catch {

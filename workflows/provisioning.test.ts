@@ -124,12 +124,12 @@ describe('InboundProvision', () => {
   function storeActivities(fake: ReturnType<typeof fakeActivities>, targets: OutboundTarget[]): Partial<Activities> {
     return {
       ...fake.activities,
-      async createUser({ id, input }) {
+      createUser({ id, input }) {
         const { password: _password, ...rest } = input;
-        return { ok: true, user: { ...user(1), ...rest, id } };
+        return Promise.resolve({ ok: true as const, user: { ...user(1), ...rest, id } });
       },
-      async resolveOutboundTargets() {
-        return targets;
+      resolveOutboundTargets() {
+        return Promise.resolve(targets);
       },
       async enqueueOutboundEvent(e) {
         fake.enqueued.push(e);

@@ -66,9 +66,9 @@ type RawStreamOptions = Parameters<PGlite['execProtocolRawStream']>[1];
  * (Parse/Bind/Describe/Execute/Sync, which pg and therefore Prisma use for every parameterised query) is not a
  * "transaction block" between Parse and Sync. Connection B's Parse can land between A's Parse and A's Bind and
  * replace the shared unnamed statement; A then binds its parameters to B's statement. Seen here: with a pg Pool
- * of 6 from another process, a 300 kB parameter (the Bind spans several TCP reads, so A's batch is split) made
- * 3-5 of 120 queries silently return the other query's result; upstream: electric-sql/pglite#1046 (open) and
- * PR #977. Errors are worse: after an error the backend ignores every message until a Sync, including other
+ * of 6 in another process and a 300 kB parameter (its Bind spans several TCP reads, so A's batch arrives in
+ * pieces), 3-5 of 120 queries silently ran the other connection's SQL with their own parameters (wrong rows, no
+ * error); a deterministic repro is in schema-engine.test.ts. Upstream: electric-sql/pglite#1046 (open), PR #977. Errors are worse: after an error the backend ignores every message until a Sync, including other
  * connections' messages.
  *
  * The fix: report "in transaction" from the first extended-protocol message until the Sync that ends the batch.

@@ -98,9 +98,9 @@ function debugLog(...parts: unknown[]): void {
 }
 
 function newPool(connectionString: string): pg.Pool {
-  // One connection per pool: the engine's statements then run on one session, in order (PostgreSQL advisory
-  // locks and session settings belong to a connection). We own the pools so that we can end them: the engine
-  // never disposes its adapters, and an open pool keeps the process alive.
+  // One connection per pool: the engine's statements then run on one session, in order, as they do with the
+  // native engine (locks and settings belong to a connection). We own the pools so that we can end them: the
+  // engine never disposes its adapters, and an open pool would keep the process alive.
   const pool = new pg.Pool({ connectionString, max: 1 });
   pool.on('error', (error) => debugLog('idle connection error', error.message));
   return pool;
@@ -211,10 +211,7 @@ function forSchemaEngine(adapter: SqlDriverAdapter): SqlDriverAdapter {
   return adapter;
 }
 
-/**
- * A schema engine bound to one database. `datamodels` only matters for commands that read the schema from the
- * engine's state; we always pass schemas explicitly.
- */
+/** A schema engine bound to one database. Every command we use gets its schema and migrations passed in. */
 async function openEngine(databaseUrl: string): Promise<EngineSession> {
   await loadWasm();
   const adapter = migrationAwareFactory(databaseUrl);

@@ -47,7 +47,7 @@ export function startChild(opts: StartChildOptions): ManagedChild {
       clearTimeout(timer);
       reject(new Error(`${name} exited (code ${code}) before it was ready`));
     });
-    readline.createInterface({ input: child.stdout! }).on('line', (line) => {
+    readline.createInterface({ input: child.stdout }).on('line', (line) => {
       write?.(line);
       const m = line.match(readyPattern);
       if (m) {
@@ -55,7 +55,7 @@ export function startChild(opts: StartChildOptions): ManagedChild {
         resolve(m);
       }
     });
-    readline.createInterface({ input: child.stderr! }).on('line', (line) => write?.(line));
+    readline.createInterface({ input: child.stderr }).on('line', (line) => write?.(line));
   });
   ready.catch(() => undefined); // callers that never await readiness must not crash the process
   return {

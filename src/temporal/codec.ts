@@ -13,7 +13,7 @@ import type { Payload, PayloadCodec } from '@temporalio/common';
 import proto from '@temporalio/proto';
 
 const { temporal } = proto;
-import { SecretBox } from '../crypto/secret-box.js';
+import { type SecretBox } from '../crypto/secret-box.js';
 
 export const ENCODING = 'binary/encrypted';
 const METADATA_ENCODING_KEY = 'encoding';

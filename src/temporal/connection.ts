@@ -7,7 +7,7 @@ import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import proto from '@temporalio/proto';
 import type { Config, TemporalConfig } from '../config.js';
-import { SecretBox } from '../crypto/secret-box.js';
+import { type SecretBox } from '../crypto/secret-box.js';
 import { EncryptionCodec } from './codec.js';
 import { SEARCH_ATTRIBUTES } from './search-attributes.js';
 
@@ -63,6 +63,6 @@ export async function ensureSearchAttributes(client: Client): Promise<void> {
   } as const;
   await client.connection.operatorService.addSearchAttributes({
     namespace: ns,
-    searchAttributes: Object.fromEntries(missing.map((k) => [k.name, typeOf[k.type as keyof typeof typeOf]])),
+    searchAttributes: Object.fromEntries(missing.map((k) => [k.name, typeOf[k.type]])),
   });
 }

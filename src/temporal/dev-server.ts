@@ -47,7 +47,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
     ...(opts.namespaces ?? []).flatMap((ns) => ['--namespace', ns]),
     ...(opts.dbFile ? ['--db-filename', opts.dbFile] : []),
     ...(opts.codecEndpoint ? ['--ui-codec-endpoint', opts.codecEndpoint] : []),
-    ...SEARCH_ATTRIBUTES.flatMap((k) => ['--search-attribute', `${k.name}=${SA_TYPE[k.type as keyof typeof SA_TYPE]}`]),
+    ...SEARCH_ATTRIBUTES.flatMap((k) => ['--search-attribute', `${k.name}=${SA_TYPE[k.type]}`]),
   ];
   const address = `127.0.0.1:${opts.port}`;
   // The dev server prints no reliable "ready" line; readiness is polled over gRPC below.
@@ -55,7 +55,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
     name: 'temporal',
     command: opts.cliPath,
     args,
-    ready: /^\u0000never$/,
+    ready: /(?!)/, // never matches
     output: opts.output,
   });
   const deadline = Date.now() + 60_000;
@@ -73,7 +73,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
     } catch (err) {
       if (Date.now() > deadline) {
         await child.stop('SIGKILL');
-        throw new Error(`the Temporal dev server did not become ready: ${String(err)}`);
+        throw new Error(`the Temporal dev server did not become ready: ${String(err)}`, { cause: err });
       }
     }
   }
