@@ -71,6 +71,11 @@ const keyring = z.string().transform((v, ctx) => {
 
 const envSchema = z.object({
   DATA_DIR: z.string().min(1).default('.data'),
+  /**
+   * embedded | production; by default production when DATABASE_URL and TEMPORAL_ADDRESS are both set. The
+   * launcher sets it for its children, which receive the embedded services' URLs.
+   */
+  DEPLOYMENT_MODE: z.enum(['embedded', 'production']).optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 
   API_HOST: z.string().min(1).default('127.0.0.1'),
@@ -154,7 +159,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if ((e.TEMPORAL_TLS_CERT === undefined) !== (e.TEMPORAL_TLS_KEY === undefined)) {
     issues.push('TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY: set both for mTLS, or neither');
   }
-  const production = e.DATABASE_URL !== undefined && e.TEMPORAL_ADDRESS !== undefined;
+  const production = e.DEPLOYMENT_MODE ? e.DEPLOYMENT_MODE === 'production' : e.DATABASE_URL !== undefined && e.TEMPORAL_ADDRESS !== undefined;
   if (production && e.ADMIN_PASSWORD === undefined) {
     issues.push('ADMIN_PASSWORD: required when DATABASE_URL and TEMPORAL_ADDRESS are set (production mode)');
   }

@@ -64,6 +64,7 @@ export async function launch(config: Config): Promise<void> {
         port: config.temporal.devPort,
         uiPort: config.temporal.uiPort,
         namespace: config.temporal.namespace,
+        codecEndpoint: `${config.api.publicBaseUrl}/codec`,
         // The dev server is chatty at warn level (pollers complaining while it stops); keep its errors.
         output: (line) => {
           if (/level=(ERROR|FATAL)/.test(line)) process.stderr.write(`[temporal] ${line}\n`);
@@ -77,8 +78,10 @@ export async function launch(config: Config): Promise<void> {
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       DATA_DIR: config.dataDir,
+      DEPLOYMENT_MODE: config.mode,
       DATABASE_URL: dbUrl,
       TEMPORAL_ADDRESS: temporalAddress,
+      ...(uiUrl !== undefined && { TEMPORAL_UI_URL: uiUrl }),
       ADMIN_USERNAME: secrets.admin.username,
       ADMIN_PASSWORD: secrets.admin.password,
       ENCRYPTION_KEYS: keyringToEnv(secrets.keys),

@@ -4,7 +4,6 @@
  * each test instance's worker starts in a second instead of bundling again.
  */
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
@@ -12,6 +11,7 @@ import type { TestProject } from 'vitest/node';
 import { acquireTemporalCli } from '../src/temporal/cli-binary.js';
 import { startDevServer, type DevServer } from '../src/temporal/dev-server.js';
 import { workflowsPath } from '../worker/main.js';
+import { freePort } from './support/ports.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -19,18 +19,6 @@ declare module 'vitest' {
     temporalCliPath: string;
     workflowBundle: string;
   }
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 let server: DevServer | undefined;

@@ -9,11 +9,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { inject } from 'vitest';
 import { applyMigrations } from '../src/db/schema-engine.js';
 import { startChild, type ManagedChild } from '../src/process/child.js';
 import { PROJECT_ROOT } from '../src/temporal/cli-binary.js';
-import { freePort } from './global-setup.js';
+import { freePort } from './support/ports.js';
 
 const MAIN = path.join(PROJECT_ROOT, 'src', 'main.ts');
 const VERBOSE = process.env.TEST_VERBOSE === '1';
@@ -24,6 +23,7 @@ export interface Instance {
   admin: { username: string; password: string };
   databaseUrl: string;
   taskQueue: string;
+  temporalAddress: string;
   startApi(): Promise<void>;
   stopApi(): Promise<void>;
   startWorker(): Promise<void>;
@@ -35,11 +35,26 @@ export interface Instance {
   request(method: string, pathname: string, body?: unknown, headers?: Record<string, string>): Promise<Response>;
 }
 
-async function createDatabase(name: string): Promise<{ url: string; drop(): Promise<void> }> {
-  const mode = process.env.TEST_DATABASE ?? 'embedded';
-  if (mode === 'postgres') {
-    const serverUrl = process.env.TEST_DATABASE_URL;
-    if (!serverUrl) throw new Error('TEST_DATABASE=postgres needs TEST_DATABASE_URL');
+/** Where instances run: the shared Temporal server, the prebuilt workflow bundle, and which database. */
+export interface Stack {
+  temporalAddress: string;
+  workflowBundle: string;
+  /** A PostgreSQL server URL to create databases on; unset = an embedded PGlite per instance. */
+  postgresUrl?: string | undefined;
+}
+
+/** The stack of the current vitest project (see test/global-setup.ts and vitest.config.ts). */
+export async function testStack(): Promise<Stack> {
+  const { inject } = await import('vitest');
+  return {
+    temporalAddress: inject('temporalAddress'),
+    workflowBundle: inject('workflowBundle'),
+    postgresUrl: process.env.TEST_DATABASE === 'postgres' ? process.env.TEST_DATABASE_URL : undefined,
+  };
+}
+
+async function createDatabase(name: string, serverUrl: string | undefined): Promise<{ url: string; drop(): Promise<void> }> {
+  if (serverUrl) {
     const dbName = `prov_${name.toLowerCase().replace(/[^a-z0-9]/g, '_')}_${crypto.randomBytes(4).toString('hex')}`;
     const admin = new pg.Client({ connectionString: serverUrl });
     await admin.connect();
@@ -76,8 +91,9 @@ async function createDatabase(name: string): Promise<{ url: string; drop(): Prom
   };
 }
 
-export async function startInstance(name: string, opts: { env?: Record<string, string> } = {}): Promise<Instance> {
-  const db = await createDatabase(name);
+export async function startInstance(name: string, opts: { env?: Record<string, string>; stack?: Stack } = {}): Promise<Instance> {
+  const stack = opts.stack ?? (await testStack());
+  const db = await createDatabase(name, stack.postgresUrl);
   await applyMigrations({ databaseUrl: db.url, migrationsDir: path.join(PROJECT_ROOT, 'prisma', 'migrations') });
   const port = await freePort();
   const admin = { username: 'admin', password: `pw-${crypto.randomBytes(9).toString('base64url')}` };
@@ -88,9 +104,9 @@ export async function startInstance(name: string, opts: { env?: Record<string, s
     DATA_DIR: dataDir,
     DATABASE_URL: db.url,
     DATABASE_POOL_SIZE: '5',
-    TEMPORAL_ADDRESS: inject('temporalAddress'),
+    TEMPORAL_ADDRESS: stack.temporalAddress,
     TEMPORAL_TASK_QUEUE: taskQueue,
-    WORKFLOW_BUNDLE: inject('workflowBundle'),
+    WORKFLOW_BUNDLE: stack.workflowBundle,
     API_PORT: String(port),
     PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
     ADMIN_USERNAME: admin.username,
@@ -119,6 +135,7 @@ export async function startInstance(name: string, opts: { env?: Record<string, s
     admin,
     databaseUrl: db.url,
     taskQueue,
+    temporalAddress: stack.temporalAddress,
     async startApi() {
       api = spawnRole('api');
       await api.ready;

@@ -4,7 +4,9 @@
  */
 import express, { type Express } from 'express';
 import type { Logger } from '../log.js';
+import { EncryptionCodec } from '../temporal/codec.js';
 import { adminRouter } from './admin/router.js';
+import { codecRouter } from './codec.js';
 import type { AppContext } from './context.js';
 import { scimRouter } from './scim/router.js';
 
@@ -22,6 +24,7 @@ export function createApp(ctx: AppContext, log: Logger): Express {
   });
   app.use('/scim2', scimRouter(ctx, log));
   app.use('/api/server/v1', adminRouter(ctx, log));
+  app.use('/codec', codecRouter(ctx, new EncryptionCodec(ctx.box), ctx.config.temporal.uiUrl ? [new URL(ctx.config.temporal.uiUrl).origin] : []));
   app.use((req, res) => {
     res.status(404).json({ code: 'not_found', message: `Nothing at ${req.method} ${req.path}` });
   });

@@ -1,0 +1,184 @@
+/**
+ * `npm run bench`: SCIM creates through the whole path (HTTP -> InboundProvision -> user store ->
+ * OutboundFanOut -> SCIM 2.0 connector -> a second instance), on the embedded PostgreSQL and on a real
+ * PostgreSQL, for non-blocking and blocking links, at several concurrency levels; then GET by id and a
+ * filtered list. It reports; it never fails on a number.
+ *
+ * Settings (environment): BENCH_REQUESTS (creates per level, default 120), BENCH_CONCURRENCY (default
+ * "1,4,16"), BENCH_READS (default 400), BENCH_DATABASES ("embedded,postgres"), BENCH_DATABASE_URL (a
+ * PostgreSQL server to create databases on; default: a throwaway cluster from the machine's PostgreSQL).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { acquireTemporalCli } from '../src/temporal/cli-binary.js';
+import { startDevServer } from '../src/temporal/dev-server.js';
+import { workflowsPath } from '../worker/main.js';
+import { eventually, linkScim2Target, startInstance, type Stack } from '../test/harness.js';
+import { freePort } from '../test/support/ports.js';
+import { startTempPostgres } from '../test/support/postgres.js';
+
+const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 120);
+const LEVELS = (process.env.BENCH_CONCURRENCY ?? '1,4,16').split(',').map(Number);
+const READS = Number(process.env.BENCH_READS ?? 400);
+const DATABASES = (process.env.BENCH_DATABASES ?? 'embedded,postgres').split(',');
+
+interface Row {
+  database: string;
+  scenario: string;
+  concurrency: number;
+  requests: number;
+  errors: number;
+  rps: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  extra?: string;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+/** Runs `total` calls of `op` with `concurrency` in flight; returns latencies (ms) and errors. */
+async function load(total: number, concurrency: number, op: (i: number) => Promise<boolean>) {
+  const latencies: number[] = [];
+  let errors = 0;
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < total) {
+        const i = next++;
+        const t0 = performance.now();
+        const ok = await op(i).catch(() => false);
+        latencies.push(performance.now() - t0);
+        if (!ok) errors += 1;
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  latencies.sort((x, y) => x - y);
+  return { latencies, errors, rps: total / seconds };
+}
+
+async function benchDatabase(database: string, stack: Stack, rows: Row[]): Promise<void> {
+  const [a, b] = await Promise.all([startInstance('bench-A', { stack }), startInstance('bench-B', { stack })]);
+  try {
+    const { connectorId } = await linkScim2Target(a, b, { blocking: false });
+    const linksPath = '/api/server/v1/applications/resident/provisioning/outbound-connectors';
+    const ids: string[] = [];
+    const names: string[] = [];
+    for (const blocking of [false, true]) {
+      // Re-link with the blocking flag of this round.
+      for (const l of (await (await a.request('GET', linksPath)).json()) as { id: string }[]) await a.request('DELETE', `${linksPath}/${l.id}`);
+      await a.request('POST', linksPath, { connectorId, blocking });
+      for (const concurrency of LEVELS) {
+        const prefix = `${blocking ? 'b' : 'nb'}-c${concurrency}-${Date.now()}`;
+        const batchStart = performance.now();
+        const r = await load(REQUESTS, concurrency, async (i) => {
+          const userName = `${prefix}-${i}`;
+          const res = await a.request('POST', '/scim2/Users', {
+            userName,
+            name: { givenName: 'Bench', familyName: String(i) },
+            emails: [{ value: `${userName}@example.org`, type: 'work', primary: true }],
+          });
+          if (res.status !== 201) return false;
+          const body = (await res.json()) as { id: string };
+          ids.push(body.id);
+          names.push(userName);
+          return true;
+        });
+        // Non-blocking: how long until the last user of the batch has reached B.
+        let extra: string | undefined;
+        if (!blocking) {
+          await eventually(async () => {
+            const res = await b.request('GET', `/scim2/Users?count=0&filter=${encodeURIComponent(`userName eq "${prefix}-${REQUESTS - 1}"`)}`);
+            return ((await res.json()) as { totalResults: number }).totalResults === 1 ? true : undefined;
+          }, 300_000, 'the last user on B');
+          extra = `all on B after ${((performance.now() - batchStart) / 1000).toFixed(1)} s`;
+        }
+        rows.push({
+          database,
+          scenario: `POST /Users, ${blocking ? 'blocking' : 'non-blocking'} link`,
+          concurrency,
+          requests: REQUESTS,
+          errors: r.errors,
+          rps: r.rps,
+          p50: percentile(r.latencies, 50),
+          p95: percentile(r.latencies, 95),
+          p99: percentile(r.latencies, 99),
+          ...(extra && { extra }),
+        });
+        printRow(rows.at(-1)!);
+      }
+    }
+    for (const concurrency of [1, 16]) {
+      const byId = await load(READS, concurrency, async (i) => (await a.request('GET', `/scim2/Users/${ids[i % ids.length]!}`)).status === 200);
+      rows.push({ database, scenario: 'GET /Users/{id}', concurrency, requests: READS, errors: byId.errors, rps: byId.rps, ...pcts(byId.latencies) });
+      printRow(rows.at(-1)!);
+      const filtered = await load(READS, concurrency, async (i) => {
+        const res = await a.request('GET', `/scim2/Users?filter=${encodeURIComponent(`userName eq "${names[i % names.length]!}"`)}`);
+        return res.status === 200 && ((await res.json()) as { totalResults: number }).totalResults === 1;
+      });
+      rows.push({ database, scenario: 'GET /Users?filter=userName eq', concurrency, requests: READS, errors: filtered.errors, rps: filtered.rps, ...pcts(filtered.latencies) });
+      printRow(rows.at(-1)!);
+    }
+  } finally {
+    await Promise.allSettled([a.stop(), b.stop()]);
+  }
+}
+
+function pcts(l: number[]) {
+  return { p50: percentile(l, 50), p95: percentile(l, 95), p99: percentile(l, 99) };
+}
+
+function printRow(r: Row): void {
+  const f = (n: number) => n.toFixed(1).padStart(8);
+  process.stdout.write(
+    `${r.database.padEnd(9)} ${r.scenario.padEnd(34)} c=${String(r.concurrency).padEnd(3)} n=${String(r.requests).padEnd(4)} err=${String(r.errors).padEnd(3)} ` +
+      `${f(r.rps)} req/s  p50 ${f(r.p50)} ms  p95 ${f(r.p95)} ms  p99 ${f(r.p99)} ms${r.extra ? `  (${r.extra})` : ''}\n`,
+  );
+}
+
+async function main(): Promise<void> {
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  process.stdout.write(`Machine: ${os.cpus().length} x ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}\n`);
+  process.stdout.write(`Two instances (api + worker processes each) on one Temporal dev server; A provisions to B over SCIM 2.0.\n\n`);
+  const cli = await acquireTemporalCli({ cliPath: process.env.TEMPORAL_CLI_PATH });
+  const temporal = await startDevServer({ cliPath: cli, port: await freePort(), uiPort: await freePort(), output: null });
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'provisioning-bench-'));
+  const bundlePath = path.join(tmp, 'workflow-bundle.js');
+  fs.writeFileSync(bundlePath, (await bundleWorkflowCode({ workflowsPath: workflowsPath() })).code);
+  const rows: Row[] = [];
+  let pg: Awaited<ReturnType<typeof startTempPostgres>>;
+  try {
+    for (const database of DATABASES) {
+      let postgresUrl: string | undefined;
+      if (database === 'postgres') {
+        postgresUrl = process.env.BENCH_DATABASE_URL;
+        if (!postgresUrl) {
+          pg = await startTempPostgres();
+          postgresUrl = pg?.url;
+        }
+        if (!postgresUrl) {
+          process.stdout.write('postgres: skipped (no BENCH_DATABASE_URL and no local PostgreSQL installation)\n');
+          continue;
+        }
+      }
+      await benchDatabase(database, { temporalAddress: temporal.address, workflowBundle: bundlePath, postgresUrl }, rows);
+    }
+  } finally {
+    pg?.stop();
+    await temporal.stop();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+  process.stdout.write('\nFigures are from a shared machine; compare them as ratios within one run.\n');
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
