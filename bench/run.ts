@@ -11,7 +11,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { bundleWorkflowCode } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { acquireTemporalCli } from '../src/temporal/cli-binary.js';
 import { startDevServer } from '../src/temporal/dev-server.js';
 import { workflowsPath } from '../worker/main.js';
@@ -151,7 +151,7 @@ async function main(): Promise<void> {
   const temporal = await startDevServer({ cliPath: cli, port: await freePort(), uiPort: await freePort(), output: null });
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'provisioning-bench-'));
   const bundlePath = path.join(tmp, 'workflow-bundle.js');
-  fs.writeFileSync(bundlePath, (await bundleWorkflowCode({ workflowsPath: workflowsPath() })).code);
+  fs.writeFileSync(bundlePath, (await bundleWorkflowCode({ workflowsPath: workflowsPath(), logger: new DefaultLogger('WARN') })).code);
   const rows: Row[] = [];
   let pg: Awaited<ReturnType<typeof startTempPostgres>>;
   try {

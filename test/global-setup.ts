@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { bundleWorkflowCode } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import type { TestProject } from 'vitest/node';
 import { acquireTemporalCli } from '../src/temporal/cli-binary.js';
 import { startDevServer, type DevServer } from '../src/temporal/dev-server.js';
@@ -28,7 +28,7 @@ export async function setup(project: TestProject): Promise<void> {
   const cliPath = await acquireTemporalCli({ cliPath: process.env.TEMPORAL_CLI_PATH });
   server = await startDevServer({ cliPath, port: await freePort(), uiPort: await freePort(), output: null });
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'provisioning-test-'));
-  const bundle = await bundleWorkflowCode({ workflowsPath: workflowsPath(), logger: undefined });
+  const bundle = await bundleWorkflowCode({ workflowsPath: workflowsPath(), logger: new DefaultLogger('WARN') });
   const bundlePath = path.join(tmp, 'workflow-bundle.js');
   fs.writeFileSync(bundlePath, bundle.code);
   project.provide('temporalAddress', server.address);

@@ -26,7 +26,8 @@ export function workflowsPath(): string {
 export async function runWorker(config: Config): Promise<void> {
   const log = createLogger('worker', config.logLevel);
   // The SDK's info level prints the whole webpack report of the workflow bundle; keep it for debugging.
-  Runtime.install({ logger: new DefaultLogger(config.logLevel === 'debug' ? 'DEBUG' : 'WARN') });
+  // shutdownSignals: [] because this process handles its signals itself, once (below).
+  Runtime.install({ logger: new DefaultLogger(config.logLevel === 'debug' ? 'DEBUG' : 'WARN'), shutdownSignals: [] });
   const secrets = resolveSecrets(config);
   const box = new SecretBox(secrets.keys);
   const db = createPrismaClient(databaseUrl(config), { poolSize: config.database.poolSize });
@@ -55,12 +56,16 @@ export async function runWorker(config: Config): Promise<void> {
     dataConverter: createDataConverter(box),
     shutdownGraceTime: '10s',
   });
+  // Ctrl-C in a terminal signals the whole process group, and the launcher then asks again: stop once.
+  let stopping = false;
   const stop = () => {
+    if (stopping || worker.getState() !== 'RUNNING') return;
+    stopping = true;
     log.info('worker stopping');
     worker.shutdown();
   };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
   process.stdout.write(`worker ready ${config.temporal.taskQueue}\n`);
   try {
     await worker.run();

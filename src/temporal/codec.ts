@@ -23,8 +23,9 @@ const AAD = Buffer.from(ENCODING);
 export class EncryptionCodec implements PayloadCodec {
   constructor(private readonly box: SecretBox) {}
 
+  // Promise.resolve().then(...): a failure (unknown key, tampered data) becomes a rejection, not a throw.
   encode(payloads: Payload[]): Promise<Payload[]> {
-    return Promise.resolve(
+    return Promise.resolve().then(() =>
       payloads.map((payload) => {
         const plain = temporal.api.common.v1.Payload.encode(payload).finish();
         const { keyId, data } = this.box.seal(plain, AAD);
@@ -40,7 +41,7 @@ export class EncryptionCodec implements PayloadCodec {
   }
 
   decode(payloads: Payload[]): Promise<Payload[]> {
-    return Promise.resolve(
+    return Promise.resolve().then(() =>
       payloads.map((payload) => {
         const encoding = payload.metadata?.[METADATA_ENCODING_KEY];
         if (!encoding || Buffer.from(encoding).toString() !== ENCODING) return payload;
