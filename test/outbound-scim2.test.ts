@@ -126,7 +126,11 @@ describe.each([
     }, blocking ? 1 : 30_000, 'the deletion on B');
     expect((await findByUserName(b, userName)).totalResults).toBe(0);
 
-    const audit = await json<AuditRow[]>(await a.request('GET', `/api/server/v1/provisioning/audit?userId=${user.id}`));
+    // A writes its audit record just after B has answered: wait for the third.
+    const audit = await eventually(async () => {
+      const rows = await json<AuditRow[]>(await a.request('GET', `/api/server/v1/provisioning/audit?userId=${user.id}`));
+      return rows.length >= 3 ? rows : undefined;
+    }, 10_000, 'three audit records on A');
     expect(audit.map((r) => `${r.operation}:${r.outcome}`).sort()).toEqual(['create:delivered', 'delete:delivered', 'update:delivered']);
   });
 });
@@ -231,8 +235,12 @@ describe('outbound delivery survives failures', () => {
       // The retried create met B's 409 and linked to the existing user: two POSTs, one user.
       expect(createsForwarded).toBe(2);
       expect(requests).toBeGreaterThanOrEqual(2);
-      const audit = await json<AuditRow[]>(await a.request('GET', `/api/server/v1/provisioning/audit?userId=${user.id}`));
+      const audit = await eventually(async () => {
+        const rows = await json<AuditRow[]>(await a.request('GET', `/api/server/v1/provisioning/audit?userId=${user.id}`));
+        return rows.some((r) => r.outcome === 'delivered') ? rows : undefined;
+      }, 10_000, 'the audit record on A');
       expect(audit.filter((r) => r.outcome === 'delivered')).toHaveLength(1);
+      expect(audit.filter((r) => r.operation === 'create')).toHaveLength(1);
     } finally {
       proxy.closeAllConnections();
       proxy.close();
