@@ -1,30 +1,37 @@
 /**
  * Named timeout/retry profiles for activities. Every number says why it is what it is.
  */
-import type { ActivityOptions } from '@temporalio/workflow';
+import type { ActivityOptions, LocalActivityOptions } from '@temporalio/workflow';
 import type { RetrySettings } from '../src/provisioning/types.js';
 
 /** Error types that are decisions, not accidents: retrying cannot change them. */
 export const NON_RETRYABLE = ['ScimRejection', 'ConnectorRejected', 'ConnectorMisconfigured', 'InvalidInput'];
 
 /**
+ * The three short steps of InboundProvision (store write, target lookup, enqueue) are *local* activities:
+ * they run in the worker inside the workflow task that schedules them, without a round trip through the
+ * Temporal server for each (measured: ~60 ms saved per step on the dev server), which matters because a
+ * SCIM client waits for them. They keep the guarantees of ordinary activities here: results are recorded
+ * in history, failures are retried, and each step is idempotent, so a worker crash mid-step re-runs it
+ * safely on replay.
+ *
  * Writes to the user store. A write is a few statements in one transaction: 30 s is generous. Retried
  * without limit (capped at 10 s apart): the change was accepted, so a database outage delays it, never
- * drops it. Activities are idempotent (ids chosen by the workflow, versions checked).
+ * drops it. Idempotent through the store_request ledger.
  */
-export const userStoreWrite: ActivityOptions = {
+export const userStoreWrite: LocalActivityOptions = {
   startToCloseTimeout: '30s',
   retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s', nonRetryableErrorTypes: NON_RETRYABLE },
 };
 
 /** Configuration reads (outbound targets): quick, side-effect free, retried like store writes. */
-export const configRead: ActivityOptions = {
+export const configRead: LocalActivityOptions = {
   startToCloseTimeout: '15s',
   retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s', nonRetryableErrorTypes: NON_RETRYABLE },
 };
 
 /** Handing an event to OutboundFanOut (signal-with-start): one RPC to Temporal. */
-export const outboundEnqueue: ActivityOptions = {
+export const outboundEnqueue: LocalActivityOptions = {
   startToCloseTimeout: '15s',
   retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '5s', nonRetryableErrorTypes: NON_RETRYABLE },
 };

@@ -11,7 +11,7 @@
  */
 import {
   condition,
-  proxyActivities,
+  proxyLocalActivities,
   setHandler,
   upsertMemo,
   upsertSearchAttributes,
@@ -34,9 +34,10 @@ import { deliveryReportSignal } from './messages.js';
 
 type Activities = ReturnType<typeof createActivities>;
 
-const store = proxyActivities<Activities>(userStoreWrite);
-const config = proxyActivities<Activities>(configRead);
-const outbound = proxyActivities<Activities>(outboundEnqueue);
+// Local activities: see workflows/activity-profiles.ts for why.
+const store = proxyLocalActivities<Activities>(userStoreWrite);
+const config = proxyLocalActivities<Activities>(configRead);
+const outbound = proxyLocalActivities<Activities>(outboundEnqueue);
 
 export type InboundProvisionInput =
   | { operation: 'create'; user: UserInput; initiator: Initiator; blockingTimeoutMs: number }
