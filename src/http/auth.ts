@@ -20,6 +20,14 @@ export function basicCredentials(req: Request): { username: string; password: st
   return { username: decoded.slice(0, sep), password: decoded.slice(sep + 1) };
 }
 
+/** Whether the request carries the admin credential (compared in constant time, both parts always). */
+export function isAdminRequest(req: Request, admin: { username: string; password: string }): boolean {
+  const creds = basicCredentials(req);
+  const okUser = creds !== undefined && safeEqual(creds.username, admin.username);
+  const okPassword = creds !== undefined && safeEqual(creds.password, admin.password);
+  return okUser && okPassword;
+}
+
 /**
  * Accepts the admin credential; otherwise calls `deny`. The caller acts for the resident service provider,
  * as an operator in WSO2's management console does.
@@ -30,11 +38,7 @@ export function requireAdmin(
   deny: (res: Response) => void,
 ) {
   return (req: Request, res: Response, next: NextFunction): void => {
-    const creds = basicCredentials(req);
-    // Compare both parts in constant time, whatever matches first.
-    const okUser = creds !== undefined && safeEqual(creds.username, admin.username);
-    const okPassword = creds !== undefined && safeEqual(creds.password, admin.password);
-    if (!okUser || !okPassword) {
+    if (!isAdminRequest(req, admin)) {
       res.setHeader('WWW-Authenticate', 'Basic realm="provisioning", charset="UTF-8"');
       deny(res);
       return;

@@ -9,9 +9,8 @@
  */
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import type { Payload } from '@temporalio/common';
-import { safeEqual } from '../crypto/password.js';
 import type { EncryptionCodec } from '../temporal/codec.js';
-import { basicCredentials } from './auth.js';
+import { isAdminRequest } from './auth.js';
 import type { AppContext } from './context.js';
 
 const SECRET_KEY = /^(password|defaultPassword|secret|secrets|clientSecret|client_secret|privateKey|apiKey|token)$/i;
@@ -66,9 +65,7 @@ export function codecRouter(ctx: AppContext, codec: EncryptionCodec, uiOrigins: 
       res.status(204).end();
       return;
     }
-    const creds = basicCredentials(req);
-    const isAdmin = creds !== undefined && safeEqual(creds.username, ctx.admin.username) && safeEqual(creds.password, ctx.admin.password);
-    if (!isAdmin && ctx.config.mode !== 'embedded') {
+    if (!isAdminRequest(req, ctx.admin) && ctx.config.mode !== 'embedded') {
       res.setHeader('WWW-Authenticate', 'Basic realm="provisioning codec"');
       res.status(401).json({ code: 'unauthorized', message: 'The codec endpoint needs the admin credential' });
       return;

@@ -6,7 +6,8 @@ import { z } from 'zod';
 import type { ConnectorRegistry } from '../connectors/registry.js';
 import type { SecretBox } from '../crypto/secret-box.js';
 import type { PrismaClient } from '../db/client.js';
-import { Prisma } from '../generated/prisma/client.js';
+import { isUniqueViolation } from '../db/errors.js';
+import { type Prisma } from '../generated/prisma/client.js';
 
 export class AdminError extends Error {
   override name = 'AdminError';
@@ -85,8 +86,13 @@ const MASK = '********';
 
 type ConnectorRow = Prisma.OutboundConnectorGetPayload<object>;
 
+/** A connector's secret settings, decrypted. */
+function openSecrets(box: SecretBox, sealed: string | null): Record<string, string> {
+  return sealed ? (JSON.parse(box.openString(sealed)) as Record<string, string>) : {};
+}
+
 export function connectorView(row: ConnectorRow, box: SecretBox) {
-  const secrets = row.secretsEncrypted ? (JSON.parse(box.openString(row.secretsEncrypted)) as Record<string, string>) : {};
+  const secrets = openSecrets(box, row.secretsEncrypted);
   return {
     id: row.id,
     type: row.type,
@@ -120,10 +126,6 @@ function connectorData(box: SecretBox, input: ConnectorInput) {
     attributeMapping: input.attributeMapping,
     retry: input.retry,
   };
-}
-
-function isUniqueViolation(err: unknown): boolean {
-  return err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002';
 }
 
 const idpInclude = { connectors: { orderBy: { createdAt: 'asc' } } } as const;
@@ -271,7 +273,7 @@ export async function loadConnectorConfig(db: PrismaClient, box: SecretBox, id: 
     type: row.type,
     enabled: row.enabled,
     settings: row.settings as Record<string, unknown>,
-    secrets: row.secretsEncrypted ? (JSON.parse(box.openString(row.secretsEncrypted)) as Record<string, string>) : {},
+    secrets: openSecrets(box, row.secretsEncrypted),
     passwordProvisioning: row.passwordProvisioning,
   };
 }

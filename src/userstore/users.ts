@@ -7,7 +7,8 @@
  */
 import { hashPassword } from '../crypto/password.js';
 import type { PrismaClient } from '../db/client.js';
-import { Prisma } from '../generated/prisma/client.js';
+import { isUniqueViolation } from '../db/errors.js';
+import { type Prisma } from '../generated/prisma/client.js';
 import type { ScimRejection, UserInput, UserRecord } from '../provisioning/types.js';
 import { splitDomain } from '../scim/user-resource.js';
 
@@ -142,10 +143,6 @@ function attributeColumns(input: UserInput) {
       })),
     },
   };
-}
-
-function isUniqueViolation(err: unknown): boolean {
-  return err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002';
 }
 
 function uniquenessRejection(input: UserInput): ScimRejection {
