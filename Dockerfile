@@ -5,7 +5,7 @@ COPY package.json package-lock.json ./
 COPY scripts ./scripts
 COPY prisma ./prisma
 COPY prisma.config.ts ./
-RUN npm ci --no-audit --no-fund
+RUN npm install --no-audit --no-fund
 COPY . .
 RUN npm run build \
  && node --import tsx -e "import('@temporalio/worker').then(async ({ bundleWorkflowCode }) => { const { workflowsPath } = await import('./worker/main.ts'); const b = await bundleWorkflowCode({ workflowsPath: workflowsPath() }); (await import('node:fs')).writeFileSync('dist/workflow-bundle.js', b.code); })"
