@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { ConfigError, loadConfig } from '../src/config.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../src/db/embedded-postgres.js';
 import { applyMigrations, createMigration } from '../src/db/schema-engine.js';
 
@@ -27,6 +28,19 @@ const prismaDir = dirname(fileURLToPath(import.meta.url));
 const migrationsDir = join(prismaDir, 'migrations');
 const schemaPath = join(prismaDir, 'schema.prisma');
 const usage = 'usage: tsx prisma/migrate.ts deploy | create <name>';
+
+// DATABASE_URL and DATA_DIR, validated like every other setting (src/config.ts).
+const config = (() => {
+  try {
+    return loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(2);
+    }
+    throw err;
+  }
+})();
 
 function show(path: string): string {
   const rel = relative(process.cwd(), path);
@@ -38,7 +52,7 @@ async function withDatabase<T>(
   dataDir: string,
   run: (url: string, embedded: EmbeddedPostgres | null) => Promise<T>,
 ): Promise<T> {
-  const databaseUrl = process.env.DATABASE_URL;
+  const databaseUrl = config.database.url;
   if (databaseUrl) return run(databaseUrl, null);
   const embedded = await startEmbeddedPostgres({ dataDir, port: 0 });
   try {
@@ -49,7 +63,7 @@ async function withDatabase<T>(
 }
 
 async function deploy(): Promise<void> {
-  const dataDir = resolve(process.env.DATA_DIR ?? '.data', 'pglite');
+  const dataDir = resolve(config.dataDir, 'pglite');
   await withDatabase(dataDir, async (url, embedded) => {
     console.log(embedded ? `Embedded PGlite: ${show(dataDir)}` : 'Database: DATABASE_URL');
     const { applied } = await applyMigrations({ databaseUrl: url, migrationsDir });
@@ -59,9 +73,9 @@ async function deploy(): Promise<void> {
 }
 
 async function create(name: string): Promise<void> {
-  if (process.env.DATABASE_URL) {
+  if (config.database.url) {
     console.log('Shadow database: a temporary database on the DATABASE_URL server');
-    const { directory } = await createMigration({ databaseUrl: process.env.DATABASE_URL, schemaPath, migrationsDir, name });
+    const { directory } = await createMigration({ databaseUrl: config.database.url, schemaPath, migrationsDir, name });
     reportCreated(directory);
     return;
   }
