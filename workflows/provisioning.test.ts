@@ -68,9 +68,13 @@ function event(version: number, targets: OutboundTarget[], operation: Provisioni
   };
 }
 
-/** In-memory activities: deliveries are recorded per target; `flaky` targets fail their first attempts. */
-function fakeActivities(opts: { flaky?: Record<string, number>; reject?: string[] } = {}) {
+/**
+ * In-memory activities: deliveries are recorded per target and in global order; `flaky` targets fail
+ * the first attempts of their first event (of every event with `flakyEveryEvent`).
+ */
+function fakeActivities(opts: { flaky?: Record<string, number>; flakyEveryEvent?: boolean; reject?: string[] } = {}) {
   const delivered = new Map<string, number[]>();
+  const order: string[] = [];
   const attempts = new Map<string, number>();
   const enqueued: ProvisioningEvent[] = [];
   const activities: Partial<Activities> = {
@@ -78,14 +82,16 @@ function fakeActivities(opts: { flaky?: Record<string, number>; reject?: string[
       const key = `${t.connectorId}:${e.eventId}`;
       const n = (attempts.get(key) ?? 0) + 1;
       attempts.set(key, n);
-      if (n <= (opts.flaky?.[t.connectorId] ?? 0)) throw ApplicationFailure.retryable(`attempt ${n} failed`, 'ConnectorTransient');
+      const flaky = opts.flakyEveryEvent || e.version === 1 ? (opts.flaky?.[t.connectorId] ?? 0) : 0;
+      if (n <= flaky) throw ApplicationFailure.retryable(`attempt ${n} failed`, 'ConnectorTransient');
       if (opts.reject?.includes(t.connectorId)) throw ApplicationFailure.nonRetryable('400 invalid value', 'ConnectorRejected');
       await new Promise((r) => setTimeout(r, 5));
       delivered.set(t.connectorId, [...(delivered.get(t.connectorId) ?? []), e.version]);
+      order.push(`${t.connectorId}:${e.version}`);
       return { eventId: e.eventId, connectorId: t.connectorId, label: t.label, outcome: 'delivered', remoteId: `remote-${t.connectorId}` };
     },
   };
-  return { activities, delivered, attempts, enqueued };
+  return { activities, delivered, attempts, enqueued, order };
 }
 
 describe('OutboundFanOut', () => {
@@ -117,6 +123,8 @@ describe('OutboundFanOut', () => {
     expect(fake.delivered.get('steady')).toEqual([1, 2, 3, 4, 5, 6]);
     expect(fake.delivered.get('flapping')).toEqual([1, 2, 3, 4, 5, 6]);
     expect(fake.attempts.get('flapping:event-1')).toBe(4);
+    // While the flapping target retried its first event, the steady one delivered everything.
+    expect(fake.order.indexOf('steady:6')).toBeLessThan(fake.order.indexOf('flapping:1'));
   });
 });
 
@@ -179,7 +187,7 @@ describe('InboundProvision', () => {
   });
 
   it('answers after the blocking timeout with the targets still pending', async () => {
-    const fake = fakeActivities({ flaky: { down: 1000 } });
+    const fake = fakeActivities({ flaky: { down: 1000 }, flakyEveryEvent: true });
     const worker = await Worker.create({
       connection: env.nativeConnection,
       taskQueue: 'inbound',
