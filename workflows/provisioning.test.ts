@@ -3,6 +3,10 @@
  * project's Temporal CLI), with a real worker running the workflows and in-memory activities that record
  * what they were asked to do.
  */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execFileSync } from 'node:child_process';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { ApplicationFailure } from '@temporalio/activity';
 import { Worker } from '@temporalio/worker';
@@ -18,6 +22,21 @@ import type { outboundFanOut } from './outbound-fan-out.js';
 type Activities = ReturnType<typeof createActivities>;
 
 let env: TestWorkflowEnvironment;
+
+/**
+ * Recorded histories of these workflows. Every test run replays them against the current workflow code, so
+ * a change that would break workflows already running in production fails here: guard it with `patched()`.
+ * Record new ones with RECORD_HISTORIES=1 after a deliberate, patched change.
+ */
+const HISTORIES = path.join(path.dirname(fileURLToPath(import.meta.url)), 'histories');
+
+async function recordHistory(name: string, workflowId: string): Promise<void> {
+  if (process.env.RECORD_HISTORIES !== '1') return;
+  // The CLI writes the JSON form that historyFromJSON (and the Web UI's download) use.
+  const json = execFileSync(inject('temporalCliPath'), ['workflow', 'show', '--address', env.address, '-w', workflowId, '-o', 'json'], { encoding: 'utf8' });
+  fs.mkdirSync(HISTORIES, { recursive: true });
+  fs.writeFileSync(path.join(HISTORIES, `${name}.json`), json);
+}
 
 beforeAll(async () => {
   env = await TestWorkflowEnvironment.createLocal({
@@ -119,6 +138,7 @@ describe('OutboundFanOut', () => {
       for (let v = 2; v <= 6; v++) await start(event(v, targets));
       await start(event(3, targets)); // a retried enqueue of an event already taken
       await env.client.workflow.getHandle(workflowId).result();
+      await recordHistory('outbound-fan-out-ordered', workflowId);
     });
     expect(fake.delivered.get('steady')).toEqual([1, 2, 3, 4, 5, 6]);
     expect(fake.delivered.get('flapping')).toEqual([1, 2, 3, 4, 5, 6]);
@@ -168,13 +188,12 @@ describe('InboundProvision', () => {
       workflowBundle: { codePath: inject('workflowBundle') },
       activities: storeActivities(fake, targets),
     });
-    const result = await worker.runUntil(
-      env.client.workflow.execute<typeof inboundProvision>('inboundProvision', {
-        workflowId: `inbound-create-test-${Date.now()}`,
-        taskQueue: 'inbound',
-        args: [input()],
-      }),
-    );
+    const workflowId = `inbound-create-test-${Date.now()}`;
+    const result = await worker.runUntil(async () => {
+      const r = await env.client.workflow.execute<typeof inboundProvision>('inboundProvision', { workflowId, taskQueue: 'inbound', args: [input()] });
+      await recordHistory('inbound-provision-blocking', workflowId);
+      return r;
+    });
     expect(result.ok).toBe(true);
     if (!result.ok) return;
     expect(result.pendingTargets).toEqual([]);
@@ -205,5 +224,19 @@ describe('InboundProvision', () => {
       return r;
     });
     expect(result.ok && result.pendingTargets).toEqual(['idp/down']);
+  });
+});
+
+describe('recorded histories', () => {
+  const files = fs.existsSync(HISTORIES) ? fs.readdirSync(HISTORIES).filter((f) => f.endsWith('.json')) : [];
+
+  it('exist for both workflows', () => {
+    expect(files.sort()).toEqual(['inbound-provision-blocking.json', 'outbound-fan-out-ordered.json']);
+  });
+
+  it.each(files)('%s replays deterministically on the current workflow code', async (file) => {
+    // The SDK converts the JSON form itself (it accepts History or its JSON).
+    const history: unknown = JSON.parse(fs.readFileSync(path.join(HISTORIES, file), 'utf8'));
+    await Worker.runReplayHistory({ workflowBundle: { codePath: inject('workflowBundle') } }, history, file);
   });
 });
