@@ -30,7 +30,7 @@ let env: TestWorkflowEnvironment;
  */
 const HISTORIES = path.join(path.dirname(fileURLToPath(import.meta.url)), 'histories');
 
-async function recordHistory(name: string, workflowId: string): Promise<void> {
+function recordHistory(name: string, workflowId: string): void {
   if (process.env.RECORD_HISTORIES !== '1') return;
   // The CLI writes the JSON form that historyFromJSON (and the Web UI's download) use.
   const json = execFileSync(inject('temporalCliPath'), ['workflow', 'show', '--address', env.address, '-w', workflowId, '-o', 'json'], { encoding: 'utf8' });
@@ -138,7 +138,7 @@ describe('OutboundFanOut', () => {
       for (let v = 2; v <= 6; v++) await start(event(v, targets));
       await start(event(3, targets)); // a retried enqueue of an event already taken
       await env.client.workflow.getHandle(workflowId).result();
-      await recordHistory('outbound-fan-out-ordered', workflowId);
+      recordHistory('outbound-fan-out-ordered', workflowId);
     });
     expect(fake.delivered.get('steady')).toEqual([1, 2, 3, 4, 5, 6]);
     expect(fake.delivered.get('flapping')).toEqual([1, 2, 3, 4, 5, 6]);
@@ -191,7 +191,7 @@ describe('InboundProvision', () => {
     const workflowId = `inbound-create-test-${Date.now()}`;
     const result = await worker.runUntil(async () => {
       const r = await env.client.workflow.execute<typeof inboundProvision>('inboundProvision', { workflowId, taskQueue: 'inbound', args: [input()] });
-      await recordHistory('inbound-provision-blocking', workflowId);
+      recordHistory('inbound-provision-blocking', workflowId);
       return r;
     });
     expect(result.ok).toBe(true);
