@@ -11,6 +11,7 @@
 import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import { PGlite, type PGliteOptions } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 
@@ -88,7 +89,8 @@ class SessionSerializingPGlite extends PGlite {
   #onFatalError: (error: unknown) => void;
 
   constructor(options: PGliteOptions, onFatalError: (error: unknown) => void) {
-    super(options);
+    // pg_trgm serves SCIM `co`/`sw`/`ew` filters from GIN indexes, as on a real PostgreSQL server.
+    super({ ...options, extensions: { ...options.extensions, pg_trgm } });
     this.#onFatalError = onFatalError;
   }
 
