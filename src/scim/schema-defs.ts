@@ -1,0 +1,254 @@
+/**
+ * The SCIM schemas as data (RFC 7643 §7, §8.7.1): every attribute declares its type, mutability, returned,
+ * uniqueness and caseExact, and protocol code (parsing, rendering, filtering, PATCH, /Schemas) reads those
+ * declarations instead of hard-coding rules per attribute.
+ *
+ * Core User, Enterprise User and Group are fixed here; operator-defined extensions (admin API) are loaded
+ * from the scim_schema_extension table and use the same shapes.
+ */
+import { SCHEMA_ENTERPRISE_USER, SCHEMA_GROUP, SCHEMA_USER } from './schemas.js';
+
+export type AttributeType = 'string' | 'boolean' | 'decimal' | 'integer' | 'dateTime' | 'reference' | 'complex' | 'binary';
+export type Mutability = 'readOnly' | 'readWrite' | 'immutable' | 'writeOnly';
+export type Returned = 'always' | 'never' | 'default' | 'request';
+export type Uniqueness = 'none' | 'server' | 'global';
+
+export interface AttributeDef {
+  name: string;
+  type: AttributeType;
+  multiValued: boolean;
+  description: string;
+  required: boolean;
+  caseExact: boolean;
+  mutability: Mutability;
+  returned: Returned;
+  uniqueness: Uniqueness;
+  canonicalValues?: string[];
+  referenceTypes?: string[];
+  subAttributes?: AttributeDef[];
+}
+
+export interface SchemaDef {
+  id: string;
+  name: string;
+  description: string;
+  attributes: AttributeDef[];
+}
+
+export type ResourceTypeName = 'User' | 'Group';
+
+/** A resource type with its core schema and extensions (RFC 7643 §6). */
+export interface ResourceTypeDef {
+  name: ResourceTypeName;
+  endpoint: string;
+  description: string;
+  schema: SchemaDef;
+  extensions: { schema: SchemaDef; required: boolean }[];
+}
+
+type Opts = Partial<Omit<AttributeDef, 'name' | 'type' | 'subAttributes'>>;
+
+function attr(name: string, type: AttributeType, description: string, opts: Opts = {}, subAttributes?: AttributeDef[]): AttributeDef {
+  return {
+    name,
+    type,
+    multiValued: false,
+    description,
+    required: false,
+    caseExact: false,
+    mutability: 'readWrite',
+    returned: 'default',
+    uniqueness: 'none',
+    ...opts,
+    ...(subAttributes && { subAttributes }),
+  };
+}
+
+const str = (name: string, description: string, opts: Opts = {}) => attr(name, 'string', description, opts);
+
+/** The value/display/type/primary shape shared by emails, phoneNumbers, ims, photos... (RFC 7643 §2.4). */
+function multiValued(
+  name: string,
+  description: string,
+  opts: { valueType?: AttributeType; types?: string[]; referenceTypes?: string[]; mutability?: Mutability; extra?: AttributeDef[] } = {},
+): AttributeDef {
+  const mutability = opts.mutability ?? 'readWrite';
+  const sub = [
+    attr('value', opts.valueType ?? 'string', `The value of the ${name} entry`, {
+      mutability,
+      ...(opts.referenceTypes && { referenceTypes: opts.referenceTypes }),
+    }),
+    str('display', 'A human-readable name, primarily used for display purposes', { mutability: mutability === 'readWrite' ? 'readWrite' : 'readOnly' }),
+    str('type', `A label indicating the ${name} entry's function`, {
+      mutability,
+      ...(opts.types && { canonicalValues: opts.types }),
+    }),
+    attr('primary', 'boolean', 'Whether this is the primary or preferred value; at most one entry may be primary', { mutability }),
+    ...(opts.extra ?? []),
+  ];
+  return attr(name, 'complex', description, { multiValued: true, mutability }, sub);
+}
+
+/** id, externalId and meta: common to every resource (RFC 7643 §3.1), rendered in /Schemas with the core schema. */
+export const COMMON_ATTRIBUTES: AttributeDef[] = [
+  str('id', 'Unique identifier for the resource, assigned by the service provider', {
+    caseExact: true,
+    mutability: 'readOnly',
+    returned: 'always',
+    uniqueness: 'server',
+  }),
+  str('externalId', 'An identifier for the resource as defined by the provisioning client', { caseExact: true }),
+  attr('meta', 'complex', 'Resource metadata', { mutability: 'readOnly' }, [
+    str('resourceType', 'The name of the resource type', { caseExact: true, mutability: 'readOnly' }),
+    attr('created', 'dateTime', 'When the resource was added', { mutability: 'readOnly' }),
+    attr('lastModified', 'dateTime', 'When the resource was last changed', { mutability: 'readOnly' }),
+    attr('location', 'reference', 'The URI of the resource', { caseExact: true, mutability: 'readOnly', referenceTypes: ['uri'] }),
+    str('version', 'The version (weak ETag) of the resource', { caseExact: true, mutability: 'readOnly' }),
+  ]),
+];
+
+export const USER_SCHEMA: SchemaDef = {
+  id: SCHEMA_USER,
+  name: 'User',
+  description: 'User Account',
+  attributes: [
+    str('userName', "Unique identifier for the User, used to authenticate; `DOMAIN/name` selects a secondary user store domain", {
+      required: true,
+      uniqueness: 'server',
+    }),
+    attr('name', 'complex', "The components of the user's real name", {}, [
+      str('formatted', 'The full name, formatted for display'),
+      str('familyName', 'The family name'),
+      str('givenName', 'The given name'),
+      str('middleName', 'The middle name(s)'),
+      str('honorificPrefix', 'The honorific prefix(es), e.g. Ms.'),
+      str('honorificSuffix', 'The honorific suffix(es), e.g. III'),
+    ]),
+    str('displayName', 'The name of the User, suitable for display to end-users'),
+    str('nickName', 'The casual way to address the user'),
+    attr('profileUrl', 'reference', "A URI pointing to the user's online profile", { referenceTypes: ['external'] }),
+    str('title', "The user's title, such as Vice President"),
+    str('userType', 'The relationship between the organization and the user, e.g. Employee'),
+    str('preferredLanguage', "The user's preferred written or spoken language (RFC 7231 Accept-Language form)"),
+    str('locale', "The user's default location, e.g. en-US"),
+    str('timezone', "The user's time zone in IANA Time Zone database format, e.g. Europe/Amsterdam"),
+    attr('active', 'boolean', "The user's administrative status"),
+    str('password', "The user's cleartext password, write-only: stored as a slow hash and never returned", {
+      mutability: 'writeOnly',
+      returned: 'never',
+    }),
+    multiValued('emails', 'Email addresses for the user', { types: ['work', 'home', 'other'] }),
+    multiValued('phoneNumbers', 'Phone numbers for the user', { types: ['work', 'home', 'mobile', 'fax', 'pager', 'other'] }),
+    multiValued('ims', 'Instant messaging addresses for the user', {
+      types: ['aim', 'gtalk', 'icq', 'xmpp', 'msn', 'skype', 'qq', 'yahoo'],
+    }),
+    multiValued('photos', 'URLs of photos of the user', { valueType: 'reference', referenceTypes: ['external'], types: ['photo', 'thumbnail'] }),
+    attr('addresses', 'complex', 'Physical mailing addresses for this user', { multiValued: true }, [
+      str('formatted', 'The full mailing address, formatted for display'),
+      str('streetAddress', 'The full street address component'),
+      str('locality', 'The city or locality component'),
+      str('region', 'The state or region component'),
+      str('postalCode', 'The zip code or postal code component'),
+      str('country', 'The country name component (ISO 3166-1 alpha-2)'),
+      str('type', "A label indicating the address's function", { canonicalValues: ['work', 'home', 'other'] }),
+      attr('primary', 'boolean', 'Whether this is the primary address; at most one may be primary'),
+    ]),
+    multiValued('groups', 'The groups the user belongs to, directly or through nested groups', {
+      mutability: 'readOnly',
+      types: ['direct', 'indirect'],
+      extra: [attr('$ref', 'reference', 'The URI of the group', { mutability: 'readOnly', referenceTypes: ['Group'] })],
+    }),
+    multiValued('entitlements', 'Entitlements of the user'),
+    multiValued('roles', 'Roles of the user'),
+    multiValued('x509Certificates', 'X.509 certificates of the user (DER, base64)', { valueType: 'binary' }),
+  ],
+};
+
+export const ENTERPRISE_USER_SCHEMA: SchemaDef = {
+  id: SCHEMA_ENTERPRISE_USER,
+  name: 'EnterpriseUser',
+  description: 'Enterprise User',
+  attributes: [
+    str('employeeNumber', 'A string identifier, typically numeric or alphanumeric, assigned to a person'),
+    str('costCenter', 'The name of a cost center'),
+    str('organization', 'The name of an organization'),
+    str('division', 'The name of a division'),
+    str('department', 'The name of a department'),
+    attr('manager', 'complex', "The user's manager", {}, [
+      str('value', 'The id of the SCIM resource representing the manager'),
+      attr('$ref', 'reference', 'The URI of the manager resource', { referenceTypes: ['User'] }),
+      str('displayName', "The displayName of the user's manager", { mutability: 'readOnly' }),
+    ]),
+  ],
+};
+
+export const GROUP_SCHEMA: SchemaDef = {
+  id: SCHEMA_GROUP,
+  name: 'Group',
+  description: 'Group',
+  attributes: [
+    str('displayName', 'A human-readable name for the Group', { required: true, uniqueness: 'server' }),
+    attr('members', 'complex', 'A list of members of the Group', { multiValued: true }, [
+      str('value', 'Identifier of the member of this Group', { caseExact: true, mutability: 'immutable' }),
+      attr('$ref', 'reference', 'The URI of the member resource', { mutability: 'immutable', referenceTypes: ['User', 'Group'] }),
+      str('display', 'The display name of the member', { mutability: 'readOnly' }),
+      str('type', 'The type of the member', { mutability: 'immutable', canonicalValues: ['User', 'Group'] }),
+    ]),
+  ],
+};
+
+export function userResourceType(extensions: { schema: SchemaDef; required: boolean }[] = []): ResourceTypeDef {
+  return {
+    name: 'User',
+    endpoint: '/Users',
+    description: 'User Account',
+    schema: USER_SCHEMA,
+    extensions: [{ schema: ENTERPRISE_USER_SCHEMA, required: false }, ...extensions],
+  };
+}
+
+export function groupResourceType(extensions: { schema: SchemaDef; required: boolean }[] = []): ResourceTypeDef {
+  return { name: 'Group', endpoint: '/Groups', description: 'Group', schema: GROUP_SCHEMA, extensions };
+}
+
+/** Finds an attribute by name ignoring case (RFC 7643 §2.1). */
+export function findAttribute(attributes: readonly AttributeDef[], name: string): AttributeDef | undefined {
+  const lower = name.toLowerCase();
+  return attributes.find((a) => a.name.toLowerCase() === lower);
+}
+
+/** A resolved attribute path: which schema, which attribute, which sub-attribute. */
+export interface ResolvedPath {
+  schema: SchemaDef;
+  attribute: AttributeDef;
+  subAttribute?: AttributeDef | undefined;
+}
+
+/**
+ * Resolves `attr`, `attr.sub`, `urn:...:attr` and `urn:...:attr.sub` against a resource type (RFC 7644
+ * §3.10). Common attributes (id, externalId, meta) resolve against the core schema. Returns undefined for
+ * an unknown attribute.
+ */
+export function resolvePath(rt: ResourceTypeDef, path: string): ResolvedPath | undefined {
+  let schema = rt.schema;
+  let rest = path;
+  const schemas = [rt.schema, ...rt.extensions.map((e) => e.schema)];
+  // A schema URN prefix ends at the last ':' before the attribute name (RFC 7644 §3.10).
+  const lowerPath = path.toLowerCase();
+  const prefixed = schemas
+    .filter((s) => lowerPath.startsWith(`${s.id.toLowerCase()}:`))
+    .sort((a, b) => b.id.length - a.id.length)[0];
+  if (prefixed) {
+    schema = prefixed;
+    rest = path.slice(prefixed.id.length + 1);
+  }
+  const [name, sub, more] = rest.split('.');
+  if (more !== undefined || !name) return undefined;
+  const attributes = schema === rt.schema ? [...COMMON_ATTRIBUTES, ...schema.attributes] : schema.attributes;
+  const attribute = findAttribute(attributes, name);
+  if (!attribute) return undefined;
+  if (sub === undefined) return { schema, attribute };
+  if (attribute.type !== 'complex' || !attribute.subAttributes) return undefined;
+  const subAttribute = findAttribute(attribute.subAttributes, sub);
+  return subAttribute ? { schema, attribute, subAttribute } : undefined;
+}
