@@ -113,6 +113,9 @@ const envSchema = z.object({
   BLOCKING_TIMEOUT_MS: positiveInt.default(30_000),
   /** An idle OutboundFanOut workflow (queues empty) completes after this long; the next event restarts it. */
   OUTBOUND_IDLE_MS: positiveInt.default(5 * 60_000),
+
+  /** Lifetime of access tokens issued at /oauth2/token (client_credentials and password grants). */
+  OAUTH_ACCESS_TOKEN_TTL_SECONDS: positiveInt.default(3600),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -144,6 +147,7 @@ export interface Config {
   blockingTimeoutMs: number;
   outboundIdleMs: number;
   workflowBundle: string | undefined;
+  oauth: { accessTokenTtlSeconds: number };
 }
 
 /** Parses and validates settings; throws ConfigError listing every bad value at once. */
@@ -202,5 +206,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     blockingTimeoutMs: e.BLOCKING_TIMEOUT_MS,
     outboundIdleMs: e.OUTBOUND_IDLE_MS,
     workflowBundle: e.WORKFLOW_BUNDLE,
+    oauth: { accessTokenTtlSeconds: e.OAUTH_ACCESS_TOKEN_TTL_SECONDS },
   };
 }
