@@ -3,9 +3,9 @@
  * Workflows get their types with `proxyActivities<ReturnType<typeof createActivities>>`.
  */
 import { createOutboundActivities, type OutboundDeps } from './outbound.js';
-import { createUserStoreActivities } from './user-store.js';
+import { createUserStoreActivities, type UserStoreDeps } from './user-store.js';
 
-export type ActivityDeps = OutboundDeps;
+export type ActivityDeps = OutboundDeps & UserStoreDeps;
 
 export function createActivities(deps: ActivityDeps) {
   return {

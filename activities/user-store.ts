@@ -1,14 +1,26 @@
 /**
  * User store activities: the writes of InboundProvision. Each is idempotent by its workflow id (see the
  * store_request ledger in src/userstore/users.ts), so Temporal may retry them freely.
+ *
+ * PATCH is applied here, under the row lock, to the stored resource (not in the api against a copy read
+ * earlier), so two concurrent PATCHes of one resource both apply, one after the other.
  */
 import { Context } from '@temporalio/activity';
+import type { PasswordPolicy } from '../src/crypto/password-policy.js';
 import type { PrismaClient } from '../src/db/client.js';
-import type { UserInput } from '../src/provisioning/types.js';
+import type { GroupInput, UserInput } from '../src/provisioning/types.js';
+import { parseGroupInput, toScimGroup } from '../src/scim/group-resource.js';
+import { applyGroupPatch, applyPatch } from '../src/scim/patch.js';
+import { validateExtensionValue, type SchemaRegistry } from '../src/scim/schema-registry.js';
+import type { ResourceTypeDef } from '../src/scim/schema-defs.js';
+import { extensionParsers, parseUserInput, toScimUser } from '../src/scim/user-resource.js';
+import * as groups from '../src/userstore/groups.js';
 import * as users from '../src/userstore/users.js';
 
 export interface UserStoreDeps {
   db: PrismaClient;
+  schemas: SchemaRegistry;
+  passwordPolicy: PasswordPolicy;
 }
 
 /** The idempotency key of the current activity: one write per workflow and activity type. */
@@ -17,16 +29,66 @@ function requestId(): string {
   return `${info.workflowExecution?.workflowId ?? info.activityId}:${info.activityType}`;
 }
 
-export function createUserStoreActivities({ db }: UserStoreDeps) {
+/** PATCH works on the rendered resource; its links are irrelevant there. */
+const NO_BASE_URL = '';
+
+function parsersOf(rt: ResourceTypeDef) {
+  return extensionParsers(rt, (id, value) => {
+    const ext = rt.extensions.find((e) => e.schema.id === id);
+    return ext ? validateExtensionValue(ext.schema, value) : {};
+  });
+}
+
+export function createUserStoreActivities({ db, schemas, passwordPolicy }: UserStoreDeps) {
   return {
     async createUser(args: { id: string; input: UserInput }): Promise<users.StoreResult> {
-      return users.createUser(db, requestId(), args.id, args.input);
+      return users.createUser(db, requestId(), args.id, args.input, passwordPolicy);
     },
     async replaceUser(args: { id: string; input: UserInput; ifMatchVersion?: number | undefined }): Promise<users.StoreResult> {
-      return users.replaceUser(db, requestId(), args.id, args.input, args.ifMatchVersion);
+      return users.replaceUser(db, requestId(), args.id, args.input, args.ifMatchVersion, passwordPolicy);
+    },
+    async patchUser(args: { id: string; patch: unknown; ifMatchVersion?: number | undefined }): Promise<users.StoreResult & { passwordChanged?: boolean }> {
+      const rt = await schemas.user();
+      const extensions = parsersOf(rt);
+      return users.patchUser(
+        db,
+        requestId(),
+        args.id,
+        (current) => {
+          const { resource } = applyPatch(toScimUser(current, NO_BASE_URL), args.patch, rt);
+          return parseUserInput(resource, { defaultDomain: current.domain, extensions });
+        },
+        args.ifMatchVersion,
+        passwordPolicy,
+      );
     },
     async deleteUser(args: { id: string; ifMatchVersion?: number | undefined }): Promise<users.StoreResult> {
       return users.deleteUser(db, requestId(), args.id, args.ifMatchVersion);
+    },
+
+    async createGroup(args: { id: string; input: GroupInput }): Promise<groups.GroupStoreResult> {
+      return groups.createGroup(db, requestId(), args.id, args.input);
+    },
+    async replaceGroup(args: { id: string; input: GroupInput; ifMatchVersion?: number | undefined }): Promise<groups.GroupStoreResult> {
+      return groups.replaceGroup(db, requestId(), args.id, args.input, args.ifMatchVersion);
+    },
+    async patchGroup(args: { id: string; patch: unknown; ifMatchVersion?: number | undefined }): Promise<groups.GroupStoreResult> {
+      const rt = await schemas.group();
+      const extensions = parsersOf(rt);
+      return groups.patchGroup(
+        db,
+        requestId(),
+        args.id,
+        (current) => {
+          const { resource, members } = applyGroupPatch(toScimGroup(current, NO_BASE_URL), args.patch, rt);
+          const { members: _ignored, ...withoutMembers } = resource;
+          return { input: parseGroupInput(withoutMembers, { defaultDomain: current.domain, extensions }), delta: members };
+        },
+        args.ifMatchVersion,
+      );
+    },
+    async deleteGroup(args: { id: string; ifMatchVersion?: number | undefined }): Promise<groups.GroupStoreResult> {
+      return groups.deleteGroup(db, requestId(), args.id, args.ifMatchVersion);
     },
   };
 }

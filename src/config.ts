@@ -9,6 +9,7 @@
  *   worker run.
  */
 import path from 'node:path';
+import type { PasswordPolicy } from './crypto/password-policy.js';
 import { z } from 'zod';
 
 export class ConfigError extends Error {
@@ -116,6 +117,30 @@ const envSchema = z.object({
 
   /** Lifetime of access tokens issued at /oauth2/token (client_credentials and password grants). */
   OAUTH_ACCESS_TOKEN_TTL_SECONDS: positiveInt.default(3600),
+
+  /**
+   * Password policy for user passwords set through SCIM. The minimum of 5 is WSO2 IS's default
+   * (`^[\S]{5,30}$`), which the seed walk-through relies on ("abc123"); raise it for real deployments.
+   */
+  PASSWORD_MIN_LENGTH: positiveInt.default(5),
+  PASSWORD_MAX_LENGTH: positiveInt.default(256),
+  /** A regular expression every password must match, e.g. (?=.*[0-9])(?=.*[a-z])(?=.*[A-Z]) */
+  PASSWORD_PATTERN: z
+    .string()
+    .refine(
+      (v) => {
+        try {
+          new RegExp(v, 'u');
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      { message: 'must be a valid regular expression' },
+    )
+    .optional(),
+  /** What PASSWORD_PATTERN requires, in words, for error messages. */
+  PASSWORD_PATTERN_DESCRIPTION: z.string().optional(),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -148,6 +173,7 @@ export interface Config {
   outboundIdleMs: number;
   workflowBundle: string | undefined;
   oauth: { accessTokenTtlSeconds: number };
+  passwordPolicy: PasswordPolicy;
 }
 
 /** Parses and validates settings; throws ConfigError listing every bad value at once. */
@@ -170,6 +196,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (production && e.ENCRYPTION_KEYS === undefined) {
     issues.push('ENCRYPTION_KEYS: required in production mode (e.g. k1:$(openssl rand -base64 32))');
   }
+  if (e.PASSWORD_MIN_LENGTH > e.PASSWORD_MAX_LENGTH) issues.push('PASSWORD_MIN_LENGTH: must not exceed PASSWORD_MAX_LENGTH');
   if (issues.length > 0) throw new ConfigError(issues);
 
   const tlsWanted = e.TEMPORAL_TLS || e.TEMPORAL_TLS_CERT !== undefined || e.TEMPORAL_API_KEY !== undefined;
@@ -207,5 +234,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     outboundIdleMs: e.OUTBOUND_IDLE_MS,
     workflowBundle: e.WORKFLOW_BUNDLE,
     oauth: { accessTokenTtlSeconds: e.OAUTH_ACCESS_TOKEN_TTL_SECONDS },
+    passwordPolicy: {
+      minLength: e.PASSWORD_MIN_LENGTH,
+      maxLength: e.PASSWORD_MAX_LENGTH,
+      pattern: e.PASSWORD_PATTERN,
+      patternDescription: e.PASSWORD_PATTERN_DESCRIPTION,
+    },
   };
 }

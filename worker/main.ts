@@ -11,6 +11,7 @@ import type { Config } from '../src/config.js';
 import { ConnectorRegistry } from '../src/connectors/registry.js';
 import { SecretBox } from '../src/crypto/secret-box.js';
 import { createPrismaClient } from '../src/db/client.js';
+import { SchemaRegistry } from '../src/scim/schema-registry.js';
 import { createLogger } from '../src/log.js';
 import { ensureDefaults } from '../src/provisioning/defaults.js';
 import { databaseUrl, temporalAddress } from '../src/runtime/database-url.js';
@@ -52,6 +53,8 @@ export async function runWorker(config: Config): Promise<void> {
       box,
       taskQueue: config.temporal.taskQueue,
       outboundIdleMs: config.outboundIdleMs,
+      schemas: SchemaRegistry.for(db),
+      passwordPolicy: config.passwordPolicy,
     }),
     dataConverter: createDataConverter(box),
     shutdownGraceTime: '10s',

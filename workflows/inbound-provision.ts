@@ -21,6 +21,8 @@ import {
 import type { createActivities } from '../activities/index.js';
 import type {
   DeliveryReport,
+  GroupInput,
+  GroupRecord,
   Initiator,
   OutboundTarget,
   ProvisioningEvent,
@@ -28,6 +30,7 @@ import type {
   UserInput,
   UserRecord,
 } from '../src/provisioning/types.js';
+import { patchPassword } from '../src/scim/patch-password.js';
 import { ProvisioningOutcomeKey, UserIdKey, UserNameKey } from '../src/temporal/search-attributes.js';
 import { configRead, outboundEnqueue, userStoreWrite } from './activity-profiles.js';
 import { deliveryReportSignal } from './messages.js';
@@ -39,50 +42,127 @@ const store = proxyLocalActivities<Activities>(userStoreWrite);
 const config = proxyLocalActivities<Activities>(configRead);
 const outbound = proxyLocalActivities<Activities>(outboundEnqueue);
 
-export type InboundProvisionInput =
-  | { operation: 'create'; user: UserInput; initiator: Initiator; blockingTimeoutMs: number }
-  | {
-      operation: 'replace';
-      userId: string;
-      user: UserInput;
-      ifMatchVersion?: number | undefined;
-      initiator: Initiator;
-      blockingTimeoutMs: number;
-    }
-  | { operation: 'delete'; userId: string; ifMatchVersion?: number | undefined; initiator: Initiator; blockingTimeoutMs: number };
+interface Common {
+  initiator: Initiator;
+  blockingTimeoutMs: number;
+  /**
+   * Proxy mode (the calling application's inbound config): nothing is stored locally; the change only goes
+   * to the outbound targets.
+   */
+  proxy?: boolean | undefined;
+}
+
+/** A write to a user. `resourceType` is absent in histories recorded before groups existed: it means User. */
+export type UserOperation =
+  | { operation: 'create'; resourceType?: 'User'; user: UserInput }
+  | { operation: 'replace'; resourceType?: 'User'; userId: string; user: UserInput; ifMatchVersion?: number | undefined }
+  | { operation: 'patch'; resourceType?: 'User'; userId: string; patch: unknown; ifMatchVersion?: number | undefined }
+  | { operation: 'delete'; resourceType?: 'User'; userId: string; ifMatchVersion?: number | undefined };
+
+export type GroupOperation =
+  | { operation: 'create'; resourceType: 'Group'; group: GroupInput }
+  | { operation: 'replace'; resourceType: 'Group'; groupId: string; group: GroupInput; ifMatchVersion?: number | undefined }
+  | { operation: 'patch'; resourceType: 'Group'; groupId: string; patch: unknown; ifMatchVersion?: number | undefined }
+  | { operation: 'delete'; resourceType: 'Group'; groupId: string; ifMatchVersion?: number | undefined };
+
+export type InboundProvisionInput = (UserOperation | GroupOperation) & Common;
+
+export interface Delivery {
+  /** Blocking targets that had not answered within the blocking timeout (delivery goes on). */
+  pendingTargets: string[];
+  /** Blocking targets that rejected the change. */
+  failedTargets: DeliveryReport[];
+}
 
 export type InboundProvisionResult =
-  | {
+  | ({
       ok: true;
       user: UserRecord;
-      /** Blocking targets that had not answered within the blocking timeout (delivery goes on). */
-      pendingTargets: string[];
-      /** Blocking targets that rejected the change. */
-      failedTargets: DeliveryReport[];
-    }
+      /** True when the user was not stored locally (proxy mode): it exists only at the outbound targets. */
+      proxied?: boolean | undefined;
+    } & Delivery)
+  | ({ ok: true; group: GroupRecord } & Delivery)
   | { ok: false; rejection: ScimRejection };
 
 export async function inboundProvision(input: InboundProvisionInput): Promise<InboundProvisionResult> {
-  const { workflowId } = workflowInfo();
   const reports = new Map<string, DeliveryReport>();
   // Set before the first await: a fast target may report before the workflow reaches its wait.
   setHandler(deliveryReportSignal, (report) => {
     reports.set(report.connectorId, report);
   });
+  if (input.resourceType === 'Group') return provisionGroup(input);
+  return provisionUser(input, reports);
+}
 
+function rejected(operation: string, rejection: ScimRejection): InboundProvisionResult {
+  upsertSearchAttributes([{ key: ProvisioningOutcomeKey, value: 'rejected' }]);
+  upsertMemo({ summary: `${operation} rejected: ${rejection.status} ${rejection.detail}` });
+  return { ok: false, rejection };
+}
+
+/**
+ * Groups are stored here; they join outbound provisioning with the group-capable connectors (issue 4), so
+ * no event leaves yet.
+ */
+async function provisionGroup(input: GroupOperation & Common): Promise<InboundProvisionResult> {
+  if (input.proxy) {
+    return rejected(input.operation, { status: 501, detail: 'Groups cannot be written in proxy mode yet: group outbound provisioning comes with the group connectors' });
+  }
   const stored =
     input.operation === 'create'
-      ? await store.createUser({ id: uuid4(), input: input.user })
+      ? await store.createGroup({ id: uuid4(), input: input.group })
       : input.operation === 'replace'
-        ? await store.replaceUser({ id: input.userId, input: input.user, ifMatchVersion: input.ifMatchVersion })
-        : await store.deleteUser({ id: input.userId, ifMatchVersion: input.ifMatchVersion });
+        ? await store.replaceGroup({ id: input.groupId, input: input.group, ifMatchVersion: input.ifMatchVersion })
+        : input.operation === 'patch'
+          ? await store.patchGroup({ id: input.groupId, patch: input.patch, ifMatchVersion: input.ifMatchVersion })
+          : await store.deleteGroup({ id: input.groupId, ifMatchVersion: input.ifMatchVersion });
+  if (!stored.ok) return rejected(`group ${input.operation}`, stored.rejection);
+  const group = stored.group;
+  upsertSearchAttributes([{ key: ProvisioningOutcomeKey, value: 'applied' }]);
+  upsertMemo({ summary: `group ${input.operation} ${group.domain}/${group.displayName} v${group.version}: applied` });
+  return { ok: true, group, pendingTargets: [], failedTargets: [] };
+}
 
-  if (!stored.ok) {
-    upsertSearchAttributes([{ key: ProvisioningOutcomeKey, value: 'rejected' }]);
-    upsertMemo({ summary: `${input.operation} rejected: ${stored.rejection.status} ${stored.rejection.detail}` });
-    return { ok: false, rejection: stored.rejection };
+/**
+ * Proxy mode keeps no local copy, so there is no stored version: the workflow's start time (deterministic in
+ * workflow code) orders the changes at each target instead.
+ */
+function proxiedUser(input: UserOperation & Common, id: string): UserRecord {
+  const now = new Date(Date.now()).toISOString();
+  const user: UserInput =
+    'user' in input ? input.user : { domain: 'PRIMARY', userName: '', active: false, emails: [], phoneNumbers: [], addresses: [] };
+  const { password: _password, ...attributes } = user;
+  return { ...attributes, id, version: Date.now(), created: now, lastModified: now };
+}
+
+async function provisionUser(input: UserOperation & Common, reports: Map<string, DeliveryReport>): Promise<InboundProvisionResult> {
+  const { workflowId } = workflowInfo();
+  let password: string | undefined;
+  let user: UserRecord;
+  if (input.proxy) {
+    if (input.operation === 'patch') {
+      return rejected('patch', { status: 501, detail: 'PATCH is not available in proxy mode: the server keeps no copy of the user to patch; use PUT' });
+    }
+    user = proxiedUser(input, input.operation === 'create' ? uuid4() : input.userId);
+    password = input.operation === 'delete' ? undefined : input.user.password;
+  } else {
+    const stored =
+      input.operation === 'create'
+        ? await store.createUser({ id: uuid4(), input: input.user })
+        : input.operation === 'replace'
+          ? await store.replaceUser({ id: input.userId, input: input.user, ifMatchVersion: input.ifMatchVersion })
+          : input.operation === 'patch'
+            ? await store.patchUser({ id: input.userId, patch: input.patch, ifMatchVersion: input.ifMatchVersion })
+            : await store.deleteUser({ id: input.userId, ifMatchVersion: input.ifMatchVersion });
+    if (!stored.ok) return rejected(input.operation, stored.rejection);
+    user = stored.user;
+    password =
+      input.operation === 'create' || input.operation === 'replace'
+        ? input.user.password
+        : input.operation === 'patch' && 'passwordChanged' in stored && stored.passwordChanged
+          ? patchPassword(input.patch)
+          : undefined;
   }
-  const user = stored.user;
   upsertSearchAttributes([
     { key: UserIdKey, value: user.id },
     { key: UserNameKey, value: user.userName },
@@ -94,10 +174,10 @@ export async function inboundProvision(input: InboundProvisionInput): Promise<In
     const event: ProvisioningEvent = {
       eventId: workflowId,
       resourceType: 'User',
-      operation: input.operation === 'replace' ? 'update' : input.operation,
+      operation: input.operation === 'create' ? 'create' : input.operation === 'delete' ? 'delete' : 'update',
       localId: user.id,
       version: user.version,
-      user: { ...user, password: input.operation === 'delete' ? undefined : input.user.password },
+      user: { ...user, password },
       targets,
       initiator: input.initiator,
       replyTo: blocking.length > 0 ? workflowId : undefined,
@@ -117,8 +197,8 @@ export async function inboundProvision(input: InboundProvisionInput): Promise<In
   upsertSearchAttributes([{ key: ProvisioningOutcomeKey, value: outcome }]);
   upsertMemo({
     summary:
-      `${input.operation} ${user.domain}/${user.userName} v${user.version}: ${outcome}; ` +
+      `${input.operation} ${user.domain}/${user.userName} v${user.version}${input.proxy ? ' (proxy mode, not stored)' : ''}: ${outcome}; ` +
       `targets: ${targets.map((t) => `${t.label}${t.blocking ? ' (blocking)' : ''}`).join(', ') || 'none'}`,
   });
-  return { ok: true, user, pendingTargets, failedTargets };
+  return { ok: true, user, pendingTargets, failedTargets, ...(input.proxy && { proxied: true }) };
 }

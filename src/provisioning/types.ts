@@ -2,7 +2,7 @@
  * The vocabulary shared by handlers, workflows and activities. Workflows import these as types only.
  */
 
-export type ResourceType = 'User';
+export type ResourceType = 'User' | 'Group';
 export type Operation = 'create' | 'update' | 'delete';
 
 /** A multi-valued SCIM attribute entry (emails, phoneNumbers). */
@@ -66,12 +66,63 @@ export interface UserInput {
   phoneNumbers: MultiValue[];
   addresses: Address[];
   enterprise?: EnterpriseUser | undefined;
+  /** Multi-valued attributes kept as JSON in the user row (RFC 7643 §4.1.2). */
+  ims?: MultiValue[] | undefined;
+  photos?: MultiValue[] | undefined;
+  entitlements?: MultiValue[] | undefined;
+  roles?: MultiValue[] | undefined;
+  x509Certificates?: MultiValue[] | undefined;
+  /** Operator-defined extension schemas: schema URN -> the validated extension object. */
+  extensions?: Record<string, Record<string, unknown>> | undefined;
   password?: string | undefined;
 }
 
 /** A stored user, as the store returns it (never with a password hash). */
 export interface UserRecord extends Omit<UserInput, 'password'> {
   id: string;
+  /** The groups the user is a direct member of (readOnly in SCIM), when the read asked for them. */
+  groups?: { value: string; display: string; type: 'direct' | 'indirect' }[] | undefined;
+  version: number;
+  created: string;
+  lastModified: string;
+}
+
+/** A group member as a client names it (RFC 7643 §4.2). */
+export interface MemberRef {
+  value: string;
+  type?: 'User' | 'Group' | undefined;
+}
+
+/** A group's writable attributes as accepted from a client (validated by src/scim/group-resource.ts). */
+export interface GroupInput {
+  domain: string;
+  displayName: string;
+  externalId?: string | undefined;
+  members: MemberRef[];
+  extensions?: Record<string, Record<string, unknown>> | undefined;
+}
+
+/**
+ * The membership changes of a group PATCH, applied row by row so a change to a group with 100,000
+ * members touches only the rows it names (src/scim/patch.ts builds it).
+ */
+export interface MemberDelta {
+  replaceAll?: MemberRef[] | undefined;
+  add: MemberRef[];
+  remove: string[];
+  removeAll?: boolean | undefined;
+  /** Member value filters that are not plain `value eq` terms, evaluated by the store. */
+  removeWhere?: unknown[] | undefined;
+}
+
+export interface GroupRecord {
+  id: string;
+  domain: string;
+  displayName: string;
+  externalId?: string | undefined;
+  /** Absent when the read did not load members (excludedAttributes=members). */
+  members?: { value: string; type: 'User' | 'Group'; display?: string | undefined }[] | undefined;
+  extensions?: Record<string, Record<string, unknown>> | undefined;
   version: number;
   created: string;
   lastModified: string;
@@ -115,7 +166,8 @@ export interface OutboundTarget {
  */
 export interface ProvisioningEvent {
   eventId: string;
-  resourceType: ResourceType;
+  /** Groups join outbound provisioning with the group-capable connectors (issue 4). */
+  resourceType: 'User';
   operation: Operation;
   localId: string;
   version: number;

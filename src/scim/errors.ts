@@ -15,7 +15,10 @@ export type ScimType =
   | 'invalidValue'
   | 'invalidVers'
   | 'sensitive'
-  | 'tooLarge';
+  | 'tooLarge'
+  /** RFC 9865 §2.2 */
+  | 'invalidCursor'
+  | 'expiredCursor';
 
 export class ScimError extends Error {
   override name = 'ScimError';

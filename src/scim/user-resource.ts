@@ -91,7 +91,35 @@ export function qualifiedUserName(domain: string, userName: string): string {
  * Validates a User resource from a POST or PUT body. Throws ScimError (400) for anything malformed;
  * nothing reaches the store or a workflow until this passes.
  */
-export function parseUserInput(body: unknown, opts: { defaultDomain: string }): UserInput {
+/**
+ * An operator-defined extension schema as the parsers need it: its URN, whether resources must carry it, and
+ * its validator (src/scim/schema-registry.ts), which returns the canonical object or throws ScimError 400.
+ */
+export interface ExtensionParser {
+  id: string;
+  required: boolean;
+  validate: (value: unknown) => Record<string, unknown>;
+}
+
+/** Parses the operator extensions present in a body (RFC 7643 §3.3: keyed by their schema URN). */
+export function parseExtensions(body: Json, extensions: readonly ExtensionParser[]): Record<string, Record<string, unknown>> | undefined {
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const ext of extensions) {
+    const value = get(body, ext.id);
+    if (value === undefined || value === null) {
+      if (ext.required) throw ScimError.badRequest(`The extension ${ext.id} is required`, 'invalidValue');
+      continue;
+    }
+    const parsed = ext.validate(value);
+    if (Object.keys(parsed).length > 0) out[ext.id] = parsed;
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
+/** Optional multi-valued attributes kept as JSON (RFC 7643 §4.1.2); absent when empty. */
+const JSON_MULTI_VALUED = ['ims', 'photos', 'entitlements', 'roles', 'x509Certificates'] as const;
+
+export function parseUserInput(body: unknown, opts: { defaultDomain: string; extensions?: readonly ExtensionParser[] }): UserInput {
   if (!isObject(body)) throw ScimError.badRequest('The request body must be a JSON object', 'invalidSyntax');
   const schemas = get(body, 'schemas');
   if (schemas !== undefined && (!Array.isArray(schemas) || !schemas.every((s) => typeof s === 'string'))) {
@@ -141,6 +169,12 @@ export function parseUserInput(body: unknown, opts: { defaultDomain: string }): 
 
   const password = str(body, 'password');
   if (password !== undefined && password.length === 0) throw ScimError.badRequest("Attribute 'password' is empty");
+  const jsonMulti = Object.fromEntries(
+    JSON_MULTI_VALUED.map((key) => {
+      const values = multiValues(body, key);
+      return [key, values.length > 0 ? values : undefined];
+    }),
+  ) as Pick<UserInput, (typeof JSON_MULTI_VALUED)[number]>;
 
   return {
     domain: domain ?? opts.defaultDomain,
@@ -160,6 +194,8 @@ export function parseUserInput(body: unknown, opts: { defaultDomain: string }): 
     phoneNumbers: multiValues(body, 'phoneNumbers'),
     addresses,
     enterprise,
+    ...jsonMulti,
+    extensions: parseExtensions(body, opts.extensions ?? []),
     password,
   };
 }
@@ -175,11 +211,12 @@ export function etagOf(version: number): string {
 
 /** Renders a stored user as a SCIM User resource. */
 export function toScimUser(user: UserRecord, baseUrl: string): Record<string, unknown> {
+  const extensionUrns = Object.keys(user.extensions ?? {});
   const enterprise = user.enterprise && compact({ ...user.enterprise, manager: user.enterprise.manager && compact(user.enterprise.manager) });
   const hasEnterprise = enterprise !== undefined && Object.keys(enterprise).length > 0;
   const name = user.name && compact(user.name);
   return compact({
-    schemas: hasEnterprise ? [SCHEMA_USER, SCHEMA_ENTERPRISE_USER] : [SCHEMA_USER],
+    schemas: [SCHEMA_USER, ...(hasEnterprise ? [SCHEMA_ENTERPRISE_USER] : []), ...extensionUrns],
     id: user.id,
     externalId: user.externalId,
     userName: qualifiedUserName(user.domain, user.userName),
@@ -196,7 +233,17 @@ export function toScimUser(user: UserRecord, baseUrl: string): Record<string, un
     emails: user.emails.length > 0 ? user.emails.map(compact) : undefined,
     phoneNumbers: user.phoneNumbers.length > 0 ? user.phoneNumbers.map(compact) : undefined,
     addresses: user.addresses.length > 0 ? user.addresses.map(compact) : undefined,
+    ims: user.ims?.map(compact),
+    photos: user.photos?.map(compact),
+    entitlements: user.entitlements?.map(compact),
+    roles: user.roles?.map(compact),
+    x509Certificates: user.x509Certificates?.map(compact),
+    groups:
+      user.groups && user.groups.length > 0
+        ? user.groups.map((g) => ({ value: g.value, $ref: `${baseUrl}/scim2/Groups/${g.value}`, display: g.display, type: g.type }))
+        : undefined,
     [SCHEMA_ENTERPRISE_USER]: hasEnterprise ? enterprise : undefined,
+    ...user.extensions,
     meta: {
       resourceType: 'User',
       created: user.created,
@@ -205,4 +252,14 @@ export function toScimUser(user: UserRecord, baseUrl: string): Record<string, un
       location: `${baseUrl}/scim2/Users/${user.id}`,
     },
   });
+}
+
+/** The parsers of a resource type's operator extensions (the enterprise extension has its own columns). */
+export function extensionParsers(
+  rt: { extensions: readonly { schema: { id: string }; required: boolean }[] },
+  validate: (schemaId: string, value: unknown) => Record<string, unknown>,
+): ExtensionParser[] {
+  return rt.extensions
+    .filter((e) => e.schema.id !== SCHEMA_ENTERPRISE_USER)
+    .map((e) => ({ id: e.schema.id, required: e.required, validate: (value: unknown) => validate(e.schema.id, value) }));
 }

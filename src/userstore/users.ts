@@ -6,21 +6,23 @@
  * transaction, so a retried activity returns the first attempt's result instead of applying it twice.
  */
 import { hashPassword } from '../crypto/password.js';
+import { checkPassword, type PasswordPolicy } from '../crypto/password-policy.js';
 import type { PrismaClient } from '../db/client.js';
 import { isUniqueViolation } from '../db/errors.js';
 import { type Prisma } from '../generated/prisma/client.js';
-import type { ScimRejection, UserInput, UserRecord } from '../provisioning/types.js';
-import { splitDomain } from '../scim/user-resource.js';
+import type { MultiValue, ScimRejection, UserInput, UserRecord } from '../provisioning/types.js';
+import { qualifiedUserName, splitDomain } from '../scim/user-resource.js';
 
 export type StoreResult = { ok: true; user: UserRecord } | { ok: false; rejection: ScimRejection };
 
-type Tx = Prisma.TransactionClient;
+export type Tx = Prisma.TransactionClient;
 
 const userInclude = {
   domain: true,
   emails: { orderBy: { position: 'asc' } },
   phoneNumbers: { orderBy: { position: 'asc' } },
   addresses: { orderBy: { position: 'asc' } },
+  memberships: { include: { group: { include: { domain: true } } } },
 } as const satisfies Prisma.UserInclude;
 
 type UserRow = Prisma.UserGetPayload<{ include: typeof userInclude }>;
@@ -48,6 +50,7 @@ export function toUserRecord(row: UserRow): UserRecord {
         : undefined,
   };
   const some = (o: object) => Object.values(o).some((v) => v !== undefined);
+  const json = fromAttributesJson(row.attributes);
   return {
     id: row.id,
     domain: row.domain.name,
@@ -76,10 +79,44 @@ export function toUserRecord(row: UserRow): UserRecord {
       country: opt(a.country),
     })),
     enterprise: some(enterprise) ? enterprise : undefined,
+    ...json,
+    groups: row.memberships.map((m) => ({
+      value: m.groupId,
+      display: qualifiedUserName(m.group.domain.name, m.group.displayName),
+      type: 'direct' as const,
+    })),
     version: row.version,
     created: row.createdAt.toISOString(),
     lastModified: row.updatedAt.toISOString(),
   };
+}
+
+const JSON_MULTI_VALUED = ['ims', 'photos', 'entitlements', 'roles', 'x509Certificates'] as const;
+
+/**
+ * The `attributes` JSON column: the multi-valued attributes without a table of their own, under their SCIM
+ * names, and operator extensions under their schema URN (src/userstore/filter-sql.ts queries both there).
+ */
+function toAttributesJson(input: UserInput): Prisma.InputJsonObject {
+  const out: Record<string, unknown> = {};
+  for (const key of JSON_MULTI_VALUED) {
+    const values = input[key];
+    if (values && values.length > 0) out[key] = values;
+  }
+  for (const [urn, value] of Object.entries(input.extensions ?? {})) out[urn] = value;
+  return out as Prisma.InputJsonObject;
+}
+
+function fromAttributesJson(value: Prisma.JsonValue): Pick<UserInput, (typeof JSON_MULTI_VALUED)[number] | 'extensions'> {
+  const obj = (typeof value === 'object' && value !== null && !Array.isArray(value) ? value : {}) as Record<string, unknown>;
+  const out: Pick<UserInput, (typeof JSON_MULTI_VALUED)[number] | 'extensions'> = {};
+  for (const key of JSON_MULTI_VALUED) {
+    const values = obj[key];
+    if (Array.isArray(values) && values.length > 0) out[key] = values as MultiValue[];
+  }
+  const extensions = Object.fromEntries(Object.entries(obj).filter(([k]) => k.startsWith('urn:'))) as Record<string, Record<string, unknown>>;
+  if (Object.keys(extensions).length > 0) out.extensions = extensions;
+  return out;
 }
 
 /** Scalar columns and child rows for a user's attributes (everything but identity and bookkeeping). */
@@ -110,6 +147,7 @@ function attributeColumns(input: UserInput) {
     department: input.enterprise?.department ?? null,
     managerId: input.enterprise?.manager?.value ?? null,
     managerDisplayName: input.enterprise?.manager?.displayName ?? null,
+    attributes: toAttributesJson(input),
     emails: {
       create: input.emails.map((e, position) => ({
         value: e.value,
@@ -153,7 +191,7 @@ function uniquenessRejection(input: UserInput): ScimRejection {
   };
 }
 
-async function domainId(tx: Tx, name: string): Promise<string | undefined> {
+export async function domainId(tx: Tx, name: string): Promise<string | undefined> {
   const domain = await tx.userStoreDomain.findUnique({ where: { name } });
   return domain?.id;
 }
@@ -162,11 +200,11 @@ async function domainId(tx: Tx, name: string): Promise<string | undefined> {
  * Runs a write once per request id. The ledger row is inserted in the write's own transaction, so either
  * both exist or neither does.
  */
-async function once(db: PrismaClient, requestId: string, write: (tx: Tx) => Promise<StoreResult>): Promise<StoreResult> {
+export async function once<R>(db: PrismaClient, requestId: string, write: (tx: Tx) => Promise<R>): Promise<R> {
   const attempt = () =>
     db.$transaction(async (tx) => {
       const done = await tx.storeRequest.findUnique({ where: { requestId } });
-      if (done) return done.result as unknown as StoreResult;
+      if (done) return done.result as unknown as R;
       const result = await write(tx);
       await tx.storeRequest.create({ data: { requestId, result: result as unknown as Prisma.InputJsonValue } });
       return result;
@@ -178,13 +216,28 @@ async function once(db: PrismaClient, requestId: string, write: (tx: Tx) => Prom
     // winner's ledger row.
     if (isUniqueViolation(err)) {
       const done = await db.storeRequest.findUnique({ where: { requestId } });
-      if (done) return done.result as unknown as StoreResult;
+      if (done) return done.result as unknown as R;
     }
     throw err;
   }
 }
 
-export async function createUser(db: PrismaClient, requestId: string, id: string, input: UserInput): Promise<StoreResult> {
+/** Checks a new password against the policy; the rejection names the rule it breaks. */
+function policyRejection(policy: PasswordPolicy | undefined, password: string | undefined): ScimRejection | undefined {
+  if (password === undefined || !policy) return undefined;
+  const problem = checkPassword(policy, password);
+  return problem === undefined ? undefined : { status: 400, scimType: 'invalidValue', detail: `The password does not meet the password policy: ${problem}` };
+}
+
+export async function createUser(
+  db: PrismaClient,
+  requestId: string,
+  id: string,
+  input: UserInput,
+  policy?: PasswordPolicy,
+): Promise<StoreResult> {
+  const rejected = policyRejection(policy, input.password);
+  if (rejected) return { ok: false, rejection: rejected };
   // Hash outside the transaction: scrypt is deliberately slow and must not hold a connection.
   const passwordHash = input.password === undefined ? null : await hashPassword(input.password);
   try {
@@ -209,50 +262,114 @@ export async function createUser(db: PrismaClient, requestId: string, id: string
   }
 }
 
+/** Locks the user's row (concurrent writes of one user serialize, so versions never collide). */
+async function lockUser(tx: Tx, id: string, ifMatchVersion: number | undefined): Promise<{ version: number; domain_id: string } | ScimRejection> {
+  const locked = await tx.$queryRaw<{ version: number; domain_id: string }[]>`
+    SELECT version, domain_id FROM scim_user WHERE id = ${id}::uuid FOR UPDATE`;
+  const current = locked[0];
+  if (!current) return { status: 404, detail: `User ${id} not found` };
+  if (ifMatchVersion !== undefined && ifMatchVersion !== current.version) {
+    return { status: 412, detail: `Version mismatch: the user is at version ${current.version}` };
+  }
+  return current;
+}
+
+/** Writes a user's new attributes over the locked row: the common end of PUT and PATCH. */
+async function writeReplacement(
+  tx: Tx,
+  id: string,
+  currentDomainId: string,
+  input: UserInput,
+  passwordHash: string | undefined,
+): Promise<StoreResult> {
+  const domain = await domainId(tx, input.domain);
+  if (domain !== currentDomainId) {
+    // The domain prefix is part of the user's identity: moving a user between domains is not a replace.
+    return { ok: false, rejection: { status: 400, scimType: 'mutability', detail: 'The user store domain of a user cannot be changed' } };
+  }
+  const taken = await tx.user.findFirst({
+    where: { domainId: domain, userNameNormalized: input.userName.toLowerCase(), NOT: { id } },
+    select: { id: true },
+  });
+  if (taken) return { ok: false, rejection: uniquenessRejection(input) };
+  await tx.userEmail.deleteMany({ where: { userId: id } });
+  await tx.userPhoneNumber.deleteMany({ where: { userId: id } });
+  await tx.userAddress.deleteMany({ where: { userId: id } });
+  const row = await tx.user.update({
+    where: { id },
+    data: {
+      ...attributeColumns(input),
+      ...(passwordHash !== undefined && { passwordHash }),
+      version: { increment: 1 },
+    },
+    include: userInclude,
+  });
+  return { ok: true, user: toUserRecord(row) };
+}
+
 export async function replaceUser(
   db: PrismaClient,
   requestId: string,
   id: string,
   input: UserInput,
   ifMatchVersion?: number,
+  policy?: PasswordPolicy,
 ): Promise<StoreResult> {
+  const rejected = policyRejection(policy, input.password);
+  if (rejected) return { ok: false, rejection: rejected };
   const passwordHash = input.password === undefined ? undefined : await hashPassword(input.password);
   try {
     return await once(db, requestId, async (tx) => {
-      // FOR UPDATE: concurrent replaces of one user serialize, so versions never collide.
-      const locked = await tx.$queryRaw<{ version: number; domain_id: string }[]>`
-        SELECT version, domain_id FROM scim_user WHERE id = ${id}::uuid FOR UPDATE`;
-      const current = locked[0];
-      if (!current) return { ok: false, rejection: { status: 404, detail: `User ${id} not found` } };
-      if (ifMatchVersion !== undefined && ifMatchVersion !== current.version) {
-        return { ok: false, rejection: { status: 412, detail: `Version mismatch: the user is at version ${current.version}` } };
-      }
-      const domain = await domainId(tx, input.domain);
-      if (domain !== current.domain_id) {
-        // RFC 7644 §3.5.1: moving a user between domains is not a replace; the domain prefix is immutable.
-        return { ok: false, rejection: { status: 400, scimType: 'mutability', detail: 'The user store domain of a user cannot be changed' } };
-      }
-      const taken = await tx.user.findFirst({
-        where: { domainId: domain, userNameNormalized: input.userName.toLowerCase(), NOT: { id } },
-        select: { id: true },
-      });
-      if (taken) return { ok: false, rejection: uniquenessRejection(input) };
-      await tx.userEmail.deleteMany({ where: { userId: id } });
-      await tx.userPhoneNumber.deleteMany({ where: { userId: id } });
-      await tx.userAddress.deleteMany({ where: { userId: id } });
-      const row = await tx.user.update({
-        where: { id },
-        data: {
-          ...attributeColumns(input),
-          ...(passwordHash !== undefined && { passwordHash }),
-          version: { increment: 1 },
-        },
-        include: userInclude,
-      });
-      return { ok: true, user: toUserRecord(row) };
+      const current = await lockUser(tx, id, ifMatchVersion);
+      if ('status' in current) return { ok: false, rejection: current };
+      return writeReplacement(tx, id, current.domain_id, input, passwordHash);
     });
   } catch (err) {
     if (isUniqueViolation(err)) return { ok: false, rejection: uniquenessRejection(input) };
+    throw err;
+  }
+}
+
+/**
+ * Applies a PATCH (RFC 7644 §3.5.2) under the row lock: `patch` turns the current user into the new
+ * attributes (src/scim/patch.ts over the rendered resource, then the same validation as PUT) and throws a
+ * ScimError-like `{ status, detail, scimType }` to reject. The result carries the new password, if the patch
+ * set one, as a flag only: the ledger never holds a password; the workflow takes the new password from the
+ * PATCH body it already has (src/scim/patch-password.ts).
+ */
+export async function patchUser(
+  db: PrismaClient,
+  requestId: string,
+  id: string,
+  patch: (current: UserRecord) => UserInput,
+  ifMatchVersion?: number,
+  policy?: PasswordPolicy,
+): Promise<StoreResult & { passwordChanged?: boolean }> {
+  try {
+    return await once<StoreResult & { passwordChanged?: boolean }>(db, requestId, async (tx) => {
+      const current = await lockUser(tx, id, ifMatchVersion);
+      if ('status' in current) return { ok: false, rejection: current };
+      const row = await tx.user.findUniqueOrThrow({ where: { id }, include: userInclude });
+      let input: UserInput;
+      try {
+        input = patch(toUserRecord(row));
+      } catch (err) {
+        const e = err as { status?: unknown; detail?: unknown; scimType?: unknown };
+        if (typeof e.status === 'number' && typeof e.detail === 'string') {
+          return { ok: false, rejection: { status: e.status, detail: e.detail, scimType: typeof e.scimType === 'string' ? e.scimType : undefined } };
+        }
+        throw err;
+      }
+      const rejected = policyRejection(policy, input.password);
+      if (rejected) return { ok: false, rejection: rejected };
+      // Hashing here holds the row lock for the hash's duration; only a PATCH that sets a password pays it.
+      const passwordHash = input.password === undefined ? undefined : await hashPassword(input.password);
+      const result = await writeReplacement(tx, id, current.domain_id, input, passwordHash);
+      // The ledger keeps results for retries: never the password itself.
+      return result.ok ? { ...result, passwordChanged: input.password !== undefined } : result;
+    });
+  } catch (err) {
+    if (isUniqueViolation(err)) return { ok: false, rejection: { status: 409, scimType: 'uniqueness', detail: 'A user with that userName already exists' } };
     throw err;
   }
 }
@@ -277,31 +394,29 @@ export async function getUser(db: PrismaClient, id: string): Promise<UserRecord 
   return row ? toUserRecord(row) : undefined;
 }
 
-/** Simple equality filters of this slice; the full RFC 7644 filter grammar replaces this (issue 3). */
-export type UserFilter = { attribute: 'userName' | 'externalId' | 'id'; value: string };
+/** Loads users by id, keeping the order of `ids` (the order a filtered, sorted query chose). */
+export async function getUsersByIds(db: PrismaClient, ids: readonly string[]): Promise<UserRecord[]> {
+  if (ids.length === 0) return [];
+  const rows = await db.user.findMany({ where: { id: { in: [...ids] } }, include: userInclude });
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  return ids.flatMap((id) => {
+    const row = byId.get(id);
+    return row ? [toUserRecord(row)] : [];
+  });
+}
 
-export async function listUsers(
+/** Finds a user for authentication: `DOMAIN/name` in that domain, a bare name in `defaultDomain`. */
+export async function findUserForLogin(
   db: PrismaClient,
-  opts: { filter?: UserFilter | undefined; startIndex: number; count: number },
-): Promise<{ total: number; users: UserRecord[] }> {
-  let where: Prisma.UserWhereInput = {};
-  const f = opts.filter;
-  if (f?.attribute === 'userName') {
-    const { domain, name } = splitDomain(f.value);
-    where = { userNameNormalized: name.toLowerCase(), ...(domain && { domain: { name: domain } }) };
-  } else if (f?.attribute === 'externalId') {
-    where = { externalId: f.value };
-  } else if (f?.attribute === 'id') {
-    if (!isUuid(f.value)) return { total: 0, users: [] };
-    where = { id: f.value };
-  }
-  const [total, rows] = await Promise.all([
-    db.user.count({ where }),
-    opts.count === 0
-      ? Promise.resolve([])
-      : db.user.findMany({ where, include: userInclude, orderBy: { createdAt: 'asc' }, skip: opts.startIndex - 1, take: opts.count }),
-  ]);
-  return { total, users: rows.map(toUserRecord) };
+  userName: string,
+  defaultDomain: string,
+): Promise<{ id: string; passwordHash: string | null; active: boolean } | undefined> {
+  const { domain, name } = splitDomain(userName);
+  const row = await db.user.findFirst({
+    where: { userNameNormalized: name.toLowerCase(), domain: { name: domain ?? defaultDomain } },
+    select: { id: true, passwordHash: true, active: true },
+  });
+  return row ?? undefined;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -1,0 +1,217 @@
+/**
+ * SCIM Bulk (RFC 7644 §3.7): many operations in one request, each run through the same ScimService as a
+ * single request would be (so each write is its own InboundProvision workflow), in order, with `bulkId`
+ * references resolved to the ids the earlier operations created.
+ *
+ * - `maxOperations` and `maxPayloadSize` (advertised in ServiceProviderConfig) are enforced: 413 tooLarge.
+ * - `failOnErrors`: processing stops after that many errors; the response lists what ran.
+ * - An operation naming `bulkId:x` before x is created waits until x has run (RFC 7644 §3.7.2); a reference
+ *   that is never created, or a cycle, fails that operation (409 invalidValue), not the whole request.
+ * - Each operation needs its per-operation bulk scope (WSO2: internal_bulk_user_create, ...).
+ */
+import { ScimError } from './errors.js';
+import type { ScimCaller, ScimResult, ScimService } from './service.js';
+import { SCIM_LIMITS } from './service-provider.js';
+
+export const SCHEMA_BULK_REQUEST = 'urn:ietf:params:scim:api:messages:2.0:BulkRequest';
+export const SCHEMA_BULK_RESPONSE = 'urn:ietf:params:scim:api:messages:2.0:BulkResponse';
+
+type Method = 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+interface BulkOperation {
+  index: number;
+  method: Method;
+  path: string;
+  bulkId?: string | undefined;
+  version?: string | undefined;
+  data?: unknown;
+}
+
+interface BulkOutcome {
+  method: Method;
+  bulkId?: string;
+  version?: string;
+  location?: string;
+  status: string;
+  response?: unknown;
+}
+
+/** Per-operation scopes (WSO2's bulk scopes). */
+const BULK_SCOPES: Record<'Users' | 'Groups', Record<Method, string>> = {
+  Users: { POST: 'internal_bulk_user_create', PUT: 'internal_bulk_user_update', PATCH: 'internal_bulk_user_update', DELETE: 'internal_bulk_user_delete' },
+  Groups: { POST: 'internal_bulk_group_create', PUT: 'internal_bulk_group_update', PATCH: 'internal_bulk_group_update', DELETE: 'internal_bulk_group_delete' },
+};
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function parseRequest(body: unknown): { operations: BulkOperation[]; failOnErrors: number | undefined } {
+  if (!isObject(body)) throw ScimError.badRequest('The bulk request must be a JSON object', 'invalidSyntax');
+  if (!Array.isArray(body.schemas) || !body.schemas.includes(SCHEMA_BULK_REQUEST)) {
+    throw ScimError.badRequest(`A bulk request's schemas must contain ${SCHEMA_BULK_REQUEST}`, 'invalidSyntax');
+  }
+  const failOnErrors = body.failOnErrors;
+  if (failOnErrors !== undefined && (typeof failOnErrors !== 'number' || !Number.isInteger(failOnErrors) || failOnErrors < 1)) {
+    throw ScimError.badRequest('failOnErrors must be a positive integer', 'invalidValue');
+  }
+  const ops = body.Operations;
+  if (!Array.isArray(ops) || ops.length === 0) throw ScimError.badRequest('Operations must be a non-empty array', 'invalidSyntax');
+  if (ops.length > SCIM_LIMITS.bulkMaxOperations) {
+    throw new ScimError(413, `The bulk request has ${ops.length} operations; the maximum is ${SCIM_LIMITS.bulkMaxOperations}`, 'tooLarge');
+  }
+  const bulkIds = new Set<string>();
+  const operations = ops.map((op, index): BulkOperation => {
+    if (!isObject(op)) throw ScimError.badRequest(`Operations[${index}] must be an object`, 'invalidSyntax');
+    const method = typeof op.method === 'string' ? op.method.toUpperCase() : undefined;
+    if (method !== 'POST' && method !== 'PUT' && method !== 'PATCH' && method !== 'DELETE') {
+      throw ScimError.badRequest(`Operations[${index}].method must be POST, PUT, PATCH or DELETE`, 'invalidSyntax');
+    }
+    if (typeof op.path !== 'string' || op.path === '') throw ScimError.badRequest(`Operations[${index}].path is required`, 'invalidSyntax');
+    const bulkId = op.bulkId;
+    if (bulkId !== undefined && (typeof bulkId !== 'string' || bulkId === '')) throw ScimError.badRequest(`Operations[${index}].bulkId must be a string`);
+    if (method === 'POST' && bulkId === undefined) throw ScimError.badRequest(`Operations[${index}]: a POST needs a bulkId (RFC 7644 §3.7)`, 'invalidSyntax');
+    if (typeof bulkId === 'string') {
+      if (bulkIds.has(bulkId)) throw ScimError.badRequest(`bulkId '${bulkId}' is used twice`, 'invalidValue');
+      bulkIds.add(bulkId);
+    }
+    if (method !== 'DELETE' && op.data === undefined) throw ScimError.badRequest(`Operations[${index}].data is required for ${method}`, 'invalidSyntax');
+    if (op.version !== undefined && typeof op.version !== 'string') throw ScimError.badRequest(`Operations[${index}].version must be a string`);
+    return { index, method, path: op.path, bulkId, version: op.version, data: op.data };
+  });
+  return { operations, failOnErrors };
+}
+
+/** Every `bulkId:x` named in a value (data or path). */
+function references(value: unknown, out = new Set<string>()): Set<string> {
+  if (typeof value === 'string') {
+    const m = /^bulkId:(.+)$/.exec(value);
+    if (m) out.add(m[1]!);
+  } else if (Array.isArray(value)) {
+    for (const v of value) references(v, out);
+  } else if (isObject(value)) {
+    for (const v of Object.values(value)) references(v, out);
+  }
+  return out;
+}
+
+/** The bulkIds an operation needs: in its path (`/Users/bulkId:u1`) and anywhere in its data. */
+function referencesOf(op: BulkOperation): Set<string> {
+  const refs = references(op.data);
+  for (const m of op.path.matchAll(/bulkId:([^/]+)/g)) refs.add(m[1]!);
+  return refs;
+}
+
+function substitute(value: unknown, ids: ReadonlyMap<string, string>): unknown {
+  if (typeof value === 'string') {
+    const m = /^bulkId:(.+)$/.exec(value);
+    return m && ids.has(m[1]!) ? ids.get(m[1]!) : value;
+  }
+  if (Array.isArray(value)) return value.map((v) => substitute(v, ids));
+  if (isObject(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substitute(v, ids)]));
+  return value;
+}
+
+function errorOutcome(op: BulkOperation, err: ScimError): BulkOutcome {
+  return {
+    method: op.method,
+    ...(op.bulkId !== undefined && { bulkId: op.bulkId }),
+    status: String(err.status),
+    response: err.toBody(),
+  };
+}
+
+export async function runBulk(
+  service: ScimService,
+  caller: ScimCaller,
+  hasScope: (scope: string) => boolean,
+  body: unknown,
+): Promise<ScimResult> {
+  const { operations, failOnErrors } = parseRequest(body);
+  const created = new Map<string, string>(); // bulkId -> id
+  const failedBulkIds = new Set<string>();
+  const outcomes = new Map<number, BulkOutcome>();
+  let errors = 0;
+  const pending = [...operations];
+
+  const runOne = async (op: BulkOperation): Promise<BulkOutcome> => {
+    const path = op.path.replace(/bulkId:([^/]+)/g, (whole, ref: string) => created.get(ref) ?? whole);
+    const m = /^\/(Users|Groups)(?:\/([^/]+))?$/.exec(path);
+    if (!m) throw new ScimError(400, `Unsupported bulk path '${op.path}': use /Users, /Groups, /Users/{id} or /Groups/{id}`, 'invalidPath');
+    const kind = m[1] as 'Users' | 'Groups';
+    const id = m[2];
+    if ((op.method === 'POST') !== (id === undefined)) {
+      throw new ScimError(400, `${op.method} ${op.path}: ${op.method === 'POST' ? 'POST goes to the collection' : 'the path needs a resource id'}`, 'invalidPath');
+    }
+    const scope = BULK_SCOPES[kind][op.method];
+    if (!hasScope(scope)) throw new ScimError(403, `The access token does not grant this operation: it requires the scope ${scope}`);
+    const data = substitute(op.data, created);
+    const pre = { ifMatch: op.version };
+    const users = kind === 'Users';
+    let result: ScimResult;
+    switch (op.method) {
+      case 'POST':
+        result = users ? await service.createUser(caller, data) : await service.createGroup(caller, data);
+        break;
+      case 'PUT':
+        result = users ? await service.replaceUser(caller, id!, data, pre) : await service.replaceGroup(caller, id!, data, pre);
+        break;
+      case 'PATCH':
+        result = users ? await service.patchUser(caller, id!, data, pre) : await service.patchGroup(caller, id!, data, pre);
+        break;
+      case 'DELETE':
+        result = users ? await service.deleteUser(caller, id!, pre) : await service.deleteGroup(caller, id!, pre);
+        break;
+    }
+    const resource = result.body;
+    const newId = typeof resource?.id === 'string' ? resource.id : id;
+    if (op.method === 'POST' && op.bulkId !== undefined && newId !== undefined) created.set(op.bulkId, newId);
+    const location = newId !== undefined ? ((resource?.meta as { location?: string } | undefined)?.location ?? `${service.scimBaseUrl}/${kind}/${newId}`) : undefined;
+    return {
+      method: op.method,
+      ...(op.bulkId !== undefined && { bulkId: op.bulkId }),
+      ...(result.headers?.ETag !== undefined && { version: result.headers.ETag }),
+      ...(location !== undefined && { location }),
+      status: String(result.status),
+    };
+  };
+
+  // Run in order; an operation whose references are not created yet waits for them (forward references).
+  while (pending.length > 0 && (failOnErrors === undefined || errors < failOnErrors)) {
+    const readyIndex = pending.findIndex((op) => {
+      const refs = referencesOf(op);
+      return [...refs].every((r) => created.has(r) || failedBulkIds.has(r) || !operations.some((o) => o.bulkId === r));
+    });
+    // None ready: the rest reference each other in a cycle. Run the first; its references fail below.
+    const op = pending.splice(readyIndex === -1 ? 0 : readyIndex, 1)[0]!;
+    const unresolved = [...referencesOf(op)].filter((r) => !created.has(r));
+    let outcome: BulkOutcome;
+    if (unresolved.length > 0) {
+      outcome = errorOutcome(
+        op,
+        new ScimError(409, `bulkId ${unresolved.map((r) => `'${r}'`).join(', ')} could not be resolved (unknown, failed or circular)`, 'invalidValue'),
+      );
+    } else {
+      try {
+        outcome = await runOne(op);
+      } catch (err) {
+        if (!(err instanceof ScimError)) throw err;
+        outcome = errorOutcome(op, err);
+      }
+    }
+    if (Number(outcome.status) >= 400) {
+      errors += 1;
+      if (op.bulkId !== undefined) failedBulkIds.add(op.bulkId);
+    }
+    outcomes.set(op.index, outcome);
+  }
+
+  return {
+    status: 200,
+    body: {
+      schemas: [SCHEMA_BULK_RESPONSE],
+      Operations: operations.flatMap((op) => {
+        const o = outcomes.get(op.index);
+        return o ? [o] : [];
+      }),
+    },
+  };
+}

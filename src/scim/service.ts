@@ -1,0 +1,476 @@
+/**
+ * The SCIM 2.0 operations (RFC 7644 §3), independent of HTTP framing so the resource endpoints, /Me and
+ * /Bulk share one implementation. Reads go straight to the store; every write runs an InboundProvision
+ * workflow, so outbound provisioning follows every inbound change.
+ *
+ * Each operation returns a ScimResult (status, body, headers); protocol errors are thrown as ScimError.
+ */
+import { randomUUID } from 'node:crypto';
+import { WorkflowFailedError, type Client } from '@temporalio/client';
+import type { PrismaClient } from '../db/client.js';
+import type { GroupRecord, Initiator, UserRecord } from '../provisioning/types.js';
+import { ProvisioningOperationKey, UserIdKey, UserNameKey } from '../temporal/search-attributes.js';
+import { getGroup, getGroupsByIds } from '../userstore/groups.js';
+import { queryGroupIds, queryUserIds } from '../userstore/query.js';
+import { getUser, getUsersByIds, isUuid } from '../userstore/users.js';
+import type { InboundProvisionInput, InboundProvisionResult, inboundProvision } from '../../workflows/inbound-provision.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
+import { ScimError, type ScimType } from './errors.js';
+import { parseFilter } from './filter.js';
+import { parseGroupInput, toScimGroup } from './group-resource.js';
+import { project, projectionOf, type ProjectionRequest } from './projection.js';
+import { validateExtensionValue, type SchemaRegistry } from './schema-registry.js';
+import type { ResourceTypeDef, ResourceTypeName } from './schema-defs.js';
+import { SCHEMA_LIST_RESPONSE } from './schemas.js';
+import { SCIM_LIMITS, SCIM_PAGINATION } from './service-provider.js';
+import { etagOf, extensionParsers, parseUserInput, toScimUser } from './user-resource.js';
+
+export interface ScimResult {
+  status: number;
+  body?: Record<string, unknown>;
+  headers?: Record<string, string>;
+}
+
+/** Who is asking, as the SCIM layer needs it (src/http/auth.ts builds it from the credentials). */
+export interface ScimCaller {
+  initiator: Initiator;
+  inbound: { domain: string } | { proxyMode: true };
+  userId?: string | undefined;
+}
+
+/** Query parameters of a list or search (RFC 7644 §3.4.2), as strings from a URL or values from a body. */
+export interface ListParams {
+  filter?: unknown;
+  startIndex?: unknown;
+  count?: unknown;
+  sortBy?: unknown;
+  sortOrder?: unknown;
+  attributes?: unknown;
+  excludedAttributes?: unknown;
+  cursor?: unknown;
+}
+
+/** HTTP preconditions of a request (RFC 7232), already read from the headers. */
+export interface Preconditions {
+  ifMatch?: string | undefined;
+  ifNoneMatch?: string | undefined;
+}
+
+export interface ScimServiceDeps {
+  db: PrismaClient;
+  temporal: Client;
+  taskQueue: string;
+  schemas: SchemaRegistry;
+  baseUrl: string;
+  blockingTimeoutMs: number;
+}
+
+/** Versions named by an If-Match / If-None-Match header: `*` is any; weak and strong forms compare alike. */
+function etagVersions(header: string): number[] | '*' {
+  if (header.trim() === '*') return '*';
+  return header.split(',').flatMap((tag) => {
+    const m = /^\s*(?:W\/)?"(\d+)"\s*$/.exec(tag);
+    return m ? [Number(m[1])] : [];
+  });
+}
+
+/**
+ * The version a write must find (If-Match, RFC 7644 §3.14): checked again under the row lock in the store,
+ * so a change in between still gives 412. An If-Match naming several versions is checked here against the
+ * current version and the matching one is passed on.
+ */
+function requiredVersion(pre: Preconditions, current: { version: number } | undefined): number | undefined {
+  if (pre.ifNoneMatch !== undefined && current && etagVersions(pre.ifNoneMatch) === '*') {
+    throw new ScimError(412, 'If-None-Match: * failed: the resource exists');
+  }
+  if (pre.ifMatch === undefined) return undefined;
+  const versions = etagVersions(pre.ifMatch);
+  if (versions === '*') return undefined;
+  if (!current || !versions.includes(current.version)) {
+    throw new ScimError(412, `If-Match ${pre.ifMatch} does not match the resource's version${current ? ` ${etagOf(current.version)}` : ''}`);
+  }
+  return current.version;
+}
+
+function intParam(value: unknown, name: string): number | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  const n = typeof value === 'number' ? value : typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : NaN;
+  if (!Number.isInteger(n)) throw ScimError.badRequest(`${name} must be an integer`);
+  return n;
+}
+
+function stringParam(value: unknown, name: string): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string') throw ScimError.badRequest(`${name} must be a string`);
+  return value;
+}
+
+function rejection(result: Extract<InboundProvisionResult, { ok: false }>): ScimError {
+  return new ScimError(result.rejection.status, result.rejection.detail, result.rejection.scimType as ScimType | undefined);
+}
+
+export class ScimService {
+  constructor(private readonly deps: ScimServiceDeps) {}
+
+  private get base(): string {
+    return this.deps.baseUrl;
+  }
+
+  /** The SCIM base URL (`https://host/scim2`), for locations. */
+  get scimBaseUrl(): string {
+    return `${this.deps.baseUrl}/scim2`;
+  }
+
+  private async run(input: InboundProvisionInput, labels: { userName?: string; userId?: string }): Promise<InboundProvisionResult> {
+    const kind = input.resourceType === 'Group' ? 'group-' : '';
+    try {
+      return await this.deps.temporal.workflow.execute<typeof inboundProvision>('inboundProvision', {
+        workflowId: `inbound-${kind}${input.operation}-${randomUUID()}`,
+        taskQueue: this.deps.taskQueue,
+        args: [input],
+        typedSearchAttributes: [
+          { key: ProvisioningOperationKey, value: `${kind}${input.operation}` },
+          ...(labels.userName !== undefined ? [{ key: UserNameKey, value: labels.userName }] : []),
+          ...(labels.userId !== undefined ? [{ key: UserIdKey, value: labels.userId }] : []),
+        ],
+      });
+    } catch (err) {
+      if (err instanceof WorkflowFailedError) throw new ScimError(500, `Provisioning failed: ${err.cause?.message ?? err.message}`);
+      throw err;
+    }
+  }
+
+  private common(caller: ScimCaller) {
+    return {
+      initiator: caller.initiator,
+      blockingTimeoutMs: this.deps.blockingTimeoutMs,
+      ...('proxyMode' in caller.inbound && { proxy: true }),
+    };
+  }
+
+  private async rt(type: ResourceTypeName): Promise<ResourceTypeDef> {
+    return type === 'User' ? this.deps.schemas.user() : this.deps.schemas.group();
+  }
+
+  private parsers(rt: ResourceTypeDef) {
+    return extensionParsers(rt, (id, value) => {
+      const ext = rt.extensions.find((e) => e.schema.id === id);
+      return ext ? validateExtensionValue(ext.schema, value) : {};
+    });
+  }
+
+  /** Renders a user as the caller asked (attributes / excludedAttributes), serving only known extensions. */
+  renderUser(user: UserRecord, rt: ResourceTypeDef, projection: ProjectionRequest, opts: { proxied?: boolean } = {}): Record<string, unknown> {
+    const known = new Set(rt.extensions.map((e) => e.schema.id));
+    const extensions = user.extensions && Object.fromEntries(Object.entries(user.extensions).filter(([k]) => known.has(k)));
+    const resource = toScimUser({ ...user, extensions }, this.base);
+    if (opts.proxied) {
+      // Not stored here: there is no location to read it back from.
+      const meta = resource.meta as Record<string, unknown>;
+      delete meta.location;
+    }
+    return project(resource, rt, projection);
+  }
+
+  renderGroup(group: GroupRecord, rt: ResourceTypeDef, projection: ProjectionRequest): Record<string, unknown> {
+    const known = new Set(rt.extensions.map((e) => e.schema.id));
+    const extensions = group.extensions && Object.fromEntries(Object.entries(group.extensions).filter(([k]) => known.has(k)));
+    return project(toScimGroup({ ...group, extensions }, this.base), rt, projection);
+  }
+
+  private delivery(result: { pendingTargets: string[]; failedTargets: { label: string; error?: string | undefined }[] }): Record<string, string> {
+    const headers: Record<string, string> = {};
+    if (result.pendingTargets.length > 0) headers['X-Provisioning-Pending'] = result.pendingTargets.join(', ');
+    if (result.failedTargets.length > 0) {
+      headers['X-Provisioning-Failed'] = result.failedTargets
+        .map((f) => `${f.label}: ${f.error ?? 'failed'}`)
+        .join('; ')
+        .replace(/[\r\n]/g, ' ');
+    }
+    return headers;
+  }
+
+  private userAnswer(result: InboundProvisionResult, rt: ResourceTypeDef, projection: ProjectionRequest, created: boolean): ScimResult {
+    if (!result.ok) throw rejection(result);
+    if (!('user' in result)) throw new ScimError(500, 'Unexpected workflow result');
+    const headers = { ...this.delivery(result), ETag: etagOf(result.user.version) };
+    if (result.proxied) {
+      // Proxy mode: accepted and sent on to the outbound targets, not stored here (RFC 7231 §6.3.3: 202).
+      return {
+        status: 202,
+        body: this.renderUser(result.user, rt, projection, { proxied: true }),
+        headers: { ...headers, 'X-Provisioning-Mode': 'proxy; not stored locally, provisioned to the outbound targets only' },
+      };
+    }
+    return {
+      status: created ? 201 : 200,
+      body: this.renderUser(result.user, rt, projection),
+      headers: { ...headers, ...(created && { Location: `${this.base}/scim2/Users/${result.user.id}` }) },
+    };
+  }
+
+  private groupAnswer(result: InboundProvisionResult, rt: ResourceTypeDef, projection: ProjectionRequest, created: boolean): ScimResult {
+    if (!result.ok) throw rejection(result);
+    if (!('group' in result)) throw new ScimError(500, 'Unexpected workflow result');
+    return {
+      status: created ? 201 : 200,
+      body: this.renderGroup(result.group, rt, projection),
+      headers: {
+        ...this.delivery(result),
+        ETag: etagOf(result.group.version),
+        ...(created && { Location: `${this.base}/scim2/Groups/${result.group.id}` }),
+      },
+    };
+  }
+
+  private defaultDomain(caller: ScimCaller): string {
+    return 'domain' in caller.inbound ? caller.inbound.domain : 'PRIMARY';
+  }
+
+  // ---- Users ------------------------------------------------------------------------------------------
+
+  async createUser(caller: ScimCaller, body: unknown, query: ListParams = {}): Promise<ScimResult> {
+    const rt = await this.rt('User');
+    const projection = projectionOf(query);
+    const user = parseUserInput(body, { defaultDomain: this.defaultDomain(caller), extensions: this.parsers(rt) });
+    const result = await this.run({ operation: 'create', user, ...this.common(caller) }, { userName: user.userName });
+    return this.userAnswer(result, rt, projection, true);
+  }
+
+  async getUser(id: string, query: ListParams = {}, pre: Preconditions = {}): Promise<ScimResult> {
+    const rt = await this.rt('User');
+    const projection = projectionOf(query);
+    const user = await getUser(this.deps.db, id);
+    if (!user) throw ScimError.notFound('User', id);
+    const etag = etagOf(user.version);
+    if (pre.ifNoneMatch !== undefined) {
+      const versions = etagVersions(pre.ifNoneMatch);
+      if (versions === '*' || versions.includes(user.version)) return { status: 304, headers: { ETag: etag } };
+    }
+    return { status: 200, body: this.renderUser(user, rt, projection), headers: { ETag: etag } };
+  }
+
+  async replaceUser(caller: ScimCaller, id: string, body: unknown, pre: Preconditions = {}, query: ListParams = {}): Promise<ScimResult> {
+    const rt = await this.rt('User');
+    const projection = projectionOf(query);
+    const proxy = 'proxyMode' in caller.inbound;
+    const current = isUuid(id) ? await getUser(this.deps.db, id) : undefined;
+    if (!current && !(proxy && isUuid(id))) throw ScimError.notFound('User', id);
+    // A PUT without a domain prefix keeps the user in its domain.
+    const user = parseUserInput(body, { defaultDomain: current?.domain ?? this.defaultDomain(caller), extensions: this.parsers(rt) });
+    const result = await this.run(
+      { operation: 'replace', userId: id, user, ifMatchVersion: requiredVersion(pre, current), ...this.common(caller) },
+      { userName: user.userName, userId: id },
+    );
+    return this.userAnswer(result, rt, projection, false);
+  }
+
+  async patchUser(caller: ScimCaller, id: string, body: unknown, pre: Preconditions = {}, query: ListParams = {}): Promise<ScimResult> {
+    const rt = await this.rt('User');
+    const projection = projectionOf(query);
+    const current = isUuid(id) ? await getUser(this.deps.db, id) : undefined;
+    if (!current && !('proxyMode' in caller.inbound)) throw ScimError.notFound('User', id);
+    const result = await this.run(
+      { operation: 'patch', userId: id, patch: body, ifMatchVersion: requiredVersion(pre, current), ...this.common(caller) },
+      { userId: id, ...(current && { userName: current.userName }) },
+    );
+    return this.userAnswer(result, rt, projection, false);
+  }
+
+  async deleteUser(caller: ScimCaller, id: string, pre: Preconditions = {}): Promise<ScimResult> {
+    const proxy = 'proxyMode' in caller.inbound;
+    const current = isUuid(id) ? await getUser(this.deps.db, id) : undefined;
+    if (!current && !(proxy && isUuid(id))) throw ScimError.notFound('User', id);
+    const result = await this.run(
+      { operation: 'delete', userId: id, ifMatchVersion: requiredVersion(pre, current), ...this.common(caller) },
+      { userId: id, ...(current && { userName: current.userName }) },
+    );
+    if (!result.ok) throw rejection(result);
+    return { status: proxy ? 202 : 204, headers: 'pendingTargets' in result ? this.delivery(result) : {} };
+  }
+
+  // ---- Groups -----------------------------------------------------------------------------------------
+
+  /** Whether a group response needs its members (they may be many: load them only when they are shown). */
+  private wantsMembers(projection: ProjectionRequest): boolean {
+    const named = (list: string[] | undefined) =>
+      list?.some((a) => /^(urn:ietf:params:scim:schemas:core:2\.0:group:)?members(\..*)?$/i.test(a)) ?? false;
+    if (projection.excludedAttributes && named(projection.excludedAttributes)) return false;
+    if (projection.attributes && !named(projection.attributes)) return false;
+    return true;
+  }
+
+  async createGroup(caller: ScimCaller, body: unknown, query: ListParams = {}): Promise<ScimResult> {
+    const rt = await this.rt('Group');
+    const projection = projectionOf(query);
+    const group = parseGroupInput(body, { defaultDomain: this.defaultDomain(caller), extensions: this.parsers(rt) });
+    const result = await this.run({ operation: 'create', resourceType: 'Group', group, ...this.common(caller) }, {});
+    return this.groupAnswer(result, rt, projection, true);
+  }
+
+  async getGroup(id: string, query: ListParams = {}, pre: Preconditions = {}): Promise<ScimResult> {
+    const rt = await this.rt('Group');
+    const projection = projectionOf(query);
+    const group = await getGroup(this.deps.db, id, { members: this.wantsMembers(projection) });
+    if (!group) throw ScimError.notFound('Group', id);
+    const etag = etagOf(group.version);
+    if (pre.ifNoneMatch !== undefined) {
+      const versions = etagVersions(pre.ifNoneMatch);
+      if (versions === '*' || versions.includes(group.version)) return { status: 304, headers: { ETag: etag } };
+    }
+    return { status: 200, body: this.renderGroup(group, rt, projection), headers: { ETag: etag } };
+  }
+
+  async replaceGroup(caller: ScimCaller, id: string, body: unknown, pre: Preconditions = {}, query: ListParams = {}): Promise<ScimResult> {
+    const rt = await this.rt('Group');
+    const projection = projectionOf(query);
+    const current = await getGroup(this.deps.db, id, { members: false });
+    if (!current) throw ScimError.notFound('Group', id);
+    const group = parseGroupInput(body, { defaultDomain: current.domain, extensions: this.parsers(rt) });
+    const result = await this.run(
+      { operation: 'replace', resourceType: 'Group', groupId: id, group, ifMatchVersion: requiredVersion(pre, current), ...this.common(caller) },
+      {},
+    );
+    return this.groupAnswer(result, rt, projection, false);
+  }
+
+  async patchGroup(caller: ScimCaller, id: string, body: unknown, pre: Preconditions = {}, query: ListParams = {}): Promise<ScimResult> {
+    const rt = await this.rt('Group');
+    const projection = projectionOf(query);
+    const current = await getGroup(this.deps.db, id, { members: false });
+    if (!current) throw ScimError.notFound('Group', id);
+    const result = await this.run(
+      { operation: 'patch', resourceType: 'Group', groupId: id, patch: body, ifMatchVersion: requiredVersion(pre, current), ...this.common(caller) },
+      {},
+    );
+    if (!result.ok) throw rejection(result);
+    if (!('group' in result)) throw new ScimError(500, 'Unexpected workflow result');
+    // The store did not load the members (a PATCH on a big group touches only the rows it names): load them
+    // now only if the answer shows them.
+    const group = this.wantsMembers(projection) ? ((await getGroup(this.deps.db, id)) ?? result.group) : result.group;
+    return {
+      status: 200,
+      body: this.renderGroup(group.version >= result.group.version ? group : result.group, rt, projection),
+      headers: { ETag: etagOf(result.group.version) },
+    };
+  }
+
+  async deleteGroup(caller: ScimCaller, id: string, pre: Preconditions = {}): Promise<ScimResult> {
+    const current = await getGroup(this.deps.db, id, { members: false });
+    if (!current) throw ScimError.notFound('Group', id);
+    const result = await this.run(
+      { operation: 'delete', resourceType: 'Group', groupId: id, ifMatchVersion: requiredVersion(pre, current), ...this.common(caller) },
+      {},
+    );
+    if (!result.ok) throw rejection(result);
+    return { status: 204 };
+  }
+
+  // ---- Lists and searches (RFC 7644 §3.4.2, §3.4.3; cursors: RFC 9865) -------------------------------
+
+  async list(type: ResourceTypeName, params: ListParams): Promise<ScimResult> {
+    const rt = await this.rt(type);
+    const projection = projectionOf(params);
+    const filterText = stringParam(params.filter, 'filter');
+    const filter = filterText === undefined ? undefined : parseFilter(filterText);
+    const sortBy = stringParam(params.sortBy, 'sortBy');
+    const sortOrderText = stringParam(params.sortOrder, 'sortOrder');
+    if (sortOrderText !== undefined && !/^(ascending|descending)$/i.test(sortOrderText)) {
+      throw ScimError.badRequest("sortOrder must be 'ascending' or 'descending'");
+    }
+    const sortOrder = sortOrderText?.toLowerCase() as 'ascending' | 'descending' | undefined;
+    const requestedCount = intParam(params.count, 'count');
+    const count = Math.min(Math.max(requestedCount ?? SCIM_PAGINATION.defaultPageSize, 0), SCIM_LIMITS.filterMaxResults);
+
+    const cursorText = stringParam(params.cursor, 'cursor');
+    const useCursor = cursorText !== undefined;
+    if (useCursor && params.startIndex !== undefined) throw ScimError.badRequest('startIndex and cursor cannot be combined (RFC 9865 §2)');
+    // A cursor is bound to the query it pages through; another query with it is a client error.
+    const queryKey = JSON.stringify([type, filterText ?? '', sortBy ?? '', sortOrder ?? '']);
+    const cursor = useCursor && cursorText !== '' ? decodeCursor(cursorText, queryKey) : undefined;
+    const startIndex = useCursor ? (cursor?.offset ?? 0) + 1 : Math.max(intParam(params.startIndex, 'startIndex') ?? 1, 1);
+
+    const query = {
+      rt,
+      filter,
+      sortBy,
+      sortOrder,
+      startIndex,
+      count,
+      ...(cursor?.after && { after: { created: new Date(cursor.after.created), id: cursor.after.id }, startIndex: 1 }),
+    };
+    const { total, ids } = type === 'User' ? await queryUserIds(this.deps.db, query) : await queryGroupIds(this.deps.db, query);
+    const records: (UserRecord | GroupRecord)[] =
+      type === 'User' ? await getUsersByIds(this.deps.db, ids) : await getGroupsByIds(this.deps.db, ids, { members: this.wantsMembers(projection) });
+    const resources = records.map((r) =>
+      'userName' in r ? this.renderUser(r, rt, projection) : this.renderGroup(r, rt, projection),
+    );
+
+    const body: Record<string, unknown> = {
+      schemas: [SCHEMA_LIST_RESPONSE],
+      totalResults: total,
+      itemsPerPage: resources.length,
+    };
+    if (useCursor) {
+      const consumed = startIndex - 1 + records.length;
+      const last = records[records.length - 1];
+      if (last && records.length === count && consumed < total) {
+        // Keyset cursors for the default order (stable when resources are added or removed meanwhile);
+        // offsets when sorted by an attribute.
+        body.nextCursor =
+          sortBy === undefined
+            ? encodeCursor({ offset: consumed, after: { created: last.created, id: last.id } }, queryKey)
+            : encodeCursor({ offset: consumed }, queryKey);
+      }
+    } else {
+      body.startIndex = startIndex;
+    }
+    body.Resources = resources;
+    return { status: 200, body };
+  }
+
+  /**
+   * A search from the service provider's root (RFC 7644 §3.4.3): the filter applies to every resource type
+   * it can (a type whose schema lacks a filter attribute contributes nothing); the pages run through Users,
+   * then Groups. Cursors are not offered here.
+   */
+  async searchAll(params: ListParams, types: readonly ResourceTypeName[]): Promise<ScimResult> {
+    if (params.cursor !== undefined) throw ScimError.badRequest('Cursor pagination is offered on /Users and /Groups, not on the root search');
+    const startIndex = Math.max(intParam(params.startIndex, 'startIndex') ?? 1, 1);
+    const count = Math.min(Math.max(intParam(params.count, 'count') ?? SCIM_PAGINATION.defaultPageSize, 0), SCIM_LIMITS.filterMaxResults);
+    const totals: { type: ResourceTypeName; total: number }[] = [];
+    let lastError: ScimError | undefined;
+    for (const type of types) {
+      try {
+        const r = await this.list(type, { ...params, startIndex: 1, count: 0 });
+        totals.push({ type, total: r.body?.totalResults as number });
+      } catch (err) {
+        if (!(err instanceof ScimError) || err.scimType !== 'invalidFilter') throw err;
+        lastError = err;
+      }
+    }
+    if (totals.length === 0 && lastError) throw lastError;
+    const resources: unknown[] = [];
+    let skip = startIndex - 1;
+    for (const { type, total } of totals) {
+      if (resources.length >= count) break;
+      if (skip >= total) {
+        skip -= total;
+        continue;
+      }
+      const page = await this.list(type, { ...params, startIndex: skip + 1, count: count - resources.length });
+      resources.push(...(page.body?.Resources as unknown[]));
+      skip = 0;
+    }
+    return {
+      status: 200,
+      body: {
+        schemas: [SCHEMA_LIST_RESPONSE],
+        totalResults: totals.reduce((n, t) => n + t.total, 0),
+        startIndex,
+        itemsPerPage: resources.length,
+        Resources: resources,
+      },
+    };
+  }
+}
