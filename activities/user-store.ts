@@ -12,7 +12,8 @@ import type { GroupInput, UserInput } from '../src/provisioning/types.js';
 import { parseGroupInput, toScimGroup } from '../src/scim/group-resource.js';
 import { applyGroupPatch, applyPatch } from '../src/scim/patch.js';
 import { validateExtensionValue, type SchemaRegistry } from '../src/scim/schema-registry.js';
-import type { ResourceTypeDef } from '../src/scim/schema-defs.js';
+import { findAttribute, type ResourceTypeDef } from '../src/scim/schema-defs.js';
+import { evaluateElementFilter } from '../src/scim/filter.js';
 import { extensionParsers, parseUserInput, toScimUser } from '../src/scim/user-resource.js';
 import * as groups from '../src/userstore/groups.js';
 import * as users from '../src/userstore/users.js';
@@ -82,7 +83,13 @@ export function createUserStoreActivities({ db, schemas, passwordPolicy }: UserS
         (current) => {
           const { resource, members } = applyGroupPatch(toScimGroup(current, NO_BASE_URL), args.patch, rt);
           const { members: _ignored, ...withoutMembers } = resource;
-          return { input: parseGroupInput(withoutMembers, { defaultDomain: current.domain, extensions }), delta: members };
+          const membersDef = findAttribute(rt.schema.attributes, 'members')!;
+          return {
+            input: parseGroupInput(withoutMembers, { defaultDomain: current.domain, extensions }),
+            delta: members,
+            // Member filters other than `value eq` (e.g. `members[display sw "ops-"]`), evaluated on the rows.
+            matchesMember: (m) => (members.removeWhere ?? []).some((f) => evaluateElementFilter(f, m, membersDef)),
+          };
         },
         args.ifMatchVersion,
       );
