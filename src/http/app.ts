@@ -1,5 +1,6 @@
 /**
- * The express application: SCIM 2.0 at /scim2, the admin API at /api/server/v1, health at /health.
+ * The express application: SCIM 2.0 at /scim2, the admin API at /api/server/v1, the OAuth 2.0 token
+ * endpoint under /oauth2, health at /health.
  * Handlers authenticate, validate and answer; they never call connectors themselves.
  */
 import express, { type Express } from 'express';
@@ -8,6 +9,7 @@ import { EncryptionCodec } from '../temporal/codec.js';
 import { adminRouter } from './admin/router.js';
 import { codecRouter } from './codec.js';
 import type { AppContext } from './context.js';
+import { oauthRouter } from './oauth/provider.js';
 import { scimRouter } from './scim/router.js';
 
 export function createApp(ctx: AppContext, log: Logger): Express {
@@ -22,6 +24,7 @@ export function createApp(ctx: AppContext, log: Logger): Express {
       res.status(503).json({ status: 'unavailable', reason: 'database' });
     }
   });
+  app.use('/oauth2', oauthRouter(ctx));
   app.use('/scim2', scimRouter(ctx, log));
   app.use('/api/server/v1', adminRouter(ctx, log));
   app.use('/codec', codecRouter(ctx, new EncryptionCodec(ctx.box), ctx.config.temporal.uiUrl ? [new URL(ctx.config.temporal.uiUrl).origin] : []));
