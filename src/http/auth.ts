@@ -1,15 +1,38 @@
 /**
- * Authentication of API calls. This slice knows the operator's admin credential (HTTP Basic); OAuth
- * access tokens for applications come with the token endpoint.
+ * Authentication of API calls, and the scope check of SCIM operations.
+ *
+ * - Operators use the admin credential (HTTP Basic). They act as the resident service provider, with
+ *   every scope, as in WSO2's management console.
+ * - Applications use an OAuth 2.0 access token from /oauth2/token (`Authorization: Bearer`, RFC 6750).
+ *   They act as themselves: their scopes, their inbound provisioning settings (user store domain or proxy
+ *   mode), their outbound links; a password-grant token also names the user.
  */
 import type { NextFunction, Request, Response } from 'express';
 import { safeEqual } from '../crypto/password.js';
 import { RESIDENT_APPLICATION_ID } from '../provisioning/defaults.js';
 import type { Initiator } from '../provisioning/types.js';
+import { ScimError } from '../scim/errors.js';
+import { PRIMARY_DOMAIN } from '../scim/user-resource.js';
+import type { AppContext } from './context.js';
+import { oauthServer } from './oauth/provider.js';
+import { sendScim } from './scim/respond.js';
+
+/** Where an application's SCIM writes go: a user store domain, or nowhere locally (proxy mode). */
+export type InboundTarget = { domain: string } | { proxyMode: true };
 
 export interface Caller {
   initiator: Initiator;
+  /** The scopes the caller holds; `all` for operators (admin credential). */
+  scopes: ReadonlySet<string> | 'all';
+  /** The calling application; the resident service provider for operators. */
+  applicationId: string;
+  /** The user a password-grant token was issued for. */
+  userId?: string;
+  inbound: InboundTarget;
 }
+
+const BASIC_CHALLENGE = 'Basic realm="provisioning", charset="UTF-8"';
+const BEARER_CHALLENGE = 'Bearer realm="provisioning"';
 
 export function basicCredentials(req: Request): { username: string; password: string } | undefined {
   const header = req.headers.authorization;
@@ -20,12 +43,28 @@ export function basicCredentials(req: Request): { username: string; password: st
   return { username: decoded.slice(0, sep), password: decoded.slice(sep + 1) };
 }
 
+/** The token of an `Authorization: Bearer` header (RFC 6750 §2.1), if there is one. */
+export function bearerToken(req: Request): string | undefined {
+  const header = req.headers.authorization;
+  if (!header || !/^bearer(?: |$)/i.test(header)) return undefined;
+  return header.slice(6).trim();
+}
+
 /** Whether the request carries the admin credential (compared in constant time, both parts always). */
 export function isAdminRequest(req: Request, admin: { username: string; password: string }): boolean {
   const creds = basicCredentials(req);
   const okUser = creds !== undefined && safeEqual(creds.username, admin.username);
   const okPassword = creds !== undefined && safeEqual(creds.password, admin.password);
   return okUser && okPassword;
+}
+
+function adminCaller(admin: { username: string }, channel: string): Caller {
+  return {
+    initiator: { applicationId: RESIDENT_APPLICATION_ID, channel, label: `${admin.username} via ${channel}` },
+    scopes: 'all',
+    applicationId: RESIDENT_APPLICATION_ID,
+    inbound: { domain: PRIMARY_DOMAIN },
+  };
 }
 
 /**
@@ -39,15 +78,105 @@ export function requireAdmin(
 ) {
   return (req: Request, res: Response, next: NextFunction): void => {
     if (!isAdminRequest(req, admin)) {
-      res.setHeader('WWW-Authenticate', 'Basic realm="provisioning", charset="UTF-8"');
+      res.setHeader('WWW-Authenticate', BASIC_CHALLENGE);
       deny(res);
       return;
     }
-    const caller: Caller = {
-      initiator: { applicationId: RESIDENT_APPLICATION_ID, channel, label: `${admin.username} via ${channel}` },
-    };
-    res.locals.caller = caller;
+    res.locals.caller = adminCaller(admin, channel);
     next();
+  };
+}
+
+/** Escapes a value for a quoted-string auth-param (RFC 9110 §5.6.4). */
+const quoted = (v: string) => `"${v.replace(/[\\"]/g, '\\$&')}"`;
+
+/** The caller of a Bearer token, or why it is refused. */
+async function tokenCaller(ctx: AppContext, token: string, channel: string): Promise<Caller | string> {
+  const server = await oauthServer(ctx);
+  const verified = await server.verifyAccessToken(token);
+  if (!verified) return 'The access token is unknown, expired or revoked';
+  const app = await ctx.db.application.findUnique({ where: { clientId: verified.clientId }, include: { inboundDomain: true } });
+  if (!app || app.isResident) return 'The application of this access token no longer exists';
+  if (verified.accountId !== undefined) {
+    const user = await ctx.db.user.findUnique({ where: { id: verified.accountId }, select: { active: true } });
+    if (!user?.active) return 'The user of this access token no longer exists or is inactive';
+  }
+  // Scopes withdrawn from the application since the token was issued no longer count.
+  const allowed = new Set(app.scopes);
+  const scopes = new Set([...verified.scopes].filter((s) => allowed.has(s)));
+  return {
+    initiator: {
+      applicationId: app.id,
+      channel,
+      label: verified.accountId ? `${app.name} for user ${verified.accountId} via ${channel}` : `${app.name} via ${channel}`,
+    },
+    scopes,
+    applicationId: app.id,
+    ...(verified.accountId !== undefined && { userId: verified.accountId }),
+    // An application without a domain (its domain was deleted) provisions to PRIMARY, as WSO2 defaults to.
+    inbound: app.proxyMode ? { proxyMode: true } : { domain: app.inboundDomain?.name ?? PRIMARY_DOMAIN },
+  };
+}
+
+/**
+ * Authenticates a SCIM call: the admin credential (HTTP Basic) or an application's access token (Bearer).
+ * A refused call gets both challenges (or the Bearer `invalid_token` error, RFC 6750 §3.1) and `deny`'s
+ * answer; an accepted one sets the Caller (see callerOf).
+ *
+ * @example
+ *   router.use(scimAuthenticate(ctx, (res) => sendScim(res, 401, new ScimError(401, 'Authentication required').toBody())));
+ */
+export function scimAuthenticate(ctx: AppContext, deny: (res: Response) => void) {
+  const channel = 'scim2';
+  return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+    const token = bearerToken(req);
+    if (token !== undefined) {
+      const caller = await tokenCaller(ctx, token, channel);
+      if (typeof caller === 'string') {
+        res.setHeader('WWW-Authenticate', `Bearer realm="provisioning", error="invalid_token", error_description=${quoted(caller)}`);
+        deny(res);
+        return;
+      }
+      res.locals.caller = caller;
+      next();
+      return;
+    }
+    if (isAdminRequest(req, ctx.admin)) {
+      res.locals.caller = adminCaller(ctx.admin, channel);
+      next();
+      return;
+    }
+    res.setHeader('WWW-Authenticate', [BASIC_CHALLENGE, BEARER_CHALLENGE]);
+    deny(res);
+  };
+}
+
+/** Whether the caller holds at least one of `scopes`. */
+export function hasScope(caller: Caller, scopes: readonly string[]): boolean {
+  return caller.scopes === 'all' || scopes.some((s) => (caller.scopes as ReadonlySet<string>).has(s));
+}
+
+/**
+ * Lets the request through when the caller holds any one of `scopes`; otherwise answers 403 with a SCIM
+ * error body and `WWW-Authenticate: Bearer error="insufficient_scope"` (RFC 6750 §3.1). Goes after
+ * scimAuthenticate.
+ *
+ * @example
+ *   router.post('/', requireScope('internal_user_mgt_create'), createUser);
+ */
+export function requireScope(...scopes: string[]) {
+  if (scopes.length === 0) throw new TypeError('requireScope needs at least one scope');
+  return (_req: Request, res: Response, next: NextFunction): void => {
+    if (hasScope(callerOf(res), scopes)) {
+      next();
+      return;
+    }
+    const needed = scopes.length === 1 ? `the scope ${scopes[0]!}` : `one of the scopes ${scopes.join(', ')}`;
+    res.setHeader(
+      'WWW-Authenticate',
+      `Bearer realm="provisioning", error="insufficient_scope", scope=${quoted(scopes.join(' '))}, error_description=${quoted(`requires ${needed}`)}`,
+    );
+    sendScim(res, 403, new ScimError(403, `The access token does not grant this operation: it requires ${needed}`).toBody());
   };
 }
 
