@@ -6,9 +6,19 @@
  *   GET    /identity-providers/{id}                                  one (secrets masked)
  *   DELETE /identity-providers/{id}
  *   POST   /identity-providers/{id}/provisioning/outbound-connectors add a connector
- *   GET    /applications/resident/provisioning/outbound-connectors   the resident SP's outbound links
- *   POST   /applications/resident/provisioning/outbound-connectors   link a connector (blocking, rules, JIT)
- *   DELETE /applications/resident/provisioning/outbound-connectors/{linkId}
+ *   POST   /applications                                             create an application (OAuth client); its
+ *                                                                     client secret is in this answer only
+ *   GET    /applications                                             list (the resident SP first; never a secret)
+ *   GET    /applications/{id}                                        one ({id} may be `resident`)
+ *   PATCH  /applications/{id}                                        change name, grants, scopes, inbound provisioning
+ *   POST   /applications/{id}/regenerate-secret                      new client secret; old tokens revoked
+ *   DELETE /applications/{id}                                        not the resident SP
+ *   GET    /applications/{id}/provisioning/outbound-connectors       outbound links ({id} = resident: every operation)
+ *   POST   /applications/{id}/provisioning/outbound-connectors       link a connector (blocking, rules, JIT)
+ *   DELETE /applications/{id}/provisioning/outbound-connectors/{linkId}
+ *   POST   /userstores                                               add a user store domain
+ *   GET    /userstores                                               list
+ *   DELETE /userstores/{name}                                        409 while users, groups or applications use it
  *   GET    /provisioning/users/{id}/remote-links                     where a user lives at each target
  *   GET    /provisioning/audit?userId=&connectorId=&outcome=&limit=   delivery audit records
  *
@@ -17,7 +27,7 @@
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from '../../log.js';
 import { AdminError, ProvisioningConfigService } from '../../provisioning/connectors.js';
-import { RESIDENT_APPLICATION_ID } from '../../provisioning/defaults.js';
+import { ApplicationService, UserStoreDomainService } from '../../provisioning/applications.js';
 import { isUuid } from '../../userstore/users.js';
 import { requireAdmin } from '../auth.js';
 import type { AppContext } from '../context.js';
@@ -31,6 +41,8 @@ function uuidParam(req: Request, name: string): string {
 export function adminRouter(ctx: AppContext, log: Logger): Router {
   const router = Router();
   const service = new ProvisioningConfigService(ctx.db, ctx.box, ctx.registry);
+  const applications = new ApplicationService(ctx.db, ctx.box);
+  const userStores = new UserStoreDomainService(ctx.db);
   router.use(
     requireAdmin(ctx.admin, 'admin-api', (res) => res.status(401).json({ code: 'unauthorized', message: 'Authentication required' })),
   );
@@ -53,15 +65,55 @@ export function adminRouter(ctx: AppContext, log: Logger): Router {
     res.status(201).json(await service.addConnector(uuidParam(req, 'id'), req.body));
   });
 
-  const residentLinks = '/applications/resident/provisioning/outbound-connectors';
-  router.get(residentLinks, async (_req, res) => {
-    res.json(await service.listOutboundLinks(RESIDENT_APPLICATION_ID));
+  const applicationId = (req: Request) => applications.resolveId(String(req.params.id));
+  router.post('/applications', async (req, res) => {
+    const created = await applications.create(req.body);
+    res.setHeader('Cache-Control', 'no-store'); // it carries the client secret
+    res.status(201).location(`${ctx.config.api.publicBaseUrl}/api/server/v1/applications/${created.id}`).json(created);
   });
-  router.post(residentLinks, async (req, res) => {
-    res.status(201).json(await service.addOutboundLink(RESIDENT_APPLICATION_ID, req.body));
+  router.get('/applications', async (_req, res) => {
+    res.json(await applications.list());
   });
-  router.delete(`${residentLinks}/:linkId`, async (req, res) => {
-    await service.removeOutboundLink(RESIDENT_APPLICATION_ID, uuidParam(req, 'linkId'));
+  router.get('/applications/:id', async (req, res) => {
+    res.json(await applications.get(applicationId(req)));
+  });
+  router.patch('/applications/:id', async (req, res) => {
+    res.json(await applications.update(applicationId(req), req.body));
+  });
+  router.post('/applications/:id/regenerate-secret', async (req, res) => {
+    res.setHeader('Cache-Control', 'no-store');
+    res.json(await applications.regenerateSecret(applicationId(req)));
+  });
+  router.delete('/applications/:id', async (req, res) => {
+    await applications.delete(applicationId(req));
+    res.status(204).end();
+  });
+
+  // Outbound links: the resident SP's apply to every operation, an application's to the changes it makes.
+  const links = '/applications/:id/provisioning/outbound-connectors';
+  router.get(links, async (req, res) => {
+    const id = applicationId(req);
+    await applications.assertExists(id);
+    res.json(await service.listOutboundLinks(id));
+  });
+  router.post(links, async (req, res) => {
+    const id = applicationId(req);
+    await applications.assertExists(id);
+    res.status(201).json(await service.addOutboundLink(id, req.body));
+  });
+  router.delete(`${links}/:linkId`, async (req, res) => {
+    await service.removeOutboundLink(applicationId(req), uuidParam(req, 'linkId'));
+    res.status(204).end();
+  });
+
+  router.post('/userstores', async (req, res) => {
+    res.status(201).json(await userStores.create(req.body));
+  });
+  router.get('/userstores', async (_req, res) => {
+    res.json(await userStores.list());
+  });
+  router.delete('/userstores/:name', async (req, res) => {
+    await userStores.delete(String(req.params.name));
     res.status(204).end();
   });
 
