@@ -127,6 +127,7 @@ describe('SchemaRegistry', () => {
 
   it.each([
     ['a bad attribute name', { attributes: [{ name: '1badge', type: 'integer' }] }, 'attributes.0.name'],
+    ['the reserved name schemas', { attributes: [{ name: 'Schemas', type: 'string' }] }, 'attributes.0.name'],
     ['an unknown type', { attributes: [{ name: 'x', type: 'date' }] }, 'attributes.0.type'],
     ['a complex attribute without subAttributes', { attributes: [{ name: 'x', type: 'complex' }] }, 'attributes.0.subAttributes'],
     ['subAttributes on a string', { attributes: [{ name: 'x', type: 'string', subAttributes: [{ name: 'y', type: 'string' }] }] }, 'attributes.0.subAttributes'],
@@ -273,6 +274,8 @@ describe('validateExtensionValue', () => {
       photo: 'aGVsbG8=',
       code: 'a1',
     });
+    // scim2-models sends the extension's own `schemas` inside its value; it carries nothing and is ignored.
+    expect(validateExtensionValue(d, { schemas: [ACME], badge: 1 })).toEqual({ badge: 1 });
     // Some clients (Microsoft Entra) send booleans as strings.
     expect(validateExtensionValue(d, { badge: 1, active: 'True' })).toEqual({ badge: 1, active: true });
   });

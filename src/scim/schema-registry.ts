@@ -60,8 +60,15 @@ const SCHEMA_URN = /^urn:[A-Za-z0-9][A-Za-z0-9-]{0,31}:[A-Za-z0-9()+,\-.:=@;$_!*
 const RESERVED_URN_PREFIXES = ['urn:ietf:params:scim:schemas:core:', 'urn:ietf:params:scim:api:'];
 const RESERVED_URNS = [SCHEMA_USER, SCHEMA_GROUP, SCHEMA_ENTERPRISE_USER].map((u) => u.toLowerCase());
 
+/** `schemas` is common to every SCIM object (RFC 7643 §3); an extension attribute of that name would be ambiguous. */
+const RESERVED_ATTRIBUTE_NAMES = ['schemas'];
+
 const characteristics = {
-  name: z.string().max(64).regex(ATTRIBUTE_NAME, { message: 'must start with a letter and contain only letters, digits, _, $ and - (RFC 7643 §2.1)' }),
+  name: z
+    .string()
+    .max(64)
+    .regex(ATTRIBUTE_NAME, { message: 'must start with a letter and contain only letters, digits, _, $ and - (RFC 7643 §2.1)' })
+    .refine((n) => !RESERVED_ATTRIBUTE_NAMES.includes(n.toLowerCase()), { message: 'is reserved (RFC 7643 §3)' }),
   type: z.enum(ATTRIBUTE_TYPES),
   multiValued: z.boolean().default(false),
   description: z.string().max(1024).default(''),
@@ -243,10 +250,14 @@ function validateValue(attr: AttributeDef, raw: unknown, path: string): unknown 
   return values.length > 0 ? values : undefined;
 }
 
-function validateAttributes(attributes: readonly AttributeDef[], obj: Json, prefix: string): Json {
+function validateAttributes(attributes: readonly AttributeDef[], obj: Json, prefix: string, top = false): Json {
   const out: Json = {};
   const seen = new Set<string>();
   for (const [key, raw] of Object.entries(obj)) {
+    // Clients that model an extension as an object of its own send its `schemas` with it (scim2-models does, in
+    // a PATCH whose path is the extension URN). It names the extension, carries no value, and no extension
+    // attribute can be called so (see RESERVED_ATTRIBUTE_NAMES): ignore it.
+    if (top && key.toLowerCase() === 'schemas' && Array.isArray(raw) && raw.every((s) => typeof s === 'string')) continue;
     const attr = findAttribute(attributes, key);
     if (!attr) throw invalid(`Attribute '${prefix}${key}' is not defined by the schema`);
     const path = `${prefix}${attr.name}`;
@@ -274,7 +285,7 @@ function validateAttributes(attributes: readonly AttributeDef[], obj: Json, pref
  */
 export function validateExtensionValue(def: SchemaDef, value: unknown): Record<string, unknown> {
   if (!isObject(value)) throw invalid(`Extension '${def.id}' must be a JSON object, not ${describe(value)}`);
-  return validateAttributes(def.attributes, value, `${def.id}:`);
+  return validateAttributes(def.attributes, value, `${def.id}:`, true);
 }
 
 // ---------------------------------------------------------------------------------------------------------
