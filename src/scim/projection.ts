@@ -6,7 +6,8 @@
  *   always   returned whatever the parameters say (`id`); excludedAttributes has no effect on it
  *   never    never returned (`password`)
  *   default  returned unless excluded, or unless an `attributes` list is given that does not name it
- *   request  returned only when named in `attributes`
+ *   request  returned only when named in `attributes` (RFC 7643 §7 also returns it from a POST, PUT or PATCH
+ *            that set it; handlers wanting that pass the names the client wrote in `attributes`)
  *
  * Names follow RFC 7644 §3.10 and ignore case (RFC 7643 §2.1): `name`, `name.givenName`, `emails.value`,
  * `meta.lastModified`, `urn:...:enterprise:2.0:User:employeeNumber`, or a whole extension's URN. `schemas` is
