@@ -62,7 +62,7 @@ function buildListStatements(q: ListQuery): ListStatements {
   const descending = q.sortOrder === 'descending';
   const dir = raw(descending ? 'DESC' : 'ASC');
   const a = (col: string) => raw(`${alias}.${col}`);
-  let keyset = sql`TRUE`;
+  let conditions = where;
   if (q.after) {
     if (q.sortBy !== undefined) throw new ScimError(400, 'A paging cursor cannot be combined with sortBy', 'invalidValue');
     if (!UUID.test(q.after.id) || Number.isNaN(q.after.created.getTime())) {
@@ -70,14 +70,15 @@ function buildListStatements(q: ListQuery): ListStatements {
     }
     // created_at is a timestamp without time zone holding UTC (Prisma DateTime).
     const created = sql`(${q.after.created.toISOString()}::timestamptz AT TIME ZONE 'UTC')`;
-    keyset = sql`(${a('created_at')}, ${a('id')}) ${raw(descending ? '<' : '>')} (${created}, ${q.after.id.toLowerCase()}::uuid)`;
+    const keyset = sql`(${a('created_at')}, ${a('id')}) ${raw(descending ? '<' : '>')} (${created}, ${q.after.id.toLowerCase()}::uuid)`;
+    conditions = q.filter ? sql`${where} AND ${keyset}` : keyset;
   }
   const order =
     q.sortBy === undefined
       ? sql`${a('created_at')} ${dir}, ${a('id')} ${dir}`
       : sql`${sortSql(q.rt, q.sortBy)} ${dir}, ${a('id')} ${dir}`;
   const offset = Math.max(1, Math.floor(q.startIndex)) - 1;
-  const page = sql`SELECT ${a('id')} AS id FROM ${from} WHERE ${where} AND ${keyset} ORDER BY ${order} LIMIT ${size} OFFSET ${offset}`;
+  const page = sql`SELECT ${a('id')} AS id FROM ${from} WHERE ${conditions} ORDER BY ${order} LIMIT ${size} OFFSET ${offset}`;
   return { count, page };
 }
 
