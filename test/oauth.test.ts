@@ -274,6 +274,12 @@ describe('the password grant', () => {
     expect(await storedToken(body.access_token!)).toEqual({ kind: 'AccessToken', accountId: userId, scope: 'internal_user_mgt_view' });
     const read = await bearer(body.access_token!, 'GET', `/scim2/Users/${userId}`);
     expect(read.status).toBe(200);
+
+    // /scim2/Me is the token's user (WSO2's self-service scope).
+    const me = await accessToken(app, { grant_type: 'password', username: 'alice', password: 'Alice-pw-1', scope: 'internal_login' });
+    const self = await bearer(me, 'GET', '/scim2/Me');
+    expect(self.status).toBe(200);
+    expect(await self.json()).toMatchObject({ id: userId, userName: 'alice' });
   });
 
   it('answers invalid_grant to a wrong password or an unknown user, and the other grant is not open to this client', async () => {
@@ -303,6 +309,16 @@ describe('the password grant', () => {
     const plain = await tokenRequest(partnerApp, { grant_type: 'password', username: 'bob', password: 'Bob-pw-123' });
     expect(plain.status, JSON.stringify(plain.body)).toBe(200);
     expect((await storedToken(plain.body.access_token!))?.accountId).toBe(bobId);
+  });
+
+  it("sends an application's SCIM writes to its inbound user store domain", async () => {
+    const writer = await createApplication({ name: 'partner-writer', scopes: ['internal_user_mgt_create'], inboundProvisioning: { userStoreDomain: 'PARTNERS' } });
+    const token = await accessToken(writer, { grant_type: 'client_credentials' });
+    const created = await bearer(token, 'POST', '/scim2/Users', { schemas: [], userName: 'carl', password: 'Carl-pw-123' });
+    expect(created.status, await created.clone().text()).toBe(201);
+    const { id, userName } = (await created.json()) as { id: string; userName: string };
+    expect(userName).toBe('PARTNERS/carl');
+    expect(await (await is.request('GET', `/scim2/Users/${id}`)).json()).toMatchObject({ userName: 'PARTNERS/carl' });
   });
 
   it('stops accepting the token of a user who was deleted', async () => {
