@@ -22,10 +22,10 @@ import { evaluateFilter, parseFilter } from '../src/scim/filter.js';
 import { groupResourceType, userResourceType } from '../src/scim/schema-defs.js';
 import { PROJECT_ROOT } from '../src/temporal/cli-binary.js';
 import { queryGroupIds, queryUserIds, type ListQuery } from '../src/userstore/query.js';
-import { ACME, ACME_SCHEMA, ENTERPRISE, GROUPS, USERS, groupId, qualified, userId, type FixtureUser } from './fixtures/filter-corpus-data.js';
+import { ACME, ACME_GROUP, ACME_GROUP_SCHEMA, ACME_SCHEMA, ENTERPRISE, GROUPS, USERS, groupId, qualified, userId, type FixtureUser } from './fixtures/filter-corpus-data.js';
 
 const rt = userResourceType([{ schema: ACME_SCHEMA, required: false }]);
-const grt = groupResourceType();
+const grt = groupResourceType([{ schema: ACME_GROUP_SCHEMA, required: false }]);
 
 const A = 'alice', B = 'bob', C = 'carol', D = 'dave', E = 'eve', F = 'frank', I = 'ivan', J = 'judy';
 const G = 'SECONDARY/grace', SB = 'SECONDARY/bob', H = 'SECONDARY/heidi', M = 'SECONDARY/mallory';
@@ -189,6 +189,17 @@ const GROUP_CORPUS: [string, string[], string?][] = [
   ['meta.created ge "2026-02-03T00:00:00Z"', [SALES, ADMINS]],
   [`not (members.value eq "${userId(7)}")`, [ENG, SALES, ADMINS]],
   [`id eq "${groupId(2)}"`, [PLAT]],
+  // an operator-defined Group extension in g.attributes: a string, a complex and a multi-valued complex attribute
+  [`${ACME_GROUP}:costCode eq "cc-eng"`, [ENG]],
+  [`${ACME_GROUP}:costCode sw "CC-"`, [ENG, PLAT]],
+  [`${ACME_GROUP}:site.floor ge 3`, [ENG, PLAT]],
+  [`${ACME_GROUP}:site.code eq "ams"`, [ENG, PLAT]],
+  [`${ACME_GROUP}:site pr`, [ENG, PLAT, SALES]],
+  [`not (${ACME_GROUP}:site.floor pr)`, [SALES, ADMINS]],
+  [`${ACME_GROUP}:site[code eq "AMS" and floor gt 4]`, [PLAT]],
+  [`${ACME_GROUP}:owners.value eq "bob"`, [ENG, SALES]],
+  [`${ACME_GROUP}:owners[type eq "primary" and value eq "bob"]`, [SALES]],
+  [`${ACME_GROUP}:owners co "a"`, [ENG, PLAT]],
 ];
 
 /** [filter, scimType, a substring of the detail] */
@@ -338,6 +349,7 @@ async function load(db: PrismaClient): Promise<void> {
         displayName: g.displayName,
         displayNameNormalized: g.displayName.toLowerCase(),
         externalId: g.externalId ?? null,
+        attributes: (g.acme ? { [ACME_GROUP]: g.acme } : {}) as never,
         createdAt: new Date(Date.UTC(2026, 1, g.day)),
         updatedAt: new Date(Date.UTC(2026, 1, g.day)),
       },
@@ -409,6 +421,7 @@ function renderGroup(n: number): Record<string, unknown> {
       const nested = GROUPS.find((x) => x.n === Number(m.slice(1)))!;
       return { value: groupId(nested.n), type: 'Group', display: qualified(nested.domain, nested.displayName) };
     }),
+    [ACME_GROUP]: g.acme,
     meta: { resourceType: 'Group', created: new Date(Date.UTC(2026, 1, g.day)).toISOString() },
   };
 }
@@ -529,6 +542,8 @@ describe(`SCIM filters over the user store (${process.env.TEST_DATABASE === 'pos
       expect(await groups({ sortBy: 'displayName' })).toEqual({ total: 4, labels: [ADMINS, ENG, PLAT, SALES] });
       expect(await groups({ sortBy: 'externalId', sortOrder: 'descending' })).toEqual({ total: 4, labels: [ADMINS, PLAT, SALES, ENG] });
       expect(await groups({ startIndex: 2, count: 2 })).toEqual({ total: 4, labels: [PLAT, SALES] });
+      expect(await groups({ sortBy: `${ACME_GROUP}:owners` })).toEqual({ total: 4, labels: [ENG, SALES, PLAT, ADMINS] });
+      expect(await groups({ sortBy: `${ACME_GROUP}:site.floor`, sortOrder: 'descending' })).toEqual({ total: 4, labels: [ADMINS, SALES, PLAT, ENG] });
     });
 
     it.each([

@@ -159,20 +159,20 @@ function jsonRows(json: Sql, attribute: AttributeDef): Rows {
   const complex = attribute.type === 'complex';
   return {
     select: (what, cond, tail = sql``) => sql`SELECT ${what} FROM ${elements} WHERE ${cond} ${tail}`,
-    sub: (def) => jsonScalar(complex ? sql`x.elem -> ${def.name}` : sql`x.elem`, def),
+    sub: (def) => jsonScalar(complex ? sql`x.elem -> ${def.name}::text` : sql`x.elem`, def),
     order: complex ? sql`COALESCE(x.elem -> 'primary' = 'true'::jsonb, FALSE) DESC, x.ord` : sql`x.ord`,
   };
 }
 
 function jsonTarget(resolved: ResolvedPath, base: Sql): Target {
   const { attribute } = resolved;
-  const json = sql`${base} -> ${attribute.name}`;
+  const json = sql`${base} -> ${attribute.name}::text`;
   if (attribute.multiValued) return { kind: 'rows', rows: jsonRows(json, attribute), attribute };
   if (attribute.type === 'complex') {
     return {
       kind: 'complex',
       attribute,
-      sub: (def) => jsonScalar(sql`${json} -> ${def.name}`, def),
+      sub: (def) => jsonScalar(sql`${json} -> ${def.name}::text`, def),
       present: jsonPresent(json),
     };
   }
@@ -300,7 +300,7 @@ function userTarget(rt: ResourceTypeDef, resolved: ResolvedPath, text: string): 
     }
     return unsupported(text);
   }
-  if (schema !== rt.schema) return jsonTarget(resolved, sql`u.attributes -> ${schema.id}`);
+  if (schema !== rt.schema) return jsonTarget(resolved, sql`u.attributes -> ${schema.id}::text`);
   const name = attribute.name;
   switch (name) {
     case 'id':
@@ -361,7 +361,7 @@ const memberRows: Rows = {
 
 function groupTarget(rt: ResourceTypeDef, resolved: ResolvedPath, text: string): Target {
   const { schema, attribute } = resolved;
-  if (schema !== rt.schema) return jsonTarget(resolved, sql`g.attributes -> ${schema.id}`);
+  if (schema !== rt.schema) return jsonTarget(resolved, sql`g.attributes -> ${schema.id}::text`);
   switch (attribute.name) {
     case 'id':
       return { kind: 'scalar', scalar: scalarColumn('g', 'id', attribute, { nullable: false, uuid: true }) };
