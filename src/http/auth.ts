@@ -99,7 +99,7 @@ async function tokenCaller(ctx: AppContext, token: string, channel: string): Pro
   if (!app || app.isResident) return 'The application of this access token no longer exists';
   if (verified.accountId !== undefined) {
     const user = await ctx.db.user.findUnique({ where: { id: verified.accountId }, select: { active: true } });
-    if (!user?.active) return 'The user of this access token no longer exists or is inactive';
+    if (!user || user.active === false) return 'The user of this access token no longer exists or is inactive';
   }
   // Scopes withdrawn from the application since the token was issued no longer count.
   const allowed = new Set(app.scopes);

@@ -52,7 +52,8 @@ export interface UserInput {
   domain: string;
   userName: string;
   externalId?: string | undefined;
-  active: boolean;
+  /** Unassigned (undefined) after a PATCH removed it; new users default to active. */
+  active?: boolean | undefined;
   name?: Name | undefined;
   displayName?: string | undefined;
   nickName?: string | undefined;

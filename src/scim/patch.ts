@@ -350,8 +350,9 @@ class PatchEngine {
   private applyValueObject(op: 'add' | 'replace', value: unknown, schema: SchemaDef): void {
     if (!isObject(value)) throw bad('invalidValue', `${op} without a path needs an object of attributes as its value`);
     for (const [key, v] of Object.entries(value)) {
-      // `schemas` follows from the extension attributes present (normalizeExtensions).
-      if (schema === this.core && key.toLowerCase() === 'schemas') continue;
+      // `schemas` follows from the extension attributes present (normalizeExtensions); clients (scim2-tester)
+      // also repeat it inside an extension's value object.
+      if (key.toLowerCase() === 'schemas') continue;
       const urnSchema = schema === this.core ? this.schemaById(key) : undefined;
       if (urnSchema === this.core) {
         this.applyValueObject(op, v, this.core);

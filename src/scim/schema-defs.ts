@@ -191,7 +191,10 @@ export const GROUP_SCHEMA: SchemaDef = {
     attr('members', 'complex', 'A list of members of the Group', { multiValued: true }, [
       str('value', 'Identifier of the member of this Group', { caseExact: true, mutability: 'immutable' }),
       attr('$ref', 'reference', 'The URI of the member resource', { mutability: 'immutable', referenceTypes: ['User', 'Group'] }),
-      str('display', 'The display name of the member', { mutability: 'readOnly' }),
+      // returned: request. RFC 7643 §8.7.1 lists only value, $ref and type for members; the server's display
+      // (the member's userName / displayName) is there for clients that ask for it (`attributes=members.display`),
+      // so a client reading a group back finds its members exactly as it wrote them.
+      str('display', 'The display name of the member', { mutability: 'readOnly', returned: 'request' }),
       str('type', 'The type of the member', { mutability: 'immutable', canonicalValues: ['User', 'Group'] }),
     ]),
   ],

@@ -232,7 +232,9 @@ export class ScimService {
   async createUser(caller: ScimCaller, body: unknown, query: ListParams = {}): Promise<ScimResult> {
     const rt = await this.rt('User');
     const projection = projectionOf(query);
-    const user = parseUserInput(body, { defaultDomain: this.defaultDomain(caller), extensions: this.parsers(rt) });
+    const parsed = parseUserInput(body, { defaultDomain: this.defaultDomain(caller), extensions: this.parsers(rt) });
+    // New accounts are active unless the client says otherwise (as in WSO2).
+    const user = { ...parsed, active: parsed.active ?? true };
     const result = await this.run({ operation: 'create', user, ...this.common(caller) }, { userName: user.userName });
     return this.userAnswer(result, rt, projection, true);
   }

@@ -180,7 +180,7 @@ export function parseUserInput(body: unknown, opts: { defaultDomain: string; ext
     domain: domain ?? opts.defaultDomain,
     userName,
     externalId: str(body, 'externalId'),
-    active: bool(body, 'active') ?? true,
+    active: bool(body, 'active'),
     name,
     displayName: str(body, 'displayName'),
     nickName: str(body, 'nickName'),
@@ -212,7 +212,13 @@ export function etagOf(version: number): string {
 /** Renders a stored user as a SCIM User resource. */
 export function toScimUser(user: UserRecord, baseUrl: string): Record<string, unknown> {
   const extensionUrns = Object.keys(user.extensions ?? {});
-  const enterprise = user.enterprise && compact({ ...user.enterprise, manager: user.enterprise.manager && compact(user.enterprise.manager) });
+  const manager = user.enterprise?.manager;
+  const enterprise =
+    user.enterprise &&
+    compact({
+      ...user.enterprise,
+      manager: manager && compact({ ...manager, $ref: manager.value !== undefined ? `${baseUrl}/scim2/Users/${manager.value}` : undefined }),
+    });
   const hasEnterprise = enterprise !== undefined && Object.keys(enterprise).length > 0;
   const name = user.name && compact(user.name);
   return compact({

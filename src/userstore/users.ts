@@ -11,7 +11,7 @@ import type { PrismaClient } from '../db/client.js';
 import { isUniqueViolation } from '../db/errors.js';
 import { type Prisma } from '../generated/prisma/client.js';
 import type { MultiValue, ScimRejection, UserInput, UserRecord } from '../provisioning/types.js';
-import { qualifiedUserName, splitDomain } from '../scim/user-resource.js';
+import { qualifiedUserName } from '../scim/user-resource.js';
 
 export type StoreResult = { ok: true; user: UserRecord } | { ok: false; rejection: ScimRejection };
 
@@ -56,7 +56,7 @@ export function toUserRecord(row: UserRow): UserRecord {
     domain: row.domain.name,
     userName: row.userName,
     externalId: opt(row.externalId),
-    active: row.active,
+    active: row.active ?? undefined,
     name: some(name) ? name : undefined,
     displayName: opt(row.displayName),
     nickName: opt(row.nickName),
@@ -125,7 +125,7 @@ function attributeColumns(input: UserInput) {
     userName: input.userName,
     userNameNormalized: input.userName.toLowerCase(),
     externalId: input.externalId ?? null,
-    active: input.active,
+    active: input.active ?? null,
     displayName: input.displayName ?? null,
     nickName: input.nickName ?? null,
     profileUrl: input.profileUrl ?? null,
@@ -403,20 +403,6 @@ export async function getUsersByIds(db: PrismaClient, ids: readonly string[]): P
     const row = byId.get(id);
     return row ? [toUserRecord(row)] : [];
   });
-}
-
-/** Finds a user for authentication: `DOMAIN/name` in that domain, a bare name in `defaultDomain`. */
-export async function findUserForLogin(
-  db: PrismaClient,
-  userName: string,
-  defaultDomain: string,
-): Promise<{ id: string; passwordHash: string | null; active: boolean } | undefined> {
-  const { domain, name } = splitDomain(userName);
-  const row = await db.user.findFirst({
-    where: { userNameNormalized: name.toLowerCase(), domain: { name: domain ?? defaultDomain } },
-    select: { id: true, passwordHash: true, active: true },
-  });
-  return row ?? undefined;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

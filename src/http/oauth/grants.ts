@@ -61,7 +61,7 @@ async function authenticateUser(db: PrismaClient, clientId: string, username: st
   });
   const hash = user?.passwordHash ?? (await (decoyHash ??= hashPassword('decoy')));
   const ok = await verifyPassword(password, hash);
-  return ok && user?.passwordHash && user.active ? user.id : undefined;
+  return ok && user?.passwordHash && user.active !== false ? user.id : undefined;
 }
 
 export function registerGrants(provider: Provider, db: PrismaClient): void {

@@ -67,7 +67,7 @@ export async function createOAuthServer(deps: { config: Config; db: PrismaClient
     clientBasedCORS: () => false,
     async findAccount(_ctx, sub) {
       const user = await db.user.findUnique({ where: { id: sub }, select: { id: true, active: true } });
-      return user?.active ? { accountId: user.id, claims: () => ({ sub: user.id }) } : undefined;
+      return user && user.active !== false ? { accountId: user.id, claims: () => ({ sub: user.id }) } : undefined;
     },
     // The server's own error page would render HTML; every route here is an API.
     renderError(ctx, out) {

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "scim_user" ALTER COLUMN "active" DROP NOT NULL;
