@@ -19,6 +19,9 @@
  *   POST   /userstores                                               add a user store domain
  *   GET    /userstores                                               list
  *   DELETE /userstores/{name}                                        409 while users, groups or applications use it
+ *   POST   /scim2/schemas                                            add a SCIM extension schema (User or Group)
+ *   GET    /scim2/schemas[/{urn}]                                    list / one
+ *   DELETE /scim2/schemas/{urn}
  *   GET    /provisioning/users/{id}/remote-links                     where a user lives at each target
  *   GET    /provisioning/audit?userId=&connectorId=&outcome=&limit=   delivery audit records
  *
@@ -28,9 +31,11 @@ import express, { Router, type NextFunction, type Request, type Response } from 
 import type { Logger } from '../../log.js';
 import { AdminError, ProvisioningConfigService } from '../../provisioning/connectors.js';
 import { ApplicationService, UserStoreDomainService } from '../../provisioning/applications.js';
+import { SchemaRegistry } from '../../scim/schema-registry.js';
 import { isUuid } from '../../userstore/users.js';
 import { requireAdmin } from '../auth.js';
 import type { AppContext } from '../context.js';
+import { schemasAdminRouter } from './schemas.js';
 
 function uuidParam(req: Request, name: string): string {
   const value = req.params[name];
@@ -47,6 +52,8 @@ export function adminRouter(ctx: AppContext, log: Logger): Router {
     requireAdmin(ctx.admin, 'admin-api', (res) => res.status(401).json({ code: 'unauthorized', message: 'Authentication required' })),
   );
   router.use(express.json({ type: ['application/json', 'application/*+json'], limit: '256kb' }));
+  // Operator-defined SCIM extension schemas: /scim2/schemas (src/http/admin/schemas.ts).
+  router.use(schemasAdminRouter(SchemaRegistry.for(ctx.db)));
 
   router.post('/identity-providers', async (req, res) => {
     res.status(201).json(await service.createIdentityProvider(req.body));
