@@ -96,7 +96,7 @@ function invalidFilter(detail: string): ScimError {
 }
 
 function unsupported(text: string): never {
-  throw invalidFilter(`Filtering on '${text}' is not supported`);
+  throw invalidFilter(`'${text}' is not supported in filters and sortBy`);
 }
 
 const not = (cond: Sql): Sql => sql`NOT (${cond})`;
