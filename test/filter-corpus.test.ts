@@ -81,7 +81,9 @@ const USER_CORPUS: [string, string[], string?][] = [
   ['preferredLanguage pr', [A]],
   // booleans
   ['active eq false', [C, F, H]],
-  ['active ne true', [C, F, H]],
+  ['active ne true', [C, F, H, M]],
+  ['active pr', [A, B, C, D, E, F, G, SB, H, I, J]],
+  ['active eq null', [M]],
   ['active eq "false"', [C, F, H]],
   ['active eq true and title eq "Engineer"', [A, B, G, J]],
   // meta: dateTimes compared as instants
@@ -166,7 +168,7 @@ const USER_CORPUS: [string, string[], string?][] = [
   // and / or / not: precedence and parentheses
   ['title eq "Engineer" or title eq "Director" and active eq true', [A, B, G, J]],
   ['(title eq "Engineer" or title eq "Director") and active eq false', [F]],
-  ['not (active eq true) and not (name.givenName sw "h")', [C, F]],
+  ['not (active eq true) and not (name.givenName sw "h")', [C, F, M]],
   ['NOT (userName eq "alice" OR userName eq "bob") AND title Co "ENGINEER"', [G, J, M]],
   ['userType eq "Employee" and emails[type eq "work" and value co "@example.com"]', [A, B]],
   ['emails[type eq "work" and value co "@example.com"] or ims[type eq "xmpp" and value co "@xmpp.example"]', [A, B, D, E, G, H, J]],
@@ -389,7 +391,7 @@ function renderUser(u: FixtureUser): Record<string, unknown> {
     preferredLanguage: u.preferredLanguage,
     locale: u.locale,
     timezone: u.timezone,
-    active: u.active,
+    active: u.active ?? undefined,
     emails: withPrimary(u.emails),
     phoneNumbers: withPrimary(u.phoneNumbers),
     addresses: withPrimary(u.addresses),

@@ -311,7 +311,8 @@ function userTarget(rt: ResourceTypeDef, resolved: ResolvedPath, text: string): 
         scalar: scalarColumn('u', 'user_name_normalized', attribute, { nullable: false, normalized: true, domain: sql`d.name` }),
       };
     case 'active':
-      return { kind: 'scalar', scalar: scalarColumn('u', 'active', attribute, { nullable: false }) };
+      // Nullable: unassigned after a PATCH remove (prisma/schema.prisma).
+      return { kind: 'scalar', scalar: scalarColumn('u', 'active', attribute) };
     case 'name':
       return complexColumns(attribute, 'u', NAME_COLUMNS);
     case 'meta':
