@@ -94,6 +94,23 @@ function allowedSkip(check: Scim2Check, spc: ServiceProviderConfig): boolean {
   return check.status === 'SKIPPED' && /PATCH operations not supported/i.test(check.reason ?? '') && spc.patch?.supported === false;
 }
 
+/**
+ * scim2-tester 0.5.2's check_add_attribute PATCH-adds, to one resource, first a whole extension (path = its URN)
+ * and then each attribute of it, and expects the add on a multi-valued attribute to return only the value it
+ * added. RFC 7644 §3.5.2.1 says the opposite: "If the target location specifies a multi-valued attribute, a new
+ * value is added to the attribute", so the value added a moment before is rightly still there, first. The server
+ * follows the RFC; this recognises exactly that case (the returned list is the earlier values followed by the
+ * patched ones, on an extension attribute) so it is reported apart, and any other failure still fails.
+ */
+export function isRfcAppendOnExtension(check: Scim2Check): boolean {
+  if (check.title !== 'check_add_attribute' || check.status !== 'ERROR') return false;
+  const m = /^PATCH modify\(\) returned unexpected value for '(urn:[^']+:[^':]+)'\.\s*Patched value: \[(.*)\]\s*Returned value: \[(.*)\]\s*$/s.exec(check.reason ?? '');
+  if (!m) return false;
+  const [, urn, patched, returned] = m as unknown as [string, string, string, string];
+  const core = /^urn:ietf:params:scim:schemas:core:/i.test(urn);
+  return !core && patched !== '' && returned.length > patched.length && returned.endsWith(`, ${patched}`);
+}
+
 const VERBOSE = process.env.TEST_VERBOSE === '1';
 
 describe('scim2-tester', () => {
@@ -129,7 +146,8 @@ describe('scim2-tester', () => {
     await instance?.stop();
   });
 
-  const failing = (checks: Scim2Check[]) => checks.filter((c) => !PASSING_STATUSES.has(c.status) && !allowedSkip(c, spc));
+  const failing = (checks: Scim2Check[]) =>
+    checks.filter((c) => !PASSING_STATUSES.has(c.status) && !allowedSkip(c, spc) && !isRfcAppendOnExtension(c));
   const expectAllPass = (checks: Scim2Check[], what: string) => {
     const failures = failing(checks);
     expect(failures.length, `${failures.length} of ${checks.length} ${what} checks fail:\n${formatChecks(failures)}\n`).toBe(0);
@@ -164,6 +182,13 @@ describe('scim2-tester', () => {
       const checks = report.results.filter((c) => c.resourceType === ext.resourceType && (c.reason ?? '').includes(ext.id));
       expect(checks.length, `checks naming ${ext.id}`).toBeGreaterThan(0);
     }
+  });
+
+  it('departs from the checker only where it contradicts RFC 7644 §3.5.2.1 (add appends to multi-valued attributes)', () => {
+    const departures = report.results.filter(isRfcAppendOnExtension);
+    process.stderr.write(`scim2-tester: ${departures.length} check(s) expecting add to replace a multi-valued extension attribute:\n${formatChecks(departures)}\n`);
+    // At most one per multi-valued extension attribute registered above (User: tags; Group: owners).
+    expect(departures.length).toBeLessThanOrEqual(2);
   });
 
   it('passes the checks of any other resource type the server publishes', () => {
