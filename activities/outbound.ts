@@ -97,7 +97,7 @@ export function createOutboundActivities(deps: OutboundDeps) {
     }
     const where = { connectorId_resourceType_localId: { connectorId: target.connectorId, resourceType: event.resourceType, localId: event.localId } };
     const link = await db.remoteLink.findUnique({ where });
-    if (link && link.appliedVersion >= event.version) {
+    if (link && link.appliedVersion >= BigInt(event.version)) {
       // Already applied (a repeated delivery), or a newer change already reached this target.
       const detail = `version ${event.version} not newer than applied version ${link.appliedVersion}`;
       await audit(event, target, 'skipped', { remoteId: link.remoteId ?? undefined, error: detail });
@@ -128,8 +128,8 @@ export function createOutboundActivities(deps: OutboundDeps) {
     const deleted = event.operation === 'delete';
     await db.remoteLink.upsert({
       where,
-      create: { ...where.connectorId_resourceType_localId, remoteId: remoteId ?? null, appliedVersion: event.version, deletedAt: deleted ? new Date() : null },
-      update: { remoteId: remoteId ?? null, appliedVersion: event.version, deletedAt: deleted ? new Date() : null },
+      create: { ...where.connectorId_resourceType_localId, remoteId: remoteId ?? null, appliedVersion: BigInt(event.version), deletedAt: deleted ? new Date() : null },
+      update: { remoteId: remoteId ?? null, appliedVersion: BigInt(event.version), deletedAt: deleted ? new Date() : null },
     });
     await audit(event, target, 'delivered', { remoteId });
     return report('delivered', { remoteId });

@@ -41,6 +41,15 @@ function parsersOf(rt: ResourceTypeDef) {
 }
 
 export function createUserStoreActivities({ db, schemas, passwordPolicy }: UserStoreDeps) {
+  /**
+   * The schemas as they are now. The api validated the request against its own (cached) view; a PATCH path
+   * may name an extension an operator added a moment ago through another api process, and this worker's
+   * cache must not refuse it. One small read of the extension table per PATCH.
+   */
+  const freshSchemas = () => {
+    schemas.invalidate();
+    return schemas;
+  };
   return {
     async createUser(args: { id: string; input: UserInput }): Promise<users.StoreResult> {
       return users.createUser(db, requestId(), args.id, args.input, passwordPolicy);
@@ -49,7 +58,7 @@ export function createUserStoreActivities({ db, schemas, passwordPolicy }: UserS
       return users.replaceUser(db, requestId(), args.id, args.input, args.ifMatchVersion, passwordPolicy);
     },
     async patchUser(args: { id: string; patch: unknown; ifMatchVersion?: number | undefined }): Promise<users.StoreResult & { passwordChanged?: boolean }> {
-      const rt = await schemas.user();
+      const rt = await freshSchemas().user();
       const extensions = parsersOf(rt);
       return users.patchUser(
         db,
@@ -74,7 +83,7 @@ export function createUserStoreActivities({ db, schemas, passwordPolicy }: UserS
       return groups.replaceGroup(db, requestId(), args.id, args.input, args.ifMatchVersion);
     },
     async patchGroup(args: { id: string; patch: unknown; ifMatchVersion?: number | undefined }): Promise<groups.GroupStoreResult> {
-      const rt = await schemas.group();
+      const rt = await freshSchemas().group();
       const extensions = parsersOf(rt);
       return groups.patchGroup(
         db,

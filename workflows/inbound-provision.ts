@@ -124,15 +124,21 @@ async function provisionGroup(input: GroupOperation & Common): Promise<InboundPr
 }
 
 /**
- * Proxy mode keeps no local copy, so there is no stored version: the workflow's start time (deterministic in
- * workflow code) orders the changes at each target instead.
+ * Proxy mode keeps no local copy, so there is no stored version: the workflow's time orders the changes at
+ * each target instead, in microseconds (ms * 1000 plus a deterministic random tie-breaker, so two writes in
+ * the same millisecond get distinct versions and behave like any two concurrent writes: one wins, neither is
+ * half-applied). Below 2^53 until the year 2255.
  */
+function proxyVersion(): number {
+  return Date.now() * 1000 + Math.floor(Math.random() * 1000);
+}
+
 function proxiedUser(input: UserOperation & Common, id: string): UserRecord {
   const now = new Date(Date.now()).toISOString();
   const user: UserInput =
     'user' in input ? input.user : { domain: 'PRIMARY', userName: '', active: false, emails: [], phoneNumbers: [], addresses: [] };
   const { password: _password, ...attributes } = user;
-  return { ...attributes, id, version: Date.now(), created: now, lastModified: now };
+  return { ...attributes, id, version: proxyVersion(), created: now, lastModified: now };
 }
 
 async function provisionUser(input: UserOperation & Common, reports: Map<string, DeliveryReport>): Promise<InboundProvisionResult> {

@@ -136,7 +136,7 @@ export function adminRouter(ctx: AppContext, log: Logger): Router {
         identityProvider: l.connector.idp.name,
         connectorType: l.connector.type,
         remoteId: l.remoteId,
-        appliedVersion: l.appliedVersion,
+        appliedVersion: Number(l.appliedVersion),
         deleted: l.deletedAt !== null,
         lastModified: l.updatedAt.toISOString(),
       })),
