@@ -102,7 +102,7 @@ describe('proxy mode', () => {
       const r = await scim(b, 'GET', filterQuery('userName eq "ghost"'), undefined);
       return r.body.totalResults === 1 ? (r.body.Resources as Json[])[0] : undefined;
     }, 30_000, 'the proxied user on B');
-    expect(onB!.emails).toEqual([expect.objectContaining({ value: 'ghost@example.org' })]);
+    expect(onB.emails).toEqual([expect.objectContaining({ value: 'ghost@example.org' })]);
 
     // Later writes by the same id reach the target in order; PATCH has no local copy to apply to.
     expect((await scim(a, 'PUT', `/scim2/Users/${id}`, t, { userName: 'ghost', displayName: 'Casper' })).status).toBe(202);
