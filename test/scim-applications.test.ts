@@ -143,6 +143,28 @@ describe('/Me', () => {
   });
 });
 
+describe('Bulk scopes', () => {
+  it('needs internal_bulk_resource_create, then the per-operation bulk scope for each operation', async () => {
+    const app = await application({ name: 'bulk-loader', scopes: ['internal_bulk_resource_create', 'internal_bulk_user_create'] });
+    const t = await token(app, { grant_type: 'client_credentials' });
+    const res = await scim(a, 'POST', '/scim2/Bulk', t, {
+      schemas: ['urn:ietf:params:scim:api:messages:2.0:BulkRequest'],
+      Operations: [
+        { method: 'POST', path: '/Users', bulkId: 'u', data: { userName: 'bulk-scoped' } },
+        { method: 'POST', path: '/Groups', bulkId: 'g', data: { displayName: 'Bulk Scoped' } },
+      ],
+    });
+    expect(res.status).toBe(200);
+    expect((res.body.Operations as { status: string }[]).map((o) => o.status)).toEqual(['201', '403']);
+
+    const userOnly = await application({ name: 'user-writer', scopes: ['internal_user_mgt_create'] });
+    const t2 = await token(userOnly, { grant_type: 'client_credentials' });
+    const refused = await scim(a, 'POST', '/scim2/Bulk', t2, { schemas: ['urn:ietf:params:scim:api:messages:2.0:BulkRequest'], Operations: [] });
+    expect(refused.status).toBe(403);
+    expect(refused.headers.get('www-authenticate')).toMatch(/insufficient_scope/);
+  });
+});
+
 describe('operator-defined extension schemas', () => {
   const URN = 'urn:example:params:scim:schemas:extension:acme:2.0:User';
 

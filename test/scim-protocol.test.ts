@@ -3,7 +3,9 @@
  * InboundProvision, ETags, Bulk with bulkId references, .search, cursor and index paging, sorting,
  * attribute projection and the password policy.
  */
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PRIMARY_DOMAIN_ID } from '../src/provisioning/defaults.js';
 import { startInstance, type Instance } from './harness.js';
 
 let is: Instance;
@@ -262,5 +264,57 @@ describe('passwords', () => {
     expect(ok.password).toBeUndefined();
     const asked = await call('GET', `/scim2/Users/${String(ok.id)}?attributes=password,userName`);
     expect(asked.body.password).toBeUndefined();
+  });
+});
+
+describe('large groups', () => {
+  it('changes the membership of a 5,000-member group by PATCH without rewriting the other member rows', async () => {
+    const group = await call('POST', '/scim2/Groups', { displayName: 'Everyone' });
+    expect(group.status).toBe(201);
+    const groupId = String(group.body.id);
+    // 5,000 users and memberships written straight to the store (set-based SQL): the subject is the PATCH.
+    const db = new pg.Client({ connectionString: is.databaseUrl });
+    await db.connect();
+    try {
+      await db.query(`
+        INSERT INTO scim_user (id, domain_id, user_name, user_name_normalized, updated_at)
+        SELECT gen_random_uuid(), '${PRIMARY_DOMAIN_ID}', 'member' || i, 'member' || i, now()
+        FROM generate_series(1, 5000) AS i`);
+      await db.query(
+        `INSERT INTO scim_group_member (group_id, member_id, member_type, user_member_id, created_at)
+         SELECT $1, id, 'User', id, timestamp '2020-01-01' FROM scim_user WHERE user_name LIKE 'member%'`,
+        [groupId],
+      );
+      const { rows } = await db.query<{ id: string }>(`SELECT id FROM scim_user WHERE user_name IN ('member1', 'member2') ORDER BY user_name`);
+      const [first, second] = rows.map((r) => r.id);
+      const extra = await createUser('large-new');
+
+      const res = await call(
+        'PATCH',
+        `/scim2/Groups/${groupId}?excludedAttributes=members`,
+        patch({ op: 'add', path: 'members', value: [{ value: extra.id }] }, { op: 'remove', path: `members[value eq "${first!}"]` }),
+      );
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      expect(res.body.members).toBeUndefined();
+
+      const after = await db.query<{ n: string; untouched: string; has_first: boolean; has_new: boolean }>(
+        `SELECT count(*) AS n,
+                count(*) FILTER (WHERE created_at = timestamp '2020-01-01') AS untouched,
+                bool_or(member_id = $2) AS has_first,
+                bool_or(member_id = $3) AS has_new
+         FROM scim_group_member WHERE group_id = $1`,
+        [groupId, first, extra.id],
+      );
+      const r = after.rows[0]!;
+      expect(Number(r.n)).toBe(5000);
+      // 4,999 original rows kept as they were (not deleted and re-inserted), one removed, one added.
+      expect(Number(r.untouched)).toBe(4999);
+      expect(r.has_first).toBe(false);
+      expect(r.has_new).toBe(true);
+      const count = await call('GET', `/scim2/Groups?filter=${encodeURIComponent(`members.value eq "${second!}"`)}&attributes=displayName`);
+      expect(count.body.totalResults).toBe(1);
+    } finally {
+      await db.end();
+    }
   });
 });
