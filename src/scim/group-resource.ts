@@ -7,18 +7,8 @@
 import type { GroupInput, GroupRecord, MemberRef } from '../provisioning/types.js';
 import { ScimError } from './errors.js';
 import { SCHEMA_GROUP } from './schemas.js';
-import { etagOf, parseExtensions, qualifiedUserName, splitDomain, type ExtensionParser } from './user-resource.js';
+import { etagOf, get, isObject, parseExtensions, qualifiedUserName, splitDomain, type ExtensionParser } from './user-resource.js';
 
-type Json = Record<string, unknown>;
-
-function get(obj: Json, key: string): unknown {
-  if (key in obj) return obj[key];
-  const lower = key.toLowerCase();
-  for (const [k, v] of Object.entries(obj)) if (k.toLowerCase() === lower) return v;
-  return undefined;
-}
-
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Validates one member reference (RFC 7643 §4.2: value is the member's id; type User or Group). */
 export function parseMemberRef(entry: unknown, where: string): MemberRef {

@@ -92,6 +92,13 @@ function requiredVersion(pre: Preconditions, current: { version: number } | unde
   return current.version;
 }
 
+/** 304 for a GET whose If-None-Match names the current version (RFC 7232 §3.2). */
+function notModified(pre: Preconditions, version: number): ScimResult | undefined {
+  if (pre.ifNoneMatch === undefined) return undefined;
+  const versions = etagVersions(pre.ifNoneMatch);
+  return versions === '*' || versions.includes(version) ? { status: 304, headers: { ETag: etagOf(version) } } : undefined;
+}
+
 function intParam(value: unknown, name: string): number | undefined {
   if (value === undefined || value === null || value === '') return undefined;
   const n = typeof value === 'number' ? value : typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : NaN;
@@ -244,12 +251,7 @@ export class ScimService {
     const projection = projectionOf(query);
     const user = await getUser(this.deps.db, id);
     if (!user) throw ScimError.notFound('User', id);
-    const etag = etagOf(user.version);
-    if (pre.ifNoneMatch !== undefined) {
-      const versions = etagVersions(pre.ifNoneMatch);
-      if (versions === '*' || versions.includes(user.version)) return { status: 304, headers: { ETag: etag } };
-    }
-    return { status: 200, body: this.renderUser(user, rt, projection), headers: { ETag: etag } };
+    return notModified(pre, user.version) ?? { status: 200, body: this.renderUser(user, rt, projection), headers: { ETag: etagOf(user.version) } };
   }
 
   async replaceUser(caller: ScimCaller, id: string, body: unknown, pre: Preconditions = {}, query: ListParams = {}): Promise<ScimResult> {
@@ -315,12 +317,7 @@ export class ScimService {
     const projection = projectionOf(query);
     const group = await getGroup(this.deps.db, id, { members: this.wantsMembers(projection) });
     if (!group) throw ScimError.notFound('Group', id);
-    const etag = etagOf(group.version);
-    if (pre.ifNoneMatch !== undefined) {
-      const versions = etagVersions(pre.ifNoneMatch);
-      if (versions === '*' || versions.includes(group.version)) return { status: 304, headers: { ETag: etag } };
-    }
-    return { status: 200, body: this.renderGroup(group, rt, projection), headers: { ETag: etag } };
+    return notModified(pre, group.version) ?? { status: 200, body: this.renderGroup(group, rt, projection), headers: { ETag: etagOf(group.version) } };
   }
 
   async replaceGroup(caller: ScimCaller, id: string, body: unknown, pre: Preconditions = {}, query: ListParams = {}): Promise<ScimResult> {

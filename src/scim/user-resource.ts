@@ -14,14 +14,14 @@ export const PRIMARY_DOMAIN = 'PRIMARY';
 type Json = Record<string, unknown>;
 
 /** Looks a key up ignoring case (RFC 7643 §2.1). */
-function get(obj: Json, key: string): unknown {
+export function get(obj: Json, key: string): unknown {
   if (key in obj) return obj[key];
   const lower = key.toLowerCase();
   for (const [k, v] of Object.entries(obj)) if (k.toLowerCase() === lower) return v;
   return undefined;
 }
 
-function isObject(v: unknown): v is Json {
+export function isObject(v: unknown): v is Json {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 

@@ -121,6 +121,21 @@ async function write(db: PrismaClient, requestId: string, body: (tx: Tx) => Prom
   }
 }
 
+/** Writes a group's own attributes and bumps its version: the common end of PUT and PATCH. */
+function writeAttributes(tx: Tx, id: string, input: GroupInput): Promise<GroupRow> {
+  return tx.group.update({
+    where: { id },
+    data: {
+      displayName: input.displayName,
+      displayNameNormalized: input.displayName.toLowerCase(),
+      externalId: input.externalId ?? null,
+      attributes: attributesJson(input),
+      version: { increment: 1 },
+    },
+    include: groupInclude,
+  });
+}
+
 async function lockGroup(tx: Tx, id: string, ifMatchVersion: number | undefined): Promise<{ version: number; domain_id: string }> {
   const locked = await tx.$queryRaw<{ version: number; domain_id: string }[]>`
     SELECT version, domain_id FROM scim_group WHERE id = ${id}::uuid FOR UPDATE`;
@@ -186,17 +201,7 @@ export async function replaceGroup(
       await checkName(tx, current.domain_id, input, id);
       await tx.groupMember.deleteMany({ where: { groupId: id } });
       await addMembers(tx, id, input.members);
-      const row = await tx.group.update({
-        where: { id },
-        data: {
-          displayName: input.displayName,
-          displayNameNormalized: input.displayName.toLowerCase(),
-          externalId: input.externalId ?? null,
-          attributes: attributesJson(input),
-          version: { increment: 1 },
-        },
-        include: groupInclude,
-      });
+      const row = await writeAttributes(tx, id, input);
       return { ok: true, group: toGroupRecord(row, await loadMembers(tx, id)) };
     },
     input,
@@ -233,17 +238,7 @@ export async function patchGroup(
     }
     await checkName(tx, current.domain_id, input, id);
     await applyMemberDelta(tx, id, result.delta, result.matchesMember);
-    const updated = await tx.group.update({
-      where: { id },
-      data: {
-        displayName: input.displayName,
-        displayNameNormalized: input.displayName.toLowerCase(),
-        externalId: input.externalId ?? null,
-        attributes: attributesJson(input),
-        version: { increment: 1 },
-      },
-      include: groupInclude,
-    });
+    const updated = await writeAttributes(tx, id, input);
     return { ok: true, group: toGroupRecord(updated, undefined) };
   });
 }
