@@ -178,12 +178,13 @@ describe('operator-defined extension schemas', () => {
         { name: 'clearance', type: 'integer' },
         { name: 'hiredOn', type: 'dateTime' },
         { name: 'projects', type: 'string', multiValued: true },
+        { name: 'serial', type: 'string', mutability: 'immutable' },
       ],
     });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     const schema = await scim(a, 'GET', `/scim2/Schemas/${URN}`, undefined);
     expect(schema.status).toBe(200);
-    expect((schema.body.attributes as Json[]).map((x) => x.name)).toEqual(['badge', 'clearance', 'hiredOn', 'projects']);
+    expect((schema.body.attributes as Json[]).map((x) => x.name)).toEqual(['badge', 'clearance', 'hiredOn', 'projects', 'serial']);
     const rt = await scim(a, 'GET', '/scim2/ResourceTypes/User', undefined);
     expect(rt.body.schemaExtensions).toEqual(expect.arrayContaining([{ schema: URN, required: false }]));
 
@@ -217,5 +218,14 @@ describe('operator-defined extension schemas', () => {
     expect((await scim(a, 'GET', filterQuery(`${URN}:clearance eq 5`), undefined)).body.totalResults).toBe(1);
     const excluded = await scim(a, 'GET', `/scim2/Users/${String(user.body.id)}?excludedAttributes=${encodeURIComponent(URN)}`, undefined);
     expect(excluded.body[URN]).toBeUndefined();
+
+    // An immutable attribute may be set once; a PUT must then carry the same value (RFC 7644 §3.5.1).
+    const id = String(user.body.id);
+    const put = (serial: string) => scim(a, 'PUT', `/scim2/Users/${id}`, undefined, { userName: 'ext-ivy', [URN]: { badge: 'B-7', serial } });
+    expect((await put('S-1')).status).toBe(200);
+    const changed = await put('S-2');
+    expect(changed.status).toBe(400);
+    expect(changed.body.scimType).toBe('mutability');
+    expect((await put('S-1')).status).toBe(200);
   });
 });

@@ -199,6 +199,15 @@ describe('Bulk (RFC 7644 §3.7)', () => {
     });
     expect(tooMany.status).toBe(413);
     expect(tooMany.body.scimType).toBe('tooLarge');
+
+    // maxPayloadSize (1 MiB) is enforced before anything runs.
+    const big = await call('POST', '/scim2/Bulk', {
+      schemas: ['urn:ietf:params:scim:api:messages:2.0:BulkRequest'],
+      Operations: [{ method: 'POST', path: '/Users', bulkId: 'big', data: { userName: 'bulk-big', displayName: 'x'.repeat(1_100_000) } }],
+    });
+    expect(big.status).toBe(413);
+    expect(big.body.scimType).toBe('tooLarge');
+    expect((await call('GET', `/scim2/Users?filter=${encodeURIComponent('userName eq "bulk-big"')}`)).body.totalResults).toBe(0);
   });
 });
 

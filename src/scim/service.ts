@@ -16,6 +16,7 @@ import { getUser, getUsersByIds, isUuid } from '../userstore/users.js';
 import type { InboundProvisionInput, InboundProvisionResult, inboundProvision } from '../../workflows/inbound-provision.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { ScimError, type ScimType } from './errors.js';
+import { assertImmutableUnchanged } from './mutability.js';
 import { parseFilter } from './filter.js';
 import { parseGroupInput, toScimGroup } from './group-resource.js';
 import { project, projectionOf, type ProjectionRequest } from './projection.js';
@@ -260,6 +261,7 @@ export class ScimService {
     const proxy = 'proxyMode' in caller.inbound;
     const current = isUuid(id) ? await getUser(this.deps.db, id) : undefined;
     if (!current && !(proxy && isUuid(id))) throw ScimError.notFound('User', id);
+    if (current) assertImmutableUnchanged(rt, this.renderUser(current, rt, {}), body);
     // A PUT without a domain prefix keeps the user in its domain.
     const user = parseUserInput(body, { defaultDomain: current?.domain ?? this.defaultDomain(caller), extensions: this.parsers(rt) });
     const result = await this.run(
@@ -325,6 +327,7 @@ export class ScimService {
     const projection = projectionOf(query);
     const current = await getGroup(this.deps.db, id, { members: false });
     if (!current) throw ScimError.notFound('Group', id);
+    assertImmutableUnchanged(rt, this.renderGroup(current, rt, {}), body);
     const group = parseGroupInput(body, { defaultDomain: current.domain, extensions: this.parsers(rt) });
     const result = await this.run(
       { operation: 'replace', resourceType: 'Group', groupId: id, group, ifMatchVersion: requiredVersion(pre, current), ...this.common(caller) },
