@@ -115,6 +115,7 @@ export async function launch(config: Config): Promise<void> {
         'Provisioning server is up.',
         `  SCIM 2.0 base URL   ${base}/scim2`,
         `  Admin API           ${base}/api/server/v1`,
+        `  OAuth token         ${base}/oauth2/token   (register an application: POST ${base}/api/server/v1/applications)`,
         `  Temporal UI         ${uiUrl ?? '(set TEMPORAL_UI_URL to show it here)'}`,
         `  Admin credential    ${credential}`,
         `  Database            ${config.database.url ? 'DATABASE_URL' : `embedded PostgreSQL (PGlite) in ${path.relative(process.cwd(), config.dataDir)}/pglite`}`,
