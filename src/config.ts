@@ -141,6 +141,9 @@ const envSchema = z.object({
     .optional(),
   /** What PASSWORD_PATTERN requires, in words, for error messages. */
   PASSWORD_PATTERN_DESCRIPTION: z.string().optional(),
+
+  /** Custom outbound connectors: comma-separated module paths or package names (src/connectors/registry.ts). */
+  CONNECTOR_PLUGINS: z.string().optional(),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -174,6 +177,7 @@ export interface Config {
   workflowBundle: string | undefined;
   oauth: { accessTokenTtlSeconds: number };
   passwordPolicy: PasswordPolicy;
+  connectorPlugins: string[];
 }
 
 /** Parses and validates settings; throws ConfigError listing every bad value at once. */
@@ -234,6 +238,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     outboundIdleMs: e.OUTBOUND_IDLE_MS,
     workflowBundle: e.WORKFLOW_BUNDLE,
     oauth: { accessTokenTtlSeconds: e.OAUTH_ACCESS_TOKEN_TTL_SECONDS },
+    connectorPlugins: (e.CONNECTOR_PLUGINS ?? '').split(',').map((s) => s.trim()).filter((s) => s !== ''),
     passwordPolicy: {
       minLength: e.PASSWORD_MIN_LENGTH,
       maxLength: e.PASSWORD_MAX_LENGTH,

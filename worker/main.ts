@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
 import type { Config } from '../src/config.js';
-import { ConnectorRegistry } from '../src/connectors/registry.js';
+import { loadConnectorRegistry } from '../src/connectors/registry.js';
 import { SecretBox } from '../src/crypto/secret-box.js';
 import { createPrismaClient } from '../src/db/client.js';
 import { SchemaRegistry } from '../src/scim/schema-registry.js';
@@ -40,6 +40,7 @@ export async function runWorker(config: Config): Promise<void> {
   } catch (err) {
     log.warn('could not register search attributes; register them on the cluster by hand', { error: String(err) });
   }
+  const registry = await loadConnectorRegistry(config.connectorPlugins);
   const connection = await NativeConnection.connect(connectionOptions(temporalConfig));
   const worker = await Worker.create({
     connection,
@@ -49,7 +50,7 @@ export async function runWorker(config: Config): Promise<void> {
     activities: createActivities({
       db,
       temporal: client,
-      registry: new ConnectorRegistry(),
+      registry,
       box,
       taskQueue: config.temporal.taskQueue,
       outboundIdleMs: config.outboundIdleMs,

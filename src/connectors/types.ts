@@ -17,6 +17,33 @@ export interface OutboundUser extends UserRecord {
   password?: string | undefined;
 }
 
+/**
+ * A group as a connector sends it. Members are already translated to this target's ids (remote_link);
+ * members not (yet) provisioned to this target are left out and added by a later event.
+ */
+export interface OutboundGroup {
+  id: string;
+  displayName: string;
+  externalId?: string | undefined;
+  members: { remoteId: string; type: 'User' | 'Group'; localId: string }[];
+}
+
+/** A user as the target has it, for reconciliation. */
+export interface RemoteUser {
+  remoteId: string;
+  userName: string;
+  externalId?: string | undefined;
+  active?: boolean | undefined;
+  /** The target's representation, for drift reports. */
+  raw: unknown;
+}
+
+/**
+ * What deleting a user means at a target (WSO2 connectors delete; many SaaS targets only deactivate). Each
+ * connector's settings carry `deprovision: 'delete' | 'deactivate'` where the target supports both.
+ */
+export type DeprovisionMode = 'delete' | 'deactivate';
+
 export interface OutboundConnector {
   /** Creates the user; throws ConnectorAlreadyExists when the target already has one by that name. */
   createUser(user: OutboundUser): Promise<{ remoteId: string }>;
@@ -26,6 +53,15 @@ export interface OutboundConnector {
   deleteUser(remoteId: string, user: OutboundUser): Promise<void>;
   /** Finds an existing user by userName, to link after ConnectorAlreadyExists. */
   findUserByUserName(userName: string): Promise<{ remoteId: string } | undefined>;
+
+  /** Groups, for targets that have them (absent: the connector provisions users only). */
+  createGroup?(group: OutboundGroup): Promise<{ remoteId: string }>;
+  updateGroup?(remoteId: string, group: OutboundGroup): Promise<void>;
+  deleteGroup?(remoteId: string, group: OutboundGroup): Promise<void>;
+  findGroupByDisplayName?(displayName: string): Promise<{ remoteId: string } | undefined>;
+
+  /** Every user at the target, page by page, for reconciliation (absent: reconciliation is not offered). */
+  listUsers?(): AsyncIterable<RemoteUser>;
 }
 
 export interface ConnectorConfig {
