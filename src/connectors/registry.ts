@@ -79,7 +79,7 @@ export async function loadConnectorRegistry(plugins: readonly string[], cwd = pr
     try {
       mod = (await import(target)) as Record<string, unknown>;
     } catch (err) {
-      throw new Error(`CONNECTOR_PLUGINS: cannot load '${spec}': ${err instanceof Error ? err.message : String(err)}`);
+      throw new Error(`CONNECTOR_PLUGINS: cannot load '${spec}': ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     }
     const factory = [mod.default, mod.connectorFactory].find(isFactory);
     if (!factory) {
@@ -88,7 +88,7 @@ export async function loadConnectorRegistry(plugins: readonly string[], cwd = pr
     try {
       registry.register(factory);
     } catch (err) {
-      throw new Error(`CONNECTOR_PLUGINS: '${spec}': ${(err as Error).message}`);
+      throw new Error(`CONNECTOR_PLUGINS: '${spec}': ${(err as Error).message}`, { cause: err });
     }
   }
   return registry;
