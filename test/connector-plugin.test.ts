@@ -65,9 +65,9 @@ describe('a plug-in connector in a running server', () => {
     expect((await is.request('PUT', `/scim2/Users/${id}`, { userName: 'plugged', displayName: 'Plugged In' })).status).toBe(200);
     expect((await is.request('DELETE', `/scim2/Users/${id}`)).status).toBe(204);
 
-    const all = await eventually(async () => {
+    const all = await eventually(() => {
       const l = lines();
-      return l.length >= 3 ? l : undefined;
+      return Promise.resolve(l.length >= 3 ? l : undefined);
     }, 30_000, 'three lines in the export file');
     expect(all.map((l) => l.op)).toEqual(['create', 'update', 'delete']);
     expect(new Set(all.map((l) => l.remoteId)).size).toBe(1);
