@@ -156,7 +156,8 @@ interface HttpishError {
 }
 
 function header(headers: unknown, name: string): string | null {
-  if (headers instanceof Headers) return headers.get(name);
+  // A fetch Headers, though not necessarily this realm's (instanceof fails), or a plain object.
+  if (typeof (headers as Headers | undefined)?.get === 'function') return (headers as Headers).get(name);
   if (typeof headers === 'object' && headers !== null) {
     const v = (headers as Record<string, unknown>)[name];
     return typeof v === 'string' ? v : null;
