@@ -1,0 +1,251 @@
+/**
+ * SCIM 1.1 outbound connector (a SCIM Protocol 1.1 client), with the settings of WSO2's "SCIM Provisioning
+ * Configuration" for 1.1: user and group endpoints (WSO2: https://host:9443/wso2/scim/Users and /Groups),
+ * basic-auth username and password, the user store domain to provision to, and password provisioning with
+ * a default password (the delivery activity applies those two: a user arrives here with its password set
+ * only when the connector provisions passwords).
+ *
+ * Users: create POST, update PUT, delete DELETE (or, with `deprovision: 'deactivate'`, PUT with
+ * `active: false`), find by `filter=userName eq "..."`, list page by page for reconciliation. Groups: the
+ * same over the group endpoint, members as `{value: <remote id>}`. Resources are sent in SCIM 1.1 form
+ * (./schema.ts); HTTP outcomes become the connector error taxonomy in one place, `request`.
+ *
+ * Loadable as a plug-in until it joins the built-in connectors:
+ * `CONNECTOR_PLUGINS=/abs/path/src/connectors/scim11/index.ts` (its default export is the factory).
+ */
+import { z } from 'zod';
+import { qualifiedUserName, toScimUser } from '../../scim/user-resource.js';
+import {
+  ConnectorAlreadyExists,
+  ConnectorMisconfigured,
+  ConnectorNotFound,
+  ConnectorRejected,
+  ConnectorTransient,
+  parseRetryAfter,
+} from '../errors.js';
+import type { ConnectorConfig, ConnectorFactory, OutboundConnector, OutboundGroup, OutboundUser, RemoteUser } from '../types.js';
+import { errorMessageOf, isObject, resourceTo11, SCIM11_CORE } from './schema.js';
+
+const JSON_TYPE = 'application/json';
+
+const httpUrl = z.string().refine((v) => /^https?:\/\//.test(v) && URL.canParse(v), 'must be an http(s) URL');
+
+export const scim11Settings = z.object({
+  userEndpoint: httpUrl,
+  groupEndpoint: httpUrl.optional(),
+  username: z.string().min(1).optional(),
+  /** The user store domain at the target (WSO2: "Userstore Domain"); PRIMARY sends bare names. */
+  userStoreDomain: z.string().min(1).default('PRIMARY'),
+  /** What deleting a user means at the target: DELETE it, or PUT it back with `active: false`. */
+  deprovision: z.enum(['delete', 'deactivate']).default('delete'),
+  /** HTTP timeout of one call, in ms. */
+  timeoutMs: z.number().int().positive().default(30_000),
+  /** Page size when listing users for reconciliation. */
+  pageSize: z.number().int().positive().max(1000).default(100),
+});
+export type Scim11Settings = z.infer<typeof scim11Settings>;
+
+export const scim11Secrets = z.object({
+  password: z.string().optional(),
+  defaultPassword: z.string().optional(),
+});
+
+const SECRET_FIELDS = ['password', 'defaultPassword'] as const;
+
+function issuesOf(config: ConnectorConfig): string[] {
+  const a = scim11Settings.safeParse(config.settings);
+  const b = scim11Secrets.safeParse(config.secrets);
+  const issues = [...(a.success ? [] : a.error.issues), ...(b.success ? [] : b.error.issues)];
+  const out = issues.map((i) => `${i.path.join('.') || 'settings'}: ${i.message}`);
+  if (a.success && a.data.username !== undefined && !config.secrets.password) {
+    out.push('password: required with username (basic authentication)');
+  }
+  return out;
+}
+
+interface ListBody {
+  totalResults?: unknown;
+  Resources?: unknown[];
+}
+
+export class Scim11Connector implements OutboundConnector {
+  constructor(
+    private readonly settings: Scim11Settings,
+    private readonly secrets: z.infer<typeof scim11Secrets>,
+  ) {}
+
+  private get domain(): string {
+    return this.settings.userStoreDomain.toUpperCase();
+  }
+
+  // ---- Users ------------------------------------------------------------------------------------------
+
+  async createUser(user: OutboundUser): Promise<{ remoteId: string }> {
+    return { remoteId: this.idOf(await this.request('POST', this.settings.userEndpoint, this.userBody(user)), 'create') };
+  }
+
+  async updateUser(remoteId: string, user: OutboundUser): Promise<void> {
+    await this.request('PUT', this.itemUrl(this.settings.userEndpoint, remoteId), this.userBody(user));
+  }
+
+  async deleteUser(remoteId: string, user: OutboundUser): Promise<void> {
+    try {
+      if (this.settings.deprovision === 'deactivate') {
+        // A PUT of the whole user rather than a PATCH: every SCIM 1.1 service provider has PUT.
+        await this.request('PUT', this.itemUrl(this.settings.userEndpoint, remoteId), { ...this.userBody({ ...user, password: undefined }), active: false });
+      } else {
+        await this.request('DELETE', this.itemUrl(this.settings.userEndpoint, remoteId));
+      }
+    } catch (err) {
+      if (!(err instanceof ConnectorNotFound)) throw err;
+    }
+  }
+
+  async findUserByUserName(userName: string): Promise<{ remoteId: string } | undefined> {
+    return this.findOne(this.settings.userEndpoint, 'userName', qualifiedUserName(this.domain, userName));
+  }
+
+  async *listUsers(): AsyncIterable<RemoteUser> {
+    const count = this.settings.pageSize;
+    for (let startIndex = 1; ; ) {
+      const url = new URL(this.settings.userEndpoint);
+      url.searchParams.set('startIndex', String(startIndex));
+      url.searchParams.set('count', String(count));
+      const page = (await this.request('GET', url.toString())) as ListBody | undefined;
+      const resources = Array.isArray(page?.Resources) ? page.Resources : [];
+      for (const r of resources) {
+        if (!isObject(r) || typeof r.id !== 'string' || typeof r.userName !== 'string') continue;
+        yield {
+          remoteId: r.id,
+          userName: r.userName,
+          ...(typeof r.externalId === 'string' && { externalId: r.externalId }),
+          ...(typeof r.active === 'boolean' && { active: r.active }),
+          raw: r,
+        };
+      }
+      startIndex += resources.length;
+      const total = typeof page?.totalResults === 'number' ? page.totalResults : undefined;
+      // Stop at the end, or on an empty page (a target whose totalResults is missing or wrong).
+      if (resources.length === 0 || (total !== undefined && startIndex > total)) return;
+    }
+  }
+
+  // ---- Groups -----------------------------------------------------------------------------------------
+
+  async createGroup(group: OutboundGroup): Promise<{ remoteId: string }> {
+    return { remoteId: this.idOf(await this.request('POST', this.groupEndpoint(), this.groupBody(group)), 'create') };
+  }
+
+  async updateGroup(remoteId: string, group: OutboundGroup): Promise<void> {
+    await this.request('PUT', this.itemUrl(this.groupEndpoint(), remoteId), this.groupBody(group));
+  }
+
+  async deleteGroup(remoteId: string): Promise<void> {
+    try {
+      await this.request('DELETE', this.itemUrl(this.groupEndpoint(), remoteId));
+    } catch (err) {
+      if (!(err instanceof ConnectorNotFound)) throw err;
+    }
+  }
+
+  async findGroupByDisplayName(displayName: string): Promise<{ remoteId: string } | undefined> {
+    return this.findOne(this.groupEndpoint(), 'displayName', qualifiedUserName(this.domain, displayName));
+  }
+
+  // ---- Bodies and URLs --------------------------------------------------------------------------------
+
+  private groupEndpoint(): string {
+    if (this.settings.groupEndpoint === undefined) {
+      throw new ConnectorMisconfigured('The SCIM 1.1 connector has no group endpoint: set groupEndpoint to provision groups');
+    }
+    return this.settings.groupEndpoint;
+  }
+
+  private itemUrl(endpoint: string, remoteId: string): string {
+    return `${endpoint.replace(/\/+$/, '')}/${encodeURIComponent(remoteId)}`;
+  }
+
+  /** The user as a SCIM 1.1 User: the 2.0 rendering translated, without what the target assigns. */
+  userBody(user: OutboundUser): Record<string, unknown> {
+    const { id: _id, meta: _meta, groups: _groups, ...scim2 } = toScimUser(user, '');
+    const body = resourceTo11(scim2, undefined);
+    body.userName = qualifiedUserName(this.domain, user.userName);
+    if (user.password !== undefined) body.password = user.password;
+    return body;
+  }
+
+  groupBody(group: OutboundGroup): Record<string, unknown> {
+    return {
+      schemas: [SCIM11_CORE],
+      displayName: qualifiedUserName(this.domain, group.displayName),
+      ...(group.externalId !== undefined && { externalId: group.externalId }),
+      members: group.members.map((m) => ({ value: m.remoteId })),
+    };
+  }
+
+  private idOf(created: unknown, what: string): string {
+    const id = isObject(created) ? created.id : undefined;
+    if (typeof id !== 'string' || id === '') throw new ConnectorRejected(`The target answered the ${what} without a resource id`);
+    return id;
+  }
+
+  private async findOne(endpoint: string, attribute: string, value: string): Promise<{ remoteId: string } | undefined> {
+    const url = new URL(endpoint);
+    url.searchParams.set('filter', `${attribute} eq ${JSON.stringify(value)}`);
+    const list = (await this.request('GET', url.toString())) as ListBody | undefined;
+    const first = list?.Resources?.[0];
+    return isObject(first) && typeof first.id === 'string' ? { remoteId: first.id } : undefined;
+  }
+
+  /** The one place where HTTP outcomes (and SCIM 1.1 error bodies) become the connector error taxonomy. */
+  private async request(method: string, url: string, body?: unknown): Promise<unknown> {
+    const headers: Record<string, string> = { Accept: JSON_TYPE };
+    if (body !== undefined) headers['Content-Type'] = JSON_TYPE;
+    if (this.settings.username !== undefined) {
+      const token = Buffer.from(`${this.settings.username}:${this.secrets.password ?? ''}`).toString('base64');
+      headers.Authorization = `Basic ${token}`;
+    }
+    let res: Response;
+    try {
+      res = await fetch(url, {
+        method,
+        headers,
+        ...(body !== undefined && { body: JSON.stringify(body) }),
+        signal: AbortSignal.timeout(this.settings.timeoutMs),
+      });
+    } catch (err) {
+      const cause = err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err);
+      throw new ConnectorTransient(`${method} ${url} failed: ${cause}`);
+    }
+    const text = await res.text();
+    let json: unknown;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      json = undefined;
+    }
+    if (res.ok) return json;
+    const detail = errorMessageOf(json);
+    const message = `${method} ${new URL(url).pathname} -> ${res.status}${detail !== undefined ? `: ${detail}` : ''}`;
+    if (res.status === 404) throw new ConnectorNotFound(message, 404);
+    if (res.status === 409) throw new ConnectorAlreadyExists(message, 409);
+    if (res.status === 408 || res.status === 429 || res.status >= 500) {
+      throw new ConnectorTransient(message, res.status, parseRetryAfter(res.headers.get('retry-after')));
+    }
+    if (res.status === 401 || res.status === 403) throw new ConnectorMisconfigured(`${message} (check the connector's credentials)`, res.status);
+    throw new ConnectorRejected(message, res.status);
+  }
+}
+
+export const scim11Factory: ConnectorFactory = {
+  type: 'scim11',
+  secretFields: SECRET_FIELDS,
+  validate: issuesOf,
+  create(config) {
+    const issues = issuesOf(config);
+    if (issues.length > 0) throw new ConnectorMisconfigured(`SCIM 1.1 connector settings: ${issues.join('; ')}`);
+    return new Scim11Connector(scim11Settings.parse(config.settings), scim11Secrets.parse(config.secrets));
+  },
+};
+
+export default scim11Factory;

@@ -1,0 +1,243 @@
+/**
+ * The SCIM 1.1 service provider (SCIM Protocol 1.1, Core Schema 1.1), mounted at /wso2/scim where WSO2 IS
+ * serves it: /Users and /Groups with POST, GET (by id, and lists with `filter`), PUT, PATCH and DELETE, and
+ * /ServiceProviderConfigs.
+ *
+ * It is a translation layer over ScimService, never a second implementation: each request's 1.1 JSON, filter
+ * and PATCH become their 2.0 equivalents (src/connectors/scim11/schema.ts, ./filter.ts, ./patch.ts), the
+ * operation runs exactly as a /scim2 one does (every write through the InboundProvision workflow, so outbound
+ * provisioning follows), and the 2.0 answer goes back in 1.1 form: `schemas: ["urn:scim:schemas:core:1.0"]`,
+ * meta.location under this base path, errors as `{"Errors": [{"description", "code"}]}`. Authentication and
+ * scopes are those of /scim2 (scimAuthenticate, requireScope, SCOPES); audit records name the channel scim11.
+ */
+import express, { Router, type NextFunction, type Request, type Response } from 'express';
+import { isObject, errorBody11, resourceFrom11, resourceTo11, SCIM11_CORE, attributePathTo20 } from '../../connectors/scim11/schema.js';
+import type { Logger } from '../../log.js';
+import { ScimError } from '../../scim/errors.js';
+import { SchemaRegistry } from '../../scim/schema-registry.js';
+import { SCHEMA_ERROR } from '../../scim/schemas.js';
+import { SCIM_LIMITS } from '../../scim/service-provider.js';
+import { ScimService, type ListParams, type ScimResult } from '../../scim/service.js';
+import { callerOf, requireScope, scimAuthenticate } from '../auth.js';
+import type { AppContext } from '../context.js';
+import { preconditions, SCOPES } from '../scim/resources.js';
+import { SCIM_BODY_LIMIT, scimErrorOf } from '../scim/router.js';
+import { filterTo20 } from './filter.js';
+import { patchTo20 } from './patch.js';
+
+type ResourceType = 'User' | 'Group';
+type Json = Record<string, unknown>;
+
+const CHANNEL = 'scim11';
+const PATHS: Record<ResourceType, string> = { User: 'Users', Group: 'Groups' };
+
+/** Sends a SCIM 1.1 error (SCIM Protocol 1.1 §3.9). */
+function sendError11(res: Response, status: number, description: string): void {
+  res.status(status).type('application/json').send(JSON.stringify(errorBody11(status, description)));
+}
+
+/**
+ * The one place where a SCIM 2.0 error body written by the middleware this router shares with /scim2
+ * (requireScope's 403) becomes a SCIM 1.1 one; everything this router writes itself is already 1.1.
+ */
+function errorsIn11(_req: Request, res: Response, next: NextFunction): void {
+  const send = res.send.bind(res);
+  res.send = ((body?: unknown) => {
+    if (typeof body === 'string' && res.statusCode >= 400 && /scim\+json/i.test(String(res.getHeader('content-type') ?? ''))) {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(body);
+      } catch {
+        parsed = undefined;
+      }
+      if (isObject(parsed) && Array.isArray(parsed.schemas) && parsed.schemas.includes(SCHEMA_ERROR)) {
+        res.type('application/json');
+        return send(JSON.stringify(errorBody11(res.statusCode, typeof parsed.detail === 'string' ? parsed.detail : 'Error')));
+      }
+    }
+    return send(body);
+  }) as Response['send'];
+  next();
+}
+
+/** The SCIM 1.1 base URL of this request (`https://host/wso2/scim`), for meta.location and Location. */
+function base11(res: Response): string {
+  return res.locals.scim11Base as string;
+}
+
+function idParam(req: Request): string {
+  const id = (req.params as Record<string, unknown>).id;
+  return typeof id === 'string' ? id : '';
+}
+
+function stringOf(v: unknown, name: string): string | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string') throw ScimError.badRequest(`${name} must be given once, as a string`);
+  return v;
+}
+
+/**
+ * The query parameters of SCIM 1.1 (SCIM Protocol 1.1 §3.2: filter, sortBy, sortOrder, startIndex, count,
+ * attributes) as ScimService's ListParams: attribute names and the filter in 2.0 form.
+ */
+export function listParamsTo20(query: Record<string, unknown>, type: ResourceType): ListParams {
+  const filter = stringOf(query.filter, 'filter');
+  const sortBy = stringOf(query.sortBy, 'sortBy');
+  const attributes = stringOf(query.attributes, 'attributes');
+  return {
+    ...(filter !== undefined && { filter: filterTo20(filter, type) }),
+    ...(sortBy !== undefined && { sortBy: attributePathTo20(sortBy, type) }),
+    ...(query.sortOrder !== undefined && { sortOrder: query.sortOrder }),
+    ...(query.startIndex !== undefined && { startIndex: query.startIndex }),
+    ...(query.count !== undefined && { count: query.count }),
+    ...(attributes !== undefined && {
+      attributes: attributes
+        .split(',')
+        .map((a) => a.trim())
+        .filter((a) => a !== '')
+        .map((a) => attributePathTo20(a, type))
+        .join(','),
+    }),
+  };
+}
+
+/** A 2.0 resource as ScimService rendered it, in 1.1 form, located under this base path. */
+function resource11(body: Json, type: ResourceType, base: string): Json {
+  const meta = isObject(body.meta) ? body.meta : undefined;
+  // Proxy mode renders no location (nothing is stored here to read back): none in 1.1 either.
+  const location = meta?.location !== undefined && typeof body.id === 'string' ? `${base}/${PATHS[type]}/${body.id}` : undefined;
+  return resourceTo11(body, location);
+}
+
+/** Sends a ScimService result in SCIM 1.1 form. */
+function send11(res: Response, result: ScimResult, type: ResourceType, opts: { deleted?: boolean } = {}): void {
+  const base = base11(res);
+  for (const [k, v] of Object.entries(result.headers ?? {})) res.setHeader(k, v);
+  if (result.headers?.Location !== undefined && isObject(result.body) && typeof result.body.id === 'string') {
+    res.setHeader('Location', `${base}/${PATHS[type]}/${result.body.id}`);
+  }
+  // SCIM Protocol 1.1 §3.5: "Service Providers MUST return a 200 OK" on a successful DELETE.
+  const status = opts.deleted && result.status === 204 ? 200 : result.status;
+  if (result.body === undefined) {
+    res.status(status).end();
+    return;
+  }
+  const body = result.body;
+  const out = Array.isArray(body.Resources)
+    ? {
+        schemas: [SCIM11_CORE],
+        totalResults: body.totalResults,
+        itemsPerPage: body.itemsPerPage,
+        startIndex: body.startIndex,
+        Resources: (body.Resources as unknown[]).map((r) => (isObject(r) ? resource11(r, type, base) : r)),
+      }
+    : resource11(body, type, base);
+  res.status(status).type('application/json').send(JSON.stringify(out));
+}
+
+function resources11(service: ScimService, type: ResourceType): Router {
+  const router = Router();
+  const scopes = SCOPES[type];
+  const user = type === 'User';
+
+  router.post('/', requireScope(scopes.create), async (req, res) => {
+    const body = resourceFrom11(req.body, type);
+    const q = listParamsTo20(req.query, type);
+    send11(res, user ? await service.createUser(callerOf(res), body, q) : await service.createGroup(callerOf(res), body, q), type);
+  });
+  router.get('/', requireScope(scopes.list), async (req, res) => {
+    send11(res, await service.list(type, listParamsTo20(req.query, type)), type);
+  });
+  router.get('/:id', requireScope(scopes.view), async (req, res) => {
+    const q = listParamsTo20(req.query, type);
+    const pre = preconditions(req);
+    send11(res, user ? await service.getUser(idParam(req), q, pre) : await service.getGroup(idParam(req), q, pre), type);
+  });
+  router.put('/:id', requireScope(scopes.update), async (req, res) => {
+    const body = resourceFrom11(req.body, type);
+    const q = listParamsTo20(req.query, type);
+    const pre = preconditions(req);
+    const c = callerOf(res);
+    send11(res, user ? await service.replaceUser(c, idParam(req), body, pre, q) : await service.replaceGroup(c, idParam(req), body, pre, q), type);
+  });
+  router.patch('/:id', requireScope(scopes.update), async (req, res) => {
+    const patch = patchTo20(req.body, type);
+    const q = listParamsTo20(req.query, type);
+    const pre = preconditions(req);
+    const c = callerOf(res);
+    const id = idParam(req);
+    if (patch.Operations.length === 0) {
+      // A partial resource that changes nothing: the resource as it is (RFC 7644 needs at least one operation).
+      send11(res, user ? await service.getUser(id, q) : await service.getGroup(id, q), type);
+      return;
+    }
+    send11(res, user ? await service.patchUser(c, id, patch, pre, q) : await service.patchGroup(c, id, patch, pre, q), type);
+  });
+  router.delete('/:id', requireScope(scopes.delete), async (req, res) => {
+    const pre = preconditions(req);
+    const c = callerOf(res);
+    send11(res, user ? await service.deleteUser(c, idParam(req), pre) : await service.deleteGroup(c, idParam(req), pre), type, { deleted: true });
+  });
+  return router;
+}
+
+/** SCIM 1.1 /ServiceProviderConfigs (Core Schema 1.1 §5): what this endpoint supports. */
+function serviceProviderConfigs11(): Json {
+  return {
+    schemas: [SCIM11_CORE],
+    documentationUrl: 'https://github.com/wso2/docs-is',
+    patch: { supported: true },
+    bulk: { supported: false, maxOperations: 0, maxPayloadSize: 0 },
+    filter: { supported: true, maxResults: SCIM_LIMITS.filterMaxResults },
+    changePassword: { supported: true },
+    sort: { supported: true },
+    etag: { supported: true },
+    xmlDataFormat: { supported: false },
+    authenticationSchemes: [
+      { name: 'HTTP Basic', description: 'The operator (admin) credential', specUrl: 'http://www.ietf.org/rfc/rfc2617.txt', primary: false },
+      { name: 'OAuth Bearer Token', description: 'An access token from /oauth2/token', specUrl: 'http://tools.ietf.org/html/rfc6750', primary: true },
+    ],
+  };
+}
+
+/**
+ * The SCIM 1.1 router. Mount it at /wso2/scim (`app.use('/wso2/scim', scim11Router(ctx, log))`); locations
+ * follow the mount path.
+ */
+export function scim11Router(ctx: AppContext, log: Logger): Router {
+  const router = Router();
+  router.use(errorsIn11);
+  router.use(scimAuthenticate(ctx, (res) => sendError11(res, 401, 'Authentication required: valid credentials were not supplied')));
+  router.use((req: Request, res: Response, next: NextFunction) => {
+    // The same caller as /scim2, but audit records and workflow labels name the channel it came through.
+    const caller = callerOf(res);
+    res.locals.caller = {
+      ...caller,
+      initiator: { ...caller.initiator, channel: CHANNEL, label: caller.initiator.label.replace(/ via scim2$/, ` via ${CHANNEL}`) },
+    };
+    res.locals.scim11Base = `${ctx.config.api.publicBaseUrl}${req.baseUrl}`;
+    next();
+  });
+  router.use(express.json({ type: ['application/json', 'application/scim+json', 'application/*+json'], limit: SCIM_BODY_LIMIT }));
+  const service = new ScimService({
+    db: ctx.db,
+    temporal: ctx.temporal,
+    taskQueue: ctx.config.temporal.taskQueue,
+    schemas: SchemaRegistry.for(ctx.db),
+    baseUrl: ctx.config.api.publicBaseUrl,
+    blockingTimeoutMs: ctx.config.blockingTimeoutMs,
+  });
+  router.use('/Users', resources11(service, 'User'));
+  router.use('/Groups', resources11(service, 'Group'));
+  router.get('/ServiceProviderConfigs', (_req, res) => {
+    res.status(200).type('application/json').send(JSON.stringify(serviceProviderConfigs11()));
+  });
+  router.use((req: Request, res: Response) => {
+    sendError11(res, 404, `No SCIM 1.1 endpoint at ${req.method} ${req.originalUrl}`);
+  });
+  router.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const [status, body] = scimErrorOf(err, req, log);
+    sendError11(res, status, typeof body.detail === 'string' ? body.detail : 'Error');
+  });
+  return router;
+}
