@@ -11,8 +11,8 @@
  *    .../members/{memberKey}: Bearer tokens and their scopes checked, keys by id or email, required fields
  *    (400 `required`/`invalid`), 409 `duplicate`, 404 `notFound`, pages with `nextPageToken`, Google's JSON
  *    error shape `{"error":{"code","message","errors":[{"domain","reason","message"}],"status"}}`.
- *  - Injected faults: 429 `rateLimitExceeded` with Retry-After, 403 `userRateLimitExceeded`, 503, a dropped
- *    connection, or the whole server down.
+ *  - Injected faults: 429 `rateLimitExceeded` with Retry-After, 403 `userRateLimitExceeded`, 403 `forbidden`, 401, 503, a
+ *    dropped connection, or the whole server down.
  *
  * Test service accounts get a fresh key pair from node:crypto (generateServiceAccount): no private key is
  * ever committed.
@@ -79,6 +79,8 @@ export type Fault =
   | { kind: 'rateLimit'; retryAfterSeconds?: number }
   | { kind: 'userRateLimit' }
   | { kind: 'unavailable'; retryAfterSeconds?: number }
+  | { kind: 'unauthorized' }
+  | { kind: 'forbidden' }
   | { kind: 'reset' };
 
 export interface FaultRule {
@@ -86,7 +88,7 @@ export interface FaultRule {
   /** How many matching requests fail (default 1). */
   times?: number;
   method?: string;
-  /** Matched against the path (without query), e.g. /\/users$/. */
+  /** Matched against the path (without query), e.g. /\/users$/; unset: any Directory API call (not /token). */
   path?: RegExp;
 }
 
@@ -289,8 +291,8 @@ export async function startGoogleDirectoryServer(opts: GoogleDirectoryServerOpti
 
   function applyUserFields(u: FakeUser, body: Record<string, unknown>): void {
     const name = body.name as { givenName?: unknown; familyName?: unknown } | undefined;
-    if (name?.givenName !== undefined) u.name.givenName = String(name.givenName);
-    if (name?.familyName !== undefined) u.name.familyName = String(name.familyName);
+    if (typeof name?.givenName === 'string') u.name.givenName = name.givenName;
+    if (typeof name?.familyName === 'string') u.name.familyName = name.familyName;
     u.name.fullName = `${u.name.givenName} ${u.name.familyName}`;
     if (typeof body.suspended === 'boolean') u.suspended = body.suspended;
     if (typeof body.orgUnitPath === 'string') u.orgUnitPath = body.orgUnitPath;
@@ -456,7 +458,7 @@ export async function startGoogleDirectoryServer(opts: GoogleDirectoryServerOpti
   // --- HTTP --------------------------------------------------------------------------------------------
 
   function takeFault(method: string, path: string): Fault | undefined {
-    const i = faults.findIndex((f) => f.left > 0 && (!f.method || f.method === method) && (!f.path || f.path.test(path)));
+    const i = faults.findIndex((f) => f.left > 0 && (!f.method || f.method === method) && (f.path ? f.path.test(path) : path !== '/token'));
     if (i < 0) return undefined;
     const rule = faults[i]!;
     rule.left -= 1;
@@ -472,6 +474,10 @@ export async function startGoogleDirectoryServer(opts: GoogleDirectoryServerOpti
         });
       case 'userRateLimit':
         return new ApiError(403, 'userRateLimitExceeded', 'User Rate Limit Exceeded', 'usageLimits');
+      case 'unauthorized':
+        return new ApiError(401, 'authError', 'Invalid Credentials');
+      case 'forbidden':
+        return new ApiError(403, 'forbidden', 'Not Authorized to access this resource/api');
       case 'unavailable':
         return new ApiError(503, 'backendError', 'The service is currently unavailable.', 'global', {
           ...(f.retryAfterSeconds !== undefined && { 'retry-after': String(f.retryAfterSeconds) }),
