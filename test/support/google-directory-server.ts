@@ -96,6 +96,8 @@ export interface RecordedRequest {
   method: string;
   path: string;
   status: number;
+  /** When the answer was sent (ms since the epoch). */
+  at: number;
   body?: unknown;
 }
 
@@ -497,7 +499,7 @@ export async function startGoogleDirectoryServer(opts: GoogleDirectoryServerOpti
       const method = req.method ?? 'GET';
       const raw = Buffer.concat(chunks).toString('utf8');
       const send = (status: number, body?: unknown, headers: Record<string, string> = {}) => {
-        state.requests.push({ method, path: url.pathname, status, ...(raw && !url.pathname.endsWith('/token') && { body: parseOrRaw(raw) }) });
+        state.requests.push({ method, path: url.pathname, status, at: Date.now(), ...(raw && !url.pathname.endsWith('/token') && { body: parseOrRaw(raw) }) });
         if (body === undefined) {
           res.writeHead(status, headers).end();
         } else {
@@ -506,7 +508,7 @@ export async function startGoogleDirectoryServer(opts: GoogleDirectoryServerOpti
       };
       const fault = takeFault(method, url.pathname);
       if (fault?.kind === 'reset') {
-        state.requests.push({ method, path: url.pathname, status: 0 });
+        state.requests.push({ method, path: url.pathname, status: 0, at: Date.now() });
         req.socket.destroy();
         return;
       }
