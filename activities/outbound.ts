@@ -11,12 +11,13 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { ConnectorAlreadyExists, ConnectorError, ConnectorNotFound, ConnectorRejected, ConnectorTransient } from '../src/connectors/errors.js';
 import type { ConnectorRegistry } from '../src/connectors/registry.js';
-import type { OutboundConnector, OutboundUser } from '../src/connectors/types.js';
+import type { OutboundConnector, OutboundGroup, OutboundUser } from '../src/connectors/types.js';
 import type { SecretBox } from '../src/crypto/secret-box.js';
 import type { PrismaClient } from '../src/db/client.js';
 import { loadConnectorConfig } from '../src/provisioning/connectors.js';
 import { resolveOutboundTargets } from '../src/provisioning/targets.js';
-import type { DeliveryOutcome, DeliveryReport, OutboundTarget, ProvisioningEvent } from '../src/provisioning/types.js';
+import { eventSubject, type DeliveryOutcome, type DeliveryReport, type GroupEvent, type OutboundTarget, type ProvisioningEvent, type UserEvent } from '../src/provisioning/types.js';
+import { getGroup } from '../src/userstore/groups.js';
 import type { outboundFanOut } from '../workflows/outbound-fan-out.js';
 import { provisioningEventSignal } from '../workflows/messages.js';
 
@@ -47,7 +48,7 @@ export function createOutboundActivities(deps: OutboundDeps) {
       workflowId: info.workflowExecution?.workflowId ?? info.activityId,
       resourceType: event.resourceType,
       localId: event.localId,
-      userName: event.user.userName,
+      userName: eventSubject(event),
       operation: event.operation,
       outcome,
       attempts: info.attempt,
@@ -97,7 +98,8 @@ export function createOutboundActivities(deps: OutboundDeps) {
     }
     const where = { connectorId_resourceType_localId: { connectorId: target.connectorId, resourceType: event.resourceType, localId: event.localId } };
     const link = await db.remoteLink.findUnique({ where });
-    if (link && link.appliedVersion >= BigInt(event.version)) {
+    const resync = event.resourceType === 'Group' && event.resync === true;
+    if (link && link.appliedVersion >= BigInt(event.version) && !resync) {
       // Already applied (a repeated delivery), or a newer change already reached this target.
       const detail = `version ${event.version} not newer than applied version ${link.appliedVersion}`;
       await audit(event, target, 'skipped', { remoteId: link.remoteId ?? undefined, error: detail });
@@ -105,34 +107,151 @@ export function createOutboundActivities(deps: OutboundDeps) {
     }
 
     const connector = registry.create({ type: config.type, settings: config.settings, secrets: config.secrets });
-    const password = config.passwordProvisioning ? (event.user.password ?? config.secrets.defaultPassword) : undefined;
-    const user: OutboundUser = { ...event.user, password };
     let remoteId = link?.deletedAt ? undefined : (link?.remoteId ?? undefined);
-
-    if (event.operation === 'delete') {
-      // Never linked (or the link was lost in a crash after the create): find it by name.
-      remoteId ??= (await connector.findUserByUserName(user.userName))?.remoteId;
-      if (remoteId) await connector.deleteUser(remoteId, user);
-    } else if (remoteId) {
-      try {
-        await connector.updateUser(remoteId, user);
-      } catch (err) {
-        if (!(err instanceof ConnectorNotFound)) throw err;
-        // Deleted at the target behind our back: provision it again.
-        remoteId = await createOrLink(connector, user);
-      }
+    let appliedVersion = BigInt(event.version);
+    if (event.resourceType === 'User') {
+      remoteId = await deliverUser(connector, event, config, remoteId);
+      if (event.operation === 'create' && !link?.remoteId) await resyncGroupsOf(event, target);
     } else {
-      remoteId = await createOrLink(connector, user);
+      const delivered = await deliverGroup(connector, event, target, remoteId);
+      if (delivered === 'unsupported') {
+        const error = `the ${config.type} connector does not provision groups`;
+        await audit(event, target, 'skipped', { error });
+        return report('skipped', { error });
+      }
+      remoteId = delivered.remoteId;
+      // The group's state was read at delivery: that version is what the target now has.
+      if (delivered.version !== undefined && BigInt(delivered.version) > appliedVersion) appliedVersion = BigInt(delivered.version);
+      if (link && link.appliedVersion > appliedVersion) appliedVersion = link.appliedVersion;
     }
 
     const deleted = event.operation === 'delete';
     await db.remoteLink.upsert({
       where,
-      create: { ...where.connectorId_resourceType_localId, remoteId: remoteId ?? null, appliedVersion: BigInt(event.version), deletedAt: deleted ? new Date() : null },
-      update: { remoteId: remoteId ?? null, appliedVersion: BigInt(event.version), deletedAt: deleted ? new Date() : null },
+      create: { ...where.connectorId_resourceType_localId, remoteId: remoteId ?? null, appliedVersion, deletedAt: deleted ? new Date() : null },
+      update: { remoteId: remoteId ?? null, appliedVersion, deletedAt: deleted ? new Date() : null },
     });
     await audit(event, target, 'delivered', { remoteId });
     return report('delivered', { remoteId });
+  }
+
+  async function deliverUser(
+    connector: OutboundConnector,
+    event: UserEvent,
+    config: { passwordProvisioning: boolean; secrets: Record<string, string> },
+    linkedRemoteId: string | undefined,
+  ): Promise<string | undefined> {
+    const password = config.passwordProvisioning ? (event.user.password ?? config.secrets.defaultPassword) : undefined;
+    const user: OutboundUser = { ...event.user, password };
+    let remoteId = linkedRemoteId;
+    if (event.operation === 'delete') {
+      // Never linked (or the link was lost in a crash after the create): find it by name.
+      remoteId ??= (await connector.findUserByUserName(user.userName))?.remoteId;
+      if (remoteId) await connector.deleteUser(remoteId, user);
+      return remoteId;
+    }
+    if (remoteId) {
+      try {
+        await connector.updateUser(remoteId, user);
+        return remoteId;
+      } catch (err) {
+        if (!(err instanceof ConnectorNotFound)) throw err;
+        // Deleted at the target behind our back: provision it again.
+      }
+    }
+    return createOrLink(connector, user);
+  }
+
+  /**
+   * Sends a group's current state: its attributes from the store and its members translated to this target's
+   * remote ids. Members not provisioned to the target (yet) are left out; their own first delivery re-sends the
+   * group (resyncGroupsOf), so the target converges on the full membership.
+   */
+  async function deliverGroup(
+    connector: OutboundConnector,
+    event: GroupEvent,
+    target: OutboundTarget,
+    linkedRemoteId: string | undefined,
+  ): Promise<{ remoteId: string | undefined; version?: number } | 'unsupported'> {
+    if (!connector.createGroup || !connector.updateGroup || !connector.deleteGroup) return 'unsupported';
+    const current = event.operation === 'delete' ? undefined : await getGroup(db, event.localId, { members: false });
+    let remoteId = linkedRemoteId;
+    if (!current) {
+      // Deleted (by this event, or by a later one this delivery overtakes): remove it at the target.
+      const outbound: OutboundGroup = { id: event.group.id, displayName: event.group.displayName, externalId: event.group.externalId, members: [] };
+      remoteId ??= (await connector.findGroupByDisplayName?.(outbound.displayName))?.remoteId;
+      if (remoteId) await connector.deleteGroup(remoteId, outbound);
+      return { remoteId };
+    }
+    const members = await db.$queryRaw<{ remote_id: string; member_type: 'User' | 'Group'; member_id: string }[]>`
+      SELECT l.remote_id, m.member_type, m.member_id::text AS member_id
+      FROM scim_group_member m
+      JOIN remote_link l ON l.local_id = m.member_id AND l.resource_type = m.member_type
+       AND l.connector_id = ${target.connectorId}::uuid AND l.deleted_at IS NULL AND l.remote_id IS NOT NULL
+      WHERE m.group_id = ${event.localId}::uuid
+      ORDER BY m.created_at, m.member_id`;
+    const outbound: OutboundGroup = {
+      id: current.id,
+      displayName: current.displayName,
+      externalId: current.externalId,
+      members: members.map((m) => ({ remoteId: m.remote_id, type: m.member_type, localId: m.member_id })),
+    };
+    if (remoteId) {
+      try {
+        await connector.updateGroup(remoteId, outbound);
+        return { remoteId, version: current.version };
+      } catch (err) {
+        if (!(err instanceof ConnectorNotFound)) throw err;
+      }
+    }
+    try {
+      return { remoteId: (await connector.createGroup(outbound)).remoteId, version: current.version };
+    } catch (err) {
+      if (!(err instanceof ConnectorAlreadyExists) || !connector.findGroupByDisplayName) throw err;
+      const found = await connector.findGroupByDisplayName(outbound.displayName);
+      if (!found) throw new ConnectorRejected(`${err.message}, but no group '${outbound.displayName}' could be found to link to`);
+      await connector.updateGroup(found.remoteId, outbound);
+      return { remoteId: found.remoteId, version: current.version };
+    }
+  }
+
+  /**
+   * A user just reached a target for the first time: the groups it belongs to that are already there lack it.
+   * Each gets a resync event on its own OutboundFanOut, which keeps group deliveries in order.
+   */
+  async function resyncGroupsOf(event: UserEvent, target: OutboundTarget): Promise<void> {
+    const groups = await db.$queryRaw<{ id: string; version: number; display_name: string; external_id: string | null; domain: string }[]>`
+      SELECT g.id::text AS id, g.version, g.display_name, g.external_id, d.name AS domain
+      FROM scim_group_member m
+      JOIN scim_group g ON g.id = m.group_id
+      JOIN user_store_domain d ON d.id = g.domain_id
+      JOIN remote_link l ON l.local_id = g.id AND l.resource_type = 'Group' AND l.connector_id = ${target.connectorId}::uuid AND l.deleted_at IS NULL
+      WHERE m.member_id = ${event.localId}::uuid`;
+    for (const g of groups) {
+      await enqueue({
+        eventId: `${event.eventId}:resync:${g.id}:${target.connectorId}`,
+        resourceType: 'Group',
+        operation: 'update',
+        localId: g.id,
+        version: g.version,
+        group: { id: g.id, domain: g.domain, displayName: g.display_name, externalId: g.external_id ?? undefined },
+        resync: true,
+        targets: [target],
+        initiator: event.initiator,
+      });
+    }
+  }
+
+  /** Signal-with-start: starts the resource's OutboundFanOut if it is not running. */
+  async function enqueue(event: ProvisioningEvent): Promise<void> {
+    await temporal.workflow.signalWithStart<typeof outboundFanOut, [ProvisioningEvent]>('outboundFanOut', {
+      workflowId: outboundWorkflowId(event.localId),
+      taskQueue: deps.taskQueue,
+      args: [{ resourceType: event.resourceType, localId: event.localId, idleMs: deps.outboundIdleMs }],
+      signal: provisioningEventSignal,
+      signalArgs: [event],
+      memo: { summary: `outbound provisioning of ${event.resourceType === 'User' ? 'user' : 'group'} ${eventSubject(event)}` },
+    });
   }
 
   return {
@@ -142,14 +261,7 @@ export function createOutboundActivities(deps: OutboundDeps) {
 
     /** Signal-with-start: starts the resource's OutboundFanOut if it is not running. */
     async enqueueOutboundEvent(event: ProvisioningEvent): Promise<void> {
-      await temporal.workflow.signalWithStart<typeof outboundFanOut, [ProvisioningEvent]>('outboundFanOut', {
-        workflowId: outboundWorkflowId(event.localId),
-        taskQueue: deps.taskQueue,
-        args: [{ resourceType: event.resourceType, localId: event.localId, idleMs: deps.outboundIdleMs }],
-        signal: provisioningEventSignal,
-        signalArgs: [event],
-        memo: { summary: `outbound provisioning of user ${event.user.userName}` },
-      });
+      await enqueue(event);
     },
 
     async deliverToTarget(args: { event: ProvisioningEvent; target: OutboundTarget }): Promise<DeliveryReport> {

@@ -90,7 +90,7 @@ export async function inboundProvision(input: InboundProvisionInput): Promise<In
   setHandler(deliveryReportSignal, (report) => {
     reports.set(report.connectorId, report);
   });
-  if (input.resourceType === 'Group') return provisionGroup(input);
+  if (input.resourceType === 'Group') return provisionGroup(input, reports);
   return provisionUser(input, reports);
 }
 
@@ -100,13 +100,13 @@ function rejected(operation: string, rejection: ScimRejection): InboundProvision
   return { ok: false, rejection };
 }
 
-/**
- * Groups are stored here; they join outbound provisioning with the group-capable connectors (issue 4), so
- * no event leaves yet.
- */
-async function provisionGroup(input: GroupOperation & Common): Promise<InboundProvisionResult> {
+/** Groups: stored, then sent to the outbound targets like users (members are translated at delivery). */
+async function provisionGroup(input: GroupOperation & Common, reports: Map<string, DeliveryReport>): Promise<InboundProvisionResult> {
   if (input.proxy) {
-    return rejected(input.operation, { status: 501, detail: 'Groups cannot be written in proxy mode yet: group outbound provisioning comes with the group connectors' });
+    return rejected(input.operation, {
+      status: 501,
+      detail: 'Groups cannot be written in proxy mode: a group is sent with its members translated to each target, which needs the local copy',
+    });
   }
   const stored =
     input.operation === 'create'
@@ -118,9 +118,28 @@ async function provisionGroup(input: GroupOperation & Common): Promise<InboundPr
           : await store.deleteGroup({ id: input.groupId, ifMatchVersion: input.ifMatchVersion });
   if (!stored.ok) return rejected(`group ${input.operation}`, stored.rejection);
   const group = stored.group;
-  upsertSearchAttributes([{ key: ProvisioningOutcomeKey, value: 'applied' }]);
-  upsertMemo({ summary: `group ${input.operation} ${group.domain}/${group.displayName} v${group.version}: applied` });
-  return { ok: true, group, pendingTargets: [], failedTargets: [] };
+  const { workflowId } = workflowInfo();
+  const { targets, pendingTargets, failedTargets, outcome } = await fanOut(
+    input,
+    (targets, replyTo) => ({
+      eventId: workflowId,
+      resourceType: 'Group',
+      operation: input.operation === 'create' ? 'create' : input.operation === 'delete' ? 'delete' : 'update',
+      localId: group.id,
+      version: group.version,
+      group: { id: group.id, domain: group.domain, displayName: group.displayName, externalId: group.externalId },
+      targets,
+      initiator: input.initiator,
+      replyTo,
+    }),
+    reports,
+  );
+  upsertMemo({
+    summary:
+      `group ${input.operation} ${group.domain}/${group.displayName} v${group.version}: ${outcome}; ` +
+      `targets: ${targets.map((t) => `${t.label}${t.blocking ? ' (blocking)' : ''}`).join(', ') || 'none'}`,
+  });
+  return { ok: true, group, pendingTargets, failedTargets };
 }
 
 /**
@@ -174,10 +193,9 @@ async function provisionUser(input: UserOperation & Common, reports: Map<string,
     { key: UserNameKey, value: user.userName },
   ]);
 
-  const targets: OutboundTarget[] = await config.resolveOutboundTargets({ applicationId: input.initiator.applicationId });
-  const blocking = targets.filter((t) => t.blocking);
-  if (targets.length > 0) {
-    const event: ProvisioningEvent = {
+  const { targets, pendingTargets, failedTargets, outcome } = await fanOut(
+    input,
+    (targets, replyTo) => ({
       eventId: workflowId,
       resourceType: 'User',
       operation: input.operation === 'create' ? 'create' : input.operation === 'delete' ? 'delete' : 'update',
@@ -186,11 +204,32 @@ async function provisionUser(input: UserOperation & Common, reports: Map<string,
       user: { ...user, password },
       targets,
       initiator: input.initiator,
-      replyTo: blocking.length > 0 ? workflowId : undefined,
-    };
-    await outbound.enqueueOutboundEvent(event);
-  }
+      replyTo,
+    }),
+    reports,
+  );
+  upsertMemo({
+    summary:
+      `${input.operation} ${user.domain}/${user.userName} v${user.version}${input.proxy ? ' (proxy mode, not stored)' : ''}: ${outcome}; ` +
+      `targets: ${targets.map((t) => `${t.label}${t.blocking ? ' (blocking)' : ''}`).join(', ') || 'none'}`,
+  });
+  return { ok: true, user, pendingTargets, failedTargets, ...(input.proxy && { proxied: true }) };
+}
 
+/**
+ * Hands the change to the resource's OutboundFanOut and, for blocking targets, waits for their reports (or the
+ * blocking timeout). Shared by users and groups; the command order (target lookup, enqueue, wait, search
+ * attribute) is the one recorded histories replay.
+ */
+async function fanOut(
+  input: Common,
+  eventFor: (targets: OutboundTarget[], replyTo: string | undefined) => ProvisioningEvent,
+  reports: Map<string, DeliveryReport>,
+): Promise<{ targets: OutboundTarget[]; pendingTargets: string[]; failedTargets: DeliveryReport[]; outcome: string }> {
+  const { workflowId } = workflowInfo();
+  const targets: OutboundTarget[] = await config.resolveOutboundTargets({ applicationId: input.initiator.applicationId });
+  const blocking = targets.filter((t) => t.blocking);
+  if (targets.length > 0) await outbound.enqueueOutboundEvent(eventFor(targets, blocking.length > 0 ? workflowId : undefined));
   if (blocking.length > 0) {
     await condition(() => blocking.every((t) => reports.has(t.connectorId)), input.blockingTimeoutMs);
   }
@@ -201,10 +240,5 @@ async function provisionUser(input: UserOperation & Common, reports: Map<string,
   });
   const outcome = failedTargets.length > 0 ? 'target-failed' : pendingTargets.length > 0 ? 'pending' : 'applied';
   upsertSearchAttributes([{ key: ProvisioningOutcomeKey, value: outcome }]);
-  upsertMemo({
-    summary:
-      `${input.operation} ${user.domain}/${user.userName} v${user.version}${input.proxy ? ' (proxy mode, not stored)' : ''}: ${outcome}; ` +
-      `targets: ${targets.map((t) => `${t.label}${t.blocking ? ' (blocking)' : ''}`).join(', ') || 'none'}`,
-  });
-  return { ok: true, user, pendingTargets, failedTargets, ...(input.proxy && { proxied: true }) };
+  return { targets, pendingTargets, failedTargets, outcome };
 }

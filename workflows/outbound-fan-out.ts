@@ -34,7 +34,7 @@ import { deliveryReportSignal, provisioningEventSignal } from './messages.js';
 type Activities = ReturnType<typeof createActivities>;
 
 export interface OutboundFanOutInput {
-  resourceType: 'User';
+  resourceType: 'User' | 'Group';
   localId: string;
   idleMs: number;
   /** Event ids already taken, carried across continue-as-new to drop duplicate signals. */
@@ -93,7 +93,7 @@ export async function outboundFanOut(input: OutboundFanOutInput): Promise<void> 
       }
     }
     draining.delete(connectorId);
-    upsertMemo({ summary: `user ${input.localId}: ${delivered} delivered, ${failed} failed; targets: ${[...labels].join(', ')}` });
+    upsertMemo({ summary: `${input.resourceType === 'Group' ? 'group' : 'user'} ${input.localId}: ${delivered} delivered, ${failed} failed; targets: ${[...labels].join(', ')}` });
   }
 
   setHandler(provisioningEventSignal, (event) => {
@@ -103,7 +103,7 @@ export async function outboundFanOut(input: OutboundFanOutInput): Promise<void> 
     if (recent.length > RECENT_EVENT_IDS) seen.delete(recent.shift()!);
     upsertSearchAttributes([
       { key: UserIdKey, value: event.localId },
-      { key: UserNameKey, value: event.user.userName },
+      { key: UserNameKey, value: event.resourceType === 'User' ? event.user.userName : event.group.displayName },
     ]);
     for (const target of event.targets) {
       labels.add(target.label);

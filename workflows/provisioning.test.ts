@@ -201,7 +201,8 @@ describe('InboundProvision', () => {
     expect(result.failedTargets[0]!.error).toMatch(/ConnectorRejected/);
     expect(fake.delivered.get('slow')).toEqual([1]); // answered only after the slow target's third attempt
     // The event carried the password to the fan-out (inside encrypted payloads in production).
-    expect(fake.enqueued[0]!.user.password).toBe('S3cret!pass');
+    const enqueued = fake.enqueued[0]!;
+    expect(enqueued.resourceType === 'User' && enqueued.user.password).toBe('S3cret!pass');
     expect(fake.enqueued[0]!.replyTo).toMatch(/^inbound-create-test-/);
   });
 

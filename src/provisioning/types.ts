@@ -165,19 +165,39 @@ export interface OutboundTarget {
  * version after the change: the per-target order key (a target never gets an older version after a newer
  * one) and, with `eventId`, the idempotency key of a delivery.
  */
-export interface ProvisioningEvent {
+interface EventBase {
   eventId: string;
-  /** Groups join outbound provisioning with the group-capable connectors (issue 4). */
-  resourceType: 'User';
   operation: Operation;
   localId: string;
   version: number;
-  /** The resource after the change (for delete: as it was before). Carries the password if the change did. */
-  user: UserRecord & { password?: string | undefined };
   targets: OutboundTarget[];
   initiator: Initiator;
   /** The InboundProvision workflow waiting for this event's blocking targets. */
   replyTo?: string | undefined;
+}
+
+/** A change of a user: the user after it (for delete: as it was before), with the password if the change set one. */
+export interface UserEvent extends EventBase {
+  resourceType: 'User';
+  user: UserRecord & { password?: string | undefined };
+}
+
+/**
+ * A change of a group. Only the group's identity travels: its members (possibly 100,000) are read from the store
+ * when it is delivered, translated to each target's remote ids, so the target gets the group's current state.
+ * `resync` re-sends that state even if this version was applied (a member was provisioned to the target later).
+ */
+export interface GroupEvent extends EventBase {
+  resourceType: 'Group';
+  group: { id: string; domain: string; displayName: string; externalId?: string | undefined };
+  resync?: boolean | undefined;
+}
+
+export type ProvisioningEvent = UserEvent | GroupEvent;
+
+/** What an operator reads for an event: the user name or group display name. */
+export function eventSubject(event: ProvisioningEvent): string {
+  return event.resourceType === 'User' ? event.user.userName : event.group.displayName;
 }
 
 export type DeliveryOutcome = 'delivered' | 'skipped' | 'failed' | 'held';

@@ -14,7 +14,7 @@ import {
   ConnectorTransient,
   parseRetryAfter,
 } from '../errors.js';
-import type { ConnectorConfig, ConnectorFactory, OutboundConnector, OutboundUser } from '../types.js';
+import type { ConnectorConfig, ConnectorFactory, OutboundConnector, OutboundGroup, OutboundUser } from '../types.js';
 
 const httpUrl = z.string().refine((v) => /^https?:\/\//.test(v) && URL.canParse(v), 'must be an http(s) URL');
 
@@ -48,10 +48,61 @@ function issuesOf(config: ConnectorConfig): string[] {
 }
 
 export class Scim2Connector implements OutboundConnector {
+  // Group methods exist only with a group endpoint: without one the connector provisions users only, and group
+  // deliveries to it are skipped (and audited as such), not failed.
+  readonly createGroup?: (group: OutboundGroup) => Promise<{ remoteId: string }>;
+  readonly updateGroup?: (remoteId: string, group: OutboundGroup) => Promise<void>;
+  readonly deleteGroup?: (remoteId: string) => Promise<void>;
+  readonly findGroupByDisplayName?: (displayName: string) => Promise<{ remoteId: string } | undefined>;
+
   constructor(
     private readonly settings: Scim2Settings,
     private readonly secrets: z.infer<typeof scim2Secrets>,
-  ) {}
+  ) {
+    const groupEndpoint = settings.groupEndpoint;
+    if (groupEndpoint !== undefined) {
+      const groupUrl = (remoteId: string) => `${groupEndpoint.replace(/\/+$/, '')}/${encodeURIComponent(remoteId)}`;
+      this.createGroup = async (group) => {
+        const created = await this.request('POST', groupEndpoint, this.groupBody(group));
+        const id = (created as { id?: unknown } | undefined)?.id;
+        if (typeof id !== 'string' || id === '') throw new ConnectorRejected('The target answered the group create without a resource id');
+        return { remoteId: id };
+      };
+      // PUT replaces the whole membership with the group's current state: the delivery sends state, not deltas.
+      this.updateGroup = async (remoteId, group) => {
+        await this.request('PUT', groupUrl(remoteId), this.groupBody(group));
+      };
+      this.deleteGroup = async (remoteId) => {
+        try {
+          await this.request('DELETE', groupUrl(remoteId));
+        } catch (err) {
+          if (!(err instanceof ConnectorNotFound)) throw err;
+        }
+      };
+      this.findGroupByDisplayName = async (displayName) => {
+        const url = new URL(groupEndpoint);
+        url.searchParams.set('filter', `displayName eq ${JSON.stringify(this.qualified(displayName))}`);
+        url.searchParams.set('excludedAttributes', 'members');
+        const list = (await this.request('GET', url.toString())) as { Resources?: { id?: unknown }[] } | undefined;
+        const id = list?.Resources?.[0]?.id;
+        return typeof id === 'string' ? { remoteId: id } : undefined;
+      };
+    }
+  }
+
+  /** The name at the target: the connector's user store domain prefixes names that have none (WSO2's convention). */
+  private qualified(name: string): string {
+    return name.includes('/') ? name : qualifiedUserName(this.settings.userStoreDomain.toUpperCase(), name);
+  }
+
+  private groupBody(group: OutboundGroup): Record<string, unknown> {
+    return {
+      schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'],
+      displayName: this.qualified(group.displayName),
+      ...(group.externalId !== undefined && { externalId: group.externalId }),
+      members: group.members.map((m) => ({ value: m.remoteId, type: m.type })),
+    };
+  }
 
   async createUser(user: OutboundUser): Promise<{ remoteId: string }> {
     const created = await this.request('POST', this.settings.userEndpoint, this.toBody(user));

@@ -1,0 +1,105 @@
+/**
+ * Groups and memberships provisioned outbound (A -> B over SCIM 2.0): each group reaches B with its members
+ * translated to B's ids, membership changes and renames follow, a deleted group disappears, and a group whose
+ * members reach B after it (one Bulk request creating both) still converges on the full membership.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually, linkScim2Target, startInstance, type Instance } from './harness.js';
+
+type Json = Record<string, unknown>;
+let a: Instance;
+let b: Instance;
+
+beforeAll(async () => {
+  [a, b] = await Promise.all([startInstance('groupsA'), startInstance('groupsB')]);
+  await linkScim2Target(a, b, { blocking: false });
+});
+afterAll(async () => {
+  await Promise.allSettled([a?.stop(), b?.stop()]);
+});
+
+async function json(instance: Instance, method: string, path: string, body?: unknown): Promise<{ status: number; body: Json }> {
+  const res = await instance.request(method, path, body);
+  const text = await res.text();
+  return { status: res.status, body: text ? (JSON.parse(text) as Json) : {} };
+}
+
+const q = (f: string) => encodeURIComponent(f);
+
+async function userIdOnB(userName: string): Promise<string> {
+  return eventually(async () => {
+    const r = await json(b, 'GET', `/scim2/Users?filter=${q(`userName eq "${userName}"`)}`);
+    return (r.body.Resources as Json[] | undefined)?.[0]?.id as string | undefined;
+  }, 30_000, `${userName} on B`);
+}
+
+/** B's group by name once its member userNames are exactly `expected` (sorted). */
+async function groupOnB(displayName: string, expected: string[]): Promise<Json> {
+  return eventually(async () => {
+    const r = await json(b, 'GET', `/scim2/Groups?filter=${q(`displayName eq "${displayName}"`)}&attributes=displayName,members.value,members.display`);
+    const group = (r.body.Resources as Json[] | undefined)?.[0];
+    if (!group) return undefined;
+    const names = ((group.members as { display: string }[] | undefined) ?? []).map((m) => m.display).sort();
+    return JSON.stringify(names) === JSON.stringify([...expected].sort()) ? group : undefined;
+  }, 30_000, `group ${displayName} on B with ${expected.join(', ') || 'no members'}`);
+}
+
+describe('groups, outbound', () => {
+  it('creates the group on B with translated members, follows membership changes and renames, and deletes it', async () => {
+    const ids: Record<string, string> = {};
+    for (const n of ['g-ann', 'g-ben', 'g-cy']) {
+      const r = await json(a, 'POST', '/scim2/Users', { userName: n });
+      expect(r.status).toBe(201);
+      ids[n] = String(r.body.id);
+    }
+    const annOnB = await userIdOnB('g-ann');
+    await userIdOnB('g-ben');
+
+    const created = await json(a, 'POST', '/scim2/Groups', { displayName: 'Ops', members: [{ value: ids['g-ann'] }, { value: ids['g-ben'] }] });
+    expect(created.status).toBe(201);
+    const groupId = String(created.body.id);
+    const onB = await groupOnB('Ops', ['g-ann', 'g-ben']);
+    expect((onB.members as { value: string }[]).map((m) => m.value)).toContain(annOnB);
+
+    // The audit record is written just after B answers.
+    const audit = await eventually(async () => {
+      const rows = (await json(a, 'GET', `/api/server/v1/provisioning/audit?userId=${groupId}`)).body as unknown as { outcome: string; remoteId: string }[];
+      return rows.length > 0 ? rows : undefined;
+    }, 10_000, 'the group delivery audit record');
+    expect(audit[0]).toEqual(expect.objectContaining({ outcome: 'delivered', remoteId: onB.id }));
+
+    await userIdOnB('g-cy');
+    const patched = await json(a, 'PATCH', `/scim2/Groups/${groupId}`, {
+      schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+      Operations: [
+        { op: 'add', path: 'members', value: [{ value: ids['g-cy'] }] },
+        { op: 'remove', path: `members[value eq "${ids['g-ann']!}"]` },
+      ],
+    });
+    expect(patched.status).toBe(200);
+    await groupOnB('Ops', ['g-ben', 'g-cy']);
+
+    expect((await json(a, 'PATCH', `/scim2/Groups/${groupId}`, { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'displayName', value: 'SRE' }] })).status).toBe(200);
+    const renamed = await groupOnB('SRE', ['g-ben', 'g-cy']);
+    expect(renamed.id).toBe(onB.id); // the same group at B, renamed through its recorded remote id
+
+    expect((await json(a, 'DELETE', `/scim2/Groups/${groupId}`)).status).toBe(204);
+    await eventually(async () => {
+      const r = await json(b, 'GET', `/scim2/Groups/${String(onB.id)}`);
+      return r.status === 404 ? true : undefined;
+    }, 30_000, 'the group gone from B');
+  });
+
+  it('converges on the full membership when the group and its members are created in one Bulk request', async () => {
+    const res = await json(a, 'POST', '/scim2/Bulk', {
+      schemas: ['urn:ietf:params:scim:api:messages:2.0:BulkRequest'],
+      Operations: [
+        { method: 'POST', path: '/Groups', bulkId: 'g', data: { displayName: 'Launch', members: [{ value: 'bulkId:u1' }, { value: 'bulkId:u2' }] } },
+        { method: 'POST', path: '/Users', bulkId: 'u1', data: { userName: 'launch-1' } },
+        { method: 'POST', path: '/Users', bulkId: 'u2', data: { userName: 'launch-2' } },
+      ],
+    });
+    expect((res.body.Operations as { status: string }[]).map((o) => o.status)).toEqual(['201', '201', '201']);
+    await groupOnB('Launch', ['launch-1', 'launch-2']);
+  });
+});
