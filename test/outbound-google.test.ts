@@ -180,7 +180,7 @@ describe('outbound provisioning to Google Workspace (plug-in connector)', () => 
     expect(created.status).toBe(201);
     const user = await json<ScimUser>(created);
 
-    const g = await eventually(async () => fake.userByEmail('limited@example.com'), 30_000, 'the user at Google');
+    const g = await eventually(() => Promise.resolve(fake.userByEmail('limited@example.com')), 30_000, 'the user at Google');
     const inserts = fake.requests.filter((r) => r.method === 'POST' && r.path === '/admin/directory/v1/users' && (r.body as { primaryEmail?: string }).primaryEmail === 'limited@example.com');
     expect(inserts.map((r) => r.status)).toEqual([429, 200]);
     // Temporal's next attempt came after Retry-After, not after the policy's 200 ms.
