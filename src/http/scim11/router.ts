@@ -40,7 +40,7 @@ function sendError11(res: Response, status: number, description: string): void {
  * The one place where a SCIM 2.0 error body written by the middleware this router shares with /scim2
  * (requireScope's 403) becomes a SCIM 1.1 one; everything this router writes itself is already 1.1.
  */
-function errorsIn11(_req: Request, res: Response, next: NextFunction): void {
+export function errorsIn11(_req: Request, res: Response, next: NextFunction): void {
   const send = res.send.bind(res);
   res.send = ((body?: unknown) => {
     if (typeof body === 'string' && res.statusCode >= 400 && /scim\+json/i.test(String(res.getHeader('content-type') ?? ''))) {
