@@ -156,7 +156,7 @@ describe('outbound provisioning to Salesforce (connector plug-in)', () => {
     expect(created.status).toBe(201);
     const user = await json<ScimUser>(created);
 
-    const remote = await eventually(async () => fake.findByUsername('after-503@acme.example'), 30_000, 'the user in Salesforce');
+    const remote = await eventually(() => Promise.resolve(fake.findByUsername('after-503@acme.example')), 30_000, 'the user in Salesforce');
     expect(Date.now() - started).toBeGreaterThanOrEqual(1000); // waited as Retry-After asked
     expect([...fake.users.values()].filter((u) => u.Username === 'after-503@acme.example')).toHaveLength(1);
     const creates = fake.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/sobjects/User') && r.body.includes('after-503@acme.example'));
