@@ -138,7 +138,7 @@ describe('outbound SPML 2.0 (connector loaded through CONNECTOR_PLUGINS)', () =>
     expect(final[0]!.remoteId).toBe(pso!.id);
   });
 
-  it('delivers a user created while the provider is down once it is back, with no operator action', async () => {
+  it('delivers a user created while the provider is failing and down once it is back, with no operator action', async () => {
     await unlinkAll(a);
     await linkSpmlTarget(a, spml, { blocking: false, idpName: 'SPML-down' });
     spml.setFault({ kind: 'status', status: 503, retryAfter: '1' });
@@ -149,12 +149,15 @@ describe('outbound SPML 2.0 (connector loaded through CONNECTOR_PLUGINS)', () =>
 
     // A keeps retrying against the failing provider; nothing has arrived.
     await eventually(() => Promise.resolve(spml.requests.filter((r) => r === 'addRequest').length >= 2 ? true : undefined), 20_000, 'retries');
-    spml.setFault({ kind: 'reset' }); // then the connection itself fails
+    spml.setFault({ kind: 'reset' }); // then connections break mid-request
     await new Promise((r) => setTimeout(r, 1500));
+    await spml.down(); // then the provider is gone altogether (connection refused)
+    await new Promise((r) => setTimeout(r, 2000));
     expect(spml.findByAttr('accountId', 'while-spml-down')).toBeUndefined();
     expect((await remoteLinks(a, user.id)).filter((l) => l.remoteId)).toHaveLength(0);
 
     spml.setFault(undefined);
+    await spml.up();
     const pso = await eventually(() => Promise.resolve(spml.findByAttr('accountId', 'while-spml-down')), 60_000, 'the PSO after the provider is back');
     const links = await eventually(async () => {
       const l = await remoteLinks(a, user.id);

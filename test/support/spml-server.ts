@@ -50,6 +50,10 @@ export interface SpmlServer {
   /** Fails every request with `fault` (for `times` requests, or until cleared with undefined). */
   setFault(fault: SpmlFault | undefined, times?: number): void;
   findByAttr(name: string, value: string): Pso | undefined;
+  /** Stops listening (connections are refused), keeping the store and the port. */
+  down(): Promise<void>;
+  /** Listens again on the same port. */
+  up(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -287,10 +291,20 @@ export async function startSpmlServer(opts: SpmlServerOptions = {}): Promise<Spm
       send(200, soapEnvelope(handle(request)));
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
-  });
+  const listen = (port: number) =>
+    new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  const close = async () => {
+    if (!server.listening) return;
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
+  };
+  await listen(opts.port ?? 0);
   const port = (server.address() as AddressInfo).port;
 
   return {
@@ -303,9 +317,8 @@ export async function startSpmlServer(opts: SpmlServerOptions = {}): Promise<Spm
       faultTimes = times;
     },
     findByAttr,
-    async stop() {
-      server.closeAllConnections();
-      await new Promise<void>((r) => server.close(() => r()));
-    },
+    down: close,
+    up: () => listen(port),
+    stop: close,
   };
 }
