@@ -18,8 +18,7 @@ import { loadConnectorConfig } from '../src/provisioning/connectors.js';
 import { resolveOutboundTargets } from '../src/provisioning/targets.js';
 import { eventSubject, type DeliveryOutcome, type DeliveryReport, type GroupEvent, type OutboundTarget, type ProvisioningEvent, type UserEvent } from '../src/provisioning/types.js';
 import { getGroup } from '../src/userstore/groups.js';
-import type { outboundFanOut } from '../workflows/outbound-fan-out.js';
-import { provisioningEventSignal } from '../workflows/messages.js';
+import { enqueueProvisioningEvent } from '../src/provisioning/enqueue.js';
 
 export interface OutboundDeps {
   db: PrismaClient;
@@ -30,9 +29,6 @@ export interface OutboundDeps {
   outboundIdleMs: number;
 }
 
-export function outboundWorkflowId(localId: string): string {
-  return `outbound-${localId}`;
-}
 
 export function createOutboundActivities(deps: OutboundDeps) {
   const { db, temporal, registry, box } = deps;
@@ -98,7 +94,7 @@ export function createOutboundActivities(deps: OutboundDeps) {
     }
     const where = { connectorId_resourceType_localId: { connectorId: target.connectorId, resourceType: event.resourceType, localId: event.localId } };
     const link = await db.remoteLink.findUnique({ where });
-    const resync = event.resourceType === 'Group' && event.resync === true;
+    const resync = event.resync === true;
     if (link && link.appliedVersion >= BigInt(event.version) && !resync) {
       // Already applied (a repeated delivery), or a newer change already reached this target.
       const detail = `version ${event.version} not newer than applied version ${link.appliedVersion}`;
@@ -242,17 +238,7 @@ export function createOutboundActivities(deps: OutboundDeps) {
     }
   }
 
-  /** Signal-with-start: starts the resource's OutboundFanOut if it is not running. */
-  async function enqueue(event: ProvisioningEvent): Promise<void> {
-    await temporal.workflow.signalWithStart<typeof outboundFanOut, [ProvisioningEvent]>('outboundFanOut', {
-      workflowId: outboundWorkflowId(event.localId),
-      taskQueue: deps.taskQueue,
-      args: [{ resourceType: event.resourceType, localId: event.localId, idleMs: deps.outboundIdleMs }],
-      signal: provisioningEventSignal,
-      signalArgs: [event],
-      memo: { summary: `outbound provisioning of ${event.resourceType === 'User' ? 'user' : 'group'} ${eventSubject(event)}` },
-    });
-  }
+  const enqueue = (event: ProvisioningEvent) => enqueueProvisioningEvent(temporal, deps, event);
 
   return {
     async resolveOutboundTargets(args: { applicationId: string }): Promise<OutboundTarget[]> {

@@ -102,4 +102,31 @@ describe('groups, outbound', () => {
     expect((res.body.Operations as { status: string }[]).map((o) => o.status)).toEqual(['201', '201', '201']);
     await groupOnB('Launch', ['launch-1', 'launch-2']);
   });
+
+  it('re-sends a user on demand, re-creating it at a target that deleted it on its own', async () => {
+    const created = await json(a, 'POST', '/scim2/Users', { userName: 'resend-rue', displayName: 'Rue' });
+    const id = String(created.body.id);
+    const first = await userIdOnB('resend-rue');
+    const before = new Date().toISOString();
+    expect((await json(b, 'DELETE', `/scim2/Users/${first}`)).status).toBe(204);
+
+    const resend = await json(a, 'POST', `/api/server/v1/provisioning/users/${id}/resend`, {});
+    expect(resend.status).toBe(202);
+    expect(resend.body.targets).toEqual(['IS2/scim2']);
+    const second = await userIdOnB('resend-rue');
+    expect(second).not.toBe(first);
+    const links = await eventually(async () => {
+      const l = (await json(a, 'GET', `/api/server/v1/provisioning/users/${id}/remote-links`)).body as unknown as { remoteId: string }[];
+      return l[0]?.remoteId === second ? l : undefined;
+    }, 10_000, 'the remote link updated to the re-created user');
+    expect(links).toHaveLength(1);
+    const recent = await eventually(async () => {
+      const rows = (await json(a, 'GET', `/api/server/v1/provisioning/audit?userId=${id}&from=${encodeURIComponent(before)}&outcome=delivered`)).body as unknown as { eventId: string; remoteId: string }[];
+      return rows.length > 0 ? rows : undefined;
+    }, 10_000, 'the re-send audit record');
+    expect(recent).toEqual([expect.objectContaining({ eventId: resend.body.eventId, remoteId: second })]);
+
+    expect((await json(a, 'GET', '/api/server/v1/provisioning/audit?from=yesterday')).status).toBe(400);
+    expect((await json(a, 'POST', `/api/server/v1/provisioning/users/00000000-0000-4000-8000-000000000999/resend`, {})).status).toBe(404);
+  });
 });

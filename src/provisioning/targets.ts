@@ -8,6 +8,24 @@ import type { PrismaClient } from '../db/client.js';
 import type { OutboundTarget } from './types.js';
 import { RESIDENT_APPLICATION_ID } from './defaults.js';
 
+/** One connector as a target of its own (on-demand re-send), with its link flags if the resident SP links it. */
+export async function targetForConnector(db: PrismaClient, connectorId: string): Promise<OutboundTarget | undefined> {
+  const linked = (await resolveOutboundTargets(db, RESIDENT_APPLICATION_ID)).find((t) => t.connectorId === connectorId);
+  if (linked) return linked;
+  const c = await db.outboundConnector.findUnique({ where: { id: connectorId }, include: { idp: true } });
+  if (!c) return undefined;
+  return {
+    connectorId: c.id,
+    connectorType: c.type,
+    label: `${c.idp.name}/${c.type}`,
+    idpName: c.idp.name,
+    blocking: false,
+    rulesEnabled: false,
+    jitEnabled: false,
+    retry: retrySettings(c.retry),
+  };
+}
+
 export async function resolveOutboundTargets(db: PrismaClient, applicationId: string): Promise<OutboundTarget[]> {
   const links = await db.outboundLink.findMany({
     where: {

@@ -174,6 +174,11 @@ interface EventBase {
   initiator: Initiator;
   /** The InboundProvision workflow waiting for this event's blocking targets. */
   replyTo?: string | undefined;
+  /**
+   * Deliver even if this version was applied: a group whose member reached the target later, or an operator's
+   * on-demand re-send.
+   */
+  resync?: boolean | undefined;
 }
 
 /** A change of a user: the user after it (for delete: as it was before), with the password if the change set one. */
@@ -190,7 +195,6 @@ export interface UserEvent extends EventBase {
 export interface GroupEvent extends EventBase {
   resourceType: 'Group';
   group: { id: string; domain: string; displayName: string; externalId?: string | undefined };
-  resync?: boolean | undefined;
 }
 
 export type ProvisioningEvent = UserEvent | GroupEvent;

@@ -23,16 +23,25 @@
  *   GET    /scim2/schemas[/{urn}]                                    list / one
  *   DELETE /scim2/schemas/{urn}
  *   GET    /provisioning/users/{id}/remote-links                     where a user lives at each target
- *   GET    /provisioning/audit?userId=&connectorId=&outcome=&limit=   delivery audit records
+ *   POST   /provisioning/{users|groups}/{id}/resend                  re-send one user or group to its targets now,
+ *                                                                     or to one connector ({ "connectorId": ... })
+ *   GET    /provisioning/audit?userId=&connectorId=&outcome=&resourceType=&operation=&from=&to=&limit=
+ *                                                                     delivery audit records, newest first
  *
  * Errors are JSON: { code, message, details? }.
  */
+import { randomUUID } from 'node:crypto';
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from '../../log.js';
 import { AdminError, ProvisioningConfigService } from '../../provisioning/connectors.js';
 import { ApplicationService, UserStoreDomainService } from '../../provisioning/applications.js';
 import { SchemaRegistry } from '../../scim/schema-registry.js';
-import { isUuid } from '../../userstore/users.js';
+import { getGroup } from '../../userstore/groups.js';
+import { getUser, isUuid } from '../../userstore/users.js';
+import { enqueueProvisioningEvent, outboundWorkflowId } from '../../provisioning/enqueue.js';
+import { RESIDENT_APPLICATION_ID } from '../../provisioning/defaults.js';
+import { resolveOutboundTargets, targetForConnector } from '../../provisioning/targets.js';
+import type { OutboundTarget, ProvisioningEvent } from '../../provisioning/types.js';
 import { requireAdmin } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { schemasAdminRouter } from './schemas.js';
@@ -143,6 +152,42 @@ export function adminRouter(ctx: AppContext, log: Logger): Router {
     );
   });
 
+  // On-demand provisioning: the resource's current state goes to the target(s) even if that version was
+  // delivered before (an operator repairing a target, or provisioning a user to a newly added connector).
+  router.post('/provisioning/:kind/:id/resend', async (req, res) => {
+    const kind = req.params.kind;
+    if (kind !== 'users' && kind !== 'groups') throw new AdminError(404, 'not_found', `No admin endpoint at ${req.method} ${req.originalUrl}`);
+    const id = uuidParam(req, 'id');
+    const body = (req.body ?? {}) as { connectorId?: unknown };
+    if (body.connectorId !== undefined && (typeof body.connectorId !== 'string' || !isUuid(body.connectorId))) {
+      throw new AdminError(400, 'invalid_request', 'connectorId must be the UUID of an outbound connector');
+    }
+    let targets: OutboundTarget[];
+    if (typeof body.connectorId === 'string') {
+      const target = await targetForConnector(ctx.db, body.connectorId);
+      if (!target) throw new AdminError(404, 'not_found', `No outbound connector '${body.connectorId}'`);
+      targets = [target];
+    } else {
+      targets = await resolveOutboundTargets(ctx.db, RESIDENT_APPLICATION_ID);
+      if (targets.length === 0) throw new AdminError(409, 'conflict', 'The resident service provider has no outbound connectors to send to');
+    }
+    const initiator = { applicationId: RESIDENT_APPLICATION_ID, channel: 'admin-api', label: `${ctx.admin.username} via admin-api (re-send)` };
+    const eventId = `resend-${randomUUID()}`;
+    let event: ProvisioningEvent;
+    if (kind === 'users') {
+      const user = await getUser(ctx.db, id);
+      if (!user) throw new AdminError(404, 'not_found', `No user '${id}'`);
+      event = { eventId, resourceType: 'User', operation: 'update', localId: id, version: user.version, user, targets, initiator, resync: true };
+    } else {
+      const group = await getGroup(ctx.db, id, { members: false });
+      if (!group) throw new AdminError(404, 'not_found', `No group '${id}'`);
+      const summary = { id, domain: group.domain, displayName: group.displayName, externalId: group.externalId };
+      event = { eventId, resourceType: 'Group', operation: 'update', localId: id, version: group.version, group: summary, targets, initiator, resync: true };
+    }
+    await enqueueProvisioningEvent(ctx.temporal, { taskQueue: ctx.config.temporal.taskQueue, outboundIdleMs: ctx.config.outboundIdleMs }, event);
+    res.status(202).json({ eventId, workflowId: outboundWorkflowId(id), targets: targets.map((t) => t.label) });
+  });
+
   router.get('/provisioning/audit', async (req, res) => {
     const q = req.query;
     const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
@@ -151,12 +196,28 @@ export function adminRouter(ctx: AppContext, log: Logger): Router {
     if ((userId && !isUuid(userId)) || (connectorId && !isUuid(connectorId))) {
       throw new AdminError(400, 'invalid_request', 'userId and connectorId must be UUIDs');
     }
+    const time = (name: 'from' | 'to') => {
+      const v = str(q[name]);
+      if (v === undefined) return undefined;
+      const d = new Date(v);
+      if (Number.isNaN(d.getTime())) throw new AdminError(400, 'invalid_request', `${name} must be an ISO 8601 date-time`);
+      return d;
+    };
+    const from = time('from');
+    const to = time('to');
+    const outcome = str(q.outcome);
+    if (outcome && !['delivered', 'skipped', 'failed', 'held'].includes(outcome)) {
+      throw new AdminError(400, 'invalid_request', 'outcome must be delivered, skipped, failed or held');
+    }
     const limit = Math.min(Math.max(Number(str(q.limit) ?? 100) || 100, 1), 1000);
     const rows = await ctx.db.provisioningAudit.findMany({
       where: {
         ...(userId && { localId: userId }),
         ...(connectorId && { connectorId }),
-        ...(str(q.outcome) && { outcome: str(q.outcome)! }),
+        ...(outcome && { outcome }),
+        ...(str(q.resourceType) && { resourceType: str(q.resourceType)! }),
+        ...(str(q.operation) && { operation: str(q.operation)! }),
+        ...((from ?? to) && { createdAt: { ...(from && { gte: from }), ...(to && { lte: to }) } }),
       },
       orderBy: { createdAt: 'desc' },
       take: limit,
