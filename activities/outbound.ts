@@ -137,8 +137,11 @@ export function createOutboundActivities(deps: OutboundDeps) {
     config: { passwordProvisioning: boolean; secrets: Record<string, string> },
     linkedRemoteId: string | undefined,
   ): Promise<string | undefined> {
-    const password = config.passwordProvisioning ? (event.user.password ?? config.secrets.defaultPassword) : undefined;
+    // The password the change set, if any; the connector's default password only when the user is created at the
+    // target (WSO2's "default password"): sending it on updates would reset the user's password there each time.
+    const password = config.passwordProvisioning ? event.user.password : undefined;
     const user: OutboundUser = { ...event.user, password };
+    const forCreate: OutboundUser = { ...user, password: config.passwordProvisioning ? (password ?? config.secrets.defaultPassword) : undefined };
     let remoteId = linkedRemoteId;
     if (event.operation === 'delete') {
       // Never linked (or the link was lost in a crash after the create): find it by name.
@@ -155,7 +158,7 @@ export function createOutboundActivities(deps: OutboundDeps) {
         // Deleted at the target behind our back: provision it again.
       }
     }
-    return createOrLink(connector, user);
+    return createOrLink(connector, forCreate);
   }
 
   /**

@@ -1,18 +1,15 @@
 /**
  * Outbound provisioning to Google Workspace, for real: a server instance (api and worker processes) with
- * the Google connector loaded as a plug-in (CONNECTOR_PLUGINS), an identity provider with a `google`
+ * the Google connector (a built-in connector), an identity provider with a `google`
  * connector linked from the resident SP, and a local fake of Google's token endpoint and Directory API.
  * Users created, updated and deleted over SCIM arrive at "Google" through Google's own client libraries.
  */
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROJECT_ROOT } from '../src/temporal/cli-binary.js';
 import { eventually, startInstance, type Instance } from './harness.js';
 import { generateServiceAccount, startGoogleDirectoryServer, type GoogleDirectoryServer, type ServiceAccount } from './support/google-directory-server.js';
 
 const DOMAIN = 'example.com';
 const ADMIN = 'admin@example.com';
-const PLUGIN = path.join(PROJECT_ROOT, 'src', 'connectors', 'google', 'index.ts');
 
 interface ScimUser {
   id: string;
@@ -90,7 +87,7 @@ describe('outbound provisioning to Google Workspace (plug-in connector)', () => 
 
   beforeAll(async () => {
     fake = await startGoogleDirectoryServer({ serviceAccount: sa, domain: DOMAIN, admins: [ADMIN] });
-    a = await startInstance('G', { env: { CONNECTOR_PLUGINS: PLUGIN } });
+    a = await startInstance('G');
   });
   afterAll(async () => {
     await Promise.allSettled([a?.stop(), fake?.close()]);

@@ -3,12 +3,10 @@
  * Salesforce connector as a plug-in (CONNECTOR_PLUGINS), an identity provider with a `salesforce` connector is
  * linked from the resident application, and SCIM writes reach the local fake of Salesforce's API.
  */
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startInstance, type Instance } from './harness.js';
 import { startFakeSalesforce, type FakeSalesforce } from './support/salesforce-server.js';
 
-const PLUGIN = fileURLToPath(new URL('../src/connectors/salesforce/index.ts', import.meta.url));
 const PROFILE_ID = '00e5g000001AbCdAAK';
 
 interface ScimUser {
@@ -84,7 +82,7 @@ describe('outbound provisioning to Salesforce (connector plug-in)', () => {
 
   beforeAll(async () => {
     fake = await startFakeSalesforce();
-    a = await startInstance('SF', { env: { CONNECTOR_PLUGINS: PLUGIN } });
+    a = await startInstance('SF');
     connectorId = await linkSalesforce(a, fake);
   });
   afterAll(async () => {

@@ -1,15 +1,12 @@
 /**
  * The seeds' SCIM 1.1 outbound set-up (004: "SCIM 1.1 Provisioning Configuration", user endpoint
  * https://host:9443/wso2/scim/Users), for real: two server instances, A provisioning to B's SCIM 1.1 endpoint
- * through the scim11 connector loaded as a plug-in (CONNECTOR_PLUGINS). B's /wso2/scim endpoint is also
+ * through the scim11 connector (a built-in connector). B's /wso2/scim endpoint is also
  * exercised directly, as a SCIM 1.1 client would use it.
  */
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROJECT_ROOT } from '../src/temporal/cli-binary.js';
 import { eventually, startInstance, type Instance } from './harness.js';
 
-const SCIM11_PLUGIN = path.join(PROJECT_ROOT, 'src', 'connectors', 'scim11', 'index.ts');
 const CORE = 'urn:scim:schemas:core:1.0';
 const ENTERPRISE = 'urn:scim:schemas:extension:enterprise:1.0';
 
@@ -89,7 +86,7 @@ describe('SCIM 1.1', () => {
   let b: Instance;
 
   beforeAll(async () => {
-    [a, b] = await Promise.all([startInstance('A', { env: { CONNECTOR_PLUGINS: SCIM11_PLUGIN } }), startInstance('B')]);
+    [a, b] = await Promise.all([startInstance('A'), startInstance('B')]);
     await linkScim11Target(a, b, { blocking: true });
   });
   afterAll(async () => {

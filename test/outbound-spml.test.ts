@@ -1,15 +1,12 @@
 /**
  * Outbound provisioning over SPML 2.0, end to end: a server instance (api and worker processes) with the SPML
- * connector loaded as a plug-in (CONNECTOR_PLUGINS), an identity provider with an `spml` connector linked from
+ * connector (a built-in connector), an identity provider with an `spml` connector linked from
  * the resident application, and a real SPML provider over HTTP (test/support/spml-server.ts).
  */
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROJECT_ROOT } from '../src/temporal/cli-binary.js';
 import { eventually, startInstance, type Instance } from './harness.js';
 import { startSpmlServer, type SpmlServer } from './support/spml-server.js';
 
-const PLUGIN = path.join(PROJECT_ROOT, 'src', 'connectors', 'spml', 'index.ts');
 const AUTH = { username: 'spmladmin', password: 'spml-secret' };
 const TARGET = 'idm-target';
 
@@ -72,13 +69,13 @@ function seedUser(userName: string) {
   };
 }
 
-describe('outbound SPML 2.0 (connector loaded through CONNECTOR_PLUGINS)', () => {
+describe('outbound SPML 2.0', () => {
   let a: Instance;
   let spml: SpmlServer;
 
   beforeAll(async () => {
     spml = await startSpmlServer({ ...AUTH, targetId: TARGET });
-    a = await startInstance('SPML', { env: { CONNECTOR_PLUGINS: PLUGIN } });
+    a = await startInstance('SPML');
   });
   afterAll(async () => {
     await Promise.allSettled([a?.stop(), spml?.stop()]);

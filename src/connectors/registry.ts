@@ -20,11 +20,15 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ConnectorMisconfigured } from './errors.js';
+import { googleFactory } from './google/index.js';
+import { salesforceFactory } from './salesforce/index.js';
+import { scim11Factory } from './scim11/index.js';
 import { scim2Factory } from './scim2/index.js';
+import { spmlFactory } from './spml/index.js';
 import type { ConnectorConfig, ConnectorFactory, OutboundConnector } from './types.js';
 
 /** The connectors that ship with the server. */
-export const BUILTIN_CONNECTORS: readonly ConnectorFactory[] = [scim2Factory];
+export const BUILTIN_CONNECTORS: readonly ConnectorFactory[] = [scim2Factory, scim11Factory, spmlFactory, googleFactory, salesforceFactory];
 
 export class ConnectorRegistry {
   private readonly factories = new Map<string, ConnectorFactory>();

@@ -11,6 +11,7 @@ import { codecRouter } from './codec.js';
 import type { AppContext } from './context.js';
 import { oauthRouter } from './oauth/provider.js';
 import { scimRouter } from './scim/router.js';
+import { scim11Router } from './scim11/router.js';
 
 export function createApp(ctx: AppContext, log: Logger): Express {
   const app = express();
@@ -26,6 +27,7 @@ export function createApp(ctx: AppContext, log: Logger): Express {
   });
   app.use('/oauth2', oauthRouter(ctx));
   app.use('/scim2', scimRouter(ctx, log));
+  app.use('/wso2/scim', scim11Router(ctx, log));
   app.use('/api/server/v1', adminRouter(ctx, log));
   app.use('/codec', codecRouter(ctx, new EncryptionCodec(ctx.box), ctx.config.temporal.uiUrl ? [new URL(ctx.config.temporal.uiUrl).origin] : []));
   app.use((req, res) => {
