@@ -75,6 +75,10 @@ export function createUserStoreActivities({ db, schemas, passwordPolicy }: UserS
     async deleteUser(args: { id: string; ifMatchVersion?: number | undefined }): Promise<users.StoreResult> {
       return users.deleteUser(db, requestId(), args.id, args.ifMatchVersion);
     },
+    /** Saga compensation: puts the user back as it was before a change a blocking target rejected. */
+    async restoreUser(args: { snapshot: users.UserSnapshot; afterVersion: number }): Promise<users.StoreResult> {
+      return users.restoreUser(db, requestId(), args.snapshot, args.afterVersion);
+    },
 
     async createGroup(args: { id: string; input: GroupInput }): Promise<groups.GroupStoreResult> {
       return groups.createGroup(db, requestId(), args.id, args.input);

@@ -11,6 +11,7 @@
  */
 import {
   condition,
+  patched,
   proxyLocalActivities,
   setHandler,
   upsertMemo,
@@ -31,6 +32,7 @@ import type {
   UserRecord,
 } from '../src/provisioning/types.js';
 import { patchPassword } from '../src/scim/patch-password.js';
+import type { UserSnapshot } from '../src/userstore/users.js';
 import { ProvisioningOutcomeKey, UserIdKey, UserNameKey } from '../src/temporal/search-attributes.js';
 import { configRead, outboundEnqueue, userStoreWrite } from './activity-profiles.js';
 import { deliveryReportSignal } from './messages.js';
@@ -164,6 +166,7 @@ async function provisionUser(input: UserOperation & Common, reports: Map<string,
   const { workflowId } = workflowInfo();
   let password: string | undefined;
   let user: UserRecord;
+  let previous: UserSnapshot | undefined;
   if (input.proxy) {
     if (input.operation === 'patch') {
       return rejected('patch', { status: 501, detail: 'PATCH is not available in proxy mode: the server keeps no copy of the user to patch; use PUT' });
@@ -181,6 +184,7 @@ async function provisionUser(input: UserOperation & Common, reports: Map<string,
             : await store.deleteUser({ id: input.userId, ifMatchVersion: input.ifMatchVersion });
     if (!stored.ok) return rejected(input.operation, stored.rejection);
     user = stored.user;
+    previous = stored.previous;
     password =
       input.operation === 'create' || input.operation === 'replace'
         ? input.user.password
@@ -208,12 +212,57 @@ async function provisionUser(input: UserOperation & Common, reports: Map<string,
     }),
     reports,
   );
+  // Saga: a blocking target refused the change, so it is undone here (and, through the same fan-out, at the
+  // targets that took it), and the caller is told which target refused and why. Guarded by `patched`: histories
+  // recorded before compensation existed answered with the failure in a header instead.
+  if (failedTargets.length > 0 && !input.proxy && patched('blocking-rejection-compensation')) {
+    const undone = await compensate(input, user, previous, targets);
+    const reasons = failedTargets.map((f) => `${f.label}: ${f.error ?? 'rejected'}`).join('; ');
+    return rejected(input.operation, {
+      status: 400,
+      scimType: 'invalidValue',
+      detail: `Refused by blocking target ${reasons}. ${undone ?? 'The change was undone here and at the other targets.'}`,
+    });
+  }
   upsertMemo({
     summary:
       `${input.operation} ${user.domain}/${user.userName} v${user.version}${input.proxy ? ' (proxy mode, not stored)' : ''}: ${outcome}; ` +
       `targets: ${targets.map((t) => `${t.label}${t.blocking ? ' (blocking)' : ''}`).join(', ') || 'none'}`,
   });
   return { ok: true, user, pendingTargets, failedTargets, ...(input.proxy && { proxied: true }) };
+}
+
+/**
+ * Undoes a user change in the store (a create is deleted; a replace, patch or delete is restored from the
+ * snapshot taken under the row lock) and sends the undoing change to every target, ordered after the refused one
+ * by its higher version. Returns a sentence for the caller if undoing failed (the change then stays, and the
+ * workflow's memo says so), else undefined. A failing compensation never hides the original refusal.
+ */
+async function compensate(input: UserOperation & Common, user: UserRecord, previous: UserSnapshot | undefined, targets: OutboundTarget[]): Promise<string | undefined> {
+  const { workflowId } = workflowInfo();
+  const undone =
+    input.operation === 'create'
+      ? await store.deleteUser({ id: user.id })
+      : previous
+        ? await store.restoreUser({ snapshot: previous, afterVersion: user.version })
+        : undefined;
+  if (!undone?.ok) {
+    const why = undone ? `${undone.rejection.status} ${undone.rejection.detail}` : 'no snapshot of the previous state';
+    upsertMemo({ summary: `${input.operation} ${user.domain}/${user.userName}: refused by a blocking target; compensation FAILED: ${why}` });
+    return `Undoing the change here failed (${why}); it stays applied locally.`;
+  }
+  await outbound.enqueueOutboundEvent({
+    eventId: `${workflowId}:compensation`,
+    resourceType: 'User',
+    operation: input.operation === 'create' ? 'delete' : input.operation === 'delete' ? 'create' : 'update',
+    localId: undone.user.id,
+    version: undone.user.version,
+    user: undone.user,
+    targets,
+    initiator: input.initiator,
+  });
+  upsertMemo({ summary: `${input.operation} ${user.domain}/${user.userName}: refused by a blocking target; compensated (v${undone.user.version})` });
+  return undefined;
 }
 
 /**

@@ -96,6 +96,7 @@ function fakeActivities(opts: { flaky?: Record<string, number>; flakyEveryEvent?
   const order: string[] = [];
   const attempts = new Map<string, number>();
   const enqueued: ProvisioningEvent[] = [];
+  const compensations: string[] = [];
   const activities: Partial<Activities> = {
     async deliverToTarget({ event: e, target: t }): Promise<DeliveryReport> {
       const key = `${t.connectorId}:${e.eventId}`;
@@ -110,7 +111,7 @@ function fakeActivities(opts: { flaky?: Record<string, number>; flakyEveryEvent?
       return { eventId: e.eventId, connectorId: t.connectorId, label: t.label, outcome: 'delivered', remoteId: `remote-${t.connectorId}` };
     },
   };
-  return { activities, delivered, attempts, enqueued, order };
+  return { activities, delivered, attempts, enqueued, order, compensations };
 }
 
 describe('OutboundFanOut', () => {
@@ -156,6 +157,10 @@ describe('InboundProvision', () => {
         const { password: _password, ...rest } = input;
         return Promise.resolve({ ok: true as const, user: { ...user(1), ...rest, id } });
       },
+      deleteUser({ id }) {
+        fake.compensations.push(`delete ${id}`);
+        return Promise.resolve({ ok: true as const, user: { ...user(2), id } });
+      },
       resolveOutboundTargets() {
         return Promise.resolve(targets);
       },
@@ -179,7 +184,7 @@ describe('InboundProvision', () => {
     blockingTimeoutMs,
   });
 
-  it('waits for blocking targets and reports a rejecting one, without waiting for non-blocking targets', async () => {
+  it('waits for blocking targets; one refusing undoes the create (saga) and names the target, without waiting for non-blocking targets', async () => {
     const fake = fakeActivities({ flaky: { slow: 2 }, reject: ['strict'] });
     const targets = [target('slow', true), target('strict', true), target('async', false)];
     const worker = await Worker.create({
@@ -194,12 +199,18 @@ describe('InboundProvision', () => {
       recordHistory('inbound-provision-blocking', workflowId);
       return r;
     });
-    expect(result.ok).toBe(true);
-    if (!result.ok) return;
-    expect(result.pendingTargets).toEqual([]);
-    expect(result.failedTargets.map((f) => [f.label, f.outcome])).toEqual([['idp/strict', 'failed']]);
-    expect(result.failedTargets[0]!.error).toMatch(/ConnectorRejected/);
-    expect(fake.delivered.get('slow')).toEqual([1]); // answered only after the slow target's third attempt
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.rejection).toEqual(expect.objectContaining({ status: 400, scimType: 'invalidValue' }));
+    expect(result.rejection.detail).toMatch(/^Refused by blocking target idp\/strict: .*400 invalid value.*undone here/);
+    expect(fake.delivered.get('slow')?.[0]).toBe(1); // answered only after the slow target's third attempt
+    // The create was undone in the store, and the undoing delete went to every target after the create.
+    const userId = fake.enqueued[0]!.localId;
+    expect(fake.compensations).toEqual([`delete ${userId}`]);
+    expect(fake.enqueued.map((e) => [e.operation, e.version])).toEqual([
+      ['create', 1],
+      ['delete', 2],
+    ]);
     // The event carried the password to the fan-out (inside encrypted payloads in production).
     const enqueued = fake.enqueued[0]!;
     expect(enqueued.resourceType === 'User' && enqueued.user.password).toBe('S3cret!pass');

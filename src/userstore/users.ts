@@ -13,7 +13,17 @@ import { type Prisma } from '../generated/prisma/client.js';
 import type { MultiValue, ScimRejection, UserInput, UserRecord } from '../provisioning/types.js';
 import { qualifiedUserName } from '../scim/user-resource.js';
 
-export type StoreResult = { ok: true; user: UserRecord } | { ok: false; rejection: ScimRejection };
+/**
+ * A user as it was before a change, for compensation (saga) when a blocking target rejects the change: the
+ * attributes, direct group memberships and password hash (the hash stays in the store's own ledger and in
+ * encrypted workflow payloads; it is never returned by an API).
+ */
+export interface UserSnapshot {
+  user: UserRecord;
+  passwordHash: string | null;
+}
+
+export type StoreResult = { ok: true; user: UserRecord; previous?: UserSnapshot | undefined } | { ok: false; rejection: ScimRejection };
 
 export type Tx = Prisma.TransactionClient;
 
@@ -280,7 +290,8 @@ async function writeReplacement(
   id: string,
   currentDomainId: string,
   input: UserInput,
-  passwordHash: string | undefined,
+  /** undefined: keep the stored hash; null: no password (a restore). */
+  passwordHash: string | null | undefined,
 ): Promise<StoreResult> {
   const domain = await domainId(tx, input.domain);
   if (domain !== currentDomainId) {
@@ -319,10 +330,12 @@ export async function replaceUser(
   if (rejected) return { ok: false, rejection: rejected };
   const passwordHash = input.password === undefined ? undefined : await hashPassword(input.password);
   try {
-    return await once(db, requestId, async (tx) => {
+    return await once(db, requestId, async (tx): Promise<StoreResult> => {
       const current = await lockUser(tx, id, ifMatchVersion);
       if ('status' in current) return { ok: false, rejection: current };
-      return writeReplacement(tx, id, current.domain_id, input, passwordHash);
+      const row = await tx.user.findUniqueOrThrow({ where: { id }, include: userInclude });
+      const result = await writeReplacement(tx, id, current.domain_id, input, passwordHash);
+      return result.ok ? { ...result, previous: { user: toUserRecord(row), passwordHash: row.passwordHash } } : result;
     });
   } catch (err) {
     if (isUniqueViolation(err)) return { ok: false, rejection: uniquenessRejection(input) };
@@ -366,7 +379,9 @@ export async function patchUser(
       const passwordHash = input.password === undefined ? undefined : await hashPassword(input.password);
       const result = await writeReplacement(tx, id, current.domain_id, input, passwordHash);
       // The ledger keeps results for retries: never the password itself.
-      return result.ok ? { ...result, passwordChanged: input.password !== undefined } : result;
+      return result.ok
+        ? { ...result, passwordChanged: input.password !== undefined, previous: { user: toUserRecord(row), passwordHash: row.passwordHash } }
+        : result;
     });
   } catch (err) {
     if (isUniqueViolation(err)) return { ok: false, rejection: { status: 409, scimType: 'uniqueness', detail: 'A user with that userName already exists' } };
@@ -384,8 +399,44 @@ export async function deleteUser(db: PrismaClient, requestId: string, id: string
     }
     await tx.user.delete({ where: { id } });
     // The deletion is a change too: its version orders it after every update for the outbound targets.
-    return { ok: true, user: { ...toUserRecord(row), version: row.version + 1 } };
+    return {
+      ok: true,
+      user: { ...toUserRecord(row), version: row.version + 1 },
+      previous: { user: toUserRecord(row), passwordHash: row.passwordHash },
+    };
   });
+}
+
+/**
+ * Puts a user back as a snapshot had it (saga compensation of a change a blocking target rejected): over the
+ * current row, or re-created with its id if the change deleted it, with its direct memberships of groups that
+ * still exist. Like every change it gets a new, higher version, so the targets apply it after the rejected one.
+ */
+export async function restoreUser(db: PrismaClient, requestId: string, snapshot: UserSnapshot, afterVersion: number): Promise<StoreResult> {
+  const { id, version: _v, created: _c, lastModified: _l, groups, ...attributes } = snapshot.user;
+  const input: UserInput = attributes;
+  try {
+    return await once(db, requestId, async (tx): Promise<StoreResult> => {
+      const current = await lockUser(tx, id, undefined);
+      if (!('status' in current)) return writeReplacement(tx, id, current.domain_id, input, snapshot.passwordHash);
+      const domain = await domainId(tx, input.domain);
+      if (!domain) return { ok: false, rejection: { status: 400, detail: `Unknown user store domain '${input.domain}'` } };
+      await tx.user.create({ data: { id, domainId: domain, passwordHash: snapshot.passwordHash, version: afterVersion + 1, ...attributeColumns(input) } });
+      const groupIds = (groups ?? []).map((g) => g.value);
+      const existing = await tx.group.findMany({ where: { id: { in: groupIds } }, select: { id: true } });
+      if (existing.length > 0) {
+        await tx.groupMember.createMany({
+          data: existing.map((g) => ({ groupId: g.id, memberId: id, memberType: 'User', userMemberId: id })),
+          skipDuplicates: true,
+        });
+      }
+      const row = await tx.user.findUniqueOrThrow({ where: { id }, include: userInclude });
+      return { ok: true, user: toUserRecord(row) };
+    });
+  } catch (err) {
+    if (isUniqueViolation(err)) return { ok: false, rejection: uniquenessRejection(input) };
+    throw err;
+  }
 }
 
 export async function getUser(db: PrismaClient, id: string): Promise<UserRecord | undefined> {

@@ -1,0 +1,68 @@
+/**
+ * Blocking targets and sagas: when a blocking target refuses a change, the request fails with an error naming
+ * the target and its reason, and the change is undone here, so the two systems do not diverge. B refuses
+ * passwords without a digit (its PASSWORD_PATTERN); A accepts them.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually, linkScim2Target, startInstance, type Instance } from './harness.js';
+
+type Json = Record<string, unknown>;
+let a: Instance;
+let b: Instance;
+
+beforeAll(async () => {
+  [a, b] = await Promise.all([
+    startInstance('sagaA'),
+    startInstance('sagaB', { env: { PASSWORD_PATTERN: '\\d', PASSWORD_PATTERN_DESCRIPTION: 'it must contain a digit' } }),
+  ]);
+  await linkScim2Target(a, b, { blocking: true });
+});
+afterAll(async () => {
+  await Promise.allSettled([a?.stop(), b?.stop()]);
+});
+
+async function json(instance: Instance, method: string, path: string, body?: unknown): Promise<{ status: number; body: Json }> {
+  const res = await instance.request(method, path, body);
+  const text = await res.text();
+  return { status: res.status, body: text ? (JSON.parse(text) as Json) : {} };
+}
+
+const byName = (instance: Instance, userName: string) =>
+  json(instance, 'GET', `/scim2/Users?filter=${encodeURIComponent(`userName eq "${userName}"`)}`);
+
+describe('a blocking target that refuses', () => {
+  it('fails the create, naming the target and its reason, and leaves the user nowhere', async () => {
+    const res = await json(a, 'POST', '/scim2/Users', { userName: 'saga-sam', password: 'nodigits' });
+    expect(res.status).toBe(400);
+    expect(res.body.scimType).toBe('invalidValue');
+    expect(String(res.body.detail)).toMatch(/^Refused by blocking target IS2\/scim2: .*password policy.*digit.*undone here/);
+    expect((await byName(a, 'saga-sam')).body.totalResults).toBe(0);
+    expect((await byName(b, 'saga-sam')).body.totalResults).toBe(0);
+  });
+
+  it('fails a replace and restores the previous state here, while the target keeps it too', async () => {
+    const created = await json(a, 'POST', '/scim2/Users', { userName: 'saga-sue', displayName: 'Sue', password: 'digit-1' });
+    expect(created.status).toBe(201);
+    const id = String(created.body.id);
+    expect((await byName(b, 'saga-sue')).body.totalResults).toBe(1);
+
+    const refused = await json(a, 'PUT', `/scim2/Users/${id}`, { userName: 'saga-sue', displayName: 'Susan', password: 'nodigits' });
+    expect(refused.status).toBe(400);
+    expect(String(refused.body.detail)).toMatch(/IS2\/scim2/);
+    const here = await json(a, 'GET', `/scim2/Users/${id}`);
+    expect(here.body.displayName).toBe('Sue');
+    // The restore is a change of its own (a higher version), sent to the targets after the refused one.
+    expect(here.body.meta).toEqual(expect.objectContaining({ version: 'W/"3"' }));
+    const there = await eventually(async () => {
+      const r = await byName(b, 'saga-sue');
+      const u = (r.body.Resources as Json[])[0];
+      return u?.displayName === 'Sue' ? u : undefined;
+    }, 20_000, 'B with the restored state');
+    expect(there.displayName).toBe('Sue');
+
+    // An accepted change still goes through.
+    const ok = await json(a, 'PUT', `/scim2/Users/${id}`, { userName: 'saga-sue', displayName: 'Susan', password: 'digit-2' });
+    expect(ok.status).toBe(200);
+    expect((await byName(b, 'saga-sue')).body.Resources).toEqual([expect.objectContaining({ displayName: 'Susan' })]);
+  });
+});
