@@ -35,7 +35,7 @@ export function createOutboundActivities(deps: OutboundDeps) {
 
   async function audit(
     event: ProvisioningEvent,
-    target: OutboundTarget,
+    target: Pick<OutboundTarget, 'connectorId'>,
     outcome: DeliveryOutcome,
     extra: { remoteId?: string | undefined; error?: string | undefined },
   ): Promise<void> {
@@ -85,6 +85,13 @@ export function createOutboundActivities(deps: OutboundDeps) {
       const error = config ? 'connector disabled' : 'connector deleted';
       await audit(event, target, 'skipped', { error });
       return report('skipped', { error });
+    }
+    if (config.quarantinedAt) {
+      // The connector is quarantined: nothing goes to it until an operator resumes it; the fan-out holds this
+      // delivery (and the ones behind it) in order.
+      const error = `quarantined since ${config.quarantinedAt.toISOString()}: ${config.quarantineReason ?? 'the target kept failing'}`;
+      await audit(event, target, 'held', { error });
+      return { ...report('held', { error }), quarantined: true };
     }
     if (target.rulesEnabled) {
       // Rule evaluation (XACML-style policies) is not built yet: never send as if permitted, never drop.
@@ -251,6 +258,19 @@ export function createOutboundActivities(deps: OutboundDeps) {
     /** Signal-with-start: starts the resource's OutboundFanOut if it is not running. */
     async enqueueOutboundEvent(event: ProvisioningEvent): Promise<void> {
       await enqueue(event);
+    },
+
+    /**
+     * Quarantines a connector whose target keeps failing (its attempt limit ran out) or whose configuration is
+     * broken (401/403): deliveries to it are held, not dropped, until an operator resumes it
+     * (POST /api/server/v1/provisioning/quarantine/{connectorId}/resume). The first reason is kept.
+     */
+    async quarantineConnector(args: { connectorId: string; reason: string; event: ProvisioningEvent }): Promise<void> {
+      await db.outboundConnector.updateMany({
+        where: { id: args.connectorId, quarantinedAt: null },
+        data: { quarantinedAt: new Date(), quarantineReason: args.reason.slice(0, 1000) },
+      });
+      await audit(args.event, { connectorId: args.connectorId }, 'held', { error: `quarantined: ${args.reason}` });
     },
 
     async deliverToTarget(args: { event: ProvisioningEvent; target: OutboundTarget }): Promise<DeliveryReport> {

@@ -13,3 +13,6 @@ export const provisioningEventSignal = defineSignal<[ProvisioningEvent]>('provis
 
 /** OutboundFanOut -> the InboundProvision waiting for its blocking targets: one report per target. */
 export const deliveryReportSignal = defineSignal<[DeliveryReport]>('deliveryReport');
+
+/** Admin API -> every OutboundFanOut: an operator resumed a quarantined connector; its held deliveries go on. */
+export const resumeConnectorSignal = defineSignal<[{ connectorId: string }]>('resumeConnector');

@@ -29,9 +29,15 @@ import type { createActivities } from '../activities/index.js';
 import type { DeliveryReport, OutboundTarget, ProvisioningEvent } from '../src/provisioning/types.js';
 import { ConnectorKey, IdentityProviderKey, UserIdKey, UserNameKey } from '../src/temporal/search-attributes.js';
 import { connectorCall } from './activity-profiles.js';
-import { deliveryReportSignal, provisioningEventSignal } from './messages.js';
+import { deliveryReportSignal, provisioningEventSignal, resumeConnectorSignal } from './messages.js';
 
 type Activities = ReturnType<typeof createActivities>;
+
+/** Marking a connector quarantined: one quick database write. */
+const quarantine = proxyActivities<Activities>({ startToCloseTimeout: '30s', retry: { initialInterval: '1s', maximumInterval: '30s' } });
+
+/** How often a held delivery looks at its connector again without a resume signal. */
+const QUARANTINE_RECHECK = '5 minutes';
 
 export interface OutboundFanOutInput {
   resourceType: 'User' | 'Group';
@@ -57,6 +63,7 @@ export async function outboundFanOut(input: OutboundFanOutInput): Promise<void> 
   const idps = new Set<string>();
   let delivered = 0;
   let failed = 0;
+  const resumes = new Map<string, number>();
 
   async function deliver(item: QueueItem): Promise<DeliveryReport> {
     const acts = proxyActivities<Activities>(connectorCall(item.target.retry));
@@ -72,7 +79,14 @@ export async function outboundFanOut(input: OutboundFanOutInput): Promise<void> 
       const cause = err.cause instanceof ApplicationFailure ? err.cause : undefined;
       const error = cause ? `${cause.type ?? 'Error'}: ${cause.message}` : (err.cause?.message ?? err.message);
       log.warn('delivery failed', { target: item.target.label, eventId: item.event.eventId, error });
-      return { eventId: item.event.eventId, connectorId: item.target.connectorId, label: item.target.label, outcome: 'failed', error };
+      const base = { eventId: item.event.eventId, connectorId: item.target.connectorId, label: item.target.label };
+      // The target keeps failing (its attempt limit ran out) or our configuration of it is broken: that is the
+      // target's state, not this change's fault. Quarantine the connector and hold the delivery, in order.
+      if (err.retryState === 'MAXIMUM_ATTEMPTS_REACHED' || cause?.type === 'ConnectorMisconfigured') {
+        await quarantine.quarantineConnector({ connectorId: item.target.connectorId, reason: error, event: { ...item.event, targets: [] } });
+        return { ...base, outcome: 'held', error: `quarantined: ${error}`, quarantined: true };
+      }
+      return { ...base, outcome: 'failed', error };
     }
   }
 
@@ -81,6 +95,13 @@ export async function outboundFanOut(input: OutboundFanOutInput): Promise<void> 
     while (queue.length > 0) {
       const item = queue[0]!;
       const report = await deliver(item);
+      if (report.quarantined) {
+        // Hold this delivery (and everything behind it) until an operator resumes the connector; look again now
+        // and then in case the resume signal went to a run of this workflow that has since continued as new.
+        const resumed = resumes.get(connectorId) ?? 0;
+        await condition(() => (resumes.get(connectorId) ?? 0) > resumed, QUARANTINE_RECHECK);
+        continue;
+      }
       queue.shift();
       if (report.outcome === 'failed') failed += 1;
       else delivered += 1;
@@ -95,6 +116,10 @@ export async function outboundFanOut(input: OutboundFanOutInput): Promise<void> 
     draining.delete(connectorId);
     upsertMemo({ summary: `${input.resourceType === 'Group' ? 'group' : 'user'} ${input.localId}: ${delivered} delivered, ${failed} failed; targets: ${[...labels].join(', ')}` });
   }
+
+  setHandler(resumeConnectorSignal, ({ connectorId }) => {
+    resumes.set(connectorId, (resumes.get(connectorId) ?? 0) + 1);
+  });
 
   setHandler(provisioningEventSignal, (event) => {
     if (seen.has(event.eventId)) return; // a retried enqueue

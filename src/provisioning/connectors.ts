@@ -275,5 +275,7 @@ export async function loadConnectorConfig(db: PrismaClient, box: SecretBox, id: 
     settings: row.settings as Record<string, unknown>,
     secrets: openSecrets(box, row.secretsEncrypted),
     passwordProvisioning: row.passwordProvisioning,
+    quarantinedAt: row.quarantinedAt,
+    quarantineReason: row.quarantineReason,
   };
 }

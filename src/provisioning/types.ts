@@ -213,6 +213,8 @@ export interface DeliveryReport {
   outcome: DeliveryOutcome;
   remoteId?: string | undefined;
   error?: string | undefined;
+  /** Held because the connector is quarantined: the delivery waits, in order, until an operator resumes it. */
+  quarantined?: boolean | undefined;
 }
 
 /** A SCIM-level rejection decided inside a workflow (conflict, not found, precondition failed). */

@@ -25,6 +25,8 @@
  *   GET    /provisioning/users/{id}/remote-links                     where a user lives at each target
  *   POST   /provisioning/{users|groups}/{id}/resend                  re-send one user or group to its targets now,
  *                                                                     or to one connector ({ "connectorId": ... })
+ *   GET    /provisioning/quarantine                                  connectors whose deliveries are held
+ *   POST   /provisioning/quarantine/{connectorId}/resume             resume one: held deliveries go on, in order
  *   GET    /provisioning/audit?userId=&connectorId=&outcome=&resourceType=&operation=&from=&to=&limit=
  *                                                                     delivery audit records, newest first
  *
@@ -39,6 +41,7 @@ import { SchemaRegistry } from '../../scim/schema-registry.js';
 import { getGroup } from '../../userstore/groups.js';
 import { getUser, isUuid } from '../../userstore/users.js';
 import { enqueueProvisioningEvent, outboundWorkflowId } from '../../provisioning/enqueue.js';
+import { resumeConnectorSignal } from '../../../workflows/messages.js';
 import { RESIDENT_APPLICATION_ID } from '../../provisioning/defaults.js';
 import { resolveOutboundTargets, targetForConnector } from '../../provisioning/targets.js';
 import type { OutboundTarget, ProvisioningEvent } from '../../provisioning/types.js';
@@ -186,6 +189,53 @@ export function adminRouter(ctx: AppContext, log: Logger): Router {
     }
     await enqueueProvisioningEvent(ctx.temporal, { taskQueue: ctx.config.temporal.taskQueue, outboundIdleMs: ctx.config.outboundIdleMs }, event);
     res.status(202).json({ eventId, workflowId: outboundWorkflowId(id), targets: targets.map((t) => t.label) });
+  });
+
+  router.get('/provisioning/quarantine', async (_req, res) => {
+    const rows = await ctx.db.outboundConnector.findMany({
+      where: { quarantinedAt: { not: null } },
+      include: { idp: true },
+      orderBy: { quarantinedAt: 'asc' },
+    });
+    const held = await ctx.db.provisioningAudit.groupBy({
+      by: ['connectorId'],
+      where: { connectorId: { in: rows.map((r) => r.id) }, outcome: 'held' },
+      _count: { _all: true },
+    });
+    res.json(
+      rows.map((r) => ({
+        connectorId: r.id,
+        identityProvider: r.idp.name,
+        connectorType: r.type,
+        since: r.quarantinedAt!.toISOString(),
+        reason: r.quarantineReason,
+        heldDeliveries: held.find((h) => h.connectorId === r.id)?._count._all ?? 0,
+      })),
+    );
+  });
+
+  // Resuming clears the quarantine, then tells every running OutboundFanOut, so held deliveries go on at once
+  // (a fan-out that misses the signal looks again within minutes: see QUARANTINE_RECHECK).
+  router.post('/provisioning/quarantine/:connectorId/resume', async (req, res) => {
+    const connectorId = uuidParam(req, 'connectorId');
+    const updated = await ctx.db.outboundConnector.updateMany({
+      where: { id: connectorId, quarantinedAt: { not: null } },
+      data: { quarantinedAt: null, quarantineReason: null },
+    });
+    if (updated.count === 0) {
+      const exists = await ctx.db.outboundConnector.findUnique({ where: { id: connectorId }, select: { id: true } });
+      throw exists ? new AdminError(409, 'conflict', 'The connector is not quarantined') : new AdminError(404, 'not_found', `No outbound connector '${connectorId}'`);
+    }
+    let signalled = 0;
+    for await (const wf of ctx.temporal.workflow.list({ query: `WorkflowType = 'outboundFanOut' AND ExecutionStatus = 'Running'` })) {
+      try {
+        await ctx.temporal.workflow.getHandle(wf.workflowId).signal(resumeConnectorSignal, { connectorId });
+        signalled += 1;
+      } catch {
+        // Completed in between: nothing held there.
+      }
+    }
+    res.json({ connectorId, resumed: true, fanOutsSignalled: signalled });
   });
 
   router.get('/provisioning/audit', async (req, res) => {
