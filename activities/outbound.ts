@@ -10,6 +10,7 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { ConnectorAlreadyExists, ConnectorError, ConnectorNotFound, ConnectorRejected, ConnectorTransient } from '../src/connectors/errors.js';
+import { isDryRun, recordCalls } from '../src/connectors/dry-run.js';
 import type { ConnectorRegistry } from '../src/connectors/registry.js';
 import type { OutboundConnector, OutboundGroup, OutboundUser } from '../src/connectors/types.js';
 import type { SecretBox } from '../src/crypto/secret-box.js';
@@ -109,12 +110,15 @@ export function createOutboundActivities(deps: OutboundDeps) {
       return report('skipped', { remoteId: link.remoteId ?? undefined });
     }
 
-    const connector = registry.create({ type: config.type, settings: config.settings, secrets: config.secrets });
+    const real = registry.create({ type: config.type, settings: config.settings, secrets: config.secrets });
+    // Dry run (the connector's settings say `dryRun: true`): every call is recorded in the audit trail, none is sent.
+    const dryRun = isDryRun(config.settings) ? recordCalls(real) : undefined;
+    const connector = dryRun?.connector ?? real;
     let remoteId = link?.deletedAt ? undefined : (link?.remoteId ?? undefined);
     let appliedVersion = BigInt(event.version);
     if (event.resourceType === 'User') {
       remoteId = await deliverUser(connector, event, config, remoteId);
-      if (event.operation === 'create' && !link?.remoteId) await resyncGroupsOf(event, target);
+      if (event.operation === 'create' && !link?.remoteId && !dryRun) await resyncGroupsOf(event, target);
     } else {
       const delivered = await deliverGroup(connector, event, target, remoteId);
       if (delivered === 'unsupported') {
@@ -128,6 +132,12 @@ export function createOutboundActivities(deps: OutboundDeps) {
       if (link && link.appliedVersion > appliedVersion) appliedVersion = link.appliedVersion;
     }
 
+    if (dryRun) {
+      // Nothing reached the target: no remote_link is recorded, so turning dry run off delivers for real.
+      const error = `dry run: ${dryRun.summary()}`;
+      await audit(event, target, 'skipped', { remoteId, error });
+      return report('skipped', { remoteId, error });
+    }
     const deleted = event.operation === 'delete';
     await db.remoteLink.upsert({
       where,
