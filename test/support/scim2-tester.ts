@@ -2,114 +2,38 @@
  * scim2-tester (PyPI, https://scim2-tester.readthedocs.io): a third-party checker of SCIM 2.0 servers against
  * RFC 7643/7644, run against a started instance by test/scim2-tester.test.ts.
  *
- * The Python environment is found like the Temporal CLI (src/temporal/cli-binary.ts), in this order:
- *   1. SCIM2_TESTER_PATH: a virtual environment (its directory, or its python) with scim2-tester installed
- *      (.ci/run builds one in its cache and exports it);
- *   2. the project-local one in .tools/scim2-tester-venv, if it was built from the current requirements;
- *   3. otherwise it builds that one: `python3 -m venv` and `pip install -r scim2-tester-requirements.txt`
- *      (every package pinned) from the configured package index, printing pip's progress. Once per machine.
+ * Its Python environment is acquired by test/support/python-tool.ts (SCIM2_TESTER_PATH, else .tools/, else built once).
  *
  * The checks run in test/support/scim2_tester_run.py, which writes every check result as JSON.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import crypto from 'node:crypto';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../../src/temporal/cli-binary.js';
+import { acquirePythonTool, buildPythonToolVenv, pythonToolMain, stderrLog, type Log, type PythonTool } from './python-tool.js';
 
 export const SCIM2_TESTER_VERSION = '0.5.2';
 const SUPPORT = path.join(PROJECT_ROOT, 'test', 'support');
 export const SCIM2_TESTER_REQUIREMENTS = path.join(SUPPORT, 'scim2-tester-requirements.txt');
 const RUNNER = path.join(SUPPORT, 'scim2_tester_run.py');
-const LOCAL_VENV = path.join(PROJECT_ROOT, '.tools', 'scim2-tester-venv');
-/** Written last when a venv is complete: the hash of the requirements it was built from. */
-const STAMP = '.requirements.sha256';
-const MIN_PYTHON: [number, number] = [3, 11];
+/** scim2-tester as a pinned Python tool (test/support/python-tool.ts). */
+export const SCIM2_TESTER: PythonTool = {
+  name: 'scim2-tester',
+  version: SCIM2_TESTER_VERSION,
+  requirements: SCIM2_TESTER_REQUIREMENTS,
+  envVar: 'SCIM2_TESTER_PATH',
+  probe: 'import importlib.metadata, scim2_tester, scim2_client.engines.httpx2; print(importlib.metadata.version("scim2-tester"))',
+};
 
-type Log = (line: string) => void;
-const stderrLog: Log = (line) => process.stderr.write(`${line}\n`);
-
-function pythonOf(venvOrPython: string): string {
-  return fs.existsSync(venvOrPython) && fs.statSync(venvOrPython).isDirectory() ? path.join(venvOrPython, 'bin', 'python') : venvOrPython;
-}
-
-/** The installed scim2-tester version, or undefined if this interpreter cannot run the checks. */
-function testerVersion(python: string): string | undefined {
-  const r = spawnSync(python, ['-c', 'import importlib.metadata, scim2_tester, scim2_client.engines.httpx2; print(importlib.metadata.version("scim2-tester"))'], {
-    encoding: 'utf8',
-  });
-  return r.status === 0 ? r.stdout.trim() : undefined;
-}
-
-function requirementsHash(): string {
-  return crypto.createHash('sha256').update(fs.readFileSync(SCIM2_TESTER_REQUIREMENTS)).digest('hex');
-}
-
-function run(command: string, args: string[], log: Log, what: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PIP_DISABLE_PIP_VERSION_CHECK: '1' } });
-    let tail: string[] = [];
-    const onData = (chunk: Buffer) => {
-      for (const line of chunk.toString().split('\n').map((l) => l.trimEnd()).filter(Boolean)) {
-        tail = [...tail.slice(-20), line];
-        // pip's progress, without its progress bars: what it fetches and installs.
-        if (/^(Collecting|Downloading|Installing|Successfully|ERROR|WARNING)/.test(line.trim())) log(`  ${line.trim()}`);
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${what} failed (exit ${code}):\n${tail.join('\n')}`))));
-  });
-}
-
-function systemPython(): string {
-  for (const candidate of ['python3', 'python']) {
-    const r = spawnSync(candidate, ['-c', 'import sys, venv; print("%d.%d" % sys.version_info[:2])'], { encoding: 'utf8' });
-    if (r.status !== 0) continue;
-    const [major = 0, minor = 0] = r.stdout.trim().split('.').map(Number);
-    if (major > MIN_PYTHON[0] || (major === MIN_PYTHON[0] && minor >= MIN_PYTHON[1])) return candidate;
-  }
-  throw new Error(
-    `scim2-tester needs Python ${MIN_PYTHON.join('.')}+ with the venv module (Debian: apt-get install python3-venv python3-pip). ` +
-      'Or set SCIM2_TESTER_PATH to a virtual environment where scim2-tester is installed.',
-  );
-}
-
-/**
- * Creates (or recreates) a virtual environment at `dir` with the pinned requirements. Used by the tests and by
- * .ci/run (`tsx test/support/scim2-tester.ts <dir>`), so both build it the same way.
- */
-export async function buildScim2TesterVenv(dir: string, log: Log = stderrLog): Promise<string> {
-  const started = Date.now();
-  log(`Installing scim2-tester ${SCIM2_TESTER_VERSION} into ${path.relative(PROJECT_ROOT, dir) || dir} (once; about half a minute)...`);
-  fs.rmSync(dir, { recursive: true, force: true });
-  fs.mkdirSync(path.dirname(dir), { recursive: true });
-  await run(systemPython(), ['-m', 'venv', dir], log, 'python3 -m venv');
-  const python = path.join(dir, 'bin', 'python');
-  await run(python, ['-m', 'pip', 'install', '--no-input', '-r', SCIM2_TESTER_REQUIREMENTS], log, 'pip install');
-  const version = testerVersion(python);
-  if (version !== SCIM2_TESTER_VERSION) throw new Error(`scim2-tester ${SCIM2_TESTER_VERSION} was installed, but ${python} reports ${version ?? 'nothing'}`);
-  fs.writeFileSync(path.join(dir, STAMP), requirementsHash());
-  log(`scim2-tester ready in ${Math.round((Date.now() - started) / 1000)}s: ${python}`);
-  return python;
+/** Builds a virtual environment at `dir` with the pinned requirements (.ci/run, for its cache). */
+export function buildScim2TesterVenv(dir: string, log: Log = stderrLog): Promise<string> {
+  return buildPythonToolVenv(SCIM2_TESTER, dir, log);
 }
 
 /** The python of a virtual environment where the pinned scim2-tester runs, building the local one if needed. */
-export async function acquireScim2Tester(opts: { path?: string | undefined; log?: Log } = {}): Promise<string> {
-  const log = opts.log ?? stderrLog;
-  if (opts.path) {
-    const python = pythonOf(opts.path);
-    const version = testerVersion(python);
-    if (!version) throw new Error(`SCIM2_TESTER_PATH=${opts.path} has no working scim2-tester (with scim2-client's httpx2 engine)`);
-    if (version !== SCIM2_TESTER_VERSION) log(`note: SCIM2_TESTER_PATH has scim2-tester ${version}; this project pins ${SCIM2_TESTER_VERSION}`);
-    return python;
-  }
-  const python = path.join(LOCAL_VENV, 'bin', 'python');
-  const stamp = path.join(LOCAL_VENV, STAMP);
-  if (fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === requirementsHash() && testerVersion(python) === SCIM2_TESTER_VERSION) return python;
-  return buildScim2TesterVenv(LOCAL_VENV, log);
+export function acquireScim2Tester(opts: { path?: string | undefined; log?: Log } = {}): Promise<string> {
+  return acquirePythonTool(SCIM2_TESTER, opts);
 }
 
 /** One check of scim2-tester (its CheckResult), as scim2_tester_run.py writes it. */
@@ -187,14 +111,4 @@ export function formatChecks(checks: readonly Scim2Check[]): string {
 }
 
 // `tsx test/support/scim2-tester.ts <dir>`: builds a virtual environment at <dir> (used by .ci/run for its cache).
-if (process.argv[1] && path.resolve(process.argv[1]) === path.join(SUPPORT, 'scim2-tester.ts')) {
-  const dir = process.argv[2];
-  const done = dir ? buildScim2TesterVenv(path.resolve(dir)) : acquireScim2Tester({ path: process.env.SCIM2_TESTER_PATH });
-  done.then(
-    (python) => console.log(python),
-    (err: unknown) => {
-      console.error(err instanceof Error ? err.message : err);
-      process.exit(1);
-    },
-  );
-}
+if (process.argv[1] && path.resolve(process.argv[1]) === path.join(SUPPORT, 'scim2-tester.ts')) pythonToolMain(SCIM2_TESTER, process.argv);
