@@ -3,6 +3,7 @@
  * Workflows get their types with `proxyActivities<ReturnType<typeof createActivities>>`.
  */
 import { createOutboundActivities, type OutboundDeps } from './outbound.js';
+import { createReconcileActivities } from './reconcile.js';
 import { createUserStoreActivities, type UserStoreDeps } from './user-store.js';
 
 export type ActivityDeps = OutboundDeps & UserStoreDeps;
@@ -11,5 +12,6 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createUserStoreActivities(deps),
     ...createOutboundActivities(deps),
+    ...createReconcileActivities(deps),
   };
 }

@@ -11,10 +11,11 @@ import { eventually, linkScim2Target, startInstance, type Instance } from './har
 type Json = Record<string, unknown>;
 let a: Instance;
 let b: Instance;
+let connectorId: string;
 
 beforeAll(async () => {
   [a, b] = await Promise.all([startInstance('reconcileA'), startInstance('reconcileB')]);
-  await linkScim2Target(a, b, { blocking: false });
+  ({ connectorId } = await linkScim2Target(a, b, { blocking: false }));
 });
 afterAll(async () => {
   await Promise.allSettled([a?.stop(), b?.stop()]);
@@ -25,6 +26,122 @@ async function json(instance: Instance, method: string, path: string, body?: unk
   const text = await res.text();
   return { status: res.status, body: text ? (JSON.parse(text) as Json) : {} };
 }
+
+const q = (f: string) => encodeURIComponent(f);
+
+async function userOnB(userName: string, check: (u: Json) => boolean = () => true): Promise<Json> {
+  return eventually(async () => {
+    const r = await json(b, 'GET', `/scim2/Users?filter=${q(`userName eq "${userName}"`)}`);
+    const u = (r.body.Resources as Json[] | undefined)?.[0];
+    return u && check(u) ? u : undefined;
+  }, 30_000, `${userName} on B`);
+}
+
+interface Report {
+  connectorId: string;
+  local: number;
+  remote: number;
+  missing: { userName: string; reason: string; repaired: boolean }[];
+  orphans: { userName: string }[];
+  different: { localId: string; fields: { field: string; local: unknown; remote: unknown }[] }[];
+  repaired: number;
+  unsupported?: string;
+}
+
+async function reconcile(body: Json): Promise<Report> {
+  const r = await json(a, 'POST', `/api/server/v1/provisioning/reconcile/${connectorId}?wait=true`, body);
+  expect(r.status).toBe(200);
+  expect(String(r.body.workflowId)).toMatch(new RegExp(`^reconcile-${connectorId}-\\d+$`));
+  return r.body as unknown as Report;
+}
+
+describe('reconciliation', () => {
+  it('reports drift without repairing, then repairs it (re-creating users the target deleted), leaving orphans alone', async () => {
+    const ids: Record<string, string> = {};
+    for (const n of ['rc-ann', 'rc-ben', 'rc-cy', 'rc-dan']) {
+      const r = await json(a, 'POST', '/scim2/Users', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: n });
+      expect(r.status).toBe(201);
+      ids[n] = String(r.body.id);
+    }
+    const onB: Record<string, Json> = {};
+    for (const n of Object.keys(ids)) onB[n] = await userOnB(n);
+    // Wait for the remote links too: the audit row comes just after B answers.
+    await eventually(async () => {
+      const links = (await json(a, 'GET', `/api/server/v1/provisioning/users/${ids['rc-dan']!}/remote-links`)).body as unknown as Json[];
+      return links.length > 0 ? true : undefined;
+    }, 10_000, 'the remote link of rc-dan');
+
+    // Drift made behind A's back, at B directly.
+    expect((await json(b, 'DELETE', `/scim2/Users/${String(onB['rc-ben']!.id)}`)).status).toBe(204);
+    expect((await json(b, 'POST', '/scim2/Users', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: 'rc-orphan' })).status).toBe(201);
+    const patched = await json(b, 'PATCH', `/scim2/Users/${String(onB['rc-cy']!.id)}`, {
+      schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+      Operations: [{ op: 'replace', path: 'active', value: false }],
+    });
+    expect(patched.status).toBe(200);
+
+    const report = await reconcile({});
+    expect(report).toEqual(expect.objectContaining({ connectorId, local: 4, remote: 4, repaired: 0 }));
+    expect(report.missing).toEqual([expect.objectContaining({ userName: 'rc-ben', reason: 'deleted-at-target', repaired: false })]);
+    expect(report.orphans).toEqual([expect.objectContaining({ userName: 'rc-orphan' })]);
+    expect(report.different).toEqual([
+      expect.objectContaining({ localId: ids['rc-cy'], fields: [{ field: 'active', local: true, remote: false }] }),
+    ]);
+
+    // Repair without recreateMissing: the changed user is sent again, the deleted one only reported.
+    const partial = await reconcile({ repair: true });
+    expect(partial.repaired).toBe(1);
+    expect(partial.missing).toEqual([expect.objectContaining({ userName: 'rc-ben', repaired: false })]);
+    await userOnB('rc-cy', (u) => u.active === true);
+
+    const repaired = await reconcile({ repair: true, recreateMissing: true });
+    expect(repaired.missing).toEqual([expect.objectContaining({ userName: 'rc-ben', repaired: true })]);
+    expect(repaired.repaired).toBe(1);
+    const ben = await userOnB('rc-ben');
+    expect(ben.id).not.toBe(onB['rc-ben']!.id);
+    await userOnB('rc-orphan'); // orphans are never deleted
+
+    const after = await eventually(async () => {
+      const r = await reconcile({});
+      return r.missing.length === 0 && r.different.length === 0 ? r : undefined;
+    }, 30_000, 'a clean reconciliation');
+    expect(after).toEqual(expect.objectContaining({ local: 4, remote: 5, orphans: [expect.objectContaining({ userName: 'rc-orphan' })] }));
+  });
+
+  it('validates requests and answers 404 for unknown connectors', async () => {
+    expect((await json(a, 'POST', `/api/server/v1/provisioning/reconcile/${connectorId}`, { repair: 'yes' })).status).toBe(400);
+    expect((await json(a, 'POST', '/api/server/v1/provisioning/reconcile/00000000-0000-4000-8000-000000000000', {})).status).toBe(404);
+    expect((await json(a, 'POST', '/api/server/v1/provisioning/reconcile/not-a-uuid', {})).status).toBe(404);
+    const started = await json(a, 'POST', `/api/server/v1/provisioning/reconcile/${connectorId}`, {});
+    expect(started.status).toBe(202);
+    expect(String(started.body.workflowId)).toContain(`reconcile-${connectorId}-`);
+  });
+
+  it('creates, shows, updates and deletes the reconciliation schedule', async () => {
+    const path = `/api/server/v1/provisioning/reconcile/${connectorId}/schedule`;
+    expect((await json(a, 'GET', path)).status).toBe(404);
+    expect((await json(a, 'PUT', path, {})).status).toBe(400); // no interval, none in the connector settings
+    expect((await json(a, 'PUT', path, { intervalMinutes: 60, cron: '0 * * * *' })).status).toBe(400);
+    expect((await json(a, 'PUT', path, { intervalMinutes: 0 })).status).toBe(400);
+    expect((await json(a, 'PUT', '/api/server/v1/provisioning/reconcile/00000000-0000-4000-8000-000000000000/schedule', { intervalMinutes: 5 })).status).toBe(404);
+
+    const created = await json(a, 'PUT', path, { intervalMinutes: 60, repair: true });
+    expect(created.status).toBe(201);
+    expect(created.body).toEqual(expect.objectContaining({ scheduleId: `reconcile-${connectorId}`, intervalMinutes: 60, repair: true }));
+    const shown = await json(a, 'GET', path);
+    expect(shown.status).toBe(200);
+    expect(shown.body).toEqual(expect.objectContaining({ scheduleId: `reconcile-${connectorId}`, intervalMinutes: 60, repair: true, recreateMissing: false }));
+    expect((shown.body.nextRuns as string[]).length).toBeGreaterThan(0);
+
+    const updated = await json(a, 'PUT', path, { intervalMinutes: 15 });
+    expect(updated.status).toBe(200);
+    expect((await json(a, 'GET', path)).body).toEqual(expect.objectContaining({ intervalMinutes: 15, repair: false }));
+
+    expect((await json(a, 'DELETE', path)).status).toBe(204);
+    expect((await json(a, 'GET', path)).status).toBe(404);
+    expect((await json(a, 'DELETE', path)).status).toBe(404);
+  });
+});
 
 describe('dry run per connector', () => {
   it('records the calls a dryRun connector would make in the audit trail and sends none', async () => {

@@ -1,3 +1,4 @@
 // The workflows the worker registers. Deterministic code only: see eslint.config.js for what may be imported.
 export { inboundProvision } from './inbound-provision.js';
 export { outboundFanOut } from './outbound-fan-out.js';
+export { reconcileTarget } from './reconcile.js';

@@ -14,7 +14,7 @@ import {
   ConnectorTransient,
   parseRetryAfter,
 } from '../errors.js';
-import type { ConnectorConfig, ConnectorFactory, OutboundConnector, OutboundGroup, OutboundUser } from '../types.js';
+import type { ConnectorConfig, ConnectorFactory, OutboundConnector, OutboundGroup, OutboundUser, RemoteUser } from '../types.js';
 
 const httpUrl = z.string().refine((v) => /^https?:\/\//.test(v) && URL.canParse(v), 'must be an http(s) URL');
 
@@ -130,6 +130,35 @@ export class Scim2Connector implements OutboundConnector {
     const list = (await this.request('GET', url.toString())) as { Resources?: { id?: unknown }[] } | undefined;
     const id = list?.Resources?.[0]?.id;
     return typeof id === 'string' ? { remoteId: id } : undefined;
+  }
+
+  /**
+   * Every user at the target, for reconciliation: index-based paging (RFC 7644 §3.4.2.4), `count` users a page,
+   * until a page comes back short or `totalResults` is reached.
+   */
+  async *listUsers(): AsyncIterable<RemoteUser> {
+    const pageSize = 100;
+    for (let startIndex = 1; ; ) {
+      const url = new URL(this.settings.userEndpoint);
+      url.searchParams.set('startIndex', String(startIndex));
+      url.searchParams.set('count', String(pageSize));
+      url.searchParams.set('attributes', 'userName,externalId,active');
+      const page = (await this.request('GET', url.toString())) as { totalResults?: unknown; Resources?: Record<string, unknown>[] } | undefined;
+      const resources = page?.Resources ?? [];
+      for (const r of resources) {
+        if (typeof r.id !== 'string' || typeof r.userName !== 'string') continue;
+        yield {
+          remoteId: r.id,
+          userName: r.userName,
+          externalId: typeof r.externalId === 'string' ? r.externalId : undefined,
+          active: typeof r.active === 'boolean' ? r.active : undefined,
+          raw: r,
+        };
+      }
+      startIndex += resources.length;
+      const total = typeof page?.totalResults === 'number' ? page.totalResults : undefined;
+      if (resources.length === 0 || (total !== undefined && startIndex > total) || (total === undefined && resources.length < pageSize)) return;
+    }
   }
 
   private userUrl(remoteId: string): string {

@@ -27,6 +27,8 @@
  *                                                                     or to one connector ({ "connectorId": ... })
  *   GET    /provisioning/quarantine                                  connectors whose deliveries are held
  *   POST   /provisioning/quarantine/{connectorId}/resume             resume one: held deliveries go on, in order
+ *   POST   /provisioning/reconcile/{connectorId}[?wait=true]       compare a target with the store; repair on request
+ *   PUT|GET|DELETE /provisioning/reconcile/{connectorId}/schedule   its Temporal Schedule (src/http/admin/reconcile.ts)
  *   GET    /provisioning/audit?userId=&connectorId=&outcome=&resourceType=&operation=&from=&to=&limit=
  *                                                                     delivery audit records, newest first
  *
@@ -47,6 +49,7 @@ import { resolveOutboundTargets, targetForConnector } from '../../provisioning/t
 import type { OutboundTarget, ProvisioningEvent } from '../../provisioning/types.js';
 import { requireAdmin } from '../auth.js';
 import type { AppContext } from '../context.js';
+import { reconcileAdminRouter } from './reconcile.js';
 import { schemasAdminRouter } from './schemas.js';
 
 function uuidParam(req: Request, name: string): string {
@@ -66,6 +69,8 @@ export function adminRouter(ctx: AppContext, log: Logger): Router {
   router.use(express.json({ type: ['application/json', 'application/*+json'], limit: '256kb' }));
   // Operator-defined SCIM extension schemas: /scim2/schemas (src/http/admin/schemas.ts).
   router.use(schemasAdminRouter(SchemaRegistry.for(ctx.db)));
+  // Reconciliation of a target, on demand and scheduled: /provisioning/reconcile (src/http/admin/reconcile.ts).
+  router.use(reconcileAdminRouter(ctx));
 
   router.post('/identity-providers', async (req, res) => {
     res.status(201).json(await service.createIdentityProvider(req.body));

@@ -1,0 +1,227 @@
+/**
+ * Reconciliation of one target: the local users compared with the users the target has (connector.listUsers),
+ * matched by the recorded remote id (remote_link), then by userName or externalId. Drift is reported; with
+ * `repair`, each missing or differing local user is re-sent through its own OutboundFanOut (a UserEvent with
+ * `resync: true`), so the repair is ordered with the changes already on their way. Orphans (users only the
+ * target has) are reported, never deleted.
+ *
+ * One activity pages through both sides and heartbeats; only counts and at most MAX_ENTRIES drift entries go
+ * back to the workflow, so its history stays small whatever the size of the target.
+ */
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
+import { ConnectorError } from '../src/connectors/errors.js';
+import type { ConnectorRegistry } from '../src/connectors/registry.js';
+import type { SecretBox } from '../src/crypto/secret-box.js';
+import type { PrismaClient } from '../src/db/client.js';
+import { loadConnectorConfig } from '../src/provisioning/connectors.js';
+import { RESIDENT_APPLICATION_ID } from '../src/provisioning/defaults.js';
+import { enqueueProvisioningEvent } from '../src/provisioning/enqueue.js';
+import { targetForConnector } from '../src/provisioning/targets.js';
+import { qualifiedUserName } from '../src/scim/user-resource.js';
+import { getUser } from '../src/userstore/users.js';
+
+export interface ReconcileDeps {
+  db: PrismaClient;
+  temporal: Client;
+  registry: ConnectorRegistry;
+  box: SecretBox;
+  taskQueue: string;
+  outboundIdleMs: number;
+}
+
+export interface ReconcileInput {
+  connectorId: string;
+  /** Re-send missing and differing users to the target. */
+  repair: boolean;
+  /** With repair: also re-create users the target deleted on its own (linked, but gone there). */
+  recreateMissing: boolean;
+}
+
+export interface MissingEntry {
+  localId: string;
+  userName: string;
+  /** never-provisioned: no link and no match by name; deleted-at-target: linked, but the target no longer has it. */
+  reason: 'never-provisioned' | 'deleted-at-target';
+  repaired: boolean;
+}
+export interface OrphanEntry {
+  remoteId: string;
+  userName: string;
+  externalId?: string | undefined;
+}
+export interface DifferentEntry {
+  localId: string;
+  remoteId: string;
+  fields: { field: 'userName' | 'active'; local: unknown; remote: unknown }[];
+  repaired: boolean;
+}
+
+/** The reconciliation report: the workflow's result. Lists hold at most MAX_ENTRIES entries; counts are exact. */
+export interface ReconcileReport {
+  connectorId: string;
+  checkedAt: string;
+  /** Users in the local store, and at the target. */
+  local: number;
+  remote: number;
+  missing: MissingEntry[];
+  orphans: OrphanEntry[];
+  different: DifferentEntry[];
+  counts: { missing: number; orphans: number; different: number };
+  /** True when a list was cut at MAX_ENTRIES. */
+  truncated: boolean;
+  repaired: number;
+  /** Set when the target cannot be reconciled (its connector cannot list users): nothing else was checked. */
+  unsupported?: string | undefined;
+}
+
+export const MAX_ENTRIES = 1000;
+const LOCAL_PAGE = 500;
+
+interface RemoteLite {
+  remoteId: string;
+  userName: string;
+  externalId?: string | undefined;
+  active?: boolean | undefined;
+}
+
+const norm = (s: string) => s.toLowerCase();
+
+export function createReconcileActivities(deps: ReconcileDeps) {
+  const { db, registry, box } = deps;
+
+  async function reconcile(input: ReconcileInput): Promise<ReconcileReport> {
+    const ctx = Context.current();
+    const workflowId = ctx.info.workflowExecution?.workflowId ?? ctx.info.activityId;
+    const report: ReconcileReport = {
+      connectorId: input.connectorId,
+      checkedAt: new Date().toISOString(),
+      local: 0,
+      remote: 0,
+      missing: [],
+      orphans: [],
+      different: [],
+      counts: { missing: 0, orphans: 0, different: 0 },
+      truncated: false,
+      repaired: 0,
+    };
+    const config = await loadConnectorConfig(db, box, input.connectorId);
+    if (!config) return { ...report, unsupported: 'connector deleted' };
+    const connector = registry.create({ type: config.type, settings: config.settings, secrets: config.secrets });
+    if (!connector.listUsers) return { ...report, unsupported: `the ${config.type} connector cannot list its target's users` };
+    const target = await targetForConnector(db, input.connectorId);
+    if (!target) return { ...report, unsupported: 'connector deleted' };
+
+    // The target's side, page by page (the connector pages); only the fields compared are kept.
+    const byRemoteId = new Map<string, RemoteLite>();
+    const byName = new Map<string, RemoteLite>();
+    const byExternalId = new Map<string, RemoteLite>();
+    for await (const r of connector.listUsers()) {
+      const lite: RemoteLite = { remoteId: r.remoteId, userName: r.userName, externalId: r.externalId, active: r.active };
+      byRemoteId.set(r.remoteId, lite);
+      byName.set(norm(r.userName), lite);
+      if (r.externalId !== undefined) byExternalId.set(r.externalId, lite);
+      if (byRemoteId.size % 100 === 0) ctx.heartbeat({ phase: 'remote', seen: byRemoteId.size });
+    }
+    report.remote = byRemoteId.size;
+    const matched = new Set<string>();
+
+    const repairs: string[] = [];
+    const push = <T>(list: T[], entry: T) => {
+      if (list.length < MAX_ENTRIES) list.push(entry);
+      else report.truncated = true;
+    };
+
+    // The local side, page by page, with this connector's links.
+    for (let cursor: string | undefined; ; ) {
+      const users = await db.user.findMany({
+        where: cursor ? { id: { gt: cursor } } : {},
+        orderBy: { id: 'asc' },
+        take: LOCAL_PAGE,
+        select: { id: true, userName: true, externalId: true, active: true, domain: { select: { name: true } } },
+      });
+      if (users.length === 0) break;
+      cursor = users[users.length - 1]!.id;
+      const links = await db.remoteLink.findMany({
+        where: { connectorId: input.connectorId, resourceType: 'User', localId: { in: users.map((u) => u.id) } },
+      });
+      const linkOf = new Map(links.map((l) => [l.localId, l]));
+      for (const u of users) {
+        report.local += 1;
+        const link = linkOf.get(u.id);
+        const qualified = qualifiedUserName(u.domain.name.toUpperCase(), u.userName);
+        const linked = link?.remoteId && !link.deletedAt ? link.remoteId : undefined;
+        let remote = linked ? byRemoteId.get(linked) : undefined;
+        if (!remote && linked) {
+          // Linked, but the target no longer has it: deleted there behind our back.
+          report.counts.missing += 1;
+          const repair = input.repair && input.recreateMissing;
+          if (repair) repairs.push(u.id);
+          push(report.missing, { localId: u.id, userName: u.userName, reason: 'deleted-at-target', repaired: repair });
+          continue;
+        }
+        remote ??= byName.get(norm(qualified)) ?? byName.get(norm(u.userName)) ?? (u.externalId ? byExternalId.get(u.externalId) : undefined);
+        if (!remote) {
+          report.counts.missing += 1;
+          if (input.repair) repairs.push(u.id);
+          push(report.missing, { localId: u.id, userName: u.userName, reason: 'never-provisioned', repaired: input.repair });
+          continue;
+        }
+        matched.add(remote.remoteId);
+        const fields: DifferentEntry['fields'] = [];
+        if (norm(remote.userName) !== norm(qualified) && norm(remote.userName) !== norm(u.userName)) {
+          fields.push({ field: 'userName', local: qualified, remote: remote.userName });
+        }
+        // An unassigned `active` means active (new users are active unless told otherwise).
+        if ((u.active ?? true) !== (remote.active ?? true)) fields.push({ field: 'active', local: u.active ?? true, remote: remote.active ?? true });
+        if (fields.length > 0) {
+          report.counts.different += 1;
+          if (input.repair) repairs.push(u.id);
+          push(report.different, { localId: u.id, remoteId: remote.remoteId, fields, repaired: input.repair });
+        }
+      }
+      ctx.heartbeat({ phase: 'local', seen: report.local });
+    }
+    for (const r of byRemoteId.values()) {
+      if (matched.has(r.remoteId)) continue;
+      report.counts.orphans += 1;
+      push(report.orphans, { remoteId: r.remoteId, userName: r.userName, ...(r.externalId !== undefined && { externalId: r.externalId }) });
+    }
+
+    // Repairs go through each user's OutboundFanOut, so they are ordered with the changes already queued there. The
+    // event id is derived from this run, so a retried activity re-sends nothing twice (the fan-out drops duplicates).
+    const initiator = { applicationId: RESIDENT_APPLICATION_ID, channel: 'reconcile', label: `reconciliation ${workflowId}` };
+    for (const id of repairs) {
+      const user = await getUser(db, id);
+      if (!user) continue; // deleted meanwhile: its delete is on its way
+      await enqueueProvisioningEvent(deps.temporal, deps, {
+        eventId: `${workflowId}:${id}`,
+        resourceType: 'User',
+        operation: 'update',
+        localId: id,
+        version: user.version,
+        user,
+        targets: [target],
+        initiator,
+        resync: true,
+      });
+      report.repaired += 1;
+      if (report.repaired % 50 === 0) ctx.heartbeat({ phase: 'repair', repaired: report.repaired });
+    }
+    return report;
+  }
+
+  return {
+    /** Compares the local store with one target and, if asked, repairs it. */
+    async reconcileConnector(input: ReconcileInput): Promise<ReconcileReport> {
+      try {
+        return await reconcile(input);
+      } catch (err) {
+        if (err instanceof ConnectorError && err.name !== 'ConnectorTransient') {
+          throw ApplicationFailure.nonRetryable(err.message, err.name);
+        }
+        throw err;
+      }
+    },
+  };
+}
