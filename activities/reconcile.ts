@@ -53,7 +53,7 @@ export interface OrphanEntry {
 export interface DifferentEntry {
   localId: string;
   remoteId: string;
-  fields: { field: 'userName' | 'active'; local: unknown; remote: unknown }[];
+  fields: { field: 'userName' | 'active' | 'remoteId'; local: unknown; remote: unknown }[];
   repaired: boolean;
 }
 
@@ -151,7 +151,9 @@ export function createReconcileActivities(deps: ReconcileDeps) {
         const link = linkOf.get(u.id);
         const qualified = qualifiedUserName(u.domain.name.toUpperCase(), u.userName);
         const linked = link?.remoteId && !link.deletedAt ? link.remoteId : undefined;
-        let remote = linked ? byRemoteId.get(linked) : undefined;
+        const byLink = linked ? byRemoteId.get(linked) : undefined;
+        const byIdentity = byName.get(norm(qualified)) ?? byName.get(norm(u.userName)) ?? (u.externalId ? byExternalId.get(u.externalId) : undefined);
+        const remote = byLink ?? (byIdentity && !matched.has(byIdentity.remoteId) ? byIdentity : undefined);
         if (!remote && linked) {
           // Linked, but the target no longer has it: deleted there behind our back.
           report.counts.missing += 1;
@@ -160,7 +162,6 @@ export function createReconcileActivities(deps: ReconcileDeps) {
           push(report.missing, { localId: u.id, userName: u.userName, reason: 'deleted-at-target', repaired: repair });
           continue;
         }
-        remote ??= byName.get(norm(qualified)) ?? byName.get(norm(u.userName)) ?? (u.externalId ? byExternalId.get(u.externalId) : undefined);
         if (!remote) {
           report.counts.missing += 1;
           if (input.repair) repairs.push(u.id);
@@ -169,6 +170,8 @@ export function createReconcileActivities(deps: ReconcileDeps) {
         }
         matched.add(remote.remoteId);
         const fields: DifferentEntry['fields'] = [];
+        // Linked, but the target has it under another id now (deleted and re-created there): repair re-links it.
+        if (linked && !byLink) fields.push({ field: 'remoteId', local: linked, remote: remote.remoteId });
         if (norm(remote.userName) !== norm(qualified) && norm(remote.userName) !== norm(u.userName)) {
           fields.push({ field: 'userName', local: qualified, remote: remote.userName });
         }
