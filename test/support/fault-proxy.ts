@@ -15,6 +15,8 @@ export interface FaultProxyOptions {
   delayMs?: number;
   failureRate?: number;
   seed?: number;
+  /** The Retry-After header of the 503 answers (seconds); default '0'. */
+  retryAfter?: string;
 }
 
 export interface FaultProxy {
@@ -53,7 +55,7 @@ export async function startFaultProxy(upstreamBaseUrl: string, opts: FaultProxyO
       void (async () => {
         if (fault === '503') {
           stats.faults['503'] += 1;
-          res.writeHead(503, { 'Retry-After': '0', 'Content-Type': 'application/scim+json' });
+          res.writeHead(503, { 'Retry-After': opts.retryAfter ?? '0', 'Content-Type': 'application/scim+json' });
           res.end(JSON.stringify({ schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: '503', detail: 'flapping proxy' }));
           return;
         }
