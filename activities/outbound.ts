@@ -294,7 +294,9 @@ export function createOutboundActivities(deps: OutboundDeps) {
             message: err.message,
             type: err.name,
             nonRetryable: false,
-            ...(err.retryAfterMs !== undefined && { nextRetryDelay: err.retryAfterMs }),
+            // Retry-After is a lower bound. `0` ("now") must not become nextRetryDelay 0, which Temporal treats as
+            // no further retry (the activity closes with RETRY_STATE_TIMEOUT); the policy's own backoff applies then.
+            ...(err.retryAfterMs !== undefined && err.retryAfterMs > 0 && { nextRetryDelay: err.retryAfterMs }),
           });
         }
         if (err instanceof ConnectorError) {

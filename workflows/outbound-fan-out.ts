@@ -71,18 +71,20 @@ export async function outboundFanOut(input: OutboundFanOutInput): Promise<void> 
       // The other targets are none of this delivery's business; leaving them out keeps history small.
       return await acts.deliverToTarget({ event: { ...item.event, targets: [] }, target: item.target });
     } catch (err) {
-      // An activity failure here is final: the target rejected the change, its config is broken, or the
-      // connector's attempt limit ran out. The activity has recorded it in the audit trail; the queue moves
-      // on. Anything else is a bug in this code: rethrown, it fails the workflow task, which Temporal
-      // retries, so a fixed deployment resumes the delivery.
+      // An activity failure here is final for this attempt series: the target rejected the change (audited by
+      // the activity; the queue moves on), or the target/config is at fault (quarantine, below). Anything else
+      // is a bug in this code: rethrown, it fails the workflow task, which Temporal retries, so a fixed
+      // deployment resumes the delivery.
       if (!(err instanceof ActivityFailure)) throw err;
       const cause = err.cause instanceof ApplicationFailure ? err.cause : undefined;
       const error = cause ? `${cause.type ?? 'Error'}: ${cause.message}` : (err.cause?.message ?? err.message);
       log.warn('delivery failed', { target: item.target.label, eventId: item.event.eventId, error });
       const base = { eventId: item.event.eventId, connectorId: item.target.connectorId, label: item.target.label };
-      // The target keeps failing (its attempt limit ran out) or our configuration of it is broken: that is the
-      // target's state, not this change's fault. Quarantine the connector and hold the delivery, in order.
-      if (err.retryState === 'MAXIMUM_ATTEMPTS_REACHED' || cause?.type === 'ConnectorMisconfigured') {
+      // Only a decision (the target refused this change: a non-retryable failure) moves the queue on. Anything
+      // else is the target's state, not this change's fault: its attempt limit ran out, retrying stopped for any
+      // other reason (timeout), or our configuration of it is broken. Quarantine the connector and hold the
+      // delivery, in order: never drop it.
+      if (err.retryState !== 'NON_RETRYABLE_FAILURE' || cause?.type === 'ConnectorMisconfigured') {
         await quarantine.quarantineConnector({ connectorId: item.target.connectorId, reason: error, event: { ...item.event, targets: [] } });
         return { ...base, outcome: 'held', error: `quarantined: ${error}`, quarantined: true };
       }
