@@ -38,8 +38,9 @@ describe('quarantine', () => {
     const quarantined = await eventually(async () => {
       const list = (await json(a, 'GET', '/api/server/v1/provisioning/quarantine')).body as { connectorId: string; reason: string }[];
       return list.find((q) => q.connectorId === connectorId);
-    }, 30_000, 'the connector quarantined');
-    expect(quarantined.reason).toMatch(/ConnectorTransient/);
+    }, 60_000, 'the connector quarantined');
+    // Why B failed: connection refused (ConnectorTransient), or, on a loaded machine, an activity timeout.
+    expect(quarantined.reason).toMatch(/ConnectorTransient|timeout/i);
 
     // A change for another user is held at once, without calling the target.
     const other = await json(a, 'POST', '/scim2/Users', { userName: 'quar-quill' });
@@ -47,7 +48,7 @@ describe('quarantine', () => {
     await eventually(async () => {
       const rows = (await json(a, 'GET', `/api/server/v1/provisioning/audit?userId=${otherId}&outcome=held`)).body as unknown[];
       return rows.length > 0 ? rows : undefined;
-    }, 20_000, 'the held audit record');
+    }, 60_000, 'the held audit record');
 
     // The target is back, but nothing moves until an operator resumes the connector.
     await b.startApi();
@@ -60,9 +61,9 @@ describe('quarantine', () => {
     const user = await eventually(async () => {
       const users = await onB('quar-quinn');
       return users[0]?.displayName === 'v3' ? users : undefined;
-    }, 30_000, 'the final state on B');
+    }, 60_000, 'the final state on B');
     expect(user).toHaveLength(1);
-    await eventually(async () => ((await onB('quar-quill')).length === 1 ? true : undefined), 30_000, 'the other user on B');
+    await eventually(async () => ((await onB('quar-quill')).length === 1 ? true : undefined), 60_000, 'the other user on B');
     // The remote link is written just after B answers.
     await eventually(async () => {
       const links = (await json(a, 'GET', `/api/server/v1/provisioning/users/${id}/remote-links`)).body as { appliedVersion: number }[];

@@ -142,7 +142,8 @@ describe('Temporal server restarted mid-fan-out', () => {
         }
         return true;
       },
-      120_000,
+      // Generous: CI runs this beside other end-to-end suites on two cores (locally it takes ~10 s).
+      240_000,
       'every user on B with its final state after the Temporal restart',
     );
     console.log(`[temporal-restart] every change on B ${Date.now() - restarted} ms after the restart`);
@@ -176,5 +177,5 @@ describe('Temporal server restarted mid-fan-out', () => {
       'a user created after the restart on B',
     );
     console.log(`[temporal-restart] total ${Date.now() - t0} ms; proxy ${JSON.stringify(proxy!.stats)}`);
-  }, 240_000);
+  }, 420_000);
 });
