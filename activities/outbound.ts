@@ -104,7 +104,13 @@ export function createOutboundActivities(deps: OutboundDeps) {
     const link = await db.remoteLink.findUnique({ where });
     const resync = event.resync === true;
     if (link && link.appliedVersion >= BigInt(event.version) && !resync) {
-      // Already applied (a repeated delivery), or a newer change already reached this target.
+      // Already applied (a repeated delivery), or a newer change already reached this target. If this very
+      // event was delivered (its completion was lost, e.g. in a Temporal restart), its record stays 'delivered'.
+      const prior = await db.provisioningAudit.findUnique({
+        where: { eventId_connectorId: { eventId: event.eventId, connectorId: target.connectorId } },
+        select: { outcome: true },
+      });
+      if (prior?.outcome === 'delivered') return report('delivered', { remoteId: link.remoteId ?? undefined });
       const detail = `version ${event.version} not newer than applied version ${link.appliedVersion}`;
       await audit(event, target, 'skipped', { remoteId: link.remoteId ?? undefined, error: detail });
       return report('skipped', { remoteId: link.remoteId ?? undefined });

@@ -231,16 +231,30 @@ export function adminRouter(ctx: AppContext, log: Logger): Router {
       const exists = await ctx.db.outboundConnector.findUnique({ where: { id: connectorId }, select: { id: true } });
       throw exists ? new AdminError(409, 'conflict', 'The connector is not quarantined') : new AdminError(404, 'not_found', `No outbound connector '${connectorId}'`);
     }
-    let signalled = 0;
-    for await (const wf of ctx.temporal.workflow.list({ query: `WorkflowType = 'outboundFanOut' AND ExecutionStatus = 'Running'` })) {
+    // Listing may fail transiently (a busy visibility store): try a few times; held deliveries look at their
+    // connector again within minutes anyway, so the resume itself (the database) already stands.
+    const signalledIds = new Set<string>();
+    let listError: unknown;
+    for (let attempt = 1; attempt <= 3; attempt++) {
       try {
-        await ctx.temporal.workflow.getHandle(wf.workflowId).signal(resumeConnectorSignal, { connectorId });
-        signalled += 1;
-      } catch {
-        // Completed in between: nothing held there.
+        for await (const wf of ctx.temporal.workflow.list({ query: `WorkflowType = 'outboundFanOut' AND ExecutionStatus = 'Running'` })) {
+          if (signalledIds.has(wf.workflowId)) continue;
+          try {
+            await ctx.temporal.workflow.getHandle(wf.workflowId).signal(resumeConnectorSignal, { connectorId });
+            signalledIds.add(wf.workflowId);
+          } catch {
+            // Completed in between: nothing held there.
+          }
+        }
+        listError = undefined;
+        break;
+      } catch (err) {
+        listError = err;
+        await new Promise((r) => setTimeout(r, 500 * attempt));
       }
     }
-    res.json({ connectorId, resumed: true, fanOutsSignalled: signalled });
+    if (listError) log.warn('resume: could not list the running fan-outs; they resume at their next check', { error: listError instanceof Error ? listError.message : 'unknown' });
+    res.json({ connectorId, resumed: true, fanOutsSignalled: signalledIds.size, ...(listError !== undefined && { note: 'held deliveries resume within 5 minutes' }) });
   });
 
   router.get('/provisioning/audit', async (req, res) => {
