@@ -16,13 +16,11 @@
 import { z } from 'zod';
 import { qualifiedUserName, toScimUser } from '../../scim/user-resource.js';
 import {
-  ConnectorAlreadyExists,
   ConnectorMisconfigured,
   ConnectorNotFound,
   ConnectorRejected,
-  ConnectorTransient,
-  parseRetryAfter,
 } from '../errors.js';
+import { scimRequest } from '../scim-http.js';
 import type { ConnectorConfig, ConnectorFactory, OutboundConnector, OutboundGroup, OutboundUser, RemoteUser } from '../types.js';
 import { errorMessageOf, isObject, resourceTo11, SCIM11_CORE } from './schema.js';
 
@@ -197,43 +195,20 @@ export class Scim11Connector implements OutboundConnector {
     return isObject(first) && typeof first.id === 'string' ? { remoteId: first.id } : undefined;
   }
 
-  /** The one place where HTTP outcomes (and SCIM 1.1 error bodies) become the connector error taxonomy. */
-  private async request(method: string, url: string, body?: unknown): Promise<unknown> {
-    const headers: Record<string, string> = { Accept: JSON_TYPE };
-    if (body !== undefined) headers['Content-Type'] = JSON_TYPE;
-    if (this.settings.username !== undefined) {
-      const token = Buffer.from(`${this.settings.username}:${this.secrets.password ?? ''}`).toString('base64');
-      headers.Authorization = `Basic ${token}`;
-    }
-    let res: Response;
-    try {
-      res = await fetch(url, {
-        method,
-        headers,
-        ...(body !== undefined && { body: JSON.stringify(body) }),
-        signal: AbortSignal.timeout(this.settings.timeoutMs),
-      });
-    } catch (err) {
-      const cause = err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err);
-      throw new ConnectorTransient(`${method} ${url} failed: ${cause}`);
-    }
-    const text = await res.text();
-    let json: unknown;
-    try {
-      json = text ? JSON.parse(text) : undefined;
-    } catch {
-      json = undefined;
-    }
-    if (res.ok) return json;
-    const detail = errorMessageOf(json);
-    const message = `${method} ${new URL(url).pathname} -> ${res.status}${detail !== undefined ? `: ${detail}` : ''}`;
-    if (res.status === 404) throw new ConnectorNotFound(message, 404);
-    if (res.status === 409) throw new ConnectorAlreadyExists(message, 409);
-    if (res.status === 408 || res.status === 429 || res.status >= 500) {
-      throw new ConnectorTransient(message, res.status, parseRetryAfter(res.headers.get('retry-after')));
-    }
-    if (res.status === 401 || res.status === 403) throw new ConnectorMisconfigured(`${message} (check the connector's credentials)`, res.status);
-    throw new ConnectorRejected(message, res.status);
+  /** HTTP through the shared SCIM transport (src/connectors/scim-http.ts), with SCIM 1.1's error bodies. */
+  private request(method: string, url: string, body?: unknown): Promise<unknown> {
+    return scimRequest(
+      {
+        contentType: JSON_TYPE,
+        username: this.settings.username,
+        password: this.secrets.password,
+        timeoutMs: this.settings.timeoutMs,
+        errorDetail: errorMessageOf,
+      },
+      method,
+      url,
+      body,
+    );
   }
 }
 

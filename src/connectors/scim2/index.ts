@@ -7,13 +7,11 @@ import { z } from 'zod';
 import { SCIM_CONTENT_TYPE } from '../../scim/schemas.js';
 import { qualifiedUserName, toScimUser } from '../../scim/user-resource.js';
 import {
-  ConnectorAlreadyExists,
   ConnectorMisconfigured,
   ConnectorNotFound,
   ConnectorRejected,
-  ConnectorTransient,
-  parseRetryAfter,
 } from '../errors.js';
+import { scimRequest } from '../scim-http.js';
 import type { ConnectorConfig, ConnectorFactory, OutboundConnector, OutboundGroup, OutboundUser, RemoteUser } from '../types.js';
 
 const httpUrl = z.string().refine((v) => /^https?:\/\//.test(v) && URL.canParse(v), 'must be an http(s) URL');
@@ -172,43 +170,23 @@ export class Scim2Connector implements OutboundConnector {
     return body;
   }
 
-  /** The one place where HTTP outcomes become the connector error taxonomy. */
-  private async request(method: string, url: string, body?: unknown): Promise<unknown> {
-    const headers: Record<string, string> = { Accept: SCIM_CONTENT_TYPE };
-    if (body !== undefined) headers['Content-Type'] = SCIM_CONTENT_TYPE;
-    if (this.settings.username !== undefined) {
-      const token = Buffer.from(`${this.settings.username}:${this.secrets.password ?? ''}`).toString('base64');
-      headers.Authorization = `Basic ${token}`;
-    }
-    let res: Response;
-    try {
-      res = await fetch(url, {
-        method,
-        headers,
-        ...(body !== undefined && { body: JSON.stringify(body) }),
-        signal: AbortSignal.timeout(this.settings.timeoutMs),
-      });
-    } catch (err) {
-      const cause = err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err);
-      throw new ConnectorTransient(`${method} ${url} failed: ${cause}`);
-    }
-    const text = await res.text();
-    let json: unknown;
-    try {
-      json = text ? JSON.parse(text) : undefined;
-    } catch {
-      json = undefined;
-    }
-    if (res.ok) return json;
-    const detail = (json as { detail?: unknown } | undefined)?.detail;
-    const message = `${method} ${new URL(url).pathname} -> ${res.status}${typeof detail === 'string' ? `: ${detail}` : ''}`;
-    if (res.status === 404) throw new ConnectorNotFound(message, 404);
-    if (res.status === 409) throw new ConnectorAlreadyExists(message, 409);
-    if (res.status === 408 || res.status === 429 || res.status >= 500) {
-      throw new ConnectorTransient(message, res.status, parseRetryAfter(res.headers.get('retry-after')));
-    }
-    if (res.status === 401 || res.status === 403) throw new ConnectorMisconfigured(`${message} (check the connector's credentials)`, res.status);
-    throw new ConnectorRejected(message, res.status);
+  /** HTTP through the shared SCIM transport (src/connectors/scim-http.ts), which maps outcomes to the error taxonomy. */
+  private request(method: string, url: string, body?: unknown): Promise<unknown> {
+    return scimRequest(
+      {
+        contentType: SCIM_CONTENT_TYPE,
+        username: this.settings.username,
+        password: this.secrets.password,
+        timeoutMs: this.settings.timeoutMs,
+        errorDetail: (json) => {
+          const detail = (json as { detail?: unknown } | undefined)?.detail;
+          return typeof detail === 'string' ? detail : undefined;
+        },
+      },
+      method,
+      url,
+      body,
+    );
   }
 }
 
