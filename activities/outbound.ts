@@ -124,8 +124,13 @@ export function createOutboundActivities(deps: OutboundDeps) {
     let appliedVersion = BigInt(event.version);
     if (event.resourceType === 'User') {
       remoteId = await deliverUser(connector, event, config, remoteId);
-      if (event.operation === 'create' && !link?.remoteId && !dryRun) await resyncGroupsOf(event, target);
     } else {
+      if (!link && !dryRun && event.operation !== 'delete') {
+        // Mark the group as on its way to this target before reading its members. A member whose first delivery
+        // finishes while this one is in flight then sees the mark and re-sends the group (resyncGroupsOf);
+        // without it both could miss each other and the member would be left out at the target.
+        await db.remoteLink.upsert({ where, create: { ...where.connectorId_resourceType_localId, remoteId: null, appliedVersion: 0n }, update: {} });
+      }
       const delivered = await deliverGroup(connector, event, target, remoteId);
       if (delivered === 'unsupported') {
         const error = `the ${config.type} connector does not provision groups`;
@@ -150,6 +155,9 @@ export function createOutboundActivities(deps: OutboundDeps) {
       create: { ...where.connectorId_resourceType_localId, remoteId: remoteId ?? null, appliedVersion, deletedAt: deleted ? new Date() : null },
       update: { remoteId: remoteId ?? null, appliedVersion, deletedAt: deleted ? new Date() : null },
     });
+    // A user reaching this target for the first time: the groups already there (or on their way) lack it. Only
+    // after its own link is recorded, so the group deliveries this starts can translate it.
+    if (event.resourceType === 'User' && event.operation === 'create' && !link?.remoteId) await resyncGroupsOf(event, target);
     await audit(event, target, 'delivered', { remoteId });
     return report('delivered', { remoteId });
   }

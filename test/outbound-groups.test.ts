@@ -91,16 +91,18 @@ describe('groups, outbound', () => {
   });
 
   it('converges on the full membership when the group and its members are created in one Bulk request', async () => {
-    const res = await json(a, 'POST', '/scim2/Bulk', {
+    // Four at once: the group's and its members' first deliveries race each other at B in every order.
+    const names = ['Launch', 'Liftoff', 'Orbit', 'Landing'];
+    const responses = await Promise.all(names.map((name) => json(a, 'POST', '/scim2/Bulk', {
       schemas: ['urn:ietf:params:scim:api:messages:2.0:BulkRequest'],
       Operations: [
-        { method: 'POST', path: '/Groups', bulkId: 'g', data: { displayName: 'Launch', members: [{ value: 'bulkId:u1' }, { value: 'bulkId:u2' }] } },
-        { method: 'POST', path: '/Users', bulkId: 'u1', data: { userName: 'launch-1' } },
-        { method: 'POST', path: '/Users', bulkId: 'u2', data: { userName: 'launch-2' } },
+        { method: 'POST', path: '/Groups', bulkId: 'g', data: { displayName: name, members: [{ value: 'bulkId:u1' }, { value: 'bulkId:u2' }] } },
+        { method: 'POST', path: '/Users', bulkId: 'u1', data: { userName: `${name}-1` } },
+        { method: 'POST', path: '/Users', bulkId: 'u2', data: { userName: `${name}-2` } },
       ],
-    });
-    expect((res.body.Operations as { status: string }[]).map((o) => o.status)).toEqual(['201', '201', '201']);
-    await groupOnB('Launch', ['launch-1', 'launch-2']);
+    })));
+    for (const res of responses) expect((res.body.Operations as { status: string }[]).map((o) => o.status)).toEqual(['201', '201', '201']);
+    for (const name of names) await groupOnB(name, [`${name}-1`, `${name}-2`]);
   });
 
   it('re-sends a user on demand, re-creating it at a target that deleted it on its own', async () => {
