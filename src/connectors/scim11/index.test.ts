@@ -41,7 +41,8 @@ beforeAll(async () => {
         url: req.url ?? '',
         authorization: req.headers.authorization,
         contentType: req.headers['content-type'],
-        ...(text && { body: JSON.parse(text) as unknown }),
+        // JSON bodies parsed; a form (an OAuth token request) kept as text.
+        ...(text && { body: req.headers['content-type']?.includes('json') ? (JSON.parse(text) as unknown) : text }),
       });
       const answer = answers.shift() ?? { status: 200, body: {} };
       res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
@@ -85,10 +86,10 @@ const user: OutboundUser = {
 };
 
 describe('scim11 factory', () => {
-  it('is the default export, type scim11, with the secret fields of WSO2 settings', () => {
+  it('is the default export, type scim11, with the secret fields of WSO2 settings and of the other authentication methods', () => {
     expect(scim11Default).toBe(scim11Factory);
     expect(scim11Factory.type).toBe('scim11');
-    expect(scim11Factory.secretFields).toEqual(['password', 'defaultPassword']);
+    expect(scim11Factory.secretFields).toEqual(['password', 'clientSecret', 'bearerToken', 'defaultPassword']);
   });
 
   it('validates settings', () => {
@@ -99,6 +100,33 @@ describe('scim11 factory', () => {
     ]);
     expect(scim11Factory.validate({ type: 'scim11', settings: { userEndpoint: `${base}/Users`, deprovision: 'archive' }, secrets: {} })[0]).toMatch(/^deprovision:/);
     expect(() => scim11Factory.create({ type: 'scim11', settings: {}, secrets: {} })).toThrow(ConnectorMisconfigured);
+  });
+});
+
+describe('scim11 authentication (the transport shared with SCIM 2.0)', () => {
+  it('sends a static bearer token', async () => {
+    const c = scim11Factory.create({ type: 'scim11', settings: { userEndpoint: `${base}/wso2/scim/Users` }, secrets: { bearerToken: 'static-token' } });
+    await c.updateUser('r1', user);
+    expect(seen[0]!.authorization).toBe('Bearer static-token');
+  });
+
+  it('gets an OAuth 2.0 client credentials token and sends it', async () => {
+    answers.push({ status: 200, body: { access_token: 'tok-11', token_type: 'Bearer', expires_in: 3600 } });
+    const c = scim11Factory.create({
+      type: 'scim11',
+      settings: { userEndpoint: `${base}/wso2/scim/Users`, tokenEndpoint: `${base}/oauth2/token`, clientId: 'c11' },
+      secrets: { clientSecret: 's11' },
+    });
+    await c.updateUser('r1', user);
+    expect(seen.map((s) => `${s.method} ${s.url}`)).toEqual(['POST /oauth2/token', 'PUT /wso2/scim/Users/r1']);
+    expect(seen[0]!.authorization).toBe(`Basic ${Buffer.from('c11:s11').toString('base64')}`);
+    expect(seen[1]!.authorization).toBe('Bearer tok-11');
+  });
+
+  it('refuses two authentication methods at once', () => {
+    expect(
+      scim11Factory.validate({ type: 'scim11', settings: { userEndpoint: `${base}/Users`, username: 'a' }, secrets: { password: 'p', bearerToken: 't' } }),
+    ).toEqual(['authentication: configure one method only, not basic (username + password) and bearer token (bearerToken)']);
   });
 });
 

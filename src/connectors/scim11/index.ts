@@ -1,9 +1,11 @@
 /**
  * SCIM 1.1 outbound connector (a SCIM Protocol 1.1 client), with the settings of WSO2's "SCIM Provisioning
  * Configuration" for 1.1: user and group endpoints (WSO2: https://host:9443/wso2/scim/Users and /Groups),
- * basic-auth username and password, the user store domain to provision to, and password provisioning with
- * a default password (the delivery activity applies those two: a user arrives here with its password set
- * only when the connector provisions passwords).
+ * authentication to the target as the SCIM 2.0 connector has it (../scim-http.ts: basic `username` + secret
+ * `password`, OAuth 2.0 client credentials `tokenEndpoint` + `clientId` + secret `clientSecret`, or a secret
+ * `bearerToken`), the user store domain to provision to, and password provisioning with a default password (the
+ * delivery activity applies those two: a user arrives here with its password set only when the connector
+ * provisions passwords).
  *
  * Users: create POST, update PUT, delete DELETE (or, with `deprovision: 'deactivate'`, PUT with
  * `active: false`), find by `filter=userName eq "..."`, list page by page for reconciliation. Groups: the
@@ -20,7 +22,7 @@ import {
   ConnectorNotFound,
   ConnectorRejected,
 } from '../errors.js';
-import { scimRequest } from '../scim-http.js';
+import { scimAuth, scimAuthIssues, scimAuthSecrets, scimAuthSettings, scimRequest, SCIM_AUTH_SECRET_FIELDS, type ScimAuth } from '../scim-http.js';
 import type { ConnectorConfig, ConnectorFactory, OutboundConnector, OutboundGroup, OutboundUser, RemoteUser } from '../types.js';
 import { errorMessageOf, isObject, resourceTo11, SCIM11_CORE } from './schema.js';
 
@@ -28,10 +30,9 @@ const JSON_TYPE = 'application/json';
 
 const httpUrl = z.string().refine((v) => /^https?:\/\//.test(v) && URL.canParse(v), 'must be an http(s) URL');
 
-export const scim11Settings = z.object({
+export const scim11Settings = scimAuthSettings.extend({
   userEndpoint: httpUrl,
   groupEndpoint: httpUrl.optional(),
-  username: z.string().min(1).optional(),
   /** The user store domain at the target (WSO2: "Userstore Domain"); PRIMARY sends bare names. */
   userStoreDomain: z.string().min(1).default('PRIMARY'),
   /** What deleting a user means at the target: DELETE it, or PUT it back with `active: false`. */
@@ -43,21 +44,18 @@ export const scim11Settings = z.object({
 });
 export type Scim11Settings = z.infer<typeof scim11Settings>;
 
-export const scim11Secrets = z.object({
-  password: z.string().optional(),
+export const scim11Secrets = scimAuthSecrets.extend({
   defaultPassword: z.string().optional(),
 });
 
-const SECRET_FIELDS = ['password', 'defaultPassword'] as const;
+const SECRET_FIELDS = [...SCIM_AUTH_SECRET_FIELDS, 'defaultPassword'] as const;
 
 function issuesOf(config: ConnectorConfig): string[] {
   const a = scim11Settings.safeParse(config.settings);
   const b = scim11Secrets.safeParse(config.secrets);
   const issues = [...(a.success ? [] : a.error.issues), ...(b.success ? [] : b.error.issues)];
   const out = issues.map((i) => `${i.path.join('.') || 'settings'}: ${i.message}`);
-  if (a.success && a.data.username !== undefined && !config.secrets.password) {
-    out.push('password: required with username (basic authentication)');
-  }
+  if (a.success) out.push(...scimAuthIssues(a.data, config.secrets));
   return out;
 }
 
@@ -67,10 +65,14 @@ interface ListBody {
 }
 
 export class Scim11Connector implements OutboundConnector {
+  private readonly auth: ScimAuth;
+
   constructor(
     private readonly settings: Scim11Settings,
-    private readonly secrets: z.infer<typeof scim11Secrets>,
-  ) {}
+    secrets: z.infer<typeof scim11Secrets>,
+  ) {
+    this.auth = scimAuth(settings, secrets, settings.timeoutMs);
+  }
 
   private get domain(): string {
     return this.settings.userStoreDomain.toUpperCase();
@@ -200,8 +202,7 @@ export class Scim11Connector implements OutboundConnector {
     return scimRequest(
       {
         contentType: JSON_TYPE,
-        username: this.settings.username,
-        password: this.secrets.password,
+        auth: this.auth,
         timeoutMs: this.settings.timeoutMs,
         errorDetail: errorMessageOf,
       },

@@ -1,47 +1,79 @@
 /**
- * SCIM 2.0 outbound connector (RFC 7644 client): the settings WSO2's "SCIM 2.0 Provisioning Configuration"
- * has: user and group endpoints, basic-auth username and password, the user store domain to provision to,
- * and password provisioning with a default password.
+ * SCIM 2.0 outbound connector (an RFC 7644 client), with the settings of WSO2's "SCIM 2.0 Provisioning
+ * Configuration" and more:
+ *
+ * - endpoints: `userEndpoint`, optional `groupEndpoint` (without it, groups are not provisioned);
+ * - authentication to the target (../scim-http.ts, shared with SCIM 1.1): basic (`username` + secret `password`),
+ *   OAuth 2.0 client credentials (`tokenEndpoint`, `clientId`, optional `scope` and `tokenEndpointAuthMethod`,
+ *   secret `clientSecret`; tokens cached, renewed once on a 401), or a static bearer token (secret `bearerToken`);
+ * - `userStoreDomain` at the target (PRIMARY sends bare names), password provisioning with a `defaultPassword`;
+ * - `updateMethod`: `auto` (default) reads the target's ServiceProviderConfig (`serviceProviderConfigEndpoint`,
+ *   default `<base>/ServiceProviderConfig`) and PATCHes when it says `patch.supported`, else PUTs (./discovery.ts);
+ *   `patch` or `put` force one. PATCH bodies carry the whole state (./patch-body.ts), so the target ends as a PUT
+ *   would leave it; a target that refuses PATCH (501, 405, or 400 invalidPath/noTarget for an attribute it lacks)
+ *   gets PUT for the next 10 minutes;
+ * - `deprovision`: `delete` (default, WSO2's behaviour) DELETEs the user; `deactivate` sets `active: false`
+ *   (PATCH, or PUT of the user's state). A user already gone is not an error either way.
+ *
+ * Users: create POST, update PATCH or PUT, find by `filter=userName eq "..."`, list page by page for
+ * reconciliation. Groups: the same over the group endpoint, members as the target's ids.
+ *
+ * @example
+ * {
+ *   "type": "scim2",
+ *   "settings": { "userEndpoint": "https://is2.example.com/scim2/Users", "groupEndpoint": "https://is2.example.com/scim2/Groups",
+ *                 "tokenEndpoint": "https://is2.example.com/oauth2/token", "clientId": "provisioner",
+ *                 "scope": "internal_user_mgt_create internal_user_mgt_update", "deprovision": "deactivate" },
+ *   "secrets": { "clientSecret": "..." }
+ * }
  */
 import { z } from 'zod';
 import { SCIM_CONTENT_TYPE } from '../../scim/schemas.js';
 import { qualifiedUserName, toScimUser } from '../../scim/user-resource.js';
 import {
+  ConnectorError,
   ConnectorMisconfigured,
   ConnectorNotFound,
   ConnectorRejected,
 } from '../errors.js';
-import { scimRequest } from '../scim-http.js';
+import { scimAuth, scimAuthIssues, scimAuthSecrets, scimAuthSettings, scimRequest, ScimRejected, SCIM_AUTH_SECRET_FIELDS, type ScimAuth } from '../scim-http.js';
 import type { ConnectorConfig, ConnectorFactory, OutboundConnector, OutboundGroup, OutboundUser, RemoteUser } from '../types.js';
+import { cachedDecision, discoverUpdateMethod, rememberPutOnly, serviceProviderConfigUrl, type UpdateMethod } from './discovery.js';
+import { deactivatePatchBody, groupPatchBody, userPatchBody, type PatchOpBody } from './patch-body.js';
 
 const httpUrl = z.string().refine((v) => /^https?:\/\//.test(v) && URL.canParse(v), 'must be an http(s) URL');
 
-export const scim2Settings = z.object({
+export const scim2Settings = scimAuthSettings.extend({
   userEndpoint: httpUrl,
   groupEndpoint: httpUrl.optional(),
-  username: z.string().min(1).optional(),
   /** The user store domain at the target (WSO2: "Userstore Domain"); PRIMARY sends bare user names. */
   userStoreDomain: z.string().min(1).default('PRIMARY'),
+  /** How changes are sent: `auto` asks the target's ServiceProviderConfig; `patch` or `put` force one. */
+  updateMethod: z.enum(['auto', 'patch', 'put']).default('auto'),
+  /** Where the target's ServiceProviderConfig is, when not beside the user endpoint. */
+  serviceProviderConfigEndpoint: httpUrl.optional(),
+  /** What deleting a user means at the target: DELETE it, or set `active: false`. */
+  deprovision: z.enum(['delete', 'deactivate']).default('delete'),
   /** HTTP timeout of one call, in ms. */
   timeoutMs: z.number().int().positive().default(30_000),
 });
 export type Scim2Settings = z.infer<typeof scim2Settings>;
 
-export const scim2Secrets = z.object({
-  password: z.string().optional(),
+export const scim2Secrets = scimAuthSecrets.extend({
   defaultPassword: z.string().optional(),
 });
 
-const SECRET_FIELDS = ['password', 'defaultPassword'] as const;
+const SECRET_FIELDS = [...SCIM_AUTH_SECRET_FIELDS, 'defaultPassword'] as const;
+
+/** scimType values (RFC 7644 §3.12) with which a target says a PATCH named an attribute it does not have. */
+const PATCH_PATH_REFUSED = new Set(['invalidPath', 'noTarget']);
 
 function issuesOf(config: ConnectorConfig): string[] {
   const a = scim2Settings.safeParse(config.settings);
   const b = scim2Secrets.safeParse(config.secrets);
   const issues = [...(a.success ? [] : a.error.issues), ...(b.success ? [] : b.error.issues)];
   const out = issues.map((i) => `${i.path.join('.') || 'settings'}: ${i.message}`);
-  if (a.success && a.data.username !== undefined && !config.secrets.password) {
-    out.push('password: required with username (basic authentication)');
-  }
+  if (a.success) out.push(...scimAuthIssues(a.data, config.secrets));
   return out;
 }
 
@@ -53,10 +85,18 @@ export class Scim2Connector implements OutboundConnector {
   readonly deleteGroup?: (remoteId: string) => Promise<void>;
   readonly findGroupByDisplayName?: (displayName: string) => Promise<{ remoteId: string } | undefined>;
 
+  private readonly auth: ScimAuth;
+  /** The ServiceProviderConfig URL, and the key of what was learnt about this target with these credentials. */
+  private readonly spcUrl: string;
+  private readonly discoveryKey: string;
+
   constructor(
     private readonly settings: Scim2Settings,
-    private readonly secrets: z.infer<typeof scim2Secrets>,
+    secrets: z.infer<typeof scim2Secrets>,
   ) {
+    this.auth = scimAuth(settings, secrets, settings.timeoutMs);
+    this.spcUrl = serviceProviderConfigUrl(settings.userEndpoint, settings.serviceProviderConfigEndpoint);
+    this.discoveryKey = `${settings.updateMethod === 'patch' ? 'patch-forced ' : ''}${this.spcUrl} ${this.auth.fingerprint}`;
     const groupEndpoint = settings.groupEndpoint;
     if (groupEndpoint !== undefined) {
       const groupUrl = (remoteId: string) => `${groupEndpoint.replace(/\/+$/, '')}/${encodeURIComponent(remoteId)}`;
@@ -66,9 +106,10 @@ export class Scim2Connector implements OutboundConnector {
         if (typeof id !== 'string' || id === '') throw new ConnectorRejected('The target answered the group create without a resource id');
         return { remoteId: id };
       };
-      // PUT replaces the whole membership with the group's current state: the delivery sends state, not deltas.
+      // The whole membership is sent, as PUT or as a PATCH replacing `members`: the delivery sends state, not deltas.
       this.updateGroup = async (remoteId, group) => {
-        await this.request('PUT', groupUrl(remoteId), this.groupBody(group));
+        const body = this.groupBody(group);
+        await this.update(groupUrl(remoteId), () => groupPatchBody(body), () => body);
       };
       this.deleteGroup = async (remoteId) => {
         try {
@@ -110,12 +151,18 @@ export class Scim2Connector implements OutboundConnector {
   }
 
   async updateUser(remoteId: string, user: OutboundUser): Promise<void> {
-    await this.request('PUT', this.userUrl(remoteId), this.toBody(user));
+    const body = this.toBody(user);
+    await this.update(this.userUrl(remoteId), () => userPatchBody(body), () => body);
   }
 
-  async deleteUser(remoteId: string): Promise<void> {
+  async deleteUser(remoteId: string, user: OutboundUser): Promise<void> {
     try {
-      await this.request('DELETE', this.userUrl(remoteId));
+      if (this.settings.deprovision === 'deactivate') {
+        // The user stays at the target, disabled; its password is not sent again.
+        await this.update(this.userUrl(remoteId), deactivatePatchBody, () => ({ ...this.toBody({ ...user, password: undefined }), active: false }));
+      } else {
+        await this.request('DELETE', this.userUrl(remoteId));
+      }
     } catch (err) {
       if (!(err instanceof ConnectorNotFound)) throw err;
     }
@@ -159,6 +206,41 @@ export class Scim2Connector implements OutboundConnector {
     }
   }
 
+  /** PATCH or PUT, as this target takes updates (./discovery.ts). */
+  async updateMethod(): Promise<UpdateMethod> {
+    switch (this.settings.updateMethod) {
+      case 'put':
+        return 'put';
+      case 'patch': {
+        // Forced, unless the target refused PATCH lately.
+        const refused = cachedDecision(this.discoveryKey);
+        return refused && Date.now() < refused.expiresAt ? refused.method : 'patch';
+      }
+      case 'auto':
+        return discoverUpdateMethod(this.discoveryKey, () => this.request('GET', this.spcUrl));
+    }
+  }
+
+  /**
+   * Sends a resource's state: as a PATCH when the target takes them, else (or when it refuses PATCH after all) as
+   * a PUT. The bodies are built lazily, so only the one sent is.
+   */
+  private async update(url: string, patchBody: () => PatchOpBody, putBody: () => Record<string, unknown>): Promise<void> {
+    if ((await this.updateMethod()) === 'patch') {
+      try {
+        await this.request('PATCH', url, patchBody());
+        return;
+      } catch (err) {
+        const refusal = patchRefusal(err);
+        if (refusal === undefined) throw err;
+        // RFC 7644 §3.5.2: PATCH is OPTIONAL; a target that does not implement it (501), does not allow it here
+        // (405), or whose PATCH cannot name an attribute it lacks (invalidPath/noTarget) still takes PUT.
+        rememberPutOnly(this.discoveryKey, refusal);
+      }
+    }
+    await this.request('PUT', url, putBody());
+  }
+
   private userUrl(remoteId: string): string {
     return `${this.settings.userEndpoint.replace(/\/+$/, '')}/${encodeURIComponent(remoteId)}`;
   }
@@ -175,12 +257,15 @@ export class Scim2Connector implements OutboundConnector {
     return scimRequest(
       {
         contentType: SCIM_CONTENT_TYPE,
-        username: this.settings.username,
-        password: this.secrets.password,
+        auth: this.auth,
         timeoutMs: this.settings.timeoutMs,
         errorDetail: (json) => {
           const detail = (json as { detail?: unknown } | undefined)?.detail;
           return typeof detail === 'string' ? detail : undefined;
+        },
+        errorType: (json) => {
+          const scimType = (json as { scimType?: unknown } | undefined)?.scimType;
+          return typeof scimType === 'string' ? scimType : undefined;
         },
       },
       method,
@@ -188,6 +273,16 @@ export class Scim2Connector implements OutboundConnector {
       body,
     );
   }
+}
+
+/** Why a failed PATCH should be sent as PUT instead, or undefined when the failure stands. */
+function patchRefusal(err: unknown): string | undefined {
+  if (!(err instanceof ConnectorError)) return undefined;
+  if (err.status === 501 || err.status === 405) return `PATCH answered ${err.status}`;
+  if (err instanceof ScimRejected && err.status === 400 && err.scimType !== undefined && PATCH_PATH_REFUSED.has(err.scimType)) {
+    return `PATCH answered 400 ${err.scimType}`;
+  }
+  return undefined;
 }
 
 export const scim2Factory: ConnectorFactory = {
