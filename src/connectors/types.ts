@@ -15,6 +15,17 @@ import type { UserRecord } from '../provisioning/types.js';
 /** The user as a connector sends it: the stored record plus the password to provision, if any. */
 export interface OutboundUser extends UserRecord {
   password?: string | undefined;
+  /**
+   * The values of the connector's attribute mapping (`settings.attributeMapping`, src/provisioning/attribute-mapping.ts),
+   * computed by the delivery activity for this user and operation, in rule order. Each connector applies them to its
+   * own payload by its own target naming, after (so overriding) what it derives itself: Google a Directory API field
+   * path (`organizations[0].department`), Salesforce a User field (`Department`), SPML a DSML attribute, SCIM a SCIM
+   * attribute path. A `null` value means "no value": clear the attribute, or keep the derived value where the target
+   * requires one. Absent when the connector has no mapping (and on deletes).
+   *
+   * @example [{ target: 'Department', value: 'IAM' }, { target: 'Alias', value: 'rnadeesh' }]
+   */
+  mapped?: { target: string; value: unknown }[] | undefined;
 }
 
 /**

@@ -8,6 +8,7 @@ import type { SecretBox } from '../crypto/secret-box.js';
 import type { PrismaClient } from '../db/client.js';
 import { isUniqueViolation } from '../db/errors.js';
 import { type Prisma } from '../generated/prisma/client.js';
+import { validateAttributeMapping } from './attribute-mapping.js';
 
 export class AdminError extends Error {
   override name = 'AdminError';
@@ -38,7 +39,15 @@ export const connectorInput = z
     settings: z.record(z.string(), z.unknown()).default({}),
     secrets: z.record(z.string(), z.string()).default({}),
     passwordProvisioning: z.boolean().default(false),
-    attributeMapping: z.record(z.string(), z.string()).default({}),
+    // Never used for delivery: mapping rules live in settings.attributeMapping (src/provisioning/attribute-mapping.ts),
+    // where every connector's settings are validated. Accepted only empty, so nobody configures what does nothing.
+    attributeMapping: z
+      .unknown()
+      .optional()
+      .refine((v) => v === undefined || v === null || (typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 0), {
+        message: 'per-connector attribute mapping rules go in settings.attributeMapping, a list of { target, source or expression, default, when }',
+      })
+      .transform((): Record<string, string> => ({})),
     retry: retryInput.default({}),
   })
   .strict();
@@ -107,12 +116,19 @@ export function connectorView(row: ConnectorRow, box: SecretBox) {
   };
 }
 
-function validateConnector(registry: ConnectorRegistry, input: ConnectorInput): void {
+/**
+ * The connector's own checks, plus the attribute mapping every connector may have (settings.attributeMapping), checked
+ * here once for all connector types, plug-ins included: rule shape, source paths, JSONata expressions.
+ */
+async function validateConnector(registry: ConnectorRegistry, input: ConnectorInput): Promise<void> {
   const factory = registry.factory(input.type);
   if (!factory) {
     throw new AdminError(400, 'invalid_request', `Unknown connector type '${input.type}'`, [`known types: ${registry.types().join(', ')}`]);
   }
-  const issues = factory.validate({ type: input.type, settings: input.settings, secrets: input.secrets });
+  const issues = [
+    ...factory.validate({ type: input.type, settings: input.settings, secrets: input.secrets }),
+    ...(await validateAttributeMapping(input.settings.attributeMapping)),
+  ];
   if (issues.length > 0) throw new AdminError(400, 'invalid_request', `Invalid ${input.type} connector settings`, issues);
 }
 
@@ -154,7 +170,7 @@ export class ProvisioningConfigService {
 
   async createIdentityProvider(body: unknown) {
     const input = parseInput(identityProviderInput, body);
-    for (const c of input.outboundConnectors) validateConnector(this.registry, c);
+    for (const c of input.outboundConnectors) await validateConnector(this.registry, c);
     const types = input.outboundConnectors.map((c) => c.type);
     if (new Set(types).size !== types.length) throw new AdminError(400, 'invalid_request', 'At most one connector of each type per identity provider');
     try {
@@ -194,7 +210,7 @@ export class ProvisioningConfigService {
 
   async addConnector(idpId: string, body: unknown) {
     const input = parseInput(connectorInput, body);
-    validateConnector(this.registry, input);
+    await validateConnector(this.registry, input);
     if (!(await this.db.identityProvider.findUnique({ where: { id: idpId } }))) {
       throw new AdminError(404, 'not_found', `Identity provider ${idpId} not found`);
     }
