@@ -17,7 +17,7 @@ import type { SecretBox } from '../src/crypto/secret-box.js';
 import type { PrismaClient } from '../src/db/client.js';
 import { loadConnectorConfig } from '../src/provisioning/connectors.js';
 import { resolveOutboundTargets } from '../src/provisioning/targets.js';
-import { eventSubject, type DeliveryOutcome, type DeliveryReport, type GroupEvent, type OutboundTarget, type ProvisioningEvent, type UserEvent } from '../src/provisioning/types.js';
+import { eventSubject, type DeliveryOutcome, type DeliveryReport, type GroupEvent, type OutboundTarget, type ProvisioningEvent, type SupersededEvent, type UserEvent } from '../src/provisioning/types.js';
 import { getGroup } from '../src/userstore/groups.js';
 import { enqueueProvisioningEvent } from '../src/provisioning/enqueue.js';
 
@@ -297,11 +297,25 @@ export function createOutboundActivities(deps: OutboundDeps) {
       await audit(args.event, { connectorId: args.connectorId }, 'held', { error: `quarantined: ${args.reason}` });
     },
 
-    async deliverToTarget(args: { event: ProvisioningEvent; target: OutboundTarget }): Promise<DeliveryReport> {
+    /**
+     * Delivers one event to one target. `superseded` are older updates of the same resource to this target that
+     * the fan-out folded into this one (see OutboundFanOut): once this delivery is decided, each gets its own audit
+     * record saying what happened in its place.
+     */
+    async deliverToTarget(args: { event: ProvisioningEvent; target: OutboundTarget; superseded?: SupersededEvent[] }): Promise<DeliveryReport> {
       const ctx = Context.current();
       const heartbeat = setInterval(() => ctx.heartbeat(), 2000);
       try {
-        return await deliver(args.event, args.target);
+        const report = await deliver(args.event, args.target);
+        if (args.superseded?.length && !report.quarantined) {
+          const by = `version ${args.event.version} (${args.event.eventId})`;
+          for (const s of args.superseded) {
+            const folded: ProvisioningEvent = { ...args.event, eventId: s.eventId, version: s.version, initiator: s.initiator };
+            if (report.outcome === 'held') await audit(folded, args.target, 'held', { error: report.error });
+            else await audit(folded, args.target, 'skipped', { remoteId: report.remoteId, error: `superseded by ${by}, ${report.outcome} in its place` });
+          }
+        }
+        return report;
       } catch (err) {
         if (err instanceof ConnectorTransient) {
           throw ApplicationFailure.create({

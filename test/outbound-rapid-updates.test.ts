@@ -7,7 +7,8 @@
  * Retry-After: 0, connections dropped before forwarding, answers lost after forwarding). 200 updates (PUT and
  * PATCH, 20 at a time in parallel) change one user on A; every target must end with A's final state, exactly one
  * user by that name, every delivery audited as delivered or skipped (never failed), the applied version equal to
- * A's, and no target ever seen going back to an older version.
+ * A's, and no target ever seen going back to an older version. (Updates that pile up behind a target are folded
+ * into the newest, which is delivered in their place: their records say "superseded".)
  */
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -72,7 +73,7 @@ describe('200 rapid updates to one user, three targets, one flapping', () => {
     const [ia, ib, ic] = await Promise.all([startInstance('A'), startInstance('B'), startInstance('C')]);
     instances.push(ia, ib, ic);
     a = ia;
-    proxy = await startFaultProxy(ib.baseUrl, { failureRate: 0.4, seed: 20261123, retryAfter: process.env.TEST_RETRY_AFTER ?? '0' });
+    proxy = await startFaultProxy(ib.baseUrl, { failureRate: 0.4, seed: 20261140, retryAfter: process.env.TEST_RETRY_AFTER ?? '0' });
     expect((await ib.request('POST', '/api/server/v1/userstores', { name: 'FLAP', description: 'the flapping target' })).status).toBe(201);
     await linkScim2Target(a, ib, { blocking: false, idpName: 'B' });
     await linkScim2Target(a, ic, { blocking: false, idpName: 'C' });
@@ -279,8 +280,10 @@ describe('200 rapid updates to one user, three targets, one flapping', () => {
       const rows = audit.filter((r) => r.connectorId === l.connectorId);
       expect(rows, `audit records for ${l.identityProvider}`).toHaveLength(UPDATES + 1);
       expect(rows.filter((r) => r.operation === 'create' && r.outcome === 'delivered')).toHaveLength(1);
-      // Skips are only ever "already applied / older than applied", never something else.
-      for (const r of rows.filter((x) => x.outcome === 'skipped')) expect(r.error).toMatch(/not newer than applied version/);
+      // Skips are only ever "already applied / older than applied" or "folded into a newer update sent in its place".
+      for (const r of rows.filter((x) => x.outcome === 'skipped')) {
+        expect(r.error).toMatch(/not newer than applied version|^superseded by version \d+ \(.+\), (delivered|skipped) in its place$/);
+      }
     }
     expect(regressions, 'a target went back to an older version').toEqual([]);
     expect(lastSeen.size).toBe(3);
@@ -290,7 +293,10 @@ describe('200 rapid updates to one user, three targets, one flapping', () => {
       return `${l.identityProvider}: ${rows.filter((r) => r.outcome === 'delivered').length} delivered, ${rows.filter((r) => r.outcome === 'skipped').length} skipped`;
     });
     console.log(`[rapid-updates] ${summary.join('; ')}; proxy: ${JSON.stringify(proxy.stats)}; total ${Date.now() - t0} ms`);
-    // The flapping target really flapped.
-    expect(proxy.stats.faults['503'] + proxy.stats.faults['drop-before'] + proxy.stats.faults['drop-after']).toBeGreaterThan(20);
+    // The flapping target really flapped: the seed makes its first three requests fail, one of each kind, and ~40 %
+    // of the rest. (Folding keeps the number of requests small, so the count of faults varies with timing.)
+    expect(proxy.stats.faults['503']).toBeGreaterThanOrEqual(1);
+    expect(proxy.stats.faults['drop-before']).toBeGreaterThanOrEqual(1);
+    expect(proxy.stats.faults['drop-after']).toBeGreaterThanOrEqual(1);
   }, 240_000);
 });

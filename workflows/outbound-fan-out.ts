@@ -8,6 +8,9 @@
  * remote id), so a signal delivered twice, a replay, or a worker killed mid-call never applies a change
  * twice or an older change over a newer one.
  *
+ * Updates that pile up for one target (it is slow, down, or retrying) are folded: the newest is delivered, the
+ * older ones are audited as superseded by it (see foldableRun), so a burst of changes costs a target one call.
+ *
  * When idle (all queues empty) it completes after `idleMs`; the next change starts a fresh run. A long
  * busy history continues as new once idle.
  */
@@ -19,6 +22,7 @@ import {
   continueAsNew,
   getExternalWorkflowHandle,
   log,
+  patched,
   proxyActivities,
   setHandler,
   upsertMemo,
@@ -53,6 +57,8 @@ interface QueueItem {
 }
 
 const RECENT_EVENT_IDS = 500;
+/** At most this many updates folded into one delivery (each is named in the activity's input, so in history). */
+const MAX_FOLDED = 100;
 
 export async function outboundFanOut(input: OutboundFanOutInput): Promise<void> {
   const queues = new Map<string, QueueItem[]>();
@@ -65,11 +71,15 @@ export async function outboundFanOut(input: OutboundFanOutInput): Promise<void> 
   let failed = 0;
   const resumes = new Map<string, number>();
 
-  async function deliver(item: QueueItem): Promise<DeliveryReport> {
+  async function deliver(item: QueueItem, superseded: QueueItem[]): Promise<DeliveryReport> {
     const acts = proxyActivities<Activities>(connectorCall(item.target.retry));
     try {
       // The other targets are none of this delivery's business; leaving them out keeps history small.
-      return await acts.deliverToTarget({ event: { ...item.event, targets: [] }, target: item.target });
+      return await acts.deliverToTarget({
+        event: { ...item.event, targets: [] },
+        target: item.target,
+        ...(superseded.length > 0 && { superseded: superseded.map(({ event: e }) => ({ eventId: e.eventId, version: e.version, initiator: e.initiator })) }),
+      });
     } catch (err) {
       // An activity failure here is final for this attempt series: the target rejected the change (audited by
       // the activity; the queue moves on), or the target/config is at fault (quarantine, below). Anything else
@@ -95,8 +105,10 @@ export async function outboundFanOut(input: OutboundFanOutInput): Promise<void> 
   async function drain(connectorId: string): Promise<void> {
     const queue = queues.get(connectorId)!;
     while (queue.length > 0) {
-      const item = queue[0]!;
-      const report = await deliver(item);
+      const run = foldableRun(queue);
+      const item = run.reduce((newest, x) => (x.event.version > newest.event.version ? x : newest), run[0]!);
+      const superseded = run.filter((x) => x !== item);
+      const report = await deliver(item, superseded);
       if (report.quarantined) {
         // Hold this delivery (and everything behind it) until an operator resumes the connector; look again now
         // and then in case the resume signal went to a run of this workflow that has since continued as new.
@@ -104,9 +116,15 @@ export async function outboundFanOut(input: OutboundFanOutInput): Promise<void> 
         await condition(() => (resumes.get(connectorId) ?? 0) > resumed, QUARANTINE_RECHECK);
         continue;
       }
-      queue.shift();
-      if (report.outcome === 'failed') failed += 1;
-      else delivered += 1;
+      if (report.outcome === 'failed') {
+        // The target refused the newest state: only that change is done with. The older ones folded into it were
+        // never sent; they stay at the head of the queue and go next (folded again, newest first).
+        queue.splice(queue.indexOf(item), 1);
+        failed += 1;
+      } else {
+        queue.splice(0, run.length);
+        delivered += run.length;
+      }
       if (item.event.replyTo && item.target.blocking) {
         try {
           await getExternalWorkflowHandle(item.event.replyTo).signal(deliveryReportSignal, report);
@@ -117,6 +135,21 @@ export async function outboundFanOut(input: OutboundFanOutInput): Promise<void> 
     }
     draining.delete(connectorId);
     upsertMemo({ summary: `${input.resourceType === 'Group' ? 'group' : 'user'} ${input.localId}: ${delivered} delivered, ${failed} failed; targets: ${[...labels].join(', ')}` });
+  }
+
+  /**
+   * The updates at the head of a target's queue that one delivery can serve: a delivery sends the resource's whole
+   * state, so when updates pile up behind a slow or retrying target, only the newest needs to go; the others are
+   * audited as superseded by it. Creates, deletes, updates carrying a password (a one-time value the newest state
+   * may lack) and updates whose request waits for this target (blocking) are always delivered on their own.
+   */
+  function foldableRun(queue: QueueItem[]): QueueItem[] {
+    if (!patched('fold-superseded-updates')) return [queue[0]!];
+    const foldable = ({ event, target }: QueueItem) =>
+      event.operation === 'update' && !(event.resourceType === 'User' && event.user.password !== undefined) && !(event.replyTo && target.blocking);
+    let n = 0;
+    while (n < queue.length && n < MAX_FOLDED && foldable(queue[n]!)) n += 1;
+    return queue.slice(0, Math.max(n, 1));
   }
 
   setHandler(resumeConnectorSignal, ({ connectorId }) => {

@@ -91,27 +91,30 @@ function event(version: number, targets: OutboundTarget[], operation: Provisioni
  * In-memory activities: deliveries are recorded per target and in global order; `flaky` targets fail
  * the first attempts of their first event (of every event with `flakyEveryEvent`).
  */
-function fakeActivities(opts: { flaky?: Record<string, number>; flakyEveryEvent?: boolean; reject?: string[] } = {}) {
+function fakeActivities(opts: { flaky?: Record<string, number>; flakyEveryEvent?: boolean; reject?: string[]; rejectVersions?: Record<string, number[]> } = {}) {
   const delivered = new Map<string, number[]>();
+  /** Per target, the versions folded into a newer delivery (audited as superseded, never sent). */
+  const superseded = new Map<string, number[]>();
   const order: string[] = [];
   const attempts = new Map<string, number>();
   const enqueued: ProvisioningEvent[] = [];
   const compensations: string[] = [];
   const activities: Partial<Activities> = {
-    async deliverToTarget({ event: e, target: t }): Promise<DeliveryReport> {
+    async deliverToTarget({ event: e, target: t, superseded: folded }): Promise<DeliveryReport> {
       const key = `${t.connectorId}:${e.eventId}`;
       const n = (attempts.get(key) ?? 0) + 1;
       attempts.set(key, n);
       const flaky = opts.flakyEveryEvent || e.version === 1 ? (opts.flaky?.[t.connectorId] ?? 0) : 0;
       if (n <= flaky) throw ApplicationFailure.retryable(`attempt ${n} failed`, 'ConnectorTransient');
-      if (opts.reject?.includes(t.connectorId)) throw ApplicationFailure.nonRetryable('400 invalid value', 'ConnectorRejected');
+      if (opts.reject?.includes(t.connectorId) || opts.rejectVersions?.[t.connectorId]?.includes(e.version)) throw ApplicationFailure.nonRetryable('400 invalid value', 'ConnectorRejected');
       await new Promise((r) => setTimeout(r, 5));
       delivered.set(t.connectorId, [...(delivered.get(t.connectorId) ?? []), e.version]);
+      superseded.set(t.connectorId, [...(superseded.get(t.connectorId) ?? []), ...(folded ?? []).map((f) => f.version)]);
       order.push(`${t.connectorId}:${e.version}`);
       return { eventId: e.eventId, connectorId: t.connectorId, label: t.label, outcome: 'delivered', remoteId: `remote-${t.connectorId}` };
     },
   };
-  return { activities, delivered, attempts, enqueued, order, compensations };
+  return { activities, delivered, superseded, attempts, enqueued, order, compensations };
 }
 
 describe('OutboundFanOut', () => {
@@ -141,11 +144,48 @@ describe('OutboundFanOut', () => {
       await env.client.workflow.getHandle(workflowId).result();
       recordHistory('outbound-fan-out-ordered', workflowId);
     });
-    expect(fake.delivered.get('steady')).toEqual([1, 2, 3, 4, 5, 6]);
-    expect(fake.delivered.get('flapping')).toEqual([1, 2, 3, 4, 5, 6]);
+    // Every version is accounted for once per target: sent, or folded into a newer one sent in its place.
+    for (const t of ['steady', 'flapping']) {
+      const sent = fake.delivered.get(t) ?? [];
+      expect([...sent, ...(fake.superseded.get(t) ?? [])].sort()).toEqual([1, 2, 3, 4, 5, 6]);
+      expect(sent).toEqual([...sent].sort()); // never an older version after a newer one
+      expect(sent.at(-1)).toBe(6);
+    }
+    // Updates 2-5 piled up while the flapping target retried the create: one delivery of 6 served them all.
+    expect(fake.delivered.get('flapping')).toEqual([1, 6]);
+    expect(fake.superseded.get('flapping')).toEqual([2, 3, 4, 5]);
     expect(fake.attempts.get('flapping:event-1')).toBe(4);
     // While the flapping target retried its first event, the steady one delivered everything.
     expect(fake.order.indexOf('steady:6')).toBeLessThan(fake.order.indexOf('flapping:1'));
+  });
+
+  it('when the target refuses the newest of the updates folded together, delivers the newest of the others next', async () => {
+    const fake = fakeActivities({ flaky: { picky: 3 }, rejectVersions: { picky: [6] } });
+    const taskQueue = 'fan-out-fold-rejected';
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      workflowBundle: { codePath: inject('workflowBundle') },
+      activities: fake.activities,
+    });
+    await worker.runUntil(async () => {
+      const workflowId = `outbound-fold-${Date.now()}`;
+      for (let v = 1; v <= 6; v++) {
+        await env.client.workflow.signalWithStart<typeof outboundFanOut, [ProvisioningEvent]>('outboundFanOut', {
+          workflowId,
+          taskQueue,
+          args: [{ resourceType: 'User', localId: user(1).id, idleMs: 1500 }],
+          signal: provisioningEventSignal,
+          signalArgs: [event(v, [target('picky')], v === 1 ? 'create' : 'update')],
+        });
+      }
+      await env.client.workflow.getHandle(workflowId).result();
+      recordHistory('outbound-fan-out-folded', workflowId);
+    });
+    // 6 was refused (state never sent: 2-5 were folded into it); 5, folding 2-4, went next.
+    expect(fake.attempts.get('picky:event-6')).toBe(1);
+    expect(fake.delivered.get('picky')).toEqual([1, 5]);
+    expect(fake.superseded.get('picky')).toEqual([2, 3, 4]);
   });
 });
 
@@ -242,8 +282,9 @@ describe('InboundProvision', () => {
 describe('recorded histories', () => {
   const files = fs.existsSync(HISTORIES) ? fs.readdirSync(HISTORIES).filter((f) => f.endsWith('.json')) : [];
 
-  it('exist for both workflows', () => {
-    expect(files.sort()).toEqual(['inbound-provision-blocking.json', 'outbound-fan-out-ordered.json']);
+  it('exist for both workflows, the fan-out from before and after updates were folded', () => {
+    // outbound-fan-out-ordered predates the 'fold-superseded-updates' patch: replaying it checks that patch's guard.
+    expect(files.sort()).toEqual(['inbound-provision-blocking.json', 'outbound-fan-out-folded.json', 'outbound-fan-out-ordered.json']);
   });
 
   it.each(files)('%s replays deterministically on the current workflow code', async (file) => {

@@ -199,6 +199,16 @@ export interface GroupEvent extends EventBase {
 
 export type ProvisioningEvent = UserEvent | GroupEvent;
 
+/**
+ * An update to one target that a newer update of the same resource, delivered in its place, made unnecessary:
+ * its state is contained in the newer one (deliveries send the whole state). Audited as skipped, never sent.
+ */
+export interface SupersededEvent {
+  eventId: string;
+  version: number;
+  initiator: Initiator;
+}
+
 /** What an operator reads for an event: the user name or group display name. */
 export function eventSubject(event: ProvisioningEvent): string {
   return event.resourceType === 'User' ? event.user.userName : event.group.displayName;
