@@ -12,6 +12,7 @@ import {
 } from '../../../test/support/google-directory-server.js';
 import { ConnectorAlreadyExists, ConnectorMisconfigured, ConnectorNotFound, ConnectorRejected, ConnectorTransient } from '../errors.js';
 import type { OutboundConnector, OutboundUser, RemoteUser } from '../types.js';
+import { mapOutboundUser } from '../../provisioning/attribute-mapping.js';
 import { googleFactory } from './index.js';
 import { groupEmailOf, LOCAL_ID_TYPE } from './mapping.js';
 
@@ -184,6 +185,55 @@ describe('users', () => {
     // Another domain: Google refuses it (400), which is final.
     await expect(connector.createUser(user('full@other.org'))).rejects.toBeInstanceOf(ConnectorRejected);
     await expect(connector.createUser(user('no-at-sign'))).rejects.toBeInstanceOf(ConnectorRejected);
+  });
+
+  it('writes attribute-mapping values into the Directory API body, over the derived ones (settings.attributeMapping)', async () => {
+    const attributeMapping = [
+      { target: 'primaryEmail', expression: '$lowercase(name.givenName) & "." & $lowercase(name.familyName) & "@example.com"' },
+      { target: 'orgUnitPath', source: 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:division', default: '/Staff', when: 'create' },
+      { target: 'organizations[0].department', expression: '$uppercase($enterprise.department)' },
+      { target: 'customSchemas.Employment.costCenter', source: 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:costCenter' },
+      // No value and Google requires it: the connector's own (the user's family name) stays.
+      { target: 'name.familyName', source: 'nickName' },
+    ];
+    const { fake, connector, make } = await setup({ attributeMapping });
+    const local = user('rashmini', { name: { givenName: 'Rashmini', familyName: 'Nadeesha' }, enterprise: { department: 'iam', costCenter: 'CC-7' } });
+    const { remoteId } = await connector.createUser(await mapOutboundUser(local, attributeMapping, { operation: 'create' }));
+    const u = fake.users.get(remoteId)!;
+    expect(u.primaryEmail).toBe('rashmini.nadeesha@example.com');
+    expect(u.orgUnitPath).toBe('/Staff');
+    expect(u.organizations).toEqual([{ primary: true, department: 'IAM', costCenter: 'CC-7' }]);
+    expect(u.name).toMatchObject({ givenName: 'Rashmini', familyName: 'Nadeesha' });
+    expect(fake.requests.at(-1)!.body).toMatchObject({ customSchemas: { Employment: { costCenter: 'CC-7' } } });
+
+    // On update the create-only rule is not applied, and a mapped value that is gone is cleared (null).
+    const changed = { ...local, enterprise: { department: 'sales' } };
+    await connector.updateUser(remoteId, await mapOutboundUser(changed, attributeMapping, { operation: 'update' }));
+    const sent = fake.requests.at(-1)!.body as Record<string, unknown>;
+    expect(sent).not.toHaveProperty('orgUnitPath');
+    expect(sent).toMatchObject({ organizations: [{ primary: true, department: 'SALES' }], customSchemas: { Employment: { costCenter: null } } });
+
+    // A second create meets 409: the user is found again under the address the mapping built, not rashmini@example.com.
+    const again = make(); // a new delivery: a new connector instance
+    await expect(again.createUser(await mapOutboundUser(local, attributeMapping, { operation: 'create' }))).rejects.toBeInstanceOf(ConnectorAlreadyExists);
+    expect(await again.findUserByUserName('rashmini')).toEqual({ remoteId });
+
+    // Targets are checked when saved: field paths only, never the password.
+    const base = { domain: DOMAIN, serviceAccountEmail: sa.email, adminEmail: ADMIN };
+    expect(
+      googleFactory.validate({
+        type: 'google',
+        settings: { ...base, attributeMapping: [{ target: 'password', source: 'userName' }, { target: 'organizations[x]', source: 'title' }, ...attributeMapping] },
+        secrets: { privateKey: sa.privateKey },
+      }),
+    ).toEqual([
+      "attributeMapping[0] (target 'password'): 'password' cannot be written by a mapping rule",
+      expect.stringMatching(/^attributeMapping\[1\] \(target 'organizations\[x\]'\): is not a Directory API field path/),
+    ]);
+    // A value that cannot be an address is this user's rejection, naming the target.
+    await expect(connector.createUser({ ...user('bad'), mapped: [{ target: 'primaryEmail', value: 'no address' }] })).rejects.toThrow(
+      /The value mapped to 'primaryEmail' is not an email address/,
+    );
   });
 
   it('lists every user page by page (nextPageToken), for reconciliation', async () => {

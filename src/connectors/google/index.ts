@@ -12,6 +12,11 @@
  *                     "adminEmail": "admin@example.com", "deprovision": "deactivate" },
  *       "secrets": { "privateKey": "-----BEGIN PRIVATE KEY-----\n...", "defaultPassword": "..." } }] }
  *
+ * Attribute mapping (settings.attributeMapping, src/provisioning/attribute-mapping.ts): a rule's target is a Directory
+ * API user field path (`orgUnitPath`, `name.givenName`, `organizations[0].department`, `recoveryEmail`,
+ * `customSchemas.Employment.costCenter`); its value is written into the users.insert / users.update body over what the
+ * connector derives (mapping.ts applyMapped).
+ *
  * Loadable as a plug-in (CONNECTOR_PLUGINS=<path of this file>) until it is one of the built-ins.
  */
 import crypto from 'node:crypto';
@@ -19,7 +24,8 @@ import type { admin_directory_v1 } from '@googleapis/admin';
 import { z } from 'zod';
 import { ConnectorAlreadyExists, ConnectorMisconfigured, ConnectorNotFound, ConnectorRejected } from '../errors.js';
 import type { ConnectorConfig, ConnectorFactory, OutboundConnector, OutboundGroup, OutboundUser, RemoteUser } from '../types.js';
-import { fromGoogleUser, groupEmailOf, primaryEmailOf, toGoogleGroup, toGoogleUser, type MappingSettings } from './mapping.js';
+import { attributeMappingTargets } from '../../provisioning/attribute-mapping.js';
+import { applyMapped, fromGoogleUser, googleTargetProblem, groupEmailOf, primaryEmailOf, toGoogleGroup, toGoogleUser, type MappingSettings } from './mapping.js';
 import { GOOGLE_DIRECTORY_URL, GOOGLE_TOKEN_URL, GoogleTransport, privateKeyProblem } from './transport.js';
 
 const httpUrl = z.string().refine((v) => /^https?:\/\//.test(v) && URL.canParse(v), 'must be an http(s) URL');
@@ -69,6 +75,11 @@ function issuesOf(config: ConnectorConfig): string[] {
     const problem = privateKeyProblem(b.data.privateKey);
     if (problem) out.push(`privateKey: ${problem}`);
   }
+  // The rules themselves are checked for every connector type (src/provisioning/connectors.ts); their targets here.
+  for (const { index, target } of attributeMappingTargets(config.settings)) {
+    const problem = googleTargetProblem(target);
+    if (problem) out.push(`attributeMapping[${index}] (target '${target}'): ${problem}`);
+  }
   return out;
 }
 
@@ -77,6 +88,11 @@ const PAGE_SIZE = 200;
 export class GoogleConnector implements OutboundConnector {
   private readonly transport: GoogleTransport;
   private readonly mapping: MappingSettings;
+  /**
+   * The primary email each create of this delivery sent, by user name: with an attribute-mapping rule on
+   * primaryEmail it is not the one primaryEmailOf derives, and findUserByUserName (linking after a 409) looks there.
+   */
+  private readonly sentPrimaryEmails = new Map<string, string>();
 
   constructor(
     private readonly settings: GoogleSettings,
@@ -97,7 +113,8 @@ export class GoogleConnector implements OutboundConnector {
     // Google requires a password on insert; with none provisioned and no default, a random one nobody
     // knows (the user signs in through SSO, or an admin resets it).
     const password = user.password ?? this.secrets.defaultPassword ?? crypto.randomBytes(24).toString('base64url');
-    const body = toGoogleUser(user, this.mapping, password);
+    const body = applyMapped(toGoogleUser(user, this.mapping, password), user.mapped);
+    if (body.primaryEmail) this.sentPrimaryEmails.set(user.userName, body.primaryEmail);
     const created = await this.transport.call(`users.insert ${body.primaryEmail}`, (d) => d.users.insert({ requestBody: body }));
     if (!created.id) throw new ConnectorRejected('Google answered users.insert without a user id');
     return { remoteId: created.id };
@@ -106,7 +123,7 @@ export class GoogleConnector implements OutboundConnector {
   async updateUser(remoteId: string, user: OutboundUser): Promise<void> {
     // The default password is for creation: sending it on every update would reset the user's own.
     const password = user.password !== undefined && user.password !== this.secrets.defaultPassword ? user.password : undefined;
-    const body = toGoogleUser(user, this.mapping, password);
+    const body = applyMapped(toGoogleUser(user, this.mapping, password), user.mapped);
     await this.transport.call(`users.update ${remoteId}`, (d) => d.users.update({ userKey: remoteId, requestBody: body }));
   }
 
@@ -123,14 +140,17 @@ export class GoogleConnector implements OutboundConnector {
   }
 
   async findUserByUserName(userName: string): Promise<{ remoteId: string } | undefined> {
-    const email = primaryEmailOf(userName, this.mapping);
-    try {
-      const u = await this.transport.call(`users.get ${email}`, (d) => d.users.get({ userKey: email }));
-      return u.id ? { remoteId: u.id } : undefined;
-    } catch (err) {
-      if (err instanceof ConnectorNotFound) return undefined;
-      throw err;
+    const derived = primaryEmailOf(userName, this.mapping);
+    const sent = this.sentPrimaryEmails.get(userName);
+    for (const email of sent !== undefined && sent !== derived ? [sent, derived] : [derived]) {
+      try {
+        const u = await this.transport.call(`users.get ${email}`, (d) => d.users.get({ userKey: email }));
+        if (u.id) return { remoteId: u.id };
+      } catch (err) {
+        if (!(err instanceof ConnectorNotFound)) throw err;
+      }
     }
+    return undefined;
   }
 
   async *listUsers(): AsyncIterable<RemoteUser> {

@@ -4,8 +4,10 @@
  * Directory API group. Pure functions, so the rules are testable without a server.
  */
 import type { admin_directory_v1 } from '@googleapis/admin';
+import { AttributeMappingError } from '../../provisioning/attribute-mapping.js';
 import type { MultiValue } from '../../provisioning/types.js';
 import { ConnectorRejected } from '../errors.js';
+import { JsonPathError, jsonPathProblem, parseJsonPath, setJsonPath } from '../json-path.js';
 import type { OutboundGroup, OutboundUser, RemoteUser } from '../types.js';
 
 /**
@@ -15,6 +17,15 @@ import type { OutboundGroup, OutboundUser, RemoteUser } from '../types.js';
  */
 export type PrimaryEmailMode = 'userName@domain' | 'userName';
 
+/**
+ * The connector's own mapping settings (WSO2's Google Provisioning Configuration), kept as they were. Each is the
+ * built-in form of an attribute-mapping rule (settings.attributeMapping, src/provisioning/attribute-mapping.ts), and a
+ * rule with the same target overrides it:
+ *   primaryEmail 'userName@domain'   { "target": "primaryEmail", "expression": "$substringBefore(userName, '@') & '@example.com'" }
+ *   defaultGivenName: 'X'            { "target": "name.givenName", "source": "name.givenName", "default": "X" }
+ *   defaultFamilyName: 'Y'           { "target": "name.familyName", "source": "name.familyName", "default": "Y" }
+ *   orgUnitPath: '/Staff'            { "target": "orgUnitPath", "expression": "'/Staff'" }
+ */
 export interface MappingSettings {
   domain: string;
   primaryEmail: PrimaryEmailMode;
@@ -139,4 +150,46 @@ export function toGoogleGroup(group: OutboundGroup, domain: string): admin_direc
     name: group.displayName,
     description: `Provisioned group ${group.displayName}${group.externalId ? ` (${group.externalId})` : ''}`,
   };
+}
+
+/**
+ * Mapping targets Google's User resource has but a rule must not write: the password (a rule would reset it on every
+ * update) and its hash function, and the read-only identity fields.
+ */
+const REFUSED_TARGETS = new Set(['password', 'hashFunction', 'id', 'kind', 'etag', 'isAdmin', 'creationTime']);
+
+/**
+ * Targets Google requires of every user: a rule without a value (null) leaves the connector's own value (the
+ * defaults above, then the user name) rather than sending none.
+ */
+const REQUIRED_TARGETS = new Set(['primaryEmail', 'name.givenName', 'name.familyName']);
+
+/** What is wrong with a rule's target, as a Directory API user field path; undefined when it is usable. */
+export function googleTargetProblem(target: string): string | undefined {
+  const problem = jsonPathProblem(target);
+  if (problem) return `is not a Directory API field path (${problem})`;
+  const first = parseJsonPath(target)[0] as string;
+  if (REFUSED_TARGETS.has(first)) return `'${first}' cannot be written by a mapping rule`;
+  return undefined;
+}
+
+/**
+ * Writes the attribute-mapping values (OutboundUser.mapped) into a Directory API user body, over what toGoogleUser
+ * derived. Google's users.update clears a field sent as null, so a rule without a value clears its target, except the
+ * required ones. Throws AttributeMappingError (a rejection of this user) naming the target when a value cannot go there.
+ */
+export function applyMapped(body: admin_directory_v1.Schema$User, mapped: OutboundUser['mapped']): admin_directory_v1.Schema$User {
+  for (const m of mapped ?? []) {
+    if (m.value === null && REQUIRED_TARGETS.has(m.target)) continue;
+    if (m.target === 'primaryEmail' && (typeof m.value !== 'string' || !/^[^@\s]+@[^@\s]+$/.test(m.value))) {
+      throw new AttributeMappingError(`The value mapped to 'primaryEmail' is not an email address: ${JSON.stringify(m.value)}`);
+    }
+    try {
+      setJsonPath(body as Record<string, unknown>, m.target, m.target === 'primaryEmail' ? (m.value as string).toLowerCase() : m.value);
+    } catch (err) {
+      if (err instanceof JsonPathError) throw new AttributeMappingError(`The value mapped to '${m.target}' cannot be set: ${err.message}`);
+      throw err;
+    }
+  }
+  return body;
 }
