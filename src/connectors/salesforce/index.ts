@@ -7,6 +7,12 @@
  * fields Salesforce requires of every User from settings. Salesforce never deletes users: deprovisioning
  * deactivates (`IsActive: false`), and `deprovision` accepts only 'deactivate' to say so. No groups.
  *
+ * Attribute mapping (settings.attributeMapping, src/provisioning/attribute-mapping.ts): a rule's target is a User field
+ * name (`Department`, `Alias`, `CommunityNickname`, `FederationIdentifier`, `ProfileId`, a custom `Badge__c`); mapped
+ * values override the fields the connector derives, on create and on update (`when: 'create'` for fields such as
+ * ProfileId that Salesforce admins may change later). A rule without a value clears its field (null), except the
+ * fields Salesforce requires, which keep the derived value.
+ *
  * Loadable as a plug-in: CONNECTOR_PLUGINS=/abs/path/src/connectors/salesforce/index.ts
  *
  * @example
@@ -21,7 +27,9 @@
 import crypto from 'node:crypto';
 import { Connection } from 'jsforce';
 import { z } from 'zod';
+import { AttributeMappingError, attributeMappingTargets, scalarValue } from '../../provisioning/attribute-mapping.js';
 import { ConnectorMisconfigured, ConnectorNotFound, ConnectorRejected } from '../errors.js';
+import { setJsonPath } from '../json-path.js';
 import type { ConnectorConfig, ConnectorFactory, OutboundConnector, OutboundUser, RemoteUser } from '../types.js';
 import { SalesforceSessionExpired, SalesforceTransport } from './transport.js';
 
@@ -74,7 +82,36 @@ function issuesOf(config: ConnectorConfig): string[] {
     if (a.data.username === undefined) out.push('username: required with the password grant');
     if (!config.secrets.password) out.push('password: required with the password grant');
   }
+  // The rules themselves are checked for every connector type (src/provisioning/connectors.ts); their targets here.
+  for (const { index, target } of attributeMappingTargets(config.settings)) {
+    if (!FIELD_NAME.test(target)) out.push(`attributeMapping[${index}] (target '${target}'): is not a User field name such as Department or Badge__c`);
+    else if (target.toLowerCase() === 'id') out.push(`attributeMapping[${index}] (target '${target}'): the record id cannot be written`);
+  }
   return out;
+}
+
+/** A field's API name (standard, or custom with its __c suffix). */
+const FIELD_NAME = /^[A-Za-z][A-Za-z0-9_]{0,79}$/;
+
+/** Fields every Salesforce User needs: a mapping rule without a value leaves the derived one instead of clearing it. */
+const REQUIRED_FIELDS = new Set(
+  ['Username', 'LastName', 'Alias', 'Email', 'ProfileId', 'TimeZoneSidKey', 'LocaleSidKey', 'EmailEncodingKey', 'LanguageLocaleKey'].map((f) => f.toLowerCase()),
+);
+
+/**
+ * Writes the attribute-mapping values (OutboundUser.mapped) over the derived fields. Field names are
+ * case-insensitive in Salesforce: a mapped `department` replaces the derived `Department`, under the derived
+ * spelling, rather than sending both.
+ */
+export function applyMapped(record: Record<string, unknown>, mapped: OutboundUser['mapped']): Record<string, unknown> {
+  for (const m of mapped ?? []) {
+    const value = scalarValue(m);
+    if (value === null && REQUIRED_FIELDS.has(m.target.toLowerCase())) continue;
+    if (!FIELD_NAME.test(m.target)) throw new AttributeMappingError(`'${m.target}' is not a Salesforce User field name`);
+    const field = Object.keys(record).find((k) => k.toLowerCase() === m.target.toLowerCase()) ?? m.target;
+    setJsonPath(record, field, value);
+  }
+  return record;
 }
 
 /** A Salesforce record id (15 characters, or 18 with the case-safe suffix). */
@@ -128,6 +165,11 @@ interface UserRow {
 export class SalesforceConnector implements OutboundConnector {
   private readonly conn: Connection;
   private readonly sessionKey: string;
+  /**
+   * The Username each create of this delivery sent, by local user name: with a mapping rule on Username it is not the
+   * one salesforceUsername derives, and findUserByUserName (linking after DUPLICATE_USERNAME) looks for it.
+   */
+  private readonly sentUsernames = new Map<string, string>();
 
   constructor(
     private readonly settings: SalesforceSettings,
@@ -149,7 +191,8 @@ export class SalesforceConnector implements OutboundConnector {
   }
 
   async createUser(user: OutboundUser): Promise<{ remoteId: string }> {
-    const record = { ...this.toRecord(user), ...this.createOnlyFields() };
+    const record = applyMapped({ ...this.toRecord(user), ...this.createOnlyFields() }, user.mapped);
+    if (typeof record.Username === 'string') this.sentUsernames.set(user.userName, record.Username);
     const result = await this.call(() => this.conn.sobject('User').create(record));
     if (!result.success || !result.id) {
       throw new ConnectorRejected(`Salesforce did not create the user: ${result.errors.map((e) => `${e.errorCode}: ${e.message}`).join('; ')}`);
@@ -164,7 +207,7 @@ export class SalesforceConnector implements OutboundConnector {
 
   async updateUser(remoteId: string, user: OutboundUser): Promise<void> {
     const Id = this.checkId(remoteId);
-    await this.call(() => this.conn.sobject('User').update({ Id, ...this.toRecord(user) }));
+    await this.call(() => this.conn.sobject('User').update({ ...applyMapped(this.toRecord(user), user.mapped), Id }));
   }
 
   /** Salesforce does not delete users: deactivates. A user already gone is not an error. */
@@ -178,10 +221,15 @@ export class SalesforceConnector implements OutboundConnector {
   }
 
   async findUserByUserName(userName: string): Promise<{ remoteId: string } | undefined> {
-    const soql = `SELECT Id FROM User WHERE Username = ${soqlString(this.salesforceUsername(userName))} LIMIT 1`;
-    const result = await this.call(() => this.conn.query<{ Id: string }>(soql));
-    const id = result.records[0]?.Id;
-    return id ? { remoteId: id } : undefined;
+    const derived = this.salesforceUsername(userName);
+    const sent = this.sentUsernames.get(userName);
+    for (const name of sent !== undefined && sent !== derived ? [sent, derived] : [derived]) {
+      const soql = `SELECT Id FROM User WHERE Username = ${soqlString(name)} LIMIT 1`;
+      const result = await this.call(() => this.conn.query<{ Id: string }>(soql));
+      const id = result.records[0]?.Id;
+      if (id) return { remoteId: id };
+    }
+    return undefined;
   }
 
   /** Every user of the org (in the configured domain, when there is one), page by page with queryMore. */

@@ -15,6 +15,7 @@ import {
   type ConnectorError,
 } from '../errors.js';
 import type { OutboundConnector, OutboundUser, RemoteUser } from '../types.js';
+import { mapOutboundUser } from '../../provisioning/attribute-mapping.js';
 import { salesforceFactory, soqlString } from './index.js';
 
 const PROFILE_ID = '00e5g000001AbCdAAK';
@@ -141,6 +142,54 @@ describe('users', () => {
     const patch = fake.requests.filter((r) => r.method === 'PATCH').at(-1)!;
     expect(patch.path).toBe(`/services/data/v60.0/sobjects/User/${remoteId}`);
     expect(Object.keys(JSON.parse(patch.body) as object)).not.toContain('ProfileId');
+  });
+
+  it('writes attribute-mapping values over the derived fields (settings.attributeMapping)', async () => {
+    const ENT = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
+    const attributeMapping = [
+      { target: 'Department', source: `${ENT}:department`, default: 'Unassigned' },
+      { target: 'Alias', expression: '$substring($lowercase(name.givenName), 0, 1) & $substring($lowercase(name.familyName), 0, 7)' },
+      { target: 'Username', expression: '$lowercase(name.givenName) & "." & $lowercase(name.familyName) & "@sf.acme.example"' },
+      { target: 'ProfileId', expression: `$enterprise.division = "Support" ? "00e5g000002SuPpAAK" : "${PROFILE_ID}"`, when: 'create' },
+      { target: 'FederationIdentifier', source: 'externalId' },
+      // No value, and Salesforce requires an email: the derived one stays.
+      { target: 'Email', source: 'emails[type eq "other"].value' },
+    ];
+    expect(salesforceFactory.validate({ type: 'salesforce', settings: settings({ attributeMapping }), secrets: secrets() })).toEqual([]);
+    const c = connector({ attributeMapping });
+    const frank = user('frank', { name: { givenName: 'Frank', familyName: 'Underwood' }, externalId: 'E-1', enterprise: { department: 'Politics', division: 'Support' } });
+    const { remoteId } = await c.createUser(await mapOutboundUser(frank, attributeMapping, { operation: 'create' }));
+    const created = fake.users.get(remoteId)!;
+    expect(created).toMatchObject({
+      Username: 'frank.underwood@sf.acme.example',
+      Alias: 'funderwo',
+      Department: 'Politics',
+      ProfileId: '00e5g000002SuPpAAK',
+      FederationIdentifier: 'E-1',
+      Email: 'frank@mail.example',
+    });
+
+    // Update: the create-only ProfileId is not sent; a department that is gone takes the rule's default.
+    await c.updateUser(remoteId, await mapOutboundUser({ ...frank, enterprise: undefined }, attributeMapping, { operation: 'update' }));
+    const patch = JSON.parse(fake.requests.filter((r) => r.method === 'PATCH').at(-1)!.body) as Record<string, unknown>;
+    expect(patch).not.toHaveProperty('ProfileId');
+    expect(fake.users.get(remoteId)).toMatchObject({ Department: 'Unassigned', ProfileId: '00e5g000002SuPpAAK' });
+
+    // Linking after DUPLICATE_USERNAME finds the user under the mapped Username.
+    const again = connector({ attributeMapping });
+    await expect(again.createUser(await mapOutboundUser(frank, attributeMapping, { operation: 'create' }))).rejects.toBeInstanceOf(ConnectorAlreadyExists);
+    expect(await again.findUserByUserName('frank')).toEqual({ remoteId });
+
+    // Targets are User field names.
+    expect(
+      salesforceFactory.validate({ type: 'salesforce', settings: settings({ attributeMapping: [{ target: 'Manager.Email', source: 'userName' }, { target: 'Id', source: 'id' }] }), secrets: secrets() }),
+    ).toEqual([
+      "attributeMapping[0] (target 'Manager.Email'): is not a User field name such as Department or Badge__c",
+      "attributeMapping[1] (target 'Id'): the record id cannot be written",
+    ]);
+    await expect(c.createUser({ ...user('gina'), mapped: [{ target: 'Title', value: { a: 1 } }] })).rejects.toThrow(
+      "The value mapped to 'Title' is an object; this target takes a string, number or boolean",
+    );
   });
 
   it('deprovisions by deactivating; a user already gone is not an error', async () => {
