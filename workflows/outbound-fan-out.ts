@@ -31,7 +31,7 @@ import {
 } from '@temporalio/workflow';
 import type { createActivities } from '../activities/index.js';
 import type { DeliveryReport, OutboundTarget, ProvisioningEvent } from '../src/provisioning/types.js';
-import { ConnectorKey, IdentityProviderKey, UserIdKey, UserNameKey } from '../src/temporal/search-attributes.js';
+import { ConnectorKey, IdentityProviderKey, ProvisioningOperationKey, ProvisioningOutcomeKey, UserIdKey, UserNameKey } from '../src/temporal/search-attributes.js';
 import { connectorCall } from './activity-profiles.js';
 import { deliveryReportSignal, provisioningEventSignal, resumeConnectorSignal } from './messages.js';
 
@@ -70,6 +70,9 @@ export async function outboundFanOut(input: OutboundFanOutInput): Promise<void> 
   let delivered = 0;
   let failed = 0;
   const resumes = new Map<string, number>();
+  /** Labels of the targets whose deliveries are held (quarantined). */
+  const held = new Set<string>();
+  const shown: { operation?: string; outcome?: string } = {};
 
   async function deliver(item: QueueItem, superseded: QueueItem[]): Promise<DeliveryReport> {
     const acts = proxyActivities<Activities>(connectorCall(item.target.retry));
@@ -112,8 +115,11 @@ export async function outboundFanOut(input: OutboundFanOutInput): Promise<void> 
       if (report.quarantined) {
         // Hold this delivery (and everything behind it) until an operator resumes the connector; look again now
         // and then in case the resume signal went to a run of this workflow that has since continued as new.
+        held.add(item.target.label);
+        show(item.event.operation);
         const resumed = resumes.get(connectorId) ?? 0;
         await condition(() => (resumes.get(connectorId) ?? 0) > resumed, QUARANTINE_RECHECK);
+        held.delete(item.target.label);
         continue;
       }
       if (report.outcome === 'failed') {
@@ -125,6 +131,7 @@ export async function outboundFanOut(input: OutboundFanOutInput): Promise<void> 
         queue.splice(0, run.length);
         delivered += run.length;
       }
+      show(item.event.operation);
       if (item.event.replyTo && item.target.blocking) {
         try {
           await getExternalWorkflowHandle(item.event.replyTo).signal(deliveryReportSignal, report);
@@ -135,6 +142,27 @@ export async function outboundFanOut(input: OutboundFanOutInput): Promise<void> 
     }
     draining.delete(connectorId);
     upsertMemo({ summary: `${input.resourceType === 'Group' ? 'group' : 'user'} ${input.localId}: ${delivered} delivered, ${failed} failed; targets: ${[...labels].join(', ')}` });
+  }
+
+  /**
+   * What an operator filters and reads in the Temporal UI: the last operation delivered, the outcome so far
+   * (`held` while a quarantined target holds deliveries, then `failed` if a target refused a change, else
+   * `delivered`) and a one-line summary. Search attributes are written only when they change.
+   */
+  function show(operation: string): void {
+    if (!patched('fan-out-outcome-visibility')) return;
+    const outcome = held.size > 0 ? 'held' : failed > 0 ? 'failed' : 'delivered';
+    const attrs = [
+      ...(operation !== shown.operation ? [{ key: ProvisioningOperationKey, value: operation }] : []),
+      ...(outcome !== shown.outcome ? [{ key: ProvisioningOutcomeKey, value: outcome }] : []),
+    ];
+    if (attrs.length > 0) upsertSearchAttributes(attrs);
+    shown.operation = operation;
+    shown.outcome = outcome;
+    if (held.size > 0 || attrs.length > 0) {
+      const holding = held.size > 0 ? `; held for quarantined ${[...held].join(', ')}` : '';
+      upsertMemo({ summary: `${input.resourceType === 'Group' ? 'group' : 'user'} ${input.localId}: ${delivered} delivered, ${failed} failed${holding}; targets: ${[...labels].join(', ')}` });
+    }
   }
 
   /**

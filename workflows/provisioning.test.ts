@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import type { createActivities } from '../activities/index.js';
 import type { DeliveryReport, OutboundTarget, ProvisioningEvent, UserRecord } from '../src/provisioning/types.js';
-import { SEARCH_ATTRIBUTES } from '../src/temporal/search-attributes.js';
+import { ProvisioningOperationKey, ProvisioningOutcomeKey, SEARCH_ATTRIBUTES } from '../src/temporal/search-attributes.js';
 import type { inboundProvision } from './inbound-provision.js';
 import { provisioningEventSignal } from './messages.js';
 import type { outboundFanOut } from './outbound-fan-out.js';
@@ -181,6 +181,11 @@ describe('OutboundFanOut', () => {
       }
       await env.client.workflow.getHandle(workflowId).result();
       recordHistory('outbound-fan-out-folded', workflowId);
+      // What an operator filters on in the Temporal UI.
+      const described = await env.client.workflow.getHandle(workflowId).describe();
+      expect(described.typedSearchAttributes.get(ProvisioningOutcomeKey)).toBe('failed');
+      expect(described.typedSearchAttributes.get(ProvisioningOperationKey)).toBe('update');
+      expect(await described.memo).toEqual({ summary: expect.stringMatching(/: 5 delivered, 1 failed; targets: /) as unknown });
     });
     // 6 was refused (state never sent: 2-5 were folded into it); 5, folding 2-4, went next.
     expect(fake.attempts.get('picky:event-6')).toBe(1);
