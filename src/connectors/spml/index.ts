@@ -11,12 +11,28 @@
  *   findUserByUserName -> searchRequest with an equalityMatch on the mapped userName attribute
  *   listUsers          -> searchRequest on the object class, paged with iterateRequest
  *
+ * Attribute mapping. `attributes` (below) is WSO2's fixed mapping and keeps working: it names the DSML attributes that
+ * play a role (the account id searched by findUserByUserName, the password, the disabled flag, the externalId read back
+ * by reconciliation) and gives each of the value attributes its built-in rule:
+ *   attributes.givenName: 'firstname'     = { "target": "firstname", "source": "name.givenName" }
+ *   attributes.familyName: 'lastname'     = { "target": "lastname", "source": "name.familyName" }
+ *   attributes.displayName: 'fullname'    = { "target": "fullname", "expression": "displayName ? displayName : name.formatted" }
+ *   attributes.email: 'emailAddress'      = { "target": "emailAddress", "source": "emails.value" }   (primary first)
+ *   attributes.externalId: 'employeeId'   = { "target": "employeeId", "source": "externalId" }
+ * The generic rules (settings.attributeMapping, src/provisioning/attribute-mapping.ts) come on top, by DSML attribute
+ * name: a rule on `firstname` replaces the built-in one, a rule on a new name (`departmentNumber`) adds an attribute.
+ * A list value gives a multi-valued DSML attribute; a rule without a value sends the attribute with no values on
+ * modify (removing it) and leaves it out of an add.
+ *
  * @example
  *   { type: 'spml', settings: { endpoint: 'https://idm.example.com/idm/servlet/openspml2', username: 'configurator',
- *     targetId: 'spml2-DSML-Target' }, secrets: { password: '...' } }
+ *     targetId: 'spml2-DSML-Target',
+ *     attributeMapping: [{ target: 'departmentNumber', source: 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department' }] },
+ *     secrets: { password: '...' } }
  */
 import crypto from 'node:crypto';
 import { z } from 'zod';
+import { attributeMappingTargets, stringValues } from '../../provisioning/attribute-mapping.js';
 import { qualifiedUserName } from '../../scim/user-resource.js';
 import {
   ConnectorAlreadyExists,
@@ -92,14 +108,31 @@ function issuesOf(config: ConnectorConfig): string[] {
   if (a.success && a.data.username !== undefined && !config.secrets.password) {
     out.push('password: required with username (basic authentication)');
   }
+  // The rules themselves are checked for every connector type (src/provisioning/connectors.ts); their targets here.
+  const passwordAttr = a.success ? a.data.attributes.password.toLowerCase() : 'credentials';
+  for (const { index, target } of attributeMappingTargets(config.settings)) {
+    const where = `attributeMapping[${index}] (target '${target}')`;
+    if (!DSML_NAME.test(target)) out.push(`${where}: is not a DSML attribute name`);
+    else if (target.toLowerCase() === 'objectclass') out.push(`${where}: the object class is the objectClass setting`);
+    else if (passwordAttr !== '' && target.toLowerCase() === passwordAttr) out.push(`${where}: the password is sent only when provisioned (passwordProvisioning)`);
+  }
   return out;
 }
+
+/** A DSML attribute name (an LDAP attribute description: name or OID, options after ';'). */
+const DSML_NAME = /^[A-Za-z0-9][A-Za-z0-9._;:-]{0,255}$/;
 
 function primaryEmail(user: OutboundUser): string | undefined {
   return (user.emails.find((e) => e.primary) ?? user.emails[0])?.value;
 }
 
 export class SpmlConnector implements OutboundConnector {
+  /**
+   * The account id each add of this delivery sent, by user name: a mapping rule on the userName attribute changes it,
+   * and findUserByUserName (linking after alreadyExists) searches for it.
+   */
+  private readonly sentAccountIds = new Map<string, string>();
+
   constructor(
     private readonly settings: SpmlSettings,
     private readonly secrets: z.infer<typeof spmlSecrets>,
@@ -107,7 +140,10 @@ export class SpmlConnector implements OutboundConnector {
 
   async createUser(user: OutboundUser): Promise<{ remoteId: string }> {
     const data = [dsmlAttr('objectclass', [this.settings.objectClass])];
-    for (const [name, values] of this.attributesOf(user)) if (values.length > 0) data.push(dsmlAttr(name, values));
+    const attributes = this.attributesOf(user);
+    for (const [name, values] of attributes) if (values.length > 0) data.push(dsmlAttr(name, values));
+    const accountId = attributes.get(this.settings.attributes.userName)?.[0];
+    if (accountId !== undefined) this.sentAccountIds.set(user.userName, accountId);
     const res = await this.call(
       el(NS.spml, 'addRequest', this.requestAttrs({ returnData: 'identifier', targetID: this.settings.targetId }), [el(NS.spml, 'data', {}, data)]),
       NS.spml,
@@ -136,13 +172,17 @@ export class SpmlConnector implements OutboundConnector {
   }
 
   async findUserByUserName(userName: string): Promise<{ remoteId: string } | undefined> {
-    const target = qualifiedUserName(this.settings.userStoreDomain.toUpperCase(), userName);
-    const filter = el(NS.dsml, 'filter', {}, [
-      el(NS.dsml, 'equalityMatch', { name: this.settings.attributes.userName }, [el(NS.dsml, 'value', {}, target)]),
-    ]);
-    const res = await this.search(filter, 'identifier', 2);
-    const id = child(res.psos[0], NS.spml, 'psoID')?.attrs.ID;
-    return id ? { remoteId: id } : undefined;
+    const derived = qualifiedUserName(this.settings.userStoreDomain.toUpperCase(), userName);
+    const sent = this.sentAccountIds.get(userName);
+    for (const target of sent !== undefined && sent !== derived ? [sent, derived] : [derived]) {
+      const filter = el(NS.dsml, 'filter', {}, [
+        el(NS.dsml, 'equalityMatch', { name: this.settings.attributes.userName }, [el(NS.dsml, 'value', {}, target)]),
+      ]);
+      const res = await this.search(filter, 'identifier', 2);
+      const id = child(res.psos[0], NS.spml, 'psoID')?.attrs.ID;
+      if (id) return { remoteId: id };
+    }
+    return undefined;
   }
 
   async *listUsers(): AsyncIterable<RemoteUser> {
@@ -165,7 +205,11 @@ export class SpmlConnector implements OutboundConnector {
     }
   }
 
-  /** Mapped attribute name -> values, for every mapped attribute (an absent value is an empty list). */
+  /**
+   * DSML attribute name -> values, for every mapped attribute (an absent value is an empty list): the built-in rules of
+   * `attributes`, then the attribute-mapping values (OutboundUser.mapped) over them. DSML names are case-insensitive:
+   * a rule on `FirstName` replaces the built-in `firstname`, under the built-in spelling.
+   */
   private attributesOf(user: OutboundUser): Map<string, string[]> {
     const m = this.settings.attributes;
     const out = new Map<string, string[]>();
@@ -179,6 +223,10 @@ export class SpmlConnector implements OutboundConnector {
     put(m.email, primaryEmail(user));
     put(m.externalId, user.externalId);
     put(m.disabled, user.active === false ? 'true' : 'false');
+    for (const mapped of user.mapped ?? []) {
+      const name = [...out.keys()].find((k) => k.toLowerCase() === mapped.target.toLowerCase()) ?? mapped.target;
+      out.set(name, stringValues(mapped));
+    }
     // Only a password being provisioned is sent: an update without one leaves the target's unchanged.
     if (m.password && user.password !== undefined) out.set(m.password, [user.password]);
     return out;

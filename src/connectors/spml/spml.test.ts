@@ -11,6 +11,7 @@ import {
   ConnectorTransient,
 } from '../errors.js';
 import type { OutboundConnector, OutboundUser, RemoteUser } from '../types.js';
+import { mapOutboundUser } from '../../provisioning/attribute-mapping.js';
 import { spmlFactory } from './index.js';
 import { NS, child, el, parseXml, soapBodyContent, soapEnvelope } from './xml.js';
 
@@ -163,6 +164,60 @@ describe('SPML 2.0 connector', () => {
     } finally {
       await server2.stop();
     }
+  });
+
+  it('applies attribute-mapping rules over the built-in attributes: replaces, adds, multi-valued, removes (settings.attributeMapping)', async () => {
+    const attributeMapping = [
+      { target: 'FirstName', expression: '$uppercase(name.givenName)' },
+      { target: 'departmentNumber', source: 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department' },
+      { target: 'mobile', expression: 'phoneNumbers[type = "mobile"].value' },
+      { target: 'employeeType', source: 'userType', default: 'staff', when: 'create' },
+      { target: 'accountId', expression: '"corp-" & userName' },
+    ];
+    expect(spmlFactory.validate({ type: 'spml', settings: { endpoint: server.url, attributeMapping }, secrets: {} })).toEqual([]);
+    const c = make({ attributeMapping });
+    const local = user('mapped-spml', {
+      enterprise: { department: 'IAM' },
+      phoneNumbers: [
+        { value: '+94 1', type: 'mobile' },
+        { value: '+94 2', type: 'mobile' },
+      ],
+    });
+    const { remoteId } = await c.createUser(await mapOutboundUser(local, attributeMapping, { operation: 'create' }));
+    expect(attrsOf(server, remoteId)).toEqual({
+      objectclass: ['spml2Person'],
+      accountId: ['corp-mapped-spml'],
+      firstname: ['RASHMINI'],
+      lastname: ['N'],
+      emailAddress: ['mapped-spml@gmail.com'],
+      disabled: ['false'],
+      departmentNumber: ['IAM'],
+      mobile: ['+94 1', '+94 2'],
+      employeeType: ['staff'],
+    });
+
+    // The department is gone: modify replaces it with no values; the create-only rule is not sent.
+    await c.updateUser(remoteId, await mapOutboundUser({ ...local, enterprise: undefined }, attributeMapping, { operation: 'update' }));
+    const after = attrsOf(server, remoteId);
+    expect(after).not.toHaveProperty('departmentNumber');
+    expect(after).toMatchObject({ employeeType: ['staff'], firstname: ['RASHMINI'] });
+
+    // Linking after alreadyExists searches for the account id the mapping built.
+    const again = make({ attributeMapping });
+    await expect(again.createUser(await mapOutboundUser(local, attributeMapping, { operation: 'create' }))).rejects.toBeInstanceOf(ConnectorAlreadyExists);
+    expect(await again.findUserByUserName('mapped-spml')).toEqual({ remoteId });
+
+    expect(
+      spmlFactory.validate({
+        type: 'spml',
+        settings: { endpoint: server.url, attributeMapping: [{ target: 'objectClass', source: 'userName' }, { target: 'credentials', source: 'userName' }, { target: 'a b', source: 'userName' }] },
+        secrets: {},
+      }),
+    ).toEqual([
+      "attributeMapping[0] (target 'objectClass'): the object class is the objectClass setting",
+      "attributeMapping[1] (target 'credentials'): the password is sent only when provisioned (passwordProvisioning)",
+      "attributeMapping[2] (target 'a b'): is not a DSML attribute name",
+    ]);
   });
 
   it('round-trips hostile values exactly (markup, entities, quotes, CR/LF, unicode)', async () => {
