@@ -12,6 +12,11 @@
  * The contract (src/connectors/types.ts, src/connectors/registry.ts): the module's default export (or its export
  * named `connectorFactory`) is a ConnectorFactory. Imports from the server (`errors.js`, `types.js`) are the
  * public API a plug-in may use.
+ *
+ * Attribute mapping comes for free: the server validates `settings.attributeMapping` for every connector type and
+ * hands the computed values in `user.mapped`; this connector writes them as the line's `attributes` object
+ * (target -> value), e.g. with `[{ "target": "mail", "source": "emails[type eq \"work\"].value" }]`:
+ *   {"op":"create","resourceType":"User","remoteId":"...","at":"...","user":{...},"attributes":{"mail":"rash@work.example"}}
  */
 import { randomUUID } from 'node:crypto';
 import { appendFile, readFile } from 'node:fs/promises';
@@ -25,8 +30,11 @@ const settingsSchema = z.object({
   file: z.string().refine((f) => path.isAbsolute(f), 'must be an absolute path'),
 });
 
+/** A user as written: without the password, and with the mapped values apart, as `attributes`. */
+type UserLine = { op: 'create' | 'update'; resourceType: 'User'; remoteId: string; at: string; user: Omit<OutboundUser, 'password' | 'mapped'>; attributes?: Record<string, unknown> };
+
 type Line =
-  | { op: 'create' | 'update'; resourceType: 'User'; remoteId: string; at: string; user: Omit<OutboundUser, 'password'> }
+  | UserLine
   | { op: 'delete'; resourceType: 'User' | 'Group'; remoteId: string; at: string }
   | { op: 'create' | 'update'; resourceType: 'Group'; remoteId: string; at: string; group: OutboundGroup };
 
@@ -35,13 +43,13 @@ class JsonlConnector implements OutboundConnector {
 
   async createUser(user: OutboundUser): Promise<{ remoteId: string }> {
     const remoteId = randomUUID();
-    await this.append({ op: 'create', resourceType: 'User', remoteId, at: new Date().toISOString(), user: withoutPassword(user) });
+    await this.append(userLine('create', remoteId, user));
     return { remoteId };
   }
 
   async updateUser(remoteId: string, user: OutboundUser): Promise<void> {
     if (!(await this.exists('User', remoteId))) throw new ConnectorNotFound(`No user ${remoteId} in ${this.file}`);
-    await this.append({ op: 'update', resourceType: 'User', remoteId, at: new Date().toISOString(), user: withoutPassword(user) });
+    await this.append(userLine('update', remoteId, user));
   }
 
   async deleteUser(remoteId: string): Promise<void> {
@@ -107,9 +115,11 @@ class JsonlConnector implements OutboundConnector {
   }
 }
 
-function withoutPassword(user: OutboundUser): Omit<OutboundUser, 'password'> {
-  const { password: _password, ...rest } = user;
-  return rest;
+function userLine(op: 'create' | 'update', remoteId: string, user: OutboundUser): UserLine {
+  const { password: _password, mapped, ...rest } = user;
+  // Later rules for the same target (a 'when: create' one after an 'always' one) win, as in the other connectors.
+  const attributes = mapped && mapped.length > 0 ? Object.fromEntries(mapped.map((m) => [m.target, m.value])) : undefined;
+  return { op, resourceType: 'User', remoteId, at: new Date().toISOString(), user: rest, ...(attributes && { attributes }) };
 }
 
 function translate(err: unknown, file: string): Error {
