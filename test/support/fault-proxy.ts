@@ -4,12 +4,35 @@
  *   - `failureRate` + `seed`: a pseudo-random (seeded, so reproducible) share of requests fails, in turn as
  *       503 with `Retry-After: 0` (not forwarded), a dropped connection before forwarding, and a dropped
  *       connection after forwarding (the target applied the change, the caller never hears of it).
- * Counts what it did, so a test can show the faults happened.
+ *   - `scripted`: faults in order, each for the next request it matches: answered with its status (default 500),
+ *       before forwarding (the target never saw the request) or, with `afterForwarding`, after it (the target
+ *       applied it, the caller hears an error);
+ * Counts what it did, so a test can show the faults happened, and logs each request (method, path, the
+ * Authorization scheme without the credential, the status answered).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export type FaultKind = '503' | 'drop-before' | 'drop-after';
+
+/** One scripted fault: the next request it matches gets `status` instead of the upstream's answer. */
+export interface ScriptedFault {
+  /** Which requests it applies to (default: any). `path` includes the query string. */
+  match?: (req: { method: string; path: string }) => boolean;
+  /** The status answered (default 500), with a SCIM error body. */
+  status?: number;
+  /** Forward the request first, then answer `status` (the target applied the change). */
+  afterForwarding?: boolean;
+}
+
+export interface ProxyLogEntry {
+  method: string;
+  path: string;
+  /** The Authorization scheme (`Basic`, `Bearer`), never the credential. */
+  auth: string | undefined;
+  /** What the caller got: a status, or 'dropped'. */
+  status: number | 'dropped';
+}
 
 export interface FaultProxyOptions {
   delayMs?: number;
@@ -17,11 +40,15 @@ export interface FaultProxyOptions {
   seed?: number;
   /** The Retry-After header of the 503 answers (seconds); default '0'. */
   retryAfter?: string;
+  /** Faults in order, each consumed by the first request it matches (see ScriptedFault). */
+  scripted?: ScriptedFault[];
 }
 
 export interface FaultProxy {
   url: string;
-  stats: { requests: number; forwarded: number; faults: Record<FaultKind, number> };
+  stats: { requests: number; forwarded: number; faults: Record<FaultKind, number>; scripted: number };
+  /** Every request, in arrival order. */
+  log: ProxyLogEntry[];
   close(): Promise<void>;
 }
 
@@ -44,17 +71,34 @@ export async function startFaultProxy(upstreamBaseUrl: string, opts: FaultProxyO
   const failureRate = opts.failureRate ?? 0;
   const kinds: FaultKind[] = ['503', 'drop-before', 'drop-after'];
   let nextKind = 0;
-  const stats: FaultProxy['stats'] = { requests: 0, forwarded: 0, faults: { '503': 0, 'drop-before': 0, 'drop-after': 0 } };
+  const stats: FaultProxy['stats'] = { requests: 0, forwarded: 0, faults: { '503': 0, 'drop-before': 0, 'drop-after': 0 }, scripted: 0 };
+  const log: ProxyLogEntry[] = [];
+  const scripted = [...(opts.scripted ?? [])];
 
   const server = http.createServer((req, res) => {
     stats.requests += 1;
-    const fault = failureRate > 0 && random() < failureRate ? kinds[nextKind++ % kinds.length]! : undefined;
+    const entry: ProxyLogEntry = { method: req.method ?? '', path: req.url ?? '', auth: req.headers.authorization?.split(' ')[0], status: 'dropped' };
+    log.push(entry);
+    const next = scripted[0];
+    const script = next && (next.match?.({ method: entry.method, path: entry.path }) ?? true) ? scripted.shift() : undefined;
+    const fault = !script && failureRate > 0 && random() < failureRate ? kinds[nextKind++ % kinds.length]! : undefined;
+    const answerScripted = (status: number) => {
+      stats.scripted += 1;
+      entry.status = status;
+      res.writeHead(status, { 'Content-Type': 'application/scim+json' });
+      res.end(JSON.stringify({ schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: String(status), detail: 'scripted fault' }));
+    };
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       void (async () => {
+        if (script && !script.afterForwarding) {
+          answerScripted(script.status ?? 500);
+          return;
+        }
         if (fault === '503') {
           stats.faults['503'] += 1;
+          entry.status = 503;
           res.writeHead(503, { 'Retry-After': opts.retryAfter ?? '0', 'Content-Type': 'application/scim+json' });
           res.end(JSON.stringify({ schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: '503', detail: 'flapping proxy' }));
           return;
@@ -87,7 +131,12 @@ export async function startFaultProxy(upstreamBaseUrl: string, opts: FaultProxyO
           req.socket.destroy();
           return;
         }
+        if (script) {
+          answerScripted(script.status ?? 500);
+          return;
+        }
         if (!res.destroyed) {
+          entry.status = status;
           res.writeHead(status, { 'content-type': contentType });
           res.end(body);
         }
@@ -98,6 +147,7 @@ export async function startFaultProxy(upstreamBaseUrl: string, opts: FaultProxyO
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     stats,
+    log,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
