@@ -107,6 +107,9 @@ export function createUserStoreActivities({ db, schemas, passwordPolicy }: UserS
         args.ifMatchVersion,
       );
     },
+    async restoreGroup(args: { snapshot: groups.GroupSnapshot; afterVersion: number }): Promise<groups.GroupStoreResult> {
+      return groups.restoreGroup(db, requestId(), args.snapshot, args.afterVersion);
+    },
     async deleteGroup(args: { id: string; ifMatchVersion?: number | undefined }): Promise<groups.GroupStoreResult> {
       return groups.deleteGroup(db, requestId(), args.id, args.ifMatchVersion);
     },

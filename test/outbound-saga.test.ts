@@ -65,4 +65,48 @@ describe('a blocking target that refuses', () => {
     expect(ok.status).toBe(200);
     expect((await byName(b, 'saga-sue')).body.Resources).toEqual([expect.objectContaining({ displayName: 'Susan' })]);
   });
+
+  it('fails a group PATCH (rename and membership change) and restores the group and its members here and there', async () => {
+    const ids: string[] = [];
+    for (const userName of ['saga-gus', 'saga-gwen']) {
+      const r = await json(a, 'POST', '/scim2/Users', { userName, password: 'digit-1' });
+      expect(r.status).toBe(201);
+      ids.push(String(r.body.id));
+    }
+    const [gus, gwen] = ids as [string, string];
+    const created = await json(a, 'POST', '/scim2/Groups', { displayName: 'Saga Alpha', members: [{ value: gus }] });
+    expect(created.status).toBe(201);
+    const groupId = String(created.body.id);
+    // B already has a group by the name A's group is about to take: B refuses the rename (409 uniqueness).
+    expect((await json(b, 'POST', '/scim2/Groups', { displayName: 'Saga Beta' })).status).toBe(201);
+
+    const refused = await json(a, 'PATCH', `/scim2/Groups/${groupId}`, {
+      schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+      Operations: [
+        { op: 'replace', path: 'displayName', value: 'Saga Beta' },
+        { op: 'add', path: 'members', value: [{ value: gwen }] },
+        { op: 'remove', path: `members[value eq "${gus}"]` },
+      ],
+    });
+    expect(refused.status).toBe(400);
+    expect(String(refused.body.detail)).toMatch(/^Refused by blocking target IS2\/scim2: .*409.*undone here/);
+
+    // Here: the name and the members before the PATCH, at a new version (create 1, PATCH 2, restore 3).
+    const here = await json(a, 'GET', `/scim2/Groups/${groupId}`);
+    expect(here.body.displayName).toBe('Saga Alpha');
+    expect((here.body.members as { value: string }[]).map((m) => m.value)).toEqual([gus]);
+    expect(here.body.meta).toEqual(expect.objectContaining({ version: 'W/"3"' }));
+    // There: still Saga Alpha with saga-gus only (the restore was sent after the refused change).
+    const alpha = await json(b, 'GET', `/scim2/Groups?filter=${encodeURIComponent('displayName eq "Saga Alpha"')}&attributes=members.display`);
+    expect(((alpha.body.Resources as Json[])[0]?.members as { display: string }[]).map((m) => m.display)).toEqual(['saga-gus']);
+
+    // An accepted change still goes through.
+    const ok = await json(a, 'PATCH', `/scim2/Groups/${groupId}`, {
+      schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+      Operations: [{ op: 'add', path: 'members', value: [{ value: gwen }] }],
+    });
+    expect(ok.status).toBe(200);
+    const both = await json(b, 'GET', `/scim2/Groups?filter=${encodeURIComponent('displayName eq "Saga Alpha"')}&attributes=members.display`);
+    expect(((both.body.Resources as Json[])[0]?.members as { display: string }[]).map((m) => m.display).sort()).toEqual(['saga-gus', 'saga-gwen']);
+  });
 });

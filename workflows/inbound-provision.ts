@@ -20,16 +20,18 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { createActivities } from '../activities/index.js';
-import type {
-  DeliveryReport,
-  GroupInput,
-  GroupRecord,
-  Initiator,
-  OutboundTarget,
-  ProvisioningEvent,
-  ScimRejection,
-  UserInput,
-  UserRecord,
+import {
+  MAX_GROUP_SNAPSHOT_MEMBERS,
+  type DeliveryReport,
+  type GroupInput,
+  type GroupRecord,
+  type GroupSnapshot,
+  type Initiator,
+  type OutboundTarget,
+  type ProvisioningEvent,
+  type ScimRejection,
+  type UserInput,
+  type UserRecord,
 } from '../src/provisioning/types.js';
 import { patchPassword } from '../src/scim/patch-password.js';
 import type { UserSnapshot } from '../src/userstore/users.js';
@@ -120,6 +122,7 @@ async function provisionGroup(input: GroupOperation & Common, reports: Map<strin
           : await store.deleteGroup({ id: input.groupId, ifMatchVersion: input.ifMatchVersion });
   if (!stored.ok) return rejected(`group ${input.operation}`, stored.rejection);
   const group = stored.group;
+  const previous = stored.previous;
   const { workflowId } = workflowInfo();
   const { targets, pendingTargets, failedTargets, outcome } = await fanOut(
     input,
@@ -136,6 +139,16 @@ async function provisionGroup(input: GroupOperation & Common, reports: Map<strin
     }),
     reports,
   );
+  // Saga, as for users: a blocking target refused the change, so it is undone here and at the targets that took it.
+  if (failedTargets.length > 0 && patched('blocking-rejection-compensation-groups')) {
+    const undone = await compensateGroup(input, group, previous, targets);
+    const reasons = failedTargets.map((f) => `${f.label}: ${f.error ?? 'rejected'}`).join('; ');
+    return rejected(`group ${input.operation}`, {
+      status: 400,
+      scimType: 'invalidValue',
+      detail: `Refused by blocking target ${reasons}. ${undone ?? 'The change was undone here and at the other targets.'}`,
+    });
+  }
   upsertMemo({
     summary:
       `group ${input.operation} ${group.domain}/${group.displayName} v${group.version}: ${outcome}; ` +
@@ -262,6 +275,38 @@ async function compensate(input: UserOperation & Common, user: UserRecord, previ
     initiator: input.initiator,
   });
   upsertMemo({ summary: `${input.operation} ${user.domain}/${user.userName}: refused by a blocking target; compensated (v${undone.user.version})` });
+  return undefined;
+}
+
+/** compensate() for groups: a create is deleted; a replace, patch or delete is restored from its snapshot. */
+async function compensateGroup(input: GroupOperation & Common, group: GroupRecord, previous: GroupSnapshot | undefined, targets: OutboundTarget[]): Promise<string | undefined> {
+  const { workflowId } = workflowInfo();
+  const undone =
+    input.operation === 'create'
+      ? await store.deleteGroup({ id: group.id })
+      : previous
+        ? await store.restoreGroup({ snapshot: previous, afterVersion: group.version })
+        : undefined;
+  const name = `${group.domain}/${group.displayName}`;
+  if (!undone?.ok) {
+    const why = undone
+      ? `${undone.rejection.status} ${undone.rejection.detail}`
+      : `the change touched more than ${MAX_GROUP_SNAPSHOT_MEMBERS} members, too many to keep a snapshot of`;
+    upsertMemo({ summary: `group ${input.operation} ${name}: refused by a blocking target; compensation FAILED: ${why}` });
+    return `Undoing the change here failed (${why}); it stays applied locally.`;
+  }
+  const restored = undone.group;
+  await outbound.enqueueOutboundEvent({
+    eventId: `${workflowId}:compensation`,
+    resourceType: 'Group',
+    operation: input.operation === 'create' ? 'delete' : input.operation === 'delete' ? 'create' : 'update',
+    localId: restored.id,
+    version: restored.version,
+    group: { id: restored.id, domain: restored.domain, displayName: restored.displayName, externalId: restored.externalId },
+    targets,
+    initiator: input.initiator,
+  });
+  upsertMemo({ summary: `group ${input.operation} ${name}: refused by a blocking target; compensated (v${restored.version})` });
   return undefined;
 }
 

@@ -116,6 +116,20 @@ export interface MemberDelta {
   removeWhere?: unknown[] | undefined;
 }
 
+/**
+ * What a group change can be undone from (the saga of a blocking target's refusal): the group's attributes before
+ * the change and the members it added and removed. Only the membership *delta* is kept, so undoing a PATCH of a
+ * 100,000-member group carries just the rows it touched; a change touching more than MAX_GROUP_SNAPSHOT_MEMBERS
+ * members keeps no snapshot (it is then not undone, and the caller is told).
+ */
+export interface GroupSnapshot {
+  group: Omit<GroupRecord, 'members'>;
+  added: MemberRef[];
+  removed: MemberRef[];
+}
+
+export const MAX_GROUP_SNAPSHOT_MEMBERS = 10_000;
+
 export interface GroupRecord {
   id: string;
   domain: string;

@@ -8,11 +8,13 @@
 import type { PrismaClient } from '../db/client.js';
 import { isUniqueViolation } from '../db/errors.js';
 import type { Prisma } from '../generated/prisma/client.js';
-import type { GroupInput, GroupRecord, MemberDelta, MemberRef, ScimRejection } from '../provisioning/types.js';
+import { MAX_GROUP_SNAPSHOT_MEMBERS, type GroupInput, type GroupRecord, type GroupSnapshot, type MemberDelta, type MemberRef, type ScimRejection } from '../provisioning/types.js';
 import { qualifiedUserName } from '../scim/user-resource.js';
 import { domainId, isUuid, once, type Tx } from './users.js';
 
-export type GroupStoreResult = { ok: true; group: GroupRecord } | { ok: false; rejection: ScimRejection };
+export type { GroupSnapshot };
+
+export type GroupStoreResult = { ok: true; group: GroupRecord; previous?: GroupSnapshot | undefined } | { ok: false; rejection: ScimRejection };
 
 const groupInclude = { domain: true } as const satisfies Prisma.GroupInclude;
 type GroupRow = Prisma.GroupGetPayload<{ include: typeof groupInclude }>;
@@ -51,6 +53,25 @@ export async function loadMembers(db: Tx | PrismaClient, groupId: string): Promi
       ? { value: m.memberId, type: 'User' as const, display: m.user ? qualifiedUserName(m.user.domain.name, m.user.userName) : undefined }
       : { value: m.memberId, type: 'Group' as const, display: m.nestedGroup ? qualifiedUserName(m.nestedGroup.domain.name, m.nestedGroup.displayName) : undefined },
   );
+}
+
+/** A group's member ids and types only: what a snapshot needs, cheap even for large groups. */
+async function memberRefs(tx: Tx, groupId: string, only?: readonly string[]): Promise<MemberRef[]> {
+  const rows = await tx.groupMember.findMany({
+    where: { groupId, ...(only && { memberId: { in: [...only] } }) },
+    select: { memberId: true, memberType: true },
+  });
+  return rows.map((r) => ({ value: r.memberId, type: r.memberType as 'User' | 'Group' }));
+}
+
+/** The snapshot of a change from the member sets before and after it, or undefined when it is too large to keep. */
+function snapshotOf(before: GroupRow, membersBefore: readonly MemberRef[], membersAfter: readonly MemberRef[]): GroupSnapshot | undefined {
+  const had = new Set(membersBefore.map((m) => m.value));
+  const has = new Set(membersAfter.map((m) => m.value));
+  const added = membersAfter.filter((m) => !had.has(m.value));
+  const removed = membersBefore.filter((m) => !has.has(m.value));
+  if (added.length + removed.length > MAX_GROUP_SNAPSHOT_MEMBERS) return undefined;
+  return { group: toGroupRecord(before, undefined), added, removed };
 }
 
 function uniqueness(input: GroupInput): ScimRejection {
@@ -199,10 +220,13 @@ export async function replaceGroup(
         throw new Rejected({ status: 400, scimType: 'mutability', detail: 'The user store domain of a group cannot be changed' });
       }
       await checkName(tx, current.domain_id, input, id);
+      const before = await tx.group.findUniqueOrThrow({ where: { id }, include: groupInclude });
+      const membersBefore = await memberRefs(tx, id);
       await tx.groupMember.deleteMany({ where: { groupId: id } });
       await addMembers(tx, id, input.members);
       const row = await writeAttributes(tx, id, input);
-      return { ok: true, group: toGroupRecord(row, await loadMembers(tx, id)) };
+      const members = await loadMembers(tx, id);
+      return { ok: true, group: toGroupRecord(row, members), previous: snapshotOf(before, membersBefore, members) };
     },
     input,
   );
@@ -237,9 +261,16 @@ export async function patchGroup(
       throw new Rejected({ status: 400, scimType: 'mutability', detail: 'The user store domain of a group cannot be changed' });
     }
     await checkName(tx, current.domain_id, input, id);
-    await applyMemberDelta(tx, id, result.delta, result.matchesMember);
+    // Snapshot: a delta that names its members reads only those rows before and after; one that replaces or
+    // filters the membership reads the whole set (ids only).
+    const { delta } = result;
+    const whole = delta.replaceAll !== undefined || delta.removeAll === true || (delta.removeWhere?.length ?? 0) > 0;
+    const named = whole ? undefined : [...new Set([...delta.remove, ...delta.add.map((m) => m.value)].filter(isUuid).map((v) => v.toLowerCase()))];
+    const membersBefore = await memberRefs(tx, id, named);
+    await applyMemberDelta(tx, id, delta, result.matchesMember);
+    const membersAfter = await memberRefs(tx, id, named);
     const updated = await writeAttributes(tx, id, input);
-    return { ok: true, group: toGroupRecord(updated, undefined) };
+    return { ok: true, group: toGroupRecord(updated, undefined), previous: snapshotOf(row, membersBefore, membersAfter) };
   });
 }
 
@@ -264,9 +295,50 @@ export async function deleteGroup(db: PrismaClient, requestId: string, id: strin
   return write(db, requestId, async (tx) => {
     await lockGroup(tx, id, ifMatchVersion);
     const row = await tx.group.findUniqueOrThrow({ where: { id }, include: groupInclude });
+    const members = await memberRefs(tx, id);
     await tx.group.delete({ where: { id } });
-    return { ok: true, group: { ...toGroupRecord(row, undefined), version: row.version + 1 } };
+    return { ok: true, group: { ...toGroupRecord(row, undefined), version: row.version + 1 }, previous: snapshotOf(row, members, []) };
   });
+}
+
+/**
+ * Undoes a group change from its snapshot (the saga of a blocking target's refusal): the attributes come back, the
+ * members the change added go, the ones it removed return (those that still exist); a deleted group is created
+ * again with its id. Like every change it gets a new, higher version, so the targets apply it after the refused one.
+ */
+export async function restoreGroup(db: PrismaClient, requestId: string, snapshot: GroupSnapshot, afterVersion: number): Promise<GroupStoreResult> {
+  const { id, domain, displayName, externalId, extensions } = snapshot.group;
+  const input: GroupInput = { domain, displayName, externalId, extensions, members: [] };
+  return write(
+    db,
+    requestId,
+    async (tx) => {
+      const exists = await tx.group.findUnique({ where: { id }, select: { id: true } });
+      const domainRow = await domainId(tx, domain);
+      if (!domainRow) throw new Rejected({ status: 400, detail: `Unknown user store domain '${domain}'` });
+      await checkName(tx, domainRow, input, id);
+      if (exists) {
+        await lockGroup(tx, id, undefined);
+        const added = snapshot.added.map((m) => m.value);
+        if (added.length > 0) await tx.groupMember.deleteMany({ where: { groupId: id, memberId: { in: added } } });
+      } else {
+        await tx.group.create({
+          data: { id, domainId: domainRow, displayName, displayNameNormalized: displayName.toLowerCase(), externalId: externalId ?? null, attributes: attributesJson(input), version: afterVersion },
+        });
+      }
+      // Members removed by the change come back if they still exist; one deleted since is left out, not an error.
+      const ids = snapshot.removed.map((m) => m.value);
+      const [users, groups] = await Promise.all([
+        tx.user.findMany({ where: { id: { in: ids } }, select: { id: true } }),
+        tx.group.findMany({ where: { id: { in: ids } }, select: { id: true } }),
+      ]);
+      const alive = new Set([...users, ...groups].map((r) => r.id));
+      await addMembers(tx, id, snapshot.removed.filter((m) => alive.has(m.value)));
+      const row = await writeAttributes(tx, id, input);
+      return { ok: true, group: toGroupRecord(row, undefined) };
+    },
+    input,
+  );
 }
 
 export async function getGroup(db: PrismaClient, id: string, opts: { members: boolean } = { members: true }): Promise<GroupRecord | undefined> {
