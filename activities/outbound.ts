@@ -15,6 +15,7 @@ import type { ConnectorRegistry } from '../src/connectors/registry.js';
 import type { OutboundConnector, OutboundGroup, OutboundUser } from '../src/connectors/types.js';
 import type { SecretBox } from '../src/crypto/secret-box.js';
 import type { PrismaClient } from '../src/db/client.js';
+import { mapOutboundUser } from '../src/provisioning/attribute-mapping.js';
 import { loadConnectorConfig } from '../src/provisioning/connectors.js';
 import { resolveOutboundTargets } from '../src/provisioning/targets.js';
 import { eventSubject, type DeliveryOutcome, type DeliveryReport, type GroupEvent, type OutboundTarget, type ProvisioningEvent, type SupersededEvent, type UserEvent } from '../src/provisioning/types.js';
@@ -165,14 +166,18 @@ export function createOutboundActivities(deps: OutboundDeps) {
   async function deliverUser(
     connector: OutboundConnector,
     event: UserEvent,
-    config: { passwordProvisioning: boolean; secrets: Record<string, string> },
+    config: { passwordProvisioning: boolean; secrets: Record<string, string>; settings: Record<string, unknown> },
     linkedRemoteId: string | undefined,
   ): Promise<string | undefined> {
     // The password the change set, if any; the connector's default password only when the user is created at the
     // target (WSO2's "default password"): sending it on updates would reset the user's password there each time.
     const password = config.passwordProvisioning ? event.user.password : undefined;
-    const user: OutboundUser = { ...event.user, password };
-    const forCreate: OutboundUser = { ...user, password: config.passwordProvisioning ? (password ?? config.secrets.defaultPassword) : undefined };
+    // The connector's attribute mapping (settings.attributeMapping) for this operation; `when: create` rules only when
+    // the user is created at the target (src/provisioning/attribute-mapping.ts).
+    const rules = config.settings.attributeMapping;
+    const user: OutboundUser = await mapOutboundUser({ ...event.user, password }, rules, { operation: event.operation === 'delete' ? 'delete' : 'update' });
+    const forCreate = () =>
+      mapOutboundUser({ ...event.user, password: config.passwordProvisioning ? (password ?? config.secrets.defaultPassword) : undefined }, rules, { operation: 'create' });
     let remoteId = linkedRemoteId;
     if (event.operation === 'delete') {
       // Never linked (or the link was lost in a crash after the create): find it by name.
@@ -189,7 +194,7 @@ export function createOutboundActivities(deps: OutboundDeps) {
         // Deleted at the target behind our back: provision it again.
       }
     }
-    return createOrLink(connector, forCreate);
+    return createOrLink(connector, await forCreate());
   }
 
   /**

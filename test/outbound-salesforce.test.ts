@@ -55,6 +55,11 @@ async function linkSalesforce(instance: Instance, fake: FakeSalesforce): Promise
           domain: 'acme.example',
           profileId: PROFILE_ID,
           timeoutMs: 10_000,
+          // Per-connector attribute mapping: a source with a default, and an expression applied only on create.
+          attributeMapping: [
+            { target: 'Department', source: 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department', default: 'Unassigned' },
+            { target: 'Title', expression: "'Joined as ' & $uppercase(userName)", when: 'create' },
+          ],
         },
         secrets: { clientSecret: fake.options.clientSecret, password: 'Passw0rd!', securityToken: 'TOKEN123' },
         passwordProvisioning: true,
@@ -107,6 +112,8 @@ describe('outbound provisioning to Salesforce (connector plug-in)', () => {
       LocaleSidKey: 'en_US',
       EmailEncodingKey: 'UTF-8',
       LanguageLocaleKey: 'en_US',
+      Department: 'Unassigned',
+      Title: 'Joined as RASHMINI',
     });
     expect(fake.passwords.get(remote!.Id)).toBe('abc123-Secret');
 
@@ -121,9 +128,11 @@ describe('outbound provisioning to Salesforce (connector plug-in)', () => {
       name: { familyName: 'Perera', givenName: 'Rashmini' },
       userName: 'rashmini',
       emails: [{ value: 'rashmini@example.org', type: 'work' }],
+      'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User': { department: 'Platform' },
     });
     expect(updated.status).toBe(200);
-    expect(fake.users.get(remote!.Id)).toMatchObject({ LastName: 'Perera', Email: 'rashmini@example.org', IsActive: true });
+    // The mapped Department follows; the create-only Title is left as it was.
+    expect(fake.users.get(remote!.Id)).toMatchObject({ LastName: 'Perera', Email: 'rashmini@example.org', IsActive: true, Department: 'Platform', Title: 'Joined as RASHMINI' });
     // The update did not reset the password to anything.
     expect(fake.passwords.get(remote!.Id)).toBe('abc123-Secret');
 
