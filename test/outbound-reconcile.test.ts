@@ -141,6 +141,57 @@ describe('reconciliation', () => {
     expect((await json(a, 'GET', path)).status).toBe(404);
     expect((await json(a, 'DELETE', path)).status).toBe(404);
   });
+
+  it("keeps a connector's schedule in step with its settings.reconcile, and removes it with the connector", async () => {
+    const base = {
+      userEndpoint: `${b.baseUrl}/scim2/Users`,
+      username: b.admin.username,
+    };
+    const bad = await json(a, 'POST', '/api/server/v1/identity-providers', {
+      name: 'scheduled-bad',
+      outboundConnectors: [{ type: 'scim2', settings: { ...base, reconcile: { intervalMinutes: 0 } }, secrets: { password: b.admin.password } }],
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.details).toEqual([expect.stringMatching(/^reconcile\.intervalMinutes: /)]);
+
+    const idp = await json(a, 'POST', '/api/server/v1/identity-providers', {
+      name: 'scheduled',
+      outboundConnectors: [{ type: 'scim2', settings: { ...base, reconcile: { intervalMinutes: 30, repair: true } }, secrets: { password: b.admin.password } }],
+    });
+    expect(idp.status).toBe(201);
+    const connector = (idp.body.outboundConnectors as Json[])[0]!;
+    const id = String(connector.id);
+    expect(connector.reconcileSchedule).toEqual(expect.objectContaining({ scheduleId: `reconcile-${id}`, intervalMinutes: 30, repair: true }));
+    const path = `/api/server/v1/provisioning/reconcile/${id}/schedule`;
+    expect((await json(a, 'GET', path)).body).toEqual(expect.objectContaining({ intervalMinutes: 30, repair: true }));
+
+    // A change of the connector: its schedule follows; secrets merge by name (one rotated, one added, one removed).
+    const connectorPath = `/api/server/v1/identity-providers/${String(idp.body.id)}/provisioning/outbound-connectors/${id}`;
+    const patched = await json(a, 'PATCH', connectorPath, {
+      settings: { ...base, reconcile: { cron: '0 3 * * *' } },
+      secrets: { password: b.admin.password, defaultPassword: 'Initial-1' },
+      enabled: false,
+    });
+    expect(patched.status).toBe(200);
+    expect(patched.body).toEqual(expect.objectContaining({ enabled: false, secrets: { password: '********', defaultPassword: '********' } }));
+    const shown = (await json(a, 'GET', path)).body;
+    expect(shown.intervalMinutes).toBeUndefined();
+    expect(shown.calendars).toBeDefined();
+    expect(shown.repair).toBe(false);
+    const removed = await json(a, 'PATCH', connectorPath, { secrets: { defaultPassword: null } });
+    expect(removed.body.secrets).toEqual({ password: '********' });
+    // The merged configuration is validated like a new one: nothing is saved.
+    const invalid = await json(a, 'PATCH', connectorPath, { settings: { userEndpoint: 'not a url' } });
+    expect(invalid.status).toBe(400);
+    expect((await json(a, 'GET', `/api/server/v1/identity-providers/${String(idp.body.id)}`)).body.outboundConnectors).toEqual([
+      expect.objectContaining({ settings: expect.objectContaining({ userEndpoint: base.userEndpoint }) as unknown }),
+    ]);
+    expect((await json(a, 'PATCH', connectorPath, { type: 'scim11' })).status).toBe(400);
+
+    expect((await json(a, 'DELETE', connectorPath)).status).toBe(204);
+    expect((await json(a, 'GET', path)).status).toBe(404);
+    expect((await json(a, 'DELETE', connectorPath)).status).toBe(404);
+  });
 });
 
 describe('dry run per connector', () => {

@@ -53,6 +53,36 @@ export const connectorInput = z
   .strict();
 export type ConnectorInput = z.infer<typeof connectorInput>;
 
+/**
+ * settings.reconcile of a connector: when its target is reconciled on its own. Checked when the connector is saved
+ * (validateConnector, below); with intervalMinutes or cron, saving the connector creates or updates its schedule
+ * (src/http/admin/reconcile.ts).
+ */
+export const settingsReconcile = z
+  .object({
+    intervalMinutes: z.number().int().min(1).max(7 * 24 * 60).optional(),
+    cron: z.string().trim().min(1).max(200).optional(),
+    repair: z.boolean().optional(),
+    recreateMissing: z.boolean().optional(),
+  })
+  .strict()
+  .refine((v) => !(v.intervalMinutes !== undefined && v.cron !== undefined), { message: 'give intervalMinutes or cron, not both' });
+
+/**
+ * A change to a connector: any of its fields. `settings` replaces the settings as a whole (read them, change, send
+ * back); `secrets` are merged by name (a secret sent as null is removed), so rotating one credential needs no other.
+ * The type cannot change: add a connector of the new type instead.
+ */
+export const connectorUpdateInput = z
+  .object({
+    enabled: z.boolean().optional(),
+    settings: z.record(z.string(), z.unknown()).optional(),
+    secrets: z.record(z.string(), z.string().nullable()).optional(),
+    passwordProvisioning: z.boolean().optional(),
+    retry: retryInput.optional(),
+  })
+  .strict();
+
 export const identityProviderInput = z
   .object({
     name: z.string().min(1).max(255),
@@ -125,9 +155,11 @@ async function validateConnector(registry: ConnectorRegistry, input: ConnectorIn
   if (!factory) {
     throw new AdminError(400, 'invalid_request', `Unknown connector type '${input.type}'`, [`known types: ${registry.types().join(', ')}`]);
   }
+  const reconcile = input.settings.reconcile === undefined ? undefined : settingsReconcile.safeParse(input.settings.reconcile);
   const issues = [
     ...factory.validate({ type: input.type, settings: input.settings, secrets: input.secrets }),
     ...(await validateAttributeMapping(input.settings.attributeMapping)),
+    ...(reconcile && !reconcile.success ? reconcile.error.issues.map((i) => `reconcile${i.path.length > 0 ? `.${i.path.join('.')}` : ''}: ${i.message}`) : []),
   ];
   if (issues.length > 0) throw new AdminError(400, 'invalid_request', `Invalid ${input.type} connector settings`, issues);
 }
@@ -221,6 +253,37 @@ export class ProvisioningConfigService {
       if (isUniqueViolation(err)) throw new AdminError(409, 'conflict', `This identity provider already has a ${input.type} connector`);
       throw err;
     }
+  }
+
+  /** Changes a connector (see connectorUpdateInput); the merged configuration is validated like a new one. */
+  async updateConnector(idpId: string, connectorId: string, body: unknown) {
+    const input = parseInput(connectorUpdateInput, body);
+    const row = await this.db.outboundConnector.findFirst({ where: { id: connectorId, idpId } });
+    if (!row) throw new AdminError(404, 'not_found', `Identity provider ${idpId} has no outbound connector ${connectorId}`);
+    const secrets: Record<string, string> = { ...openSecrets(this.box, row.secretsEncrypted) };
+    for (const [k, v] of Object.entries(input.secrets ?? {})) {
+      if (v === null) delete secrets[k];
+      else secrets[k] = v;
+    }
+    const merged: ConnectorInput = {
+      type: row.type,
+      enabled: input.enabled ?? row.enabled,
+      settings: input.settings ?? (row.settings as Record<string, unknown>),
+      secrets,
+      passwordProvisioning: input.passwordProvisioning ?? row.passwordProvisioning,
+      attributeMapping: {},
+      retry: { ...(row.retry as Record<string, number>), ...input.retry },
+    };
+    await validateConnector(this.registry, merged);
+    const { type: _type, ...data } = connectorData(this.box, merged);
+    const updated = await this.db.outboundConnector.update({ where: { id: row.id }, data });
+    return connectorView(updated, this.box);
+  }
+
+  /** Removes a connector: its links go with it; deliveries still queued for it are audited 'skipped: connector deleted'. */
+  async deleteConnector(idpId: string, connectorId: string): Promise<void> {
+    const { count } = await this.db.outboundConnector.deleteMany({ where: { id: connectorId, idpId } });
+    if (count === 0) throw new AdminError(404, 'not_found', `Identity provider ${idpId} has no outbound connector ${connectorId}`);
   }
 
   async listOutboundLinks(applicationId: string) {

@@ -26,7 +26,7 @@ import { Router, type Request } from 'express';
 import { z } from 'zod';
 import type { ReconcileInput, ReconcileReport } from '../../../activities/reconcile.js';
 import type { reconcileTarget } from '../../../workflows/reconcile.js';
-import { AdminError, parseInput } from '../../provisioning/connectors.js';
+import { AdminError, parseInput, settingsReconcile } from '../../provisioning/connectors.js';
 import { isUuid } from '../../userstore/users.js';
 import type { AppContext } from '../context.js';
 
@@ -42,13 +42,70 @@ const scheduleInput = z
   .strict()
   .refine((v) => !(v.intervalMinutes !== undefined && v.cron !== undefined), { message: 'give intervalMinutes or cron, not both' });
 
-/** settings.reconcile of a connector row, as far as it is well-formed. */
-const settingsReconcile = z
-  .object({ cron: z.string().min(1).optional(), intervalMinutes: z.number().int().min(1).optional(), repair: z.boolean().optional() })
-  .partial();
-
 export function reconcileScheduleId(connectorId: string): string {
   return `reconcile-${connectorId}`;
+}
+
+type ConnectorWithIdp = { id: string; type: string; settings: unknown; idp: { name: string } };
+
+/** Creates or updates the Temporal Schedule `reconcile-<connectorId>`. */
+export async function upsertReconcileSchedule(
+  ctx: AppContext,
+  row: ConnectorWithIdp,
+  opts: { intervalMinutes?: number | undefined; cron?: string | undefined; repair: boolean; recreateMissing: boolean },
+): Promise<{ created: boolean; view: Record<string, unknown> }> {
+  const spec: ScheduleSpec = opts.intervalMinutes !== undefined ? { intervals: [{ every: `${opts.intervalMinutes}m` }] } : { cronExpressions: [opts.cron!] };
+  const input: ReconcileInput = { connectorId: row.id, repair: opts.repair, recreateMissing: opts.recreateMissing };
+  const scheduleId = reconcileScheduleId(row.id);
+  const action = {
+    type: 'startWorkflow' as const,
+    workflowType: 'reconcileTarget',
+    args: [input],
+    taskQueue: ctx.config.temporal.taskQueue,
+    workflowId: scheduleId,
+    memo: { summary: `scheduled reconcile ${row.idp.name}/${row.type}${input.repair ? ' (repair)' : ''}` },
+  };
+  let created = true;
+  try {
+    await ctx.temporal.schedule.create({
+      scheduleId,
+      spec,
+      action,
+      // A pass still running when the next is due: skip the new one, the running one is as fresh.
+      policies: { overlap: ScheduleOverlapPolicy.SKIP },
+    });
+  } catch (err) {
+    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
+    created = false;
+    await ctx.temporal.schedule.getHandle(scheduleId).update((prev) => ({ ...prev, spec, action }));
+  }
+  const when = opts.intervalMinutes !== undefined ? { intervalMinutes: opts.intervalMinutes } : { cron: opts.cron };
+  return { created, view: { scheduleId, connectorId: row.id, ...when, repair: input.repair, recreateMissing: input.recreateMissing } };
+}
+
+/**
+ * Keeps a connector's schedule in step with its settings.reconcile after the connector is saved: with intervalMinutes
+ * or cron the schedule is created or updated; without, a schedule made through the schedule API is left alone. The
+ * connector is saved either way: a Temporal error is reported in the answer, not thrown.
+ */
+export async function syncReconcileSchedule(ctx: AppContext, row: ConnectorWithIdp): Promise<Record<string, unknown> | undefined> {
+  const parsed = settingsReconcile.safeParse((row.settings as Record<string, unknown> | null)?.reconcile ?? {});
+  if (!parsed.success || (parsed.data.intervalMinutes === undefined && parsed.data.cron === undefined)) return undefined;
+  try {
+    const { view } = await upsertReconcileSchedule(ctx, row, { ...parsed.data, repair: parsed.data.repair ?? false, recreateMissing: parsed.data.recreateMissing ?? false });
+    return view;
+  } catch (err) {
+    return { scheduleId: reconcileScheduleId(row.id), error: `the reconciliation schedule could not be saved: ${err instanceof Error ? err.message : String(err)}` };
+  }
+}
+
+/** Removes a deleted connector's schedule, if it had one. */
+export async function removeReconcileSchedule(ctx: AppContext, connectorId: string): Promise<void> {
+  try {
+    await ctx.temporal.schedule.getHandle(reconcileScheduleId(connectorId)).delete();
+  } catch (err) {
+    if (!(err instanceof ScheduleNotFoundError)) throw err;
+  }
 }
 
 export function reconcileAdminRouter(ctx: AppContext): Router {
@@ -101,32 +158,13 @@ export function reconcileAdminRouter(ctx: AppContext): Router {
         'body: give intervalMinutes or cron (or set reconcile.intervalMinutes or reconcile.cron in the connector settings)',
       ]);
     }
-    const spec: ScheduleSpec = every !== undefined ? { intervals: [{ every: `${every}m` }] } : { cronExpressions: [cron!] };
-    const input: ReconcileInput = { connectorId: row.id, repair: body.repair ?? defaults.repair ?? false, recreateMissing: body.recreateMissing ?? false };
-    const scheduleId = reconcileScheduleId(row.id);
-    const action = {
-      type: 'startWorkflow' as const,
-      workflowType: 'reconcileTarget',
-      args: [input],
-      taskQueue,
-      workflowId: scheduleId,
-      memo: { summary: `scheduled reconcile ${row.idp.name}/${row.type}${input.repair ? ' (repair)' : ''}` },
-    };
-    let created = true;
-    try {
-      await ctx.temporal.schedule.create({
-        scheduleId,
-        spec,
-        action,
-        // A pass still running when the next is due: skip the new one, the running one is as fresh.
-        policies: { overlap: ScheduleOverlapPolicy.SKIP },
-      });
-    } catch (err) {
-      if (!(err instanceof ScheduleAlreadyRunning)) throw err;
-      created = false;
-      await ctx.temporal.schedule.getHandle(scheduleId).update((prev) => ({ ...prev, spec, action }));
-    }
-    res.status(created ? 201 : 200).json({ scheduleId, connectorId: row.id, ...(every !== undefined ? { intervalMinutes: every } : { cron }), repair: input.repair, recreateMissing: input.recreateMissing });
+    const result = await upsertReconcileSchedule(ctx, row, {
+      intervalMinutes: every,
+      cron,
+      repair: body.repair ?? defaults.repair ?? false,
+      recreateMissing: body.recreateMissing ?? defaults.recreateMissing ?? false,
+    });
+    res.status(result.created ? 201 : 200).json(result.view);
   });
 
   router.get(schedulePath, async (req, res) => {

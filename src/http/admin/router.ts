@@ -6,6 +6,10 @@
  *   GET    /identity-providers/{id}                                  one (secrets masked)
  *   DELETE /identity-providers/{id}
  *   POST   /identity-providers/{id}/provisioning/outbound-connectors add a connector
+ *   PATCH  /identity-providers/{id}/provisioning/outbound-connectors/{connectorId}
+ *                                                                    change it (settings replaced, secrets merged by
+ *                                                                    name, null removes one; enable/disable)
+ *   DELETE /identity-providers/{id}/provisioning/outbound-connectors/{connectorId}
  *   POST   /applications                                             create an application (OAuth client); its
  *                                                                     client secret is in this answer only
  *   GET    /applications                                             list (the resident SP first; never a secret)
@@ -49,7 +53,7 @@ import { resolveOutboundTargets, targetForConnector } from '../../provisioning/t
 import type { OutboundTarget, ProvisioningEvent } from '../../provisioning/types.js';
 import { requireAdmin } from '../auth.js';
 import type { AppContext } from '../context.js';
-import { reconcileAdminRouter } from './reconcile.js';
+import { reconcileAdminRouter, removeReconcileSchedule, syncReconcileSchedule } from './reconcile.js';
 import { schemasAdminRouter } from './schemas.js';
 
 function uuidParam(req: Request, name: string): string {
@@ -72,8 +76,18 @@ export function adminRouter(ctx: AppContext, log: Logger): Router {
   // Reconciliation of a target, on demand and scheduled: /provisioning/reconcile (src/http/admin/reconcile.ts).
   router.use(reconcileAdminRouter(ctx));
 
+  // A connector whose settings.reconcile has intervalMinutes or cron gets its reconciliation schedule when saved; the
+  // answer shows it (or why it could not be saved) as `reconcileSchedule`.
+  const withSchedule = async <C extends { id: string; type: string; settings: unknown }>(idpName: string, c: C) => {
+    const schedule = await syncReconcileSchedule(ctx, { ...c, idp: { name: idpName } });
+    return schedule ? { ...c, reconcileSchedule: schedule } : c;
+  };
+
   router.post('/identity-providers', async (req, res) => {
-    res.status(201).json(await service.createIdentityProvider(req.body));
+    const idp = await service.createIdentityProvider(req.body);
+    const outboundConnectors = [];
+    for (const c of idp.outboundConnectors) outboundConnectors.push(await withSchedule(idp.name, c));
+    res.status(201).json({ ...idp, outboundConnectors });
   });
   router.get('/identity-providers', async (_req, res) => {
     res.json(await service.listIdentityProviders());
@@ -82,11 +96,24 @@ export function adminRouter(ctx: AppContext, log: Logger): Router {
     res.json(await service.getIdentityProvider(uuidParam(req, 'id')));
   });
   router.delete('/identity-providers/:id', async (req, res) => {
-    await service.deleteIdentityProvider(uuidParam(req, 'id'));
+    const idp = await service.getIdentityProvider(uuidParam(req, 'id'));
+    await service.deleteIdentityProvider(idp.id);
+    for (const c of idp.outboundConnectors) await removeReconcileSchedule(ctx, c.id);
     res.status(204).end();
   });
   router.post('/identity-providers/:id/provisioning/outbound-connectors', async (req, res) => {
-    res.status(201).json(await service.addConnector(uuidParam(req, 'id'), req.body));
+    const idp = await service.getIdentityProvider(uuidParam(req, 'id'));
+    res.status(201).json(await withSchedule(idp.name, await service.addConnector(idp.id, req.body)));
+  });
+  router.patch('/identity-providers/:id/provisioning/outbound-connectors/:connectorId', async (req, res) => {
+    const idp = await service.getIdentityProvider(uuidParam(req, 'id'));
+    res.json(await withSchedule(idp.name, await service.updateConnector(idp.id, uuidParam(req, 'connectorId'), req.body)));
+  });
+  router.delete('/identity-providers/:id/provisioning/outbound-connectors/:connectorId', async (req, res) => {
+    const connectorId = uuidParam(req, 'connectorId');
+    await service.deleteConnector(uuidParam(req, 'id'), connectorId);
+    await removeReconcileSchedule(ctx, connectorId);
+    res.status(204).end();
   });
 
   const applicationId = (req: Request) => applications.resolveId(String(req.params.id));
