@@ -3,12 +3,10 @@
  * credentials, WSO2's user and group management scopes); A's scim2 connector to B gets its tokens from B's own
  * token endpoint (/oauth2/token), reads B's ServiceProviderConfig (B announces PATCH) and deprovisions by
  * deactivating. A recording proxy in front of B's SCIM API shows which calls A made, and how it authenticated.
- * A connector with a wrong client secret is quarantined, its delivery held, and delivered once the secret is fixed.
+ * A connector with a wrong client secret is quarantined, its delivery held, and delivered once the secret is fixed
+ * (admin API) and the connector resumed.
  */
-import crypto from 'node:crypto';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SecretBox } from '../src/crypto/secret-box.js';
 import { eventually, startInstance, type Instance } from './harness.js';
 import { startFaultProxy, type FaultProxy } from './support/fault-proxy.js';
 
@@ -46,8 +44,6 @@ const SCOPES = [
   'internal_group_mgt_update',
   'internal_group_mgt_delete',
 ];
-// A's keyring, chosen here so the test can play the operator who corrects a connector secret in A's database.
-const A_KEY = crypto.randomBytes(32);
 
 let a: Instance;
 let b: Instance;
@@ -72,7 +68,7 @@ function callsToB(from = 0): string[] {
 }
 
 /** Creates an identity provider on A with a scim2 connector to B over OAuth, and links it from the resident SP. */
-async function linkOAuthConnector(name: string, clientSecret: string, blocking: boolean): Promise<string> {
+async function linkOAuthConnector(name: string, clientSecret: string, blocking: boolean): Promise<{ idpId: string; connectorId: string }> {
   const idp = await call(a, 'POST', '/api/server/v1/identity-providers', {
     name,
     outboundConnectors: [
@@ -101,16 +97,16 @@ async function linkOAuthConnector(name: string, clientSecret: string, blocking: 
   expect(JSON.stringify(idp.body)).not.toContain(clientSecret);
   const link = await call(a, 'POST', '/api/server/v1/applications/resident/provisioning/outbound-connectors', { connectorId: connector.id, blocking });
   expect(link.status, JSON.stringify(link.body)).toBe(201);
-  return connector.id;
+  return { idpId: String(idp.body.id), connectorId: connector.id };
 }
 
 beforeAll(async () => {
-  [a, b] = await Promise.all([startInstance('authA', { env: { ENCRYPTION_KEYS: `k1:${A_KEY.toString('base64')}` } }), startInstance('authB')]);
+  [a, b] = await Promise.all([startInstance('authA'), startInstance('authB')]);
   proxy = await startFaultProxy(b.baseUrl);
   const created = await call(b, 'POST', '/api/server/v1/applications', { name: 'IS1 provisioning', grantTypes: ['client_credentials'], scopes: SCOPES });
   expect(created.status, JSON.stringify(created.body)).toBe(201);
   app = { clientId: String(created.body.clientId), clientSecret: String(created.body.clientSecret) };
-  connectorId = await linkOAuthConnector('IS2-oauth', app.clientSecret, true);
+  ({ connectorId } = await linkOAuthConnector('IS2-oauth', app.clientSecret, true));
 });
 afterAll(async () => {
   await Promise.allSettled([a?.stop(), b?.stop(), proxy?.close()]);
@@ -198,7 +194,7 @@ describe('outbound SCIM 2.0 with OAuth 2.0 client credentials from B\'s own toke
 
   it('a wrong client secret quarantines the connector and holds the change, which arrives once the secret is fixed', async () => {
     const wrongSecret = 'not-the-client-secret';
-    const wrongId = await linkOAuthConnector('IS2-wrong-secret', wrongSecret, false);
+    const { idpId: wrongIdp, connectorId: wrongId } = await linkOAuthConnector('IS2-wrong-secret', wrongSecret, false);
     const created = await call(a, 'POST', '/scim2/Users', { userName: 'oauth-quentin', password: 'abc123-Secret' });
     expect(created.status).toBe(201); // the other (blocking) connector delivered; this one is not blocking
     const localId = String(created.body.id);
@@ -216,21 +212,13 @@ describe('outbound SCIM 2.0 with OAuth 2.0 client credentials from B\'s own toke
     const links = (await call(a, 'GET', `/api/server/v1/provisioning/users/${localId}/remote-links`)).body as unknown as { connectorId: string }[];
     expect(links.map((l) => l.connectorId)).toEqual([connectorId]); // nothing recorded for the quarantined one
 
-    // The operator corrects the secret (no admin endpoint updates a connector yet: written as the api would, sealed
-    // with A's key) and resumes the connector: the held create goes through (B has the user already, from the
-    // other connector, so it links to it).
-    const box = new SecretBox([{ id: 'k1', key: A_KEY }]);
-    const db = new pg.Client({ connectionString: a.databaseUrl });
-    await db.connect();
-    try {
-      const updated = await db.query('UPDATE outbound_connector SET secrets_encrypted = $1 WHERE id = $2', [
-        box.sealString(JSON.stringify({ clientSecret: app.clientSecret })),
-        wrongId,
-      ]);
-      expect(updated.rowCount).toBe(1);
-    } finally {
-      await db.end();
-    }
+    // The operator corrects the secret and resumes the connector: the held create goes through (B has the user
+    // already, from the other connector, so it links to it).
+    const fixed = await call(a, 'PATCH', `/api/server/v1/identity-providers/${wrongIdp}/provisioning/outbound-connectors/${wrongId}`, {
+      secrets: { clientSecret: app.clientSecret },
+    });
+    expect(fixed.status, JSON.stringify(fixed.body)).toBe(200);
+    expect(JSON.stringify(fixed.body)).not.toContain(app.clientSecret);
     expect((await call(a, 'POST', `/api/server/v1/provisioning/quarantine/${wrongId}/resume`)).status).toBe(200);
     const [onBNow] = await onB('oauth-quentin');
     await eventually(async () => {
