@@ -12,13 +12,16 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { ConnectorError } from '../src/connectors/errors.js';
 import type { ConnectorRegistry } from '../src/connectors/registry.js';
+import type { RemoteGroup } from '../src/connectors/types.js';
 import type { SecretBox } from '../src/crypto/secret-box.js';
 import type { PrismaClient } from '../src/db/client.js';
 import { loadConnectorConfig } from '../src/provisioning/connectors.js';
 import { RESIDENT_APPLICATION_ID } from '../src/provisioning/defaults.js';
 import { enqueueProvisioningEvent } from '../src/provisioning/enqueue.js';
 import { targetForConnector } from '../src/provisioning/targets.js';
+import type { OutboundTarget } from '../src/provisioning/types.js';
 import { qualifiedUserName } from '../src/scim/user-resource.js';
+import { getGroup } from '../src/userstore/groups.js';
 import { getUser } from '../src/userstore/users.js';
 
 export interface ReconcileDeps {
@@ -57,6 +60,25 @@ export interface DifferentEntry {
   repaired: boolean;
 }
 
+/** Group drift: the same three kinds, for connectors that can list their target's groups (listGroups). */
+export interface GroupReport {
+  local: number;
+  remote: number;
+  missing: { localId: string; displayName: string; reason: MissingEntry['reason']; repaired: boolean }[];
+  orphans: { remoteId: string; displayName: string }[];
+  /**
+   * Linked groups whose name or members differ. Members are compared as the target's ids of the local members that
+   * are provisioned there (members not provisioned there yet are the users' drift, not the group's).
+   */
+  different: {
+    localId: string;
+    remoteId: string;
+    fields: { field: 'displayName' | 'remoteId' | 'members'; local: unknown; remote: unknown }[];
+    repaired: boolean;
+  }[];
+  counts: { missing: number; orphans: number; different: number };
+}
+
 /** The reconciliation report: the workflow's result. Lists hold at most MAX_ENTRIES entries; counts are exact. */
 export interface ReconcileReport {
   connectorId: string;
@@ -73,6 +95,8 @@ export interface ReconcileReport {
   repaired: number;
   /** Set when the target cannot be reconciled (its connector cannot list users): nothing else was checked. */
   unsupported?: string | undefined;
+  /** Groups, when the connector can list them. */
+  groups?: GroupReport | undefined;
 }
 
 export const MAX_ENTRIES = 1000;
@@ -211,7 +235,115 @@ export function createReconcileActivities(deps: ReconcileDeps) {
       report.repaired += 1;
       if (report.repaired % 50 === 0) ctx.heartbeat({ phase: 'repair', repaired: report.repaired });
     }
+    if (connector.listGroups) report.groups = await reconcileGroups(input, connector.listGroups(), target, workflowId, report, push);
     return report;
+  }
+
+  /**
+   * Groups: matched by the recorded remote id, then by displayName (bare or with the domain prefix the connectors
+   * send) or externalId; compared by name and by members. Repairs are group re-sends (resync events) through each
+   * group's own OutboundFanOut, which translates the current members at delivery.
+   */
+  async function reconcileGroups(
+    input: ReconcileInput,
+    remoteGroups: AsyncIterable<RemoteGroup>,
+    target: OutboundTarget,
+    workflowId: string,
+    report: ReconcileReport,
+    push: <T>(list: T[], entry: T) => void,
+  ): Promise<GroupReport> {
+    const ctx = Context.current();
+    const groups: GroupReport = { local: 0, remote: 0, missing: [], orphans: [], different: [], counts: { missing: 0, orphans: 0, different: 0 } };
+    const byRemoteId = new Map<string, RemoteGroup>();
+    const byName = new Map<string, RemoteGroup>();
+    const byExternalId = new Map<string, RemoteGroup>();
+    for await (const g of remoteGroups) {
+      byRemoteId.set(g.remoteId, g);
+      byName.set(norm(g.displayName), g);
+      if (g.externalId !== undefined) byExternalId.set(g.externalId, g);
+      if (byRemoteId.size % 100 === 0) ctx.heartbeat({ phase: 'remote-groups', seen: byRemoteId.size });
+    }
+    groups.remote = byRemoteId.size;
+    const matched = new Set<string>();
+    const repairs: string[] = [];
+    for (let cursor: string | undefined; ; ) {
+      const page = await db.group.findMany({
+        where: cursor ? { id: { gt: cursor } } : {},
+        orderBy: { id: 'asc' },
+        take: LOCAL_PAGE,
+        select: { id: true, displayName: true, externalId: true, domain: { select: { name: true } } },
+      });
+      if (page.length === 0) break;
+      cursor = page[page.length - 1]!.id;
+      const links = await db.remoteLink.findMany({
+        where: { connectorId: input.connectorId, resourceType: 'Group', localId: { in: page.map((g) => g.id) } },
+      });
+      const linkOf = new Map(links.map((l) => [l.localId, l]));
+      for (const g of page) {
+        groups.local += 1;
+        const link = linkOf.get(g.id);
+        const qualified = qualifiedUserName(g.domain.name.toUpperCase(), g.displayName);
+        const linked = link?.remoteId && !link.deletedAt ? link.remoteId : undefined;
+        const byLink = linked ? byRemoteId.get(linked) : undefined;
+        const byIdentity = byName.get(norm(qualified)) ?? byName.get(norm(g.displayName)) ?? (g.externalId ? byExternalId.get(g.externalId) : undefined);
+        const remote = byLink ?? (byIdentity && !matched.has(byIdentity.remoteId) ? byIdentity : undefined);
+        if (!remote) {
+          const reason = linked ? 'deleted-at-target' : 'never-provisioned';
+          const repair = input.repair && (reason === 'never-provisioned' || input.recreateMissing);
+          groups.counts.missing += 1;
+          if (repair) repairs.push(g.id);
+          push(groups.missing, { localId: g.id, displayName: g.displayName, reason, repaired: repair });
+          continue;
+        }
+        matched.add(remote.remoteId);
+        const fields: GroupReport['different'][number]['fields'] = [];
+        if (linked && !byLink) fields.push({ field: 'remoteId', local: linked, remote: remote.remoteId });
+        if (norm(remote.displayName) !== norm(qualified) && norm(remote.displayName) !== norm(g.displayName)) {
+          fields.push({ field: 'displayName', local: qualified, remote: remote.displayName });
+        }
+        const members = await db.$queryRaw<{ remote_id: string }[]>`
+          SELECT l.remote_id FROM scim_group_member m
+          JOIN remote_link l ON l.local_id = m.member_id AND l.resource_type = m.member_type
+           AND l.connector_id = ${input.connectorId}::uuid AND l.deleted_at IS NULL AND l.remote_id IS NOT NULL
+          WHERE m.group_id = ${g.id}::uuid`;
+        const want = new Set(members.map((m) => m.remote_id));
+        const have = new Set(remote.memberRemoteIds);
+        const lacking = [...want].filter((id) => !have.has(id));
+        const extra = [...have].filter((id) => !want.has(id));
+        if (lacking.length > 0 || extra.length > 0) {
+          fields.push({ field: 'members', local: { count: want.size, missingThere: lacking.slice(0, 20) }, remote: { count: have.size, extraThere: extra.slice(0, 20) } });
+        }
+        if (fields.length > 0) {
+          groups.counts.different += 1;
+          if (input.repair) repairs.push(g.id);
+          push(groups.different, { localId: g.id, remoteId: remote.remoteId, fields, repaired: input.repair });
+        }
+      }
+      ctx.heartbeat({ phase: 'local-groups', seen: groups.local });
+    }
+    for (const g of byRemoteId.values()) {
+      if (matched.has(g.remoteId)) continue;
+      groups.counts.orphans += 1;
+      push(groups.orphans, { remoteId: g.remoteId, displayName: g.displayName });
+    }
+    const initiator = { applicationId: RESIDENT_APPLICATION_ID, channel: 'reconcile', label: `reconciliation ${workflowId}` };
+    for (const id of repairs) {
+      const group = await getGroup(db, id, { members: false });
+      if (!group) continue; // deleted meanwhile: its delete is on its way
+      await enqueueProvisioningEvent(deps.temporal, deps, {
+        eventId: `${workflowId}:${id}`,
+        resourceType: 'Group',
+        operation: 'update',
+        localId: id,
+        version: group.version,
+        group: { id, domain: group.domain, displayName: group.displayName, externalId: group.externalId },
+        targets: [target],
+        initiator,
+        resync: true,
+      });
+      report.repaired += 1;
+    }
+    return groups;
   }
 
   return {

@@ -46,6 +46,14 @@ interface Report {
   different: { localId: string; fields: { field: string; local: unknown; remote: unknown }[] }[];
   repaired: number;
   unsupported?: string;
+  groups?: {
+    local: number;
+    remote: number;
+    counts: { missing: number; orphans: number; different: number };
+    missing: { displayName: string; reason: string; repaired: boolean }[];
+    orphans: { displayName: string }[];
+    different: { localId: string; fields: { field: string; local: unknown; remote: unknown }[] }[];
+  };
 }
 
 async function reconcile(body: Json): Promise<Report> {
@@ -106,6 +114,57 @@ describe('reconciliation', () => {
       return r.missing.length === 0 && r.different.length === 0 ? r : undefined;
     }, 30_000, 'a clean reconciliation');
     expect(after).toEqual(expect.objectContaining({ local: 4, remote: 5, orphans: [expect.objectContaining({ userName: 'rc-orphan' })] }));
+  });
+
+  it('reconciles groups too: a group deleted at the target, a member removed there, a group only the target has', async () => {
+    const userId = async (userName: string) =>
+      String(((await json(a, 'GET', `/scim2/Users?filter=${q(`userName eq "${userName}"`)}`)).body.Resources as Json[])[0]!.id);
+    const [ann, dan] = [await userId('rc-ann'), await userId('rc-dan')];
+    const team = await json(a, 'POST', '/scim2/Groups', { displayName: 'rc-team', members: [{ value: ann }, { value: dan }] });
+    expect(team.status).toBe(201);
+    expect((await json(a, 'POST', '/scim2/Groups', { displayName: 'rc-gone' })).status).toBe(201);
+    const groupOnB = (name: string, members: number) =>
+      eventually(async () => {
+        const r = await json(b, 'GET', `/scim2/Groups?filter=${q(`displayName eq "${name}"`)}`);
+        const g = (r.body.Resources as Json[] | undefined)?.[0];
+        return g && ((g.members as unknown[] | undefined) ?? []).length === members ? g : undefined;
+      }, 30_000, `${name} on B with ${members} members`);
+    const teamOnB = await groupOnB('rc-team', 2);
+    const goneOnB = await groupOnB('rc-gone', 0);
+    await eventually(async () => {
+      const links = (await json(a, 'GET', `/api/server/v1/provisioning/groups/${String(team.body.id)}/remote-links`)).body as unknown as Json[];
+      return links[0]?.remoteId ? true : undefined;
+    }, 10_000, 'the remote link of rc-team');
+
+    // Drift made at B directly.
+    const danOnB = String((await userOnB('rc-dan')).id);
+    expect((await json(b, 'PATCH', `/scim2/Groups/${String(teamOnB.id)}`, {
+      schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+      Operations: [{ op: 'remove', path: `members[value eq "${danOnB}"]` }],
+    })).status).toBe(200);
+    expect((await json(b, 'DELETE', `/scim2/Groups/${String(goneOnB.id)}`)).status).toBe(204);
+    expect((await json(b, 'POST', '/scim2/Groups', { displayName: 'rc-orphan-group' })).status).toBe(201);
+
+    const report = await reconcile({});
+    expect(report.groups).toEqual(expect.objectContaining({ local: 2, remote: 2, counts: { missing: 1, orphans: 1, different: 1 } }));
+    expect(report.groups!.missing).toEqual([expect.objectContaining({ displayName: 'rc-gone', reason: 'deleted-at-target', repaired: false })]);
+    expect(report.groups!.orphans).toEqual([expect.objectContaining({ displayName: 'rc-orphan-group' })]);
+    expect(report.groups!.different).toEqual([
+      expect.objectContaining({
+        localId: team.body.id,
+        fields: [{ field: 'members', local: { count: 2, missingThere: [danOnB] }, remote: { count: 1, extraThere: [] } }],
+      }),
+    ]);
+
+    const repaired = await reconcile({ repair: true, recreateMissing: true });
+    expect(repaired.repaired).toBe(2);
+    await groupOnB('rc-team', 2);
+    await groupOnB('rc-gone', 0);
+    const clean = await eventually(async () => {
+      const r = await reconcile({});
+      return r.groups?.counts.missing === 0 && r.groups.counts.different === 0 ? r : undefined;
+    }, 30_000, 'a clean group reconciliation');
+    expect(clean.groups!.orphans).toEqual([expect.objectContaining({ displayName: 'rc-orphan-group' })]); // never deleted
   });
 
   it('validates requests and answers 404 for unknown connectors', async () => {

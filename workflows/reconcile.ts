@@ -32,7 +32,11 @@ export async function reconcileTarget(input: ReconcileInput): Promise<ReconcileR
   upsertMemo({
     summary: report.unsupported
       ? `reconcile ${input.connectorId}: unsupported (${report.unsupported})`
-      : `reconcile ${input.connectorId}: ${report.local} local, ${report.remote} remote; ${report.counts.missing} missing, ${report.counts.orphans} orphans, ${report.counts.different} different; ${report.repaired} repaired`,
+      : `reconcile ${input.connectorId}: ${report.local} local, ${report.remote} remote; ${report.counts.missing} missing, ${report.counts.orphans} orphans, ${report.counts.different} different` +
+        (report.groups
+          ? `; groups: ${report.groups.local} local, ${report.groups.remote} remote, ${report.groups.counts.missing} missing, ${report.groups.counts.orphans} orphans, ${report.groups.counts.different} different`
+          : '') +
+        `; ${report.repaired} repaired`,
   });
   return report;
 }

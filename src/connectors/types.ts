@@ -49,6 +49,14 @@ export interface RemoteUser {
   raw: unknown;
 }
 
+/** A group as the target has it, for reconciliation: members as the target's ids. */
+export interface RemoteGroup {
+  remoteId: string;
+  displayName: string;
+  externalId?: string | undefined;
+  memberRemoteIds: string[];
+}
+
 /**
  * What deleting a user means at a target (WSO2 connectors delete; many SaaS targets only deactivate). Each
  * connector's settings carry `deprovision: 'delete' | 'deactivate'` where the target supports both.
@@ -73,6 +81,8 @@ export interface OutboundConnector {
 
   /** Every user at the target, page by page, for reconciliation (absent: reconciliation is not offered). */
   listUsers?(): AsyncIterable<RemoteUser>;
+  /** Every group at the target with its members, for reconciliation (absent: groups are not reconciled). */
+  listGroups?(): AsyncIterable<RemoteGroup>;
 }
 
 export interface ConnectorConfig {

@@ -24,6 +24,7 @@ import {
 } from '../errors.js';
 import { scimAuth, scimAuthIssues, scimAuthSecrets, scimAuthSettings, scimRequest, SCIM_AUTH_SECRET_FIELDS, type ScimAuth } from '../scim-http.js';
 import type { ConnectorConfig, ConnectorFactory, OutboundConnector, OutboundGroup, OutboundUser, RemoteUser } from '../types.js';
+import { withMappedAttributes } from '../scim-mapping.js';
 import { errorMessageOf, isObject, resourceTo11, SCIM11_CORE } from './schema.js';
 
 const JSON_TYPE = 'application/json';
@@ -168,7 +169,8 @@ export class Scim11Connector implements OutboundConnector {
   /** The user as a SCIM 1.1 User: the 2.0 rendering translated, without what the target assigns. */
   userBody(user: OutboundUser): Record<string, unknown> {
     const { id: _id, meta: _meta, groups: _groups, ...scim2 } = toScimUser(user, '');
-    const body = resourceTo11(scim2, undefined);
+    // The connector's attribute mapping targets SCIM 2.0 paths: applied before the translation to 1.1.
+    const body = resourceTo11(withMappedAttributes(scim2, user.mapped), undefined);
     body.userName = qualifiedUserName(this.domain, user.userName);
     if (user.password !== undefined) body.password = user.password;
     return body;

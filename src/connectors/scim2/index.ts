@@ -36,8 +36,9 @@ import {
   ConnectorNotFound,
   ConnectorRejected,
 } from '../errors.js';
+import { withMappedAttributes } from '../scim-mapping.js';
 import { scimAuth, scimAuthIssues, scimAuthSecrets, scimAuthSettings, scimRequest, ScimRejected, SCIM_AUTH_SECRET_FIELDS, type ScimAuth } from '../scim-http.js';
-import type { ConnectorConfig, ConnectorFactory, OutboundConnector, OutboundGroup, OutboundUser, RemoteUser } from '../types.js';
+import type { ConnectorConfig, ConnectorFactory, OutboundConnector, OutboundGroup, OutboundUser, RemoteGroup, RemoteUser } from '../types.js';
 import { cachedDecision, discoverUpdateMethod, rememberPutOnly, serviceProviderConfigUrl, type UpdateMethod } from './discovery.js';
 import { deactivatePatchBody, groupPatchBody, userPatchBody, type PatchOpBody } from './patch-body.js';
 
@@ -178,31 +179,54 @@ export class Scim2Connector implements OutboundConnector {
   }
 
   /**
-   * Every user at the target, for reconciliation: index-based paging (RFC 7644 §3.4.2.4), `count` users a page,
-   * until a page comes back short or `totalResults` is reached.
+   * Every resource at an endpoint, for reconciliation: index-based paging (RFC 7644 §3.4.2.4), `count` a page, until a
+   * page comes back short or `totalResults` is reached; `attributes` keeps the pages small.
    */
-  async *listUsers(): AsyncIterable<RemoteUser> {
+  private async *listAll(endpoint: string, attributes: string): AsyncIterable<Record<string, unknown>> {
     const pageSize = 100;
     for (let startIndex = 1; ; ) {
-      const url = new URL(this.settings.userEndpoint);
+      const url = new URL(endpoint);
       url.searchParams.set('startIndex', String(startIndex));
       url.searchParams.set('count', String(pageSize));
-      url.searchParams.set('attributes', 'userName,externalId,active');
+      url.searchParams.set('attributes', attributes);
       const page = (await this.request('GET', url.toString())) as { totalResults?: unknown; Resources?: Record<string, unknown>[] } | undefined;
       const resources = page?.Resources ?? [];
-      for (const r of resources) {
-        if (typeof r.id !== 'string' || typeof r.userName !== 'string') continue;
-        yield {
-          remoteId: r.id,
-          userName: r.userName,
-          externalId: typeof r.externalId === 'string' ? r.externalId : undefined,
-          active: typeof r.active === 'boolean' ? r.active : undefined,
-          raw: r,
-        };
-      }
+      yield* resources;
       startIndex += resources.length;
       const total = typeof page?.totalResults === 'number' ? page.totalResults : undefined;
       if (resources.length === 0 || (total !== undefined && startIndex > total) || (total === undefined && resources.length < pageSize)) return;
+    }
+  }
+
+  /** Every user at the target, for reconciliation. */
+  async *listUsers(): AsyncIterable<RemoteUser> {
+    for await (const r of this.listAll(this.settings.userEndpoint, 'userName,externalId,active')) {
+      if (typeof r.id !== 'string' || typeof r.userName !== 'string') continue;
+      yield {
+        remoteId: r.id,
+        userName: r.userName,
+        externalId: typeof r.externalId === 'string' ? r.externalId : undefined,
+        active: typeof r.active === 'boolean' ? r.active : undefined,
+        raw: r,
+      };
+    }
+  }
+
+  /**
+   * Every group at the target with its members' ids, for reconciliation (only with a group endpoint). Members are
+   * asked for by `attributes`: a target that leaves them out of lists shows its groups as empty.
+   */
+  async *listGroups(): AsyncIterable<RemoteGroup> {
+    if (this.settings.groupEndpoint === undefined) return;
+    for await (const r of this.listAll(this.settings.groupEndpoint, 'displayName,externalId,members.value')) {
+      if (typeof r.id !== 'string' || typeof r.displayName !== 'string') continue;
+      const members = Array.isArray(r.members) ? (r.members as { value?: unknown }[]) : [];
+      yield {
+        remoteId: r.id,
+        displayName: r.displayName,
+        externalId: typeof r.externalId === 'string' ? r.externalId : undefined,
+        memberRemoteIds: members.flatMap((m) => (typeof m.value === 'string' ? [m.value] : [])),
+      };
     }
   }
 
@@ -246,8 +270,10 @@ export class Scim2Connector implements OutboundConnector {
   }
 
   private toBody(user: OutboundUser): Record<string, unknown> {
-    const { id: _id, meta: _meta, ...body } = toScimUser(user, '');
-    body.userName = qualifiedUserName(this.settings.userStoreDomain.toUpperCase(), user.userName);
+    const { id: _id, meta: _meta, ...rendered } = toScimUser(user, '');
+    rendered.userName = qualifiedUserName(this.settings.userStoreDomain.toUpperCase(), user.userName);
+    // The connector's attribute mapping, by SCIM path; the PATCH body is built from this one, so it carries them too.
+    const body = withMappedAttributes(rendered, user.mapped);
     if (user.password !== undefined) body.password = user.password;
     return body;
   }

@@ -26,7 +26,8 @@
  *   POST   /scim2/schemas                                            add a SCIM extension schema (User or Group)
  *   GET    /scim2/schemas[/{urn}]                                    list / one
  *   DELETE /scim2/schemas/{urn}
- *   GET    /provisioning/users/{id}/remote-links                     where a user lives at each target
+ *   GET    /provisioning/{users|groups}/{id}/remote-links            where a user or group lives at each target
+ *                                                                    (remoteId null: its first delivery is on its way)
  *   POST   /provisioning/{users|groups}/{id}/resend                  re-send one user or group to its targets now,
  *                                                                     or to one connector ({ "connectorId": ... })
  *   GET    /provisioning/quarantine                                  connectors whose deliveries are held
@@ -168,9 +169,11 @@ export function adminRouter(ctx: AppContext, log: Logger): Router {
     res.status(204).end();
   });
 
-  router.get('/provisioning/users/:id/remote-links', async (req, res) => {
+  router.get('/provisioning/:kind/:id/remote-links', async (req, res) => {
+    const resourceType = req.params.kind === 'users' ? 'User' : req.params.kind === 'groups' ? 'Group' : undefined;
+    if (!resourceType) throw new AdminError(404, 'not_found', `No such resource kind '${String(req.params.kind)}' (users or groups)`);
     const links = await ctx.db.remoteLink.findMany({
-      where: { localId: uuidParam(req, 'id'), resourceType: 'User' },
+      where: { localId: uuidParam(req, 'id'), resourceType },
       include: { connector: { include: { idp: true } } },
       orderBy: { createdAt: 'asc' },
     });
