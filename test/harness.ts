@@ -177,6 +177,15 @@ export async function startInstance(name: string, opts: { env?: Record<string, s
   return instance;
 }
 
+export type Json = Record<string, unknown>;
+
+/** A request with the admin credential whose answer is JSON (or empty): status and parsed body. */
+export async function json(instance: Instance, method: string, path: string, body?: unknown): Promise<{ status: number; body: Json }> {
+  const res = await instance.request(method, path, body);
+  const text = await res.text();
+  return { status: res.status, body: text ? (JSON.parse(text) as Json) : {} };
+}
+
 /** Polls until `check` returns a value other than undefined, or fails after `timeoutMs`. */
 export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 30_000, what = 'condition'): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -6,7 +6,7 @@
  *     B is `failed` with B's reason, nothing is quarantined, and later changes (of that user and of another) get through.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, linkScim2Target, startInstance, type Instance } from './harness.js';
+import { eventually, linkScim2Target, startInstance, type Instance, json } from './harness.js';
 import { startFaultProxy, type FaultProxy } from './support/fault-proxy.js';
 
 type Json = Record<string, unknown>;
@@ -26,19 +26,14 @@ let connectorId: string;
 
 const isCreate = (req: { method: string; path: string }) => req.method === 'POST' && req.path === '/scim2/Users';
 
-async function call(instance: Instance, method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
-  const res = await instance.request(method, path, body);
-  const text = await res.text();
-  return { status: res.status, body: text ? (JSON.parse(text) as unknown) : {} };
-}
 
 async function onB(userName: string): Promise<Json[]> {
-  const res = await call(b, 'GET', `/scim2/Users?filter=${encodeURIComponent(`userName eq "${userName}"`)}`);
+  const res = await json(b, 'GET', `/scim2/Users?filter=${encodeURIComponent(`userName eq "${userName}"`)}`);
   return ((res.body as { Resources?: Json[] }).Resources ?? []);
 }
 
 async function auditOf(userId: string): Promise<AuditRow[]> {
-  return (await call(a, 'GET', `/api/server/v1/provisioning/audit?userId=${userId}&connectorId=${connectorId}`)).body as AuditRow[];
+  return (await json(a, 'GET', `/api/server/v1/provisioning/audit?userId=${userId}&connectorId=${connectorId}`)).body as unknown as AuditRow[];
 }
 
 beforeAll(async () => {
@@ -58,9 +53,9 @@ afterAll(async () => {
 
 describe('outbound faults at the SCIM 2.0 target', () => {
   it('500, then 500 after B applied the create, then success: the user arrives exactly once, audited after several attempts', async () => {
-    const created = await call(a, 'POST', '/scim2/Users', { userName: 'flaky-fiona', password: 'a-long-enough-password', emails: [{ value: 'fiona@example.org' }] });
+    const created = await json(a, 'POST', '/scim2/Users', { userName: 'flaky-fiona', password: 'a-long-enough-password', emails: [{ value: 'fiona@example.org' }] });
     expect(created.status).toBe(201);
-    const localId = String((created.body as Json).id);
+    const localId = String((created.body).id);
 
     const delivered = await eventually(async () => {
       const rows = await auditOf(localId);
@@ -75,28 +70,28 @@ describe('outbound faults at the SCIM 2.0 target', () => {
     expect(users[0]).toMatchObject({ emails: [{ value: 'fiona@example.org' }] });
     const creates = proxy.log.filter(isCreate).map((e) => e.status);
     expect(creates).toEqual([500, 500, 409]);
-    expect((await call(a, 'GET', '/api/server/v1/provisioning/quarantine')).body).toEqual([]);
+    expect((await json(a, 'GET', '/api/server/v1/provisioning/quarantine')).body).toEqual([]);
   });
 
   it('a 400 from B on a non-blocking link: A answered 201, the audit says failed with B\'s reason, nothing quarantined, the queue moves on', async () => {
-    const created = await call(a, 'POST', '/scim2/Users', { userName: 'short-pw-sam', password: 'short-pw1' });
+    const created = await json(a, 'POST', '/scim2/Users', { userName: 'short-pw-sam', password: 'short-pw1' });
     expect(created.status).toBe(201);
-    const localId = String((created.body as Json).id);
+    const localId = String((created.body).id);
 
     const failed = await eventually(async () => (await auditOf(localId)).find((r) => r.operation === 'create' && r.outcome === 'failed'), 60_000, 'the failed audit record');
     expect(failed.error).toMatch(/^ConnectorRejected: POST \/scim2\/Users -> 400: .*at least 12 characters/);
     expect(failed.attempts).toBe(1); // a refusal is not retried
     expect(await onB('short-pw-sam')).toEqual([]);
-    expect((await call(a, 'GET', '/api/server/v1/provisioning/quarantine')).body).toEqual([]);
+    expect((await json(a, 'GET', '/api/server/v1/provisioning/quarantine')).body).toEqual([]);
 
     // The same user's next change goes through (its queue moved on): with a password B accepts, it is created there.
-    const replaced = await call(a, 'PUT', `/scim2/Users/${localId}`, { userName: 'short-pw-sam', password: 'now-long-enough-pw', title: 'fixed' });
+    const replaced = await json(a, 'PUT', `/scim2/Users/${localId}`, { userName: 'short-pw-sam', password: 'now-long-enough-pw', title: 'fixed' });
     expect(replaced.status).toBe(200);
     await eventually(async () => ((await onB('short-pw-sam'))[0]?.title === 'fixed' ? true : undefined), 60_000, 'the next change of the user on B');
 
     // And another user's change too.
-    expect((await call(a, 'POST', '/scim2/Users', { userName: 'after-sam', password: 'a-long-enough-password' })).status).toBe(201);
+    expect((await json(a, 'POST', '/scim2/Users', { userName: 'after-sam', password: 'a-long-enough-password' })).status).toBe(201);
     await eventually(async () => ((await onB('after-sam')).length === 1 ? true : undefined), 60_000, 'another user on B');
-    expect((await call(a, 'GET', '/api/server/v1/provisioning/quarantine')).body).toEqual([]);
+    expect((await json(a, 'GET', '/api/server/v1/provisioning/quarantine')).body).toEqual([]);
   });
 });

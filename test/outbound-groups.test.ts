@@ -4,9 +4,8 @@
  * members reach B after it (one Bulk request creating both) still converges on the full membership.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, linkScim2Target, startInstance, type Instance } from './harness.js';
+import { eventually, linkScim2Target, startInstance, type Instance, json, type Json } from './harness.js';
 
-type Json = Record<string, unknown>;
 let a: Instance;
 let b: Instance;
 
@@ -18,11 +17,6 @@ afterAll(async () => {
   await Promise.allSettled([a?.stop(), b?.stop()]);
 });
 
-async function json(instance: Instance, method: string, path: string, body?: unknown): Promise<{ status: number; body: Json }> {
-  const res = await instance.request(method, path, body);
-  const text = await res.text();
-  return { status: res.status, body: text ? (JSON.parse(text) as Json) : {} };
-}
 
 const q = (f: string) => encodeURIComponent(f);
 

@@ -3,9 +3,8 @@
  * are held (not dropped) and visible in the admin API, and an operator's resume delivers everything held, in order.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, linkScim2Target, startInstance, type Instance } from './harness.js';
+import { eventually, linkScim2Target, startInstance, type Instance, json, type Json } from './harness.js';
 
-type Json = Record<string, unknown>;
 let a: Instance;
 let b: Instance;
 let connectorId: string;
@@ -18,11 +17,6 @@ afterAll(async () => {
   await Promise.allSettled([a?.stop(), b?.stop()]);
 });
 
-async function json(instance: Instance, method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
-  const res = await instance.request(method, path, body);
-  const text = await res.text();
-  return { status: res.status, body: text ? (JSON.parse(text) as unknown) : {} };
-}
 
 const onB = async (userName: string) =>
   ((await json(b, 'GET', `/scim2/Users?filter=${encodeURIComponent(`userName eq "${userName}"`)}`)).body as { Resources: Json[] }).Resources;
@@ -32,11 +26,11 @@ describe('quarantine', () => {
     await b.stopApi();
     const created = await json(a, 'POST', '/scim2/Users', { userName: 'quar-quinn', displayName: 'v1' });
     expect(created.status).toBe(201);
-    const id = String((created.body as Json).id);
+    const id = String((created.body).id);
     for (const v of ['v2', 'v3']) expect((await json(a, 'PUT', `/scim2/Users/${id}`, { userName: 'quar-quinn', displayName: v })).status).toBe(200);
 
     const quarantined = await eventually(async () => {
-      const list = (await json(a, 'GET', '/api/server/v1/provisioning/quarantine')).body as { connectorId: string; reason: string }[];
+      const list = (await json(a, 'GET', '/api/server/v1/provisioning/quarantine')).body as unknown as { connectorId: string; reason: string }[];
       return list.find((q) => q.connectorId === connectorId);
     }, 60_000, 'the connector quarantined');
     // Why B failed: connection refused (ConnectorTransient), or, on a loaded machine, an activity timeout.
@@ -44,9 +38,9 @@ describe('quarantine', () => {
 
     // A change for another user is held at once, without calling the target.
     const other = await json(a, 'POST', '/scim2/Users', { userName: 'quar-quill' });
-    const otherId = String((other.body as Json).id);
+    const otherId = String((other.body).id);
     await eventually(async () => {
-      const rows = (await json(a, 'GET', `/api/server/v1/provisioning/audit?userId=${otherId}&outcome=held`)).body as unknown[];
+      const rows = (await json(a, 'GET', `/api/server/v1/provisioning/audit?userId=${otherId}&outcome=held`)).body as unknown as unknown[];
       return rows.length > 0 ? rows : undefined;
     }, 60_000, 'the held audit record');
 
@@ -66,7 +60,7 @@ describe('quarantine', () => {
     await eventually(async () => ((await onB('quar-quill')).length === 1 ? true : undefined), 60_000, 'the other user on B');
     // The remote link is written just after B answers.
     await eventually(async () => {
-      const links = (await json(a, 'GET', `/api/server/v1/provisioning/users/${id}/remote-links`)).body as { appliedVersion: number }[];
+      const links = (await json(a, 'GET', `/api/server/v1/provisioning/users/${id}/remote-links`)).body as unknown as { appliedVersion: number }[];
       return links[0]?.appliedVersion === 3 ? true : undefined;
     }, 10_000, 'version 3 recorded as applied at B');
     expect((await json(a, 'GET', '/api/server/v1/provisioning/quarantine')).body).toEqual([]);

@@ -6,9 +6,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, linkScim2Target, startInstance, type Instance } from './harness.js';
+import { eventually, linkScim2Target, startInstance, type Instance, json, type Json } from './harness.js';
 
-type Json = Record<string, unknown>;
 let a: Instance;
 let b: Instance;
 let connectorId: string;
@@ -21,11 +20,6 @@ afterAll(async () => {
   await Promise.allSettled([a?.stop(), b?.stop()]);
 });
 
-async function json(instance: Instance, method: string, path: string, body?: unknown): Promise<{ status: number; body: Json }> {
-  const res = await instance.request(method, path, body, body !== undefined ? { 'Content-Type': 'application/json' } : {});
-  const text = await res.text();
-  return { status: res.status, body: text ? (JSON.parse(text) as Json) : {} };
-}
 
 const q = (f: string) => encodeURIComponent(f);
 

@@ -4,9 +4,8 @@
  * passwords without a digit (its PASSWORD_PATTERN); A accepts them.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, linkScim2Target, startInstance, type Instance } from './harness.js';
+import { eventually, linkScim2Target, startInstance, type Instance, json, type Json } from './harness.js';
 
-type Json = Record<string, unknown>;
 let a: Instance;
 let b: Instance;
 
@@ -21,11 +20,6 @@ afterAll(async () => {
   await Promise.allSettled([a?.stop(), b?.stop()]);
 });
 
-async function json(instance: Instance, method: string, path: string, body?: unknown): Promise<{ status: number; body: Json }> {
-  const res = await instance.request(method, path, body);
-  const text = await res.text();
-  return { status: res.status, body: text ? (JSON.parse(text) as Json) : {} };
-}
 
 const byName = (instance: Instance, userName: string) =>
   json(instance, 'GET', `/scim2/Users?filter=${encodeURIComponent(`userName eq "${userName}"`)}`);

@@ -7,10 +7,10 @@
  * (admin API) and the connector resumed.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, startInstance, type Instance } from './harness.js';
+import { API_SCOPES } from '../src/http/oauth/scopes.js';
+import { eventually, startInstance, type Instance, json } from './harness.js';
 import { startFaultProxy, type FaultProxy } from './support/fault-proxy.js';
 
-type Json = Record<string, unknown>;
 interface ScimUser {
   id: string;
   userName: string;
@@ -32,18 +32,8 @@ interface AuditRow {
   error: string | null;
 }
 
-const SCOPES = [
-  'internal_user_mgt_create',
-  'internal_user_mgt_view',
-  'internal_user_mgt_list',
-  'internal_user_mgt_update',
-  'internal_user_mgt_delete',
-  'internal_group_mgt_create',
-  'internal_group_mgt_view',
-  'internal_group_mgt_list',
-  'internal_group_mgt_update',
-  'internal_group_mgt_delete',
-];
+// What B's application may do: every user and group management scope (WSO2's names).
+const SCOPES = API_SCOPES.filter((scope) => /^internal_(user|group)_mgt_/.test(scope));
 
 let a: Instance;
 let b: Instance;
@@ -51,14 +41,9 @@ let proxy: FaultProxy;
 let app: { clientId: string; clientSecret: string };
 let connectorId: string;
 
-async function call(instance: Instance, method: string, path: string, body?: unknown): Promise<{ status: number; body: Json }> {
-  const res = await instance.request(method, path, body);
-  const text = await res.text();
-  return { status: res.status, body: text ? (JSON.parse(text) as Json) : {} };
-}
 
 async function onB(userName: string): Promise<ScimUser[]> {
-  const res = await call(b, 'GET', `/scim2/Users?filter=${encodeURIComponent(`userName eq "${userName}"`)}`);
+  const res = await json(b, 'GET', `/scim2/Users?filter=${encodeURIComponent(`userName eq "${userName}"`)}`);
   return (res.body.Resources as ScimUser[] | undefined) ?? [];
 }
 
@@ -69,7 +54,7 @@ function callsToB(from = 0): string[] {
 
 /** Creates an identity provider on A with a scim2 connector to B over OAuth, and links it from the resident SP. */
 async function linkOAuthConnector(name: string, clientSecret: string, blocking: boolean): Promise<{ idpId: string; connectorId: string }> {
-  const idp = await call(a, 'POST', '/api/server/v1/identity-providers', {
+  const idp = await json(a, 'POST', '/api/server/v1/identity-providers', {
     name,
     outboundConnectors: [
       {
@@ -95,7 +80,7 @@ async function linkOAuthConnector(name: string, clientSecret: string, blocking: 
   // The admin API never shows the secret.
   expect(connector.secrets).toEqual({ clientSecret: '********' });
   expect(JSON.stringify(idp.body)).not.toContain(clientSecret);
-  const link = await call(a, 'POST', '/api/server/v1/applications/resident/provisioning/outbound-connectors', { connectorId: connector.id, blocking });
+  const link = await json(a, 'POST', '/api/server/v1/applications/resident/provisioning/outbound-connectors', { connectorId: connector.id, blocking });
   expect(link.status, JSON.stringify(link.body)).toBe(201);
   return { idpId: String(idp.body.id), connectorId: connector.id };
 }
@@ -103,7 +88,7 @@ async function linkOAuthConnector(name: string, clientSecret: string, blocking: 
 beforeAll(async () => {
   [a, b] = await Promise.all([startInstance('authA'), startInstance('authB')]);
   proxy = await startFaultProxy(b.baseUrl);
-  const created = await call(b, 'POST', '/api/server/v1/applications', { name: 'IS1 provisioning', grantTypes: ['client_credentials'], scopes: SCOPES });
+  const created = await json(b, 'POST', '/api/server/v1/applications', { name: 'IS1 provisioning', grantTypes: ['client_credentials'], scopes: SCOPES });
   expect(created.status, JSON.stringify(created.body)).toBe(201);
   app = { clientId: String(created.body.clientId), clientSecret: String(created.body.clientSecret) };
   ({ connectorId } = await linkOAuthConnector('IS2-oauth', app.clientSecret, true));
@@ -115,7 +100,7 @@ afterAll(async () => {
 describe('outbound SCIM 2.0 with OAuth 2.0 client credentials from B\'s own token endpoint', () => {
   it('creates, updates by PATCH (B announces it) and deactivates on delete, every call with a Bearer token', async () => {
     const from = proxy.log.length;
-    const created = await call(a, 'POST', '/scim2/Users', {
+    const created = await json(a, 'POST', '/scim2/Users', {
       userName: 'oauth-olga',
       name: { givenName: 'Olga', familyName: 'O' },
       title: 'Guide',
@@ -129,13 +114,13 @@ describe('outbound SCIM 2.0 with OAuth 2.0 client credentials from B\'s own toke
     expect(remote).toMatchObject({ userName: 'oauth-olga', title: 'Guide', active: true, name: { givenName: 'Olga', familyName: 'O' } });
 
     // A replace on A: a new email and given name, no title any more. B advertises PATCH, so A PATCHes the state.
-    const replaced = await call(a, 'PUT', `/scim2/Users/${localId}`, {
+    const replaced = await json(a, 'PUT', `/scim2/Users/${localId}`, {
       userName: 'oauth-olga',
       name: { givenName: 'Olgica' },
       emails: [{ value: 'olga@example.com', type: 'home' }],
     });
     expect(replaced.status, JSON.stringify(replaced.body)).toBe(200);
-    const afterPatch = (await call(b, 'GET', `/scim2/Users/${remote!.id}`)).body as unknown as ScimUser;
+    const afterPatch = (await json(b, 'GET', `/scim2/Users/${remote!.id}`)).body as unknown as ScimUser;
     // B ends with A's state, as a PUT would have left it.
     expect(afterPatch.emails).toEqual((replaced.body as unknown as ScimUser).emails);
     expect(afterPatch.emails?.map((e) => e.value)).toEqual(['olga@example.com']);
@@ -144,8 +129,8 @@ describe('outbound SCIM 2.0 with OAuth 2.0 client credentials from B\'s own toke
     expect(afterPatch.active).toBe((replaced.body as unknown as ScimUser).active); // a PUT without `active` leaves it unassigned
 
     // Deprovisioning by deactivation: the user stays on B, inactive.
-    expect((await call(a, 'DELETE', `/scim2/Users/${localId}`)).status).toBe(204);
-    const afterDelete = (await call(b, 'GET', `/scim2/Users/${remote!.id}`)).body as unknown as ScimUser;
+    expect((await json(a, 'DELETE', `/scim2/Users/${localId}`)).status).toBe(204);
+    const afterDelete = (await json(b, 'GET', `/scim2/Users/${remote!.id}`)).body as unknown as ScimUser;
     expect(afterDelete).toMatchObject({ id: remote!.id, userName: 'oauth-olga', active: false });
     expect(await onB('oauth-olga')).toHaveLength(1);
 
@@ -160,32 +145,32 @@ describe('outbound SCIM 2.0 with OAuth 2.0 client credentials from B\'s own toke
     expect(new Set(proxy.log.slice(from).map((e) => e.auth))).toEqual(new Set(['Bearer']));
 
     const audit = await eventually(async () => {
-      const rows = (await call(a, 'GET', `/api/server/v1/provisioning/audit?userId=${localId}&connectorId=${connectorId}`)).body as unknown as AuditRow[];
+      const rows = (await json(a, 'GET', `/api/server/v1/provisioning/audit?userId=${localId}&connectorId=${connectorId}`)).body as unknown as AuditRow[];
       return rows.length >= 3 ? rows : undefined;
     }, 10_000, 'three audit records on A');
     expect(audit.map((r) => `${r.operation}:${r.outcome}`).sort()).toEqual(['create:delivered', 'delete:delivered', 'update:delivered']);
   });
 
   it('sends groups with PATCH: the whole member list replaced', async () => {
-    const u = await call(a, 'POST', '/scim2/Users', { userName: 'oauth-gus' });
+    const u = await json(a, 'POST', '/scim2/Users', { userName: 'oauth-gus' });
     expect(u.status).toBe(201);
     const [gusOnB] = await onB('oauth-gus');
     const from = proxy.log.length;
-    const g = await call(a, 'POST', '/scim2/Groups', { displayName: 'oauth-guides', members: [{ value: u.body.id }] });
+    const g = await json(a, 'POST', '/scim2/Groups', { displayName: 'oauth-guides', members: [{ value: u.body.id }] });
     expect(g.status, JSON.stringify(g.body)).toBe(201);
     const groupOnB = await eventually(async () => {
-      const list = (await call(b, 'GET', `/scim2/Groups?filter=${encodeURIComponent('displayName eq "oauth-guides"')}`)).body.Resources as ScimGroup[] | undefined;
+      const list = (await json(b, 'GET', `/scim2/Groups?filter=${encodeURIComponent('displayName eq "oauth-guides"')}`)).body.Resources as ScimGroup[] | undefined;
       return list?.[0]?.members?.length === 1 ? list[0] : undefined;
     }, 30_000, 'the group with its member on B');
     expect(groupOnB.members!.map((m) => m.value)).toEqual([gusOnB!.id]);
 
-    const emptied = await call(a, 'PATCH', `/scim2/Groups/${String(g.body.id)}`, {
+    const emptied = await json(a, 'PATCH', `/scim2/Groups/${String(g.body.id)}`, {
       schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
       Operations: [{ op: 'remove', path: 'members' }],
     });
     expect(emptied.status, JSON.stringify(emptied.body)).toBeLessThan(300);
     await eventually(async () => {
-      const res = (await call(b, 'GET', `/scim2/Groups/${groupOnB.id}`)).body as unknown as ScimGroup;
+      const res = (await json(b, 'GET', `/scim2/Groups/${groupOnB.id}`)).body as unknown as ScimGroup;
       return (res.members ?? []).length === 0 ? true : undefined;
     }, 30_000, 'the group emptied on B');
     expect(callsToB(from)).toContain(`PATCH /scim2/Groups/${groupOnB.id}`);
@@ -195,38 +180,38 @@ describe('outbound SCIM 2.0 with OAuth 2.0 client credentials from B\'s own toke
   it('a wrong client secret quarantines the connector and holds the change, which arrives once the secret is fixed', async () => {
     const wrongSecret = 'not-the-client-secret';
     const { idpId: wrongIdp, connectorId: wrongId } = await linkOAuthConnector('IS2-wrong-secret', wrongSecret, false);
-    const created = await call(a, 'POST', '/scim2/Users', { userName: 'oauth-quentin', password: 'abc123-Secret' });
+    const created = await json(a, 'POST', '/scim2/Users', { userName: 'oauth-quentin', password: 'abc123-Secret' });
     expect(created.status).toBe(201); // the other (blocking) connector delivered; this one is not blocking
     const localId = String(created.body.id);
 
     const quarantined = await eventually(async () => {
-      const list = (await call(a, 'GET', '/api/server/v1/provisioning/quarantine')).body as unknown as { connectorId: string; reason: string; heldDeliveries: number }[];
+      const list = (await json(a, 'GET', '/api/server/v1/provisioning/quarantine')).body as unknown as { connectorId: string; reason: string; heldDeliveries: number }[];
       return list.find((q) => q.connectorId === wrongId);
     }, 60_000, 'the connector with the wrong secret quarantined');
     // B's token endpoint said why (RFC 6749 §5.2 invalid_client); the secret itself is nowhere.
     expect(quarantined.reason).toMatch(/ConnectorMisconfigured: OAuth token endpoint .*\/oauth2\/token -> 401: invalid_client/);
     expect(quarantined.reason).not.toContain(wrongSecret);
     expect(quarantined.heldDeliveries).toBeGreaterThanOrEqual(1);
-    const held = (await call(a, 'GET', `/api/server/v1/provisioning/audit?userId=${localId}&connectorId=${wrongId}`)).body as unknown as AuditRow[];
+    const held = (await json(a, 'GET', `/api/server/v1/provisioning/audit?userId=${localId}&connectorId=${wrongId}`)).body as unknown as AuditRow[];
     expect(held.map((r) => `${r.operation}:${r.outcome}`)).toEqual(['create:held']);
-    const links = (await call(a, 'GET', `/api/server/v1/provisioning/users/${localId}/remote-links`)).body as unknown as { connectorId: string }[];
+    const links = (await json(a, 'GET', `/api/server/v1/provisioning/users/${localId}/remote-links`)).body as unknown as { connectorId: string }[];
     expect(links.map((l) => l.connectorId)).toEqual([connectorId]); // nothing recorded for the quarantined one
 
     // The operator corrects the secret and resumes the connector: the held create goes through (B has the user
     // already, from the other connector, so it links to it).
-    const fixed = await call(a, 'PATCH', `/api/server/v1/identity-providers/${wrongIdp}/provisioning/outbound-connectors/${wrongId}`, {
+    const fixed = await json(a, 'PATCH', `/api/server/v1/identity-providers/${wrongIdp}/provisioning/outbound-connectors/${wrongId}`, {
       secrets: { clientSecret: app.clientSecret },
     });
     expect(fixed.status, JSON.stringify(fixed.body)).toBe(200);
     expect(JSON.stringify(fixed.body)).not.toContain(app.clientSecret);
-    expect((await call(a, 'POST', `/api/server/v1/provisioning/quarantine/${wrongId}/resume`)).status).toBe(200);
+    expect((await json(a, 'POST', `/api/server/v1/provisioning/quarantine/${wrongId}/resume`)).status).toBe(200);
     const [onBNow] = await onB('oauth-quentin');
     await eventually(async () => {
-      const l = (await call(a, 'GET', `/api/server/v1/provisioning/users/${localId}/remote-links`)).body as unknown as { connectorId: string; remoteId: string | null }[];
+      const l = (await json(a, 'GET', `/api/server/v1/provisioning/users/${localId}/remote-links`)).body as unknown as { connectorId: string; remoteId: string | null }[];
       return l.find((x) => x.connectorId === wrongId && x.remoteId === onBNow!.id) ? true : undefined;
     }, 60_000, 'the held create delivered after the fix');
-    const audit = (await call(a, 'GET', `/api/server/v1/provisioning/audit?userId=${localId}&connectorId=${wrongId}`)).body as unknown as AuditRow[];
+    const audit = (await json(a, 'GET', `/api/server/v1/provisioning/audit?userId=${localId}&connectorId=${wrongId}`)).body as unknown as AuditRow[];
     expect(audit.map((r) => `${r.operation}:${r.outcome}`)).toEqual(['create:delivered']);
-    expect((await call(a, 'GET', '/api/server/v1/provisioning/quarantine')).body).toEqual([]);
+    expect((await json(a, 'GET', '/api/server/v1/provisioning/quarantine')).body).toEqual([]);
   });
 });

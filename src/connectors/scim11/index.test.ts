@@ -1,9 +1,8 @@
 /**
- * The SCIM 1.1 connector against a local HTTP server that records each request and answers as told: the
+ * The SCIM 1.1 connector against a local HTTP server that records each request and target.answers as told: the
  * bodies it sends (SCIM 1.1 form), the calls per operation, and the error taxonomy of its one transport.
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { startScriptedTarget, type ScriptedTarget } from '../../../test/support/scripted-target.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   ConnectorAlreadyExists,
@@ -16,48 +15,18 @@ import type { OutboundUser } from '../types.js';
 import scim11Default, { scim11Factory } from './index.js';
 import { SCIM11_CORE, SCIM11_ENTERPRISE } from './schema.js';
 
-interface Seen {
-  method: string;
-  url: string;
-  authorization?: string | undefined;
-  contentType?: string | undefined;
-  body?: unknown;
-}
-type Answer = { status: number; body?: unknown; headers?: Record<string, string> };
-
-let server: http.Server;
+let target: ScriptedTarget;
 let base: string;
-let seen: Seen[] = [];
-let answers: Answer[] = [];
 
 beforeAll(async () => {
-  server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const text = Buffer.concat(chunks).toString('utf8');
-      seen.push({
-        method: req.method ?? '',
-        url: req.url ?? '',
-        authorization: req.headers.authorization,
-        contentType: req.headers['content-type'],
-        // JSON bodies parsed; a form (an OAuth token request) kept as text.
-        ...(text && { body: req.headers['content-type']?.includes('json') ? (JSON.parse(text) as unknown) : text }),
-      });
-      const answer = answers.shift() ?? { status: 200, body: {} };
-      res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
-      res.end(answer.body === undefined ? '' : JSON.stringify(answer.body));
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  target = await startScriptedTarget('application/json');
+  base = target.base;
 });
-afterAll(() => {
-  server.close();
+afterAll(async () => {
+  await target.close();
 });
 beforeEach(() => {
-  seen = [];
-  answers = [];
+  target.reset();
 });
 
 function connector(settings: Record<string, unknown> = {}) {
@@ -107,20 +76,20 @@ describe('scim11 authentication (the transport shared with SCIM 2.0)', () => {
   it('sends a static bearer token', async () => {
     const c = scim11Factory.create({ type: 'scim11', settings: { userEndpoint: `${base}/wso2/scim/Users` }, secrets: { bearerToken: 'static-token' } });
     await c.updateUser('r1', user);
-    expect(seen[0]!.authorization).toBe('Bearer static-token');
+    expect(target.seen[0]!.authorization).toBe('Bearer static-token');
   });
 
   it('gets an OAuth 2.0 client credentials token and sends it', async () => {
-    answers.push({ status: 200, body: { access_token: 'tok-11', token_type: 'Bearer', expires_in: 3600 } });
+    target.answers.push({ status: 200, body: { access_token: 'tok-11', token_type: 'Bearer', expires_in: 3600 } });
     const c = scim11Factory.create({
       type: 'scim11',
       settings: { userEndpoint: `${base}/wso2/scim/Users`, tokenEndpoint: `${base}/oauth2/token`, clientId: 'c11' },
       secrets: { clientSecret: 's11' },
     });
     await c.updateUser('r1', user);
-    expect(seen.map((s) => `${s.method} ${s.url}`)).toEqual(['POST /oauth2/token', 'PUT /wso2/scim/Users/r1']);
-    expect(seen[0]!.authorization).toBe(`Basic ${Buffer.from('c11:s11').toString('base64')}`);
-    expect(seen[1]!.authorization).toBe('Bearer tok-11');
+    expect(target.seen.map((s) => `${s.method} ${s.url}`)).toEqual(['POST /oauth2/token', 'PUT /wso2/scim/Users/r1']);
+    expect(target.seen[0]!.authorization).toBe(`Basic ${Buffer.from('c11:s11').toString('base64')}`);
+    expect(target.seen[1]!.authorization).toBe('Bearer tok-11');
   });
 
   it('refuses two authentication methods at once', () => {
@@ -132,9 +101,9 @@ describe('scim11 authentication (the transport shared with SCIM 2.0)', () => {
 
 describe('scim11 users', () => {
   it('creates with POST in SCIM 1.1 form, with basic auth, and returns the remote id', async () => {
-    answers.push({ status: 201, body: { id: 'remote-1' } });
+    target.answers.push({ status: 201, body: { id: 'remote-1' } });
     await expect(connector().createUser(user)).resolves.toEqual({ remoteId: 'remote-1' });
-    const [req] = seen;
+    const [req] = target.seen;
     expect(req).toMatchObject({ method: 'POST', url: '/wso2/scim/Users', contentType: 'application/json' });
     expect(req!.authorization).toBe(`Basic ${Buffer.from('admin:secret').toString('base64')}`);
     expect(req!.body).toEqual({
@@ -149,66 +118,66 @@ describe('scim11 users', () => {
   });
 
   it('qualifies user names with a secondary user store domain', async () => {
-    answers.push({ status: 201, body: { id: 'r' } }, { status: 200, body: { totalResults: 0, Resources: [] } });
+    target.answers.push({ status: 201, body: { id: 'r' } }, { status: 200, body: { totalResults: 0, Resources: [] } });
     const c = connector({ userStoreDomain: 'secondary' });
     await c.createUser({ ...user, password: undefined });
     await c.findUserByUserName('rashmini');
-    expect((seen[0]!.body as { userName: string; password?: string }).userName).toBe('SECONDARY/rashmini');
-    expect(seen[0]!.body).not.toHaveProperty('password');
-    expect(new URL(seen[1]!.url, base).searchParams.get('filter')).toBe('userName eq "SECONDARY/rashmini"');
+    expect((target.seen[0]!.body as { userName: string; password?: string }).userName).toBe('SECONDARY/rashmini');
+    expect(target.seen[0]!.body).not.toHaveProperty('password');
+    expect(new URL(target.seen[1]!.url, base).searchParams.get('filter')).toBe('userName eq "SECONDARY/rashmini"');
   });
 
   it('a create answered without an id is rejected', async () => {
-    answers.push({ status: 201, body: {} });
+    target.answers.push({ status: 201, body: {} });
     await expect(connector().createUser(user)).rejects.toBeInstanceOf(ConnectorRejected);
   });
 
   it('updates with PUT on the remote id', async () => {
     await connector().updateUser('remote/1', user);
-    expect(seen[0]).toMatchObject({ method: 'PUT', url: '/wso2/scim/Users/remote%2F1' });
-    expect((seen[0]!.body as { userName: string }).userName).toBe('rashmini');
+    expect(target.seen[0]).toMatchObject({ method: 'PUT', url: '/wso2/scim/Users/remote%2F1' });
+    expect((target.seen[0]!.body as { userName: string }).userName).toBe('rashmini');
   });
 
   it('deletes with DELETE; a user already gone is not an error', async () => {
-    answers.push({ status: 200 }, { status: 404, body: { Errors: [{ description: 'User not found', code: '404' }] } });
+    target.answers.push({ status: 200 }, { status: 404, body: { Errors: [{ description: 'User not found', code: '404' }] } });
     await connector().deleteUser('r1', user);
     await connector().deleteUser('r2', user);
-    expect(seen.map((s) => `${s.method} ${s.url}`)).toEqual(['DELETE /wso2/scim/Users/r1', 'DELETE /wso2/scim/Users/r2']);
+    expect(target.seen.map((s) => `${s.method} ${s.url}`)).toEqual(['DELETE /wso2/scim/Users/r1', 'DELETE /wso2/scim/Users/r2']);
   });
 
   it('deprovision: deactivate puts the user back with active false and no password', async () => {
     await connector({ deprovision: 'deactivate' }).deleteUser('r1', user);
-    expect(seen[0]).toMatchObject({ method: 'PUT', url: '/wso2/scim/Users/r1' });
-    expect(seen[0]!.body).toMatchObject({ userName: 'rashmini', active: false });
-    expect(seen[0]!.body).not.toHaveProperty('password');
+    expect(target.seen[0]).toMatchObject({ method: 'PUT', url: '/wso2/scim/Users/r1' });
+    expect(target.seen[0]!.body).toMatchObject({ userName: 'rashmini', active: false });
+    expect(target.seen[0]!.body).not.toHaveProperty('password');
   });
 
   it('finds by userName filter', async () => {
-    answers.push({ status: 200, body: { schemas: [SCIM11_CORE], totalResults: 1, Resources: [{ id: 'r9', userName: 'rashmini' }] } });
-    answers.push({ status: 200, body: { schemas: [SCIM11_CORE], totalResults: 0, Resources: [] } });
+    target.answers.push({ status: 200, body: { schemas: [SCIM11_CORE], totalResults: 1, Resources: [{ id: 'r9', userName: 'rashmini' }] } });
+    target.answers.push({ status: 200, body: { schemas: [SCIM11_CORE], totalResults: 0, Resources: [] } });
     await expect(connector().findUserByUserName('rashmini')).resolves.toEqual({ remoteId: 'r9' });
     await expect(connector().findUserByUserName('nobody')).resolves.toBeUndefined();
-    expect(seen[0]!.url).toBe(`/wso2/scim/Users?filter=${encodeURIComponent('userName eq "rashmini"').replace(/%20/g, '+')}`);
+    expect(target.seen[0]!.url).toBe(`/wso2/scim/Users?filter=${encodeURIComponent('userName eq "rashmini"').replace(/%20/g, '+')}`);
   });
 
   it('lists users page by page (startIndex/count) until totalResults', async () => {
     const page = (start: number, n: number) => Array.from({ length: n }, (_, i) => ({ id: `r${start + i}`, userName: `u${start + i}`, active: true }));
-    answers.push({ status: 200, body: { totalResults: 5, startIndex: 1, Resources: page(1, 2) } });
-    answers.push({ status: 200, body: { totalResults: 5, startIndex: 3, Resources: page(3, 2) } });
-    answers.push({ status: 200, body: { totalResults: 5, startIndex: 5, Resources: page(5, 1) } });
+    target.answers.push({ status: 200, body: { totalResults: 5, startIndex: 1, Resources: page(1, 2) } });
+    target.answers.push({ status: 200, body: { totalResults: 5, startIndex: 3, Resources: page(3, 2) } });
+    target.answers.push({ status: 200, body: { totalResults: 5, startIndex: 5, Resources: page(5, 1) } });
     const users = [];
     for await (const u of connector({ pageSize: 2 }).listUsers!()) users.push(u);
     expect(users.map((u) => u.remoteId)).toEqual(['r1', 'r2', 'r3', 'r4', 'r5']);
     expect(users[0]).toMatchObject({ userName: 'u1', active: true, raw: { id: 'r1' } });
-    expect(seen.map((s) => new URL(s.url, base).search)).toEqual(['?startIndex=1&count=2', '?startIndex=3&count=2', '?startIndex=5&count=2']);
+    expect(target.seen.map((s) => new URL(s.url, base).search)).toEqual(['?startIndex=1&count=2', '?startIndex=3&count=2', '?startIndex=5&count=2']);
   });
 
   it('stops listing on an empty page when totalResults is missing', async () => {
-    answers.push({ status: 200, body: { Resources: [{ id: 'r1', userName: 'u1' }] } }, { status: 200, body: { Resources: [] } });
+    target.answers.push({ status: 200, body: { Resources: [{ id: 'r1', userName: 'u1' }] } }, { status: 200, body: { Resources: [] } });
     const users = [];
     for await (const u of connector().listUsers!()) users.push(u);
     expect(users).toHaveLength(1);
-    expect(seen).toHaveLength(2);
+    expect(target.seen).toHaveLength(2);
   });
 });
 
@@ -224,30 +193,30 @@ describe('scim11 groups', () => {
 
   it('creates, updates, finds and deletes over the group endpoint, members as remote ids', async () => {
     const c = connector();
-    answers.push({ status: 201, body: { id: 'rg' } });
+    target.answers.push({ status: 201, body: { id: 'rg' } });
     await expect(c.createGroup!(group)).resolves.toEqual({ remoteId: 'rg' });
     await c.updateGroup!('rg', { ...group, members: [] });
-    answers.push({ status: 200, body: { totalResults: 1, Resources: [{ id: 'rg', displayName: 'Tour Guides' }] } });
+    target.answers.push({ status: 200, body: { totalResults: 1, Resources: [{ id: 'rg', displayName: 'Tour Guides' }] } });
     await expect(c.findGroupByDisplayName!('Tour Guides')).resolves.toEqual({ remoteId: 'rg' });
-    answers.push({ status: 200 }, { status: 404 });
+    target.answers.push({ status: 200 }, { status: 404 });
     await c.deleteGroup!('rg', group);
     await c.deleteGroup!('rg', group);
-    expect(seen.map((s) => `${s.method} ${new URL(s.url, base).pathname}`)).toEqual([
+    expect(target.seen.map((s) => `${s.method} ${new URL(s.url, base).pathname}`)).toEqual([
       'POST /wso2/scim/Groups',
       'PUT /wso2/scim/Groups/rg',
       'GET /wso2/scim/Groups',
       'DELETE /wso2/scim/Groups/rg',
       'DELETE /wso2/scim/Groups/rg',
     ]);
-    expect(seen[0]!.body).toEqual({ schemas: [SCIM11_CORE], displayName: 'Tour Guides', members: [{ value: 'r1' }, { value: 'r2' }] });
-    expect(seen[1]!.body).toEqual({ schemas: [SCIM11_CORE], displayName: 'Tour Guides', members: [] });
-    expect(new URL(seen[2]!.url, base).searchParams.get('filter')).toBe('displayName eq "Tour Guides"');
+    expect(target.seen[0]!.body).toEqual({ schemas: [SCIM11_CORE], displayName: 'Tour Guides', members: [{ value: 'r1' }, { value: 'r2' }] });
+    expect(target.seen[1]!.body).toEqual({ schemas: [SCIM11_CORE], displayName: 'Tour Guides', members: [] });
+    expect(new URL(target.seen[2]!.url, base).searchParams.get('filter')).toBe('displayName eq "Tour Guides"');
   });
 
   it('without a group endpoint, group operations are a configuration error', async () => {
     const c = scim11Factory.create({ type: 'scim11', settings: { userEndpoint: `${base}/wso2/scim/Users` }, secrets: {} });
     await expect(c.createGroup!(group)).rejects.toBeInstanceOf(ConnectorMisconfigured);
-    expect(seen).toHaveLength(0);
+    expect(target.seen).toHaveLength(0);
   });
 });
 
@@ -266,7 +235,7 @@ describe('scim11 error taxonomy', () => {
     [400, ConnectorRejected],
     [422, ConnectorRejected],
   ])('%i -> %o', async (status, type) => {
-    answers.push({ status, body: error11(status, 'told by the target') });
+    target.answers.push({ status, body: error11(status, 'told by the target') });
     const err = await connector().updateUser('r1', user).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(type);
     expect((err as Error).message).toContain('PUT /wso2/scim/Users/r1 -> ');
@@ -275,7 +244,7 @@ describe('scim11 error taxonomy', () => {
   });
 
   it('429 and 503 carry Retry-After', async () => {
-    answers.push({ status: 429, body: error11(429, 'slow down'), headers: { 'retry-after': '7' } });
+    target.answers.push({ status: 429, body: error11(429, 'slow down'), headers: { 'retry-after': '7' } });
     const err = (await connector().createUser(user).catch((e: unknown) => e)) as ConnectorTransient;
     expect(err).toBeInstanceOf(ConnectorTransient);
     expect(err.retryAfterMs).toBe(7000);
@@ -287,7 +256,7 @@ describe('scim11 error taxonomy', () => {
   });
 
   it('a 409 on create lets the caller link: ConnectorAlreadyExists', async () => {
-    answers.push({ status: 409, body: error11(409, 'User rashmini already exists') });
+    target.answers.push({ status: 409, body: error11(409, 'User rashmini already exists') });
     await expect(connector().createUser(user)).rejects.toThrow(/409: User rashmini already exists/);
   });
 });

@@ -1,11 +1,10 @@
 /**
- * The SCIM 2.0 connector against a local HTTP server that records each request and answers as told: its
+ * The SCIM 2.0 connector against a local HTTP server that records each request and target.answers as told: its
  * authentication to the target (basic, OAuth 2.0 client credentials with a cached token renewed on 401, a static
  * bearer token), the ServiceProviderConfig discovery that chooses PATCH or PUT, the PATCH bodies (a full-state
  * replace that leaves the target as a PUT would), the fallbacks to PUT, and deprovisioning by delete or deactivate.
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { startScriptedTarget, type ScriptedAnswer, type ScriptedTarget } from '../../../test/support/scripted-target.js';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { applyGroupPatch, applyPatch } from '../../scim/patch.js';
 import { groupResourceType, userResourceType } from '../../scim/schema-defs.js';
@@ -17,52 +16,18 @@ import { clearDiscoveryCache, DISCOVERY_TTL_MS, serviceProviderConfigUrl } from 
 import { scim2Factory } from './index.js';
 import { userPatchBody } from './patch-body.js';
 
-interface Seen {
-  method: string;
-  url: string;
-  authorization?: string | undefined;
-  contentType?: string | undefined;
-  /** JSON bodies parsed; form bodies (token requests) as URLSearchParams. */
-  body?: unknown;
-  form?: URLSearchParams;
-}
-type Answer = { status: number; body?: unknown; headers?: Record<string, string> };
-
-let server: http.Server;
+let target: ScriptedTarget;
 let base: string;
-let seen: Seen[] = [];
-let answers: Answer[] = [];
 
 beforeAll(async () => {
-  server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const text = Buffer.concat(chunks).toString('utf8');
-      const contentType = req.headers['content-type'];
-      const form = contentType?.startsWith('application/x-www-form-urlencoded');
-      seen.push({
-        method: req.method ?? '',
-        url: req.url ?? '',
-        authorization: req.headers.authorization,
-        contentType,
-        ...(text && !form && { body: JSON.parse(text) as unknown }),
-        ...(text && form && { form: new URLSearchParams(text) }),
-      });
-      const answer = answers.shift() ?? { status: 200, body: {} };
-      res.writeHead(answer.status, { 'content-type': 'application/scim+json', ...answer.headers });
-      res.end(answer.body === undefined ? '' : JSON.stringify(answer.body));
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  target = await startScriptedTarget('application/scim+json');
+  base = target.base;
 });
-afterAll(() => {
-  server.close();
+afterAll(async () => {
+  await target.close();
 });
 beforeEach(() => {
-  seen = [];
-  answers = [];
+  target.reset();
   // Tokens and discovery results are kept per worker process; each test starts without them.
   clearTokenCache();
   clearDiscoveryCache();
@@ -81,12 +46,12 @@ function connector(settings: Record<string, unknown> = {}, secrets: Record<strin
 }
 const OAUTH = () => ({ tokenEndpoint: `${base}/oauth2/token`, clientId: 'prov client', scope: 'internal_user_mgt_update internal_user_mgt_view' });
 const OAUTH_SECRET = { clientSecret: 's3cr:et&+' };
-const token = (accessToken: string, expiresIn: number | undefined = 3600): Answer => ({
+const token = (accessToken: string, expiresIn: number | undefined = 3600): ScriptedAnswer => ({
   status: 200,
   body: { access_token: accessToken, token_type: 'Bearer', ...(expiresIn !== undefined && { expires_in: expiresIn }) },
 });
-const spc = (patch: boolean): Answer => ({ status: 200, body: { schemas: ['urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig'], patch: { supported: patch } } });
-const calls = () => seen.map((s) => `${s.method} ${new URL(s.url, base).pathname}`);
+const spc = (patch: boolean): ScriptedAnswer => ({ status: 200, body: { schemas: ['urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig'], patch: { supported: patch } } });
+const calls = () => target.seen.map((s) => `${s.method} ${new URL(s.url, base).pathname}`);
 /** Moves Date.now() forward by `ms` (cache expiry), leaving timers alone. */
 function advanceClock(ms: number): void {
   const now = Date.now();
@@ -163,24 +128,24 @@ describe('scim2 factory', () => {
 describe('scim2 authentication', () => {
   it('basic: the username and password on every call', async () => {
     await connector({ updateMethod: 'put' }).updateUser('r1', user);
-    expect(seen[0]!.authorization).toBe(`Basic ${Buffer.from('admin:secret').toString('base64')}`);
+    expect(target.seen[0]!.authorization).toBe(`Basic ${Buffer.from('admin:secret').toString('base64')}`);
   });
 
   it('a static bearer token', async () => {
     await connector({ updateMethod: 'put' }, { bearerToken: 'static-token' }).updateUser('r1', user);
-    expect(seen[0]!.authorization).toBe('Bearer static-token');
+    expect(target.seen[0]!.authorization).toBe('Bearer static-token');
   });
 
   it('no method: no Authorization header', async () => {
     await connector({ updateMethod: 'put' }, {}).updateUser('r1', user);
-    expect(seen[0]!.authorization).toBeUndefined();
+    expect(target.seen[0]!.authorization).toBeUndefined();
   });
 
   it('OAuth client_secret_basic: one token request (form-encoded credentials, scope), then Bearer calls', async () => {
-    answers.push(token('tok-1'));
+    target.answers.push(token('tok-1'));
     await connector({ ...OAUTH(), updateMethod: 'put' }, OAUTH_SECRET).updateUser('r1', user);
     expect(calls()).toEqual(['POST /oauth2/token', 'PUT /scim2/Users/r1']);
-    const [tokenReq, put] = seen;
+    const [tokenReq, put] = target.seen;
     // RFC 6749 §2.3.1: client id and secret are form-urlencoded before Base64.
     expect(tokenReq!.authorization).toBe(`Basic ${Buffer.from('prov+client:s3cr%3Aet%26%2B').toString('base64')}`);
     expect(tokenReq!.contentType).toMatch(/^application\/x-www-form-urlencoded/);
@@ -189,9 +154,9 @@ describe('scim2 authentication', () => {
   });
 
   it('OAuth client_secret_post: the credentials in the form, no Authorization header', async () => {
-    answers.push(token('tok-post'));
+    target.answers.push(token('tok-post'));
     await connector({ ...OAUTH(), tokenEndpointAuthMethod: 'client_secret_post', updateMethod: 'put' }, OAUTH_SECRET).updateUser('r1', user);
-    const [tokenReq, put] = seen;
+    const [tokenReq, put] = target.seen;
     expect(tokenReq!.authorization).toBeUndefined();
     expect(Object.fromEntries(tokenReq!.form!)).toEqual({
       grant_type: 'client_credentials',
@@ -203,46 +168,46 @@ describe('scim2 authentication', () => {
   });
 
   it('caches the token across connector instances (one per delivery) until shortly before expires_in', async () => {
-    answers.push(token('tok-a', 600));
+    target.answers.push(token('tok-a', 600));
     await connector({ ...OAUTH(), updateMethod: 'put' }, OAUTH_SECRET).updateUser('r1', user);
     await connector({ ...OAUTH(), updateMethod: 'put' }, OAUTH_SECRET).updateUser('r2', user);
     expect(calls()).toEqual(['POST /oauth2/token', 'PUT /scim2/Users/r1', 'PUT /scim2/Users/r2']);
-    expect(seen[2]!.authorization).toBe('Bearer tok-a');
+    expect(target.seen[2]!.authorization).toBe('Bearer tok-a');
 
     // 600 s lifetime, renewed a minute early: still good at +530 s, replaced at +545 s.
     advanceClock(530_000);
     await connector({ ...OAUTH(), updateMethod: 'put' }, OAUTH_SECRET).updateUser('r3', user);
-    expect(seen.at(-1)!.authorization).toBe('Bearer tok-a');
+    expect(target.seen.at(-1)!.authorization).toBe('Bearer tok-a');
     vi.restoreAllMocks();
     advanceClock(545_000);
-    answers.push(token('tok-b', 600));
+    target.answers.push(token('tok-b', 600));
     await connector({ ...OAUTH(), updateMethod: 'put' }, OAUTH_SECRET).updateUser('r4', user);
     expect(calls().slice(-2)).toEqual(['POST /oauth2/token', 'PUT /scim2/Users/r4']);
-    expect(seen.at(-1)!.authorization).toBe('Bearer tok-b');
+    expect(target.seen.at(-1)!.authorization).toBe('Bearer tok-b');
   });
 
   it('another client (another secret) gets its own token', async () => {
-    answers.push(token('tok-1'), {status: 200}, token('tok-2'));
+    target.answers.push(token('tok-1'), {status: 200}, token('tok-2'));
     await connector({ ...OAUTH(), updateMethod: 'put' }, OAUTH_SECRET).updateUser('r1', user);
     await connector({ ...OAUTH(), updateMethod: 'put' }, { clientSecret: 'rotated' }).updateUser('r1', user);
     expect(calls()).toEqual(['POST /oauth2/token', 'PUT /scim2/Users/r1', 'POST /oauth2/token', 'PUT /scim2/Users/r1']);
-    expect(seen[3]!.authorization).toBe('Bearer tok-2');
+    expect(target.seen[3]!.authorization).toBe('Bearer tok-2');
   });
 
   it('a 401 from the target drops the token, gets a new one and repeats the call once', async () => {
-    answers.push(token('tok-old'), { status: 401, body: { detail: 'token expired' } }, token('tok-new'), { status: 200 });
+    target.answers.push(token('tok-old'), { status: 401, body: { detail: 'token expired' } }, token('tok-new'), { status: 200 });
     await connector({ ...OAUTH(), updateMethod: 'put' }, OAUTH_SECRET).updateUser('r1', user);
     expect(calls()).toEqual(['POST /oauth2/token', 'PUT /scim2/Users/r1', 'POST /oauth2/token', 'PUT /scim2/Users/r1']);
-    expect(seen[3]!.authorization).toBe('Bearer tok-new');
-    expect(seen[3]!.body).toEqual(seen[1]!.body);
+    expect(target.seen[3]!.authorization).toBe('Bearer tok-new');
+    expect(target.seen[3]!.body).toEqual(target.seen[1]!.body);
     // The new token is the cached one now.
     await connector({ ...OAUTH(), updateMethod: 'put' }, OAUTH_SECRET).updateUser('r2', user);
-    expect(seen.at(-1)!.authorization).toBe('Bearer tok-new');
+    expect(target.seen.at(-1)!.authorization).toBe('Bearer tok-new');
     expect(calls()).toHaveLength(5);
   });
 
   it('a second 401 with a fresh token is a configuration error, after one retry only', async () => {
-    answers.push(token('t1'), { status: 401, body: { detail: 'no' } }, token('t2'), { status: 401, body: { detail: 'still no' } });
+    target.answers.push(token('t1'), { status: 401, body: { detail: 'no' } }, token('t2'), { status: 401, body: { detail: 'still no' } });
     const err = await connector({ ...OAUTH(), updateMethod: 'put' }, OAUTH_SECRET).updateUser('r1', user).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConnectorMisconfigured);
     expect((err as Error).message).toBe("PUT /scim2/Users/r1 -> 401: still no (check the connector's credentials)");
@@ -250,7 +215,7 @@ describe('scim2 authentication', () => {
   });
 
   it('basic credentials refused (401) are not retried', async () => {
-    answers.push({ status: 401 });
+    target.answers.push({ status: 401 });
     await expect(connector({ updateMethod: 'put' }).updateUser('r1', user)).rejects.toBeInstanceOf(ConnectorMisconfigured);
     expect(calls()).toEqual(['PUT /scim2/Users/r1']);
   });
@@ -264,7 +229,7 @@ describe('scim2 authentication', () => {
       [400, 'invalid_scope', 'the client is not authorised for scope internal_user_mgt_update'],
       [400, 'unauthorized_client', 'the client is not authorized to use client_credentials'],
     ])('%i %s: ConnectorMisconfigured with error and error_description, never the secret', async (status, error, description) => {
-      answers.push({ status, body: { error, error_description: description } });
+      target.answers.push({ status, body: { error, error_description: description } });
       const err = await update();
       expect(err).toBeInstanceOf(ConnectorMisconfigured);
       const message = (err as Error).message;
@@ -274,14 +239,14 @@ describe('scim2 authentication', () => {
     });
 
     it.each([500, 502, 503])('%i: ConnectorTransient', async (status) => {
-      answers.push({ status, body: { error: 'server_error' } });
+      target.answers.push({ status, body: { error: 'server_error' } });
       const err = await update();
       expect(err).toBeInstanceOf(ConnectorTransient);
       expect((err as ConnectorTransient).status).toBe(status);
     });
 
     it('503 with Retry-After carries it', async () => {
-      answers.push({ status: 503, headers: { 'retry-after': '9' } });
+      target.answers.push({ status: 503, headers: { 'retry-after': '9' } });
       const err = (await update()) as ConnectorTransient;
       expect(err).toBeInstanceOf(ConnectorTransient);
       expect(err.retryAfterMs).toBe(9000);
@@ -295,9 +260,9 @@ describe('scim2 authentication', () => {
     });
 
     it('an answer without an access token, or not a Bearer token, is a configuration error', async () => {
-      answers.push({ status: 200, body: { token_type: 'Bearer' } });
+      target.answers.push({ status: 200, body: { token_type: 'Bearer' } });
       expect(await update()).toBeInstanceOf(ConnectorMisconfigured);
-      answers.push({ status: 200, body: { access_token: 'x', token_type: 'DPoP' } });
+      target.answers.push({ status: 200, body: { access_token: 'x', token_type: 'DPoP' } });
       const err = await update();
       expect(err).toBeInstanceOf(ConnectorMisconfigured);
       expect((err as Error).message).toMatch(/only Bearer tokens are supported/);
@@ -307,12 +272,12 @@ describe('scim2 authentication', () => {
 
 describe('scim2 updates: ServiceProviderConfig decides PATCH or PUT', () => {
   it('auto + patch.supported: GET ServiceProviderConfig once, then PATCH with the full state', async () => {
-    answers.push(spc(true));
+    target.answers.push(spc(true));
     await connector().updateUser('r1', user);
     expect(calls()).toEqual(['GET /scim2/ServiceProviderConfig', 'PATCH /scim2/Users/r1']);
-    expect(seen[0]!.authorization).toBe(`Basic ${Buffer.from('admin:secret').toString('base64')}`);
-    expect(seen[1]!.contentType).toBe('application/scim+json');
-    const ops = (seen[1]!.body as { schemas: string[]; Operations: { op: string; path: string; value?: unknown }[] });
+    expect(target.seen[0]!.authorization).toBe(`Basic ${Buffer.from('admin:secret').toString('base64')}`);
+    expect(target.seen[1]!.contentType).toBe('application/scim+json');
+    const ops = (target.seen[1]!.body as { schemas: string[]; Operations: { op: string; path: string; value?: unknown }[] });
     expect(ops.schemas).toEqual([SCHEMA_PATCH_OP]);
     const byPath = Object.fromEntries(ops.Operations.map((o) => [o.path, o]));
     expect(byPath.userName).toEqual({ op: 'replace', path: 'userName', value: 'rashmini' });
@@ -353,9 +318,9 @@ describe('scim2 updates: ServiceProviderConfig decides PATCH or PUT', () => {
     // The two bodies as sent.
     await connector({ updateMethod: 'put' }).updateUser('r1', { ...user, password: undefined });
     await connector({ updateMethod: 'patch' }).updateUser('r1', { ...user, password: undefined });
-    const put = seen[0]!.body as Record<string, unknown>;
-    expect(seen[1]!.body).toEqual(userPatchBody(put));
-    const { resource } = applyPatch(before, seen[1]!.body, userResourceType());
+    const put = target.seen[0]!.body as Record<string, unknown>;
+    expect(target.seen[1]!.body).toEqual(userPatchBody(put));
+    const { resource } = applyPatch(before, target.seen[1]!.body, userResourceType());
     const { groups: _readOnly, ...expected } = put;
     expect({ ...resource, schemas: undefined, id: undefined }).toEqual({
       ...expected,
@@ -366,20 +331,20 @@ describe('scim2 updates: ServiceProviderConfig decides PATCH or PUT', () => {
   });
 
   it('auto + patch not supported: PUT, and the ServiceProviderConfig is not asked again', async () => {
-    answers.push(spc(false));
+    target.answers.push(spc(false));
     await connector().updateUser('r1', user);
     await connector().updateUser('r2', user);
     expect(calls()).toEqual(['GET /scim2/ServiceProviderConfig', 'PUT /scim2/Users/r1', 'PUT /scim2/Users/r2']);
-    expect(seen[1]!.body).toMatchObject({ schemas: [SCHEMA_USER, SCHEMA_ENTERPRISE_USER], userName: 'rashmini', password: 'abc123-Secret' });
+    expect(target.seen[1]!.body).toMatchObject({ schemas: [SCHEMA_USER, SCHEMA_ENTERPRISE_USER], userName: 'rashmini', password: 'abc123-Secret' });
   });
 
   it('a failed discovery (404) falls back to PUT, and is tried again after the TTL', async () => {
-    answers.push({ status: 404, body: { detail: 'no such endpoint' } });
+    target.answers.push({ status: 404, body: { detail: 'no such endpoint' } });
     await connector().updateUser('r1', user);
     await connector().updateUser('r2', user);
     expect(calls()).toEqual(['GET /scim2/ServiceProviderConfig', 'PUT /scim2/Users/r1', 'PUT /scim2/Users/r2']);
     advanceClock(DISCOVERY_TTL_MS + 1000);
-    answers.push(spc(true));
+    target.answers.push(spc(true));
     await connector().updateUser('r3', user);
     expect(calls().slice(3)).toEqual(['GET /scim2/ServiceProviderConfig', 'PATCH /scim2/Users/r3']);
   });
@@ -392,30 +357,30 @@ describe('scim2 updates: ServiceProviderConfig decides PATCH or PUT', () => {
   });
 
   it('serviceProviderConfigEndpoint overrides where it is read', async () => {
-    answers.push(spc(true));
+    target.answers.push(spc(true));
     await connector({ serviceProviderConfigEndpoint: `${base}/custom/spc` }).updateUser('r1', user);
     expect(calls()).toEqual(['GET /custom/spc', 'PATCH /scim2/Users/r1']);
   });
 
   it.each([501, 405])('a target answering PATCH with %i gets the PUT, and PUTs for the TTL', async (status) => {
-    answers.push(spc(true), { status, body: { detail: 'PATCH not implemented' } });
+    target.answers.push(spc(true), { status, body: { detail: 'PATCH not implemented' } });
     await connector().updateUser('r1', user);
     await connector().updateUser('r2', user);
     expect(calls()).toEqual(['GET /scim2/ServiceProviderConfig', 'PATCH /scim2/Users/r1', 'PUT /scim2/Users/r1', 'PUT /scim2/Users/r2']);
     advanceClock(DISCOVERY_TTL_MS + 1000);
-    answers.push(spc(true));
+    target.answers.push(spc(true));
     await connector().updateUser('r3', user);
     expect(calls().slice(4)).toEqual(['GET /scim2/ServiceProviderConfig', 'PATCH /scim2/Users/r3']);
   });
 
   it('a PATCH refused for an attribute the target lacks (400 invalidPath) gets the PUT', async () => {
-    answers.push(spc(true), { status: 400, body: { scimType: 'invalidPath', detail: "Unknown schema 'urn:...:enterprise:2.0:User'" } });
+    target.answers.push(spc(true), { status: 400, body: { scimType: 'invalidPath', detail: "Unknown schema 'urn:...:enterprise:2.0:User'" } });
     await connector().updateUser('r1', user);
     expect(calls()).toEqual(['GET /scim2/ServiceProviderConfig', 'PATCH /scim2/Users/r1', 'PUT /scim2/Users/r1']);
   });
 
   it('a PATCH refused for the change itself (400 invalidValue) is a rejection, not retried as PUT', async () => {
-    answers.push(spc(true), { status: 400, body: { scimType: 'invalidValue', detail: 'Password too short' } });
+    target.answers.push(spc(true), { status: 400, body: { scimType: 'invalidValue', detail: 'Password too short' } });
     const err = await connector().updateUser('r1', user).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConnectorRejected);
     expect((err as Error).message).toBe('PATCH /scim2/Users/r1 -> 400: Password too short');
@@ -423,7 +388,7 @@ describe('scim2 updates: ServiceProviderConfig decides PATCH or PUT', () => {
   });
 
   it('a user gone at the target (404 on PATCH) is ConnectorNotFound, for the caller to re-create', async () => {
-    answers.push(spc(true), { status: 404 });
+    target.answers.push(spc(true), { status: 404 });
     await expect(connector().updateUser('r1', user)).rejects.toBeInstanceOf(ConnectorNotFound);
   });
 
@@ -442,12 +407,12 @@ describe('scim2 updates: ServiceProviderConfig decides PATCH or PUT', () => {
         { remoteId: 'r2', type: 'User' as const, localId: 'l2' },
       ],
     };
-    answers.push(spc(true));
+    target.answers.push(spc(true));
     const c = connector({ userStoreDomain: 'secondary' });
     await c.updateGroup!('rg', group);
     await c.updateGroup!('rg', { ...group, externalId: 'x-1', members: [] });
     expect(calls()).toEqual(['GET /scim2/ServiceProviderConfig', 'PATCH /scim2/Groups/rg', 'PATCH /scim2/Groups/rg']);
-    expect(seen[1]!.body).toEqual({
+    expect(target.seen[1]!.body).toEqual({
       schemas: [SCHEMA_PATCH_OP],
       Operations: [
         { op: 'replace', path: 'displayName', value: 'SECONDARY/Tour Guides' },
@@ -455,59 +420,59 @@ describe('scim2 updates: ServiceProviderConfig decides PATCH or PUT', () => {
         { op: 'replace', path: 'members', value: [{ value: 'r1', type: 'User' }, { value: 'r2', type: 'User' }] },
       ],
     });
-    expect((seen[2]!.body as { Operations: unknown[] }).Operations).toEqual([
+    expect((target.seen[2]!.body as { Operations: unknown[] }).Operations).toEqual([
       { op: 'replace', path: 'displayName', value: 'SECONDARY/Tour Guides' },
       { op: 'replace', path: 'externalId', value: 'x-1' },
       { op: 'replace', path: 'members', value: [] },
     ]);
     // As this server applies it: the membership is replaced as a whole.
-    const { members } = applyGroupPatch({ schemas: [], id: 'rg', displayName: 'Old' }, seen[2]!.body, groupResourceType());
+    const { members } = applyGroupPatch({ schemas: [], id: 'rg', displayName: 'Old' }, target.seen[2]!.body, groupResourceType());
     expect(members.replaceAll).toEqual([]);
   });
 
   it('groups: PUT when the target has no PATCH', async () => {
-    answers.push(spc(false));
+    target.answers.push(spc(false));
     await connector().updateGroup!('rg', { id: 'lg', displayName: 'G', members: [{ remoteId: 'r1', type: 'User', localId: 'l1' }] });
     expect(calls()).toEqual(['GET /scim2/ServiceProviderConfig', 'PUT /scim2/Groups/rg']);
-    expect(seen[1]!.body).toEqual({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'G', members: [{ value: 'r1', type: 'User' }] });
+    expect(target.seen[1]!.body).toEqual({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'G', members: [{ value: 'r1', type: 'User' }] });
   });
 
   it('OAuth: discovery and PATCH share one token', async () => {
-    answers.push(token('tok-d'), spc(true));
+    target.answers.push(token('tok-d'), spc(true));
     await connector(OAUTH(), OAUTH_SECRET).updateUser('r1', user);
     expect(calls()).toEqual(['POST /oauth2/token', 'GET /scim2/ServiceProviderConfig', 'PATCH /scim2/Users/r1']);
-    expect(seen.slice(1).map((s) => s.authorization)).toEqual(['Bearer tok-d', 'Bearer tok-d']);
+    expect(target.seen.slice(1).map((s) => s.authorization)).toEqual(['Bearer tok-d', 'Bearer tok-d']);
   });
 });
 
 describe('scim2 deprovisioning', () => {
   it('delete (the default): DELETE; a user already gone is not an error', async () => {
-    answers.push({ status: 204 }, { status: 404, body: { detail: 'User not found' } });
+    target.answers.push({ status: 204 }, { status: 404, body: { detail: 'User not found' } });
     await connector().deleteUser('r1', user);
     await connector().deleteUser('r2', user);
     expect(calls()).toEqual(['DELETE /scim2/Users/r1', 'DELETE /scim2/Users/r2']);
   });
 
   it('deactivate with PATCH: only active set to false', async () => {
-    answers.push(spc(true));
+    target.answers.push(spc(true));
     await connector({ deprovision: 'deactivate' }).deleteUser('r1', user);
     expect(calls()).toEqual(['GET /scim2/ServiceProviderConfig', 'PATCH /scim2/Users/r1']);
-    expect(seen[1]!.body).toEqual({ schemas: [SCHEMA_PATCH_OP], Operations: [{ op: 'replace', path: 'active', value: false }] });
+    expect(target.seen[1]!.body).toEqual({ schemas: [SCHEMA_PATCH_OP], Operations: [{ op: 'replace', path: 'active', value: false }] });
   });
 
   it('deactivate with PUT: the user state with active false, and no password', async () => {
-    answers.push(spc(false));
+    target.answers.push(spc(false));
     await connector({ deprovision: 'deactivate' }).deleteUser('r1', user);
     expect(calls()).toEqual(['GET /scim2/ServiceProviderConfig', 'PUT /scim2/Users/r1']);
-    expect(seen[1]!.body).toMatchObject({ userName: 'rashmini', active: false, emails: user.emails });
-    expect(seen[1]!.body).not.toHaveProperty('password');
+    expect(target.seen[1]!.body).toMatchObject({ userName: 'rashmini', active: false, emails: user.emails });
+    expect(target.seen[1]!.body).not.toHaveProperty('password');
   });
 
   it('deactivate falls back to PUT on 501, and a user already gone is not an error', async () => {
-    answers.push(spc(true), { status: 501 }, { status: 200 }, { status: 404 });
+    target.answers.push(spc(true), { status: 501 }, { status: 200 }, { status: 404 });
     await connector({ deprovision: 'deactivate' }).deleteUser('r1', user);
     await connector({ deprovision: 'deactivate' }).deleteUser('r2', user);
     expect(calls()).toEqual(['GET /scim2/ServiceProviderConfig', 'PATCH /scim2/Users/r1', 'PUT /scim2/Users/r1', 'PUT /scim2/Users/r2']);
-    expect(seen[2]!.body).toMatchObject({ active: false });
+    expect(target.seen[2]!.body).toMatchObject({ active: false });
   });
 });

@@ -32,15 +32,8 @@ import type { AppContext } from '../context.js';
 
 const runInput = z.object({ repair: z.boolean().default(false), recreateMissing: z.boolean().default(false) }).strict();
 
-const scheduleInput = z
-  .object({
-    intervalMinutes: z.number().int().min(1).max(7 * 24 * 60).optional(),
-    cron: z.string().trim().min(1).max(200).optional(),
-    repair: z.boolean().optional(),
-    recreateMissing: z.boolean().optional(),
-  })
-  .strict()
-  .refine((v) => !(v.intervalMinutes !== undefined && v.cron !== undefined), { message: 'give intervalMinutes or cron, not both' });
+/** A schedule asked for through the API: the same fields as a connector's settings.reconcile. */
+const scheduleInput = settingsReconcile;
 
 export function reconcileScheduleId(connectorId: string): string {
   return `reconcile-${connectorId}`;
