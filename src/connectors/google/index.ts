@@ -22,8 +22,9 @@
 import crypto from 'node:crypto';
 import type { admin_directory_v1 } from '@googleapis/admin';
 import { z } from 'zod';
-import { ConnectorAlreadyExists, ConnectorMisconfigured, ConnectorNotFound, ConnectorRejected } from '../errors.js';
+import { ConnectorAlreadyExists, ConnectorNotFound, ConnectorRejected } from '../errors.js';
 import type { ConnectorConfig, ConnectorFactory, OutboundConnector, OutboundGroup, OutboundUser, RemoteUser } from '../types.js';
+import { defineConnector } from '../define.js';
 import { attributeMappingTargets } from '../../provisioning/attribute-mapping.js';
 import { applyMapped, fromGoogleUser, googleTargetProblem, groupEmailOf, primaryEmailOf, toGoogleGroup, toGoogleUser, type MappingSettings } from './mapping.js';
 import { GOOGLE_DIRECTORY_URL, GOOGLE_TOKEN_URL, GoogleTransport, privateKeyProblem } from './transport.js';
@@ -66,11 +67,9 @@ export type GoogleSecrets = z.infer<typeof googleSecrets>;
 
 const SECRET_FIELDS = ['privateKey', 'defaultPassword'] as const;
 
-function issuesOf(config: ConnectorConfig): string[] {
-  const a = googleSettings.safeParse(config.settings);
-  const b = googleSecrets.safeParse(config.secrets);
-  const issues = [...(a.success ? [] : a.error.issues), ...(b.success ? [] : b.error.issues)];
-  const out = issues.map((i) => `${i.path.join('.') || 'settings'}: ${i.message}`);
+/** Checks across fields, after the schemas (see defineConnector). */
+function check(_a: z.ZodSafeParseResult<z.output<typeof googleSettings>>, b: z.ZodSafeParseResult<z.output<typeof googleSecrets>>, config: ConnectorConfig): string[] {
+  const out: string[] = [];
   if (b.success) {
     const problem = privateKeyProblem(b.data.privateKey);
     if (problem) out.push(`privateKey: ${problem}`);
@@ -232,15 +231,14 @@ export class GoogleConnector implements OutboundConnector {
   }
 }
 
-export const googleFactory: ConnectorFactory = {
+export const googleFactory: ConnectorFactory = defineConnector({
   type: 'google',
+  label: 'Google',
+  settings: googleSettings,
+  secrets: googleSecrets,
   secretFields: SECRET_FIELDS,
-  validate: issuesOf,
-  create(config) {
-    const issues = issuesOf(config);
-    if (issues.length > 0) throw new ConnectorMisconfigured(`Google connector settings: ${issues.join('; ')}`);
-    return new GoogleConnector(googleSettings.parse(config.settings), googleSecrets.parse(config.secrets));
-  },
-};
+  check,
+  build: (settings, secrets) => new GoogleConnector(settings, secrets),
+});
 
 export default googleFactory;

@@ -31,6 +31,7 @@ import { AttributeMappingError, attributeMappingTargets, scalarValue } from '../
 import { ConnectorMisconfigured, ConnectorNotFound, ConnectorRejected } from '../errors.js';
 import { setJsonPath } from '../json-path.js';
 import type { ConnectorConfig, ConnectorFactory, OutboundConnector, OutboundUser, RemoteUser } from '../types.js';
+import { defineConnector } from '../define.js';
 import { SalesforceSessionExpired, SalesforceTransport } from './transport.js';
 
 const httpUrl = z.string().refine((v) => /^https?:\/\//.test(v) && URL.canParse(v), 'must be an http(s) URL');
@@ -73,11 +74,9 @@ export type SalesforceSecrets = z.infer<typeof salesforceSecrets>;
 
 const SECRET_FIELDS = ['clientSecret', 'password', 'securityToken', 'defaultPassword'] as const;
 
-function issuesOf(config: ConnectorConfig): string[] {
-  const a = salesforceSettings.safeParse(config.settings);
-  const b = salesforceSecrets.safeParse(config.secrets);
-  const issues = [...(a.success ? [] : a.error.issues), ...(b.success ? [] : b.error.issues)];
-  const out = issues.map((i) => `${i.path.join('.') || 'settings'}: ${i.message}`);
+/** Checks across fields, after the schemas (see defineConnector). */
+function check(a: z.ZodSafeParseResult<z.output<typeof salesforceSettings>>, _b: z.ZodSafeParseResult<z.output<typeof salesforceSecrets>>, config: ConnectorConfig): string[] {
+  const out: string[] = [];
   if (a.success && a.data.grantType === 'password') {
     if (a.data.username === undefined) out.push('username: required with the password grant');
     if (!config.secrets.password) out.push('password: required with the password grant');
@@ -336,15 +335,14 @@ function alias(user: OutboundUser): string {
   return (cleaned || 'user').slice(0, 8);
 }
 
-export const salesforceFactory: ConnectorFactory = {
+export const salesforceFactory: ConnectorFactory = defineConnector({
   type: 'salesforce',
+  label: 'Salesforce',
+  settings: salesforceSettings,
+  secrets: salesforceSecrets,
   secretFields: SECRET_FIELDS,
-  validate: issuesOf,
-  create(config) {
-    const issues = issuesOf(config);
-    if (issues.length > 0) throw new ConnectorMisconfigured(`Salesforce connector settings: ${issues.join('; ')}`);
-    return new SalesforceConnector(salesforceSettings.parse(config.settings), salesforceSecrets.parse(config.secrets));
-  },
-};
+  check,
+  build: (settings, secrets) => new SalesforceConnector(settings, secrets),
+});
 
 export default salesforceFactory;

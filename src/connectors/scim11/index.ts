@@ -24,6 +24,7 @@ import {
 } from '../errors.js';
 import { scimAuth, scimAuthIssues, scimAuthSecrets, scimAuthSettings, scimRequest, SCIM_AUTH_SECRET_FIELDS, type ScimAuth } from '../scim-http.js';
 import type { ConnectorConfig, ConnectorFactory, OutboundConnector, OutboundGroup, OutboundUser, RemoteUser } from '../types.js';
+import { defineConnector } from '../define.js';
 import { withMappedAttributes } from '../scim-mapping.js';
 import { errorMessageOf, isObject, resourceTo11, SCIM11_CORE } from './schema.js';
 
@@ -51,11 +52,9 @@ export const scim11Secrets = scimAuthSecrets.extend({
 
 const SECRET_FIELDS = [...SCIM_AUTH_SECRET_FIELDS, 'defaultPassword'] as const;
 
-function issuesOf(config: ConnectorConfig): string[] {
-  const a = scim11Settings.safeParse(config.settings);
-  const b = scim11Secrets.safeParse(config.secrets);
-  const issues = [...(a.success ? [] : a.error.issues), ...(b.success ? [] : b.error.issues)];
-  const out = issues.map((i) => `${i.path.join('.') || 'settings'}: ${i.message}`);
+/** Checks across fields, after the schemas (see defineConnector). */
+function check(a: z.ZodSafeParseResult<z.output<typeof scim11Settings>>, _b: z.ZodSafeParseResult<z.output<typeof scim11Secrets>>, config: ConnectorConfig): string[] {
+  const out: string[] = [];
   if (a.success) out.push(...scimAuthIssues(a.data, config.secrets));
   return out;
 }
@@ -215,15 +214,14 @@ export class Scim11Connector implements OutboundConnector {
   }
 }
 
-export const scim11Factory: ConnectorFactory = {
+export const scim11Factory: ConnectorFactory = defineConnector({
   type: 'scim11',
+  label: 'SCIM 1.1',
+  settings: scim11Settings,
+  secrets: scim11Secrets,
   secretFields: SECRET_FIELDS,
-  validate: issuesOf,
-  create(config) {
-    const issues = issuesOf(config);
-    if (issues.length > 0) throw new ConnectorMisconfigured(`SCIM 1.1 connector settings: ${issues.join('; ')}`);
-    return new Scim11Connector(scim11Settings.parse(config.settings), scim11Secrets.parse(config.secrets));
-  },
-};
+  check,
+  build: (settings, secrets) => new Scim11Connector(settings, secrets),
+});
 
 export default scim11Factory;

@@ -32,13 +32,13 @@ import { SCIM_CONTENT_TYPE } from '../../scim/schemas.js';
 import { qualifiedUserName, toScimUser } from '../../scim/user-resource.js';
 import {
   ConnectorError,
-  ConnectorMisconfigured,
   ConnectorNotFound,
   ConnectorRejected,
 } from '../errors.js';
 import { withMappedAttributes } from '../scim-mapping.js';
 import { scimAuth, scimAuthIssues, scimAuthSecrets, scimAuthSettings, scimRequest, ScimRejected, SCIM_AUTH_SECRET_FIELDS, type ScimAuth } from '../scim-http.js';
 import type { ConnectorConfig, ConnectorFactory, OutboundConnector, OutboundGroup, OutboundUser, RemoteGroup, RemoteUser } from '../types.js';
+import { defineConnector } from '../define.js';
 import { cachedDecision, discoverUpdateMethod, rememberPutOnly, serviceProviderConfigUrl, type UpdateMethod } from './discovery.js';
 import { deactivatePatchBody, groupPatchBody, userPatchBody, type PatchOpBody } from './patch-body.js';
 
@@ -69,11 +69,9 @@ const SECRET_FIELDS = [...SCIM_AUTH_SECRET_FIELDS, 'defaultPassword'] as const;
 /** scimType values (RFC 7644 §3.12) with which a target says a PATCH named an attribute it does not have. */
 const PATCH_PATH_REFUSED = new Set(['invalidPath', 'noTarget']);
 
-function issuesOf(config: ConnectorConfig): string[] {
-  const a = scim2Settings.safeParse(config.settings);
-  const b = scim2Secrets.safeParse(config.secrets);
-  const issues = [...(a.success ? [] : a.error.issues), ...(b.success ? [] : b.error.issues)];
-  const out = issues.map((i) => `${i.path.join('.') || 'settings'}: ${i.message}`);
+/** Checks across fields, after the schemas (see defineConnector). */
+function check(a: z.ZodSafeParseResult<z.output<typeof scim2Settings>>, _b: z.ZodSafeParseResult<z.output<typeof scim2Secrets>>, config: ConnectorConfig): string[] {
+  const out: string[] = [];
   if (a.success) out.push(...scimAuthIssues(a.data, config.secrets));
   return out;
 }
@@ -311,13 +309,12 @@ function patchRefusal(err: unknown): string | undefined {
   return undefined;
 }
 
-export const scim2Factory: ConnectorFactory = {
+export const scim2Factory: ConnectorFactory = defineConnector({
   type: 'scim2',
+  label: 'SCIM 2.0',
+  settings: scim2Settings,
+  secrets: scim2Secrets,
   secretFields: SECRET_FIELDS,
-  validate: issuesOf,
-  create(config) {
-    const issues = issuesOf(config);
-    if (issues.length > 0) throw new ConnectorMisconfigured(`SCIM 2.0 connector settings: ${issues.join('; ')}`);
-    return new Scim2Connector(scim2Settings.parse(config.settings), scim2Secrets.parse(config.secrets));
-  },
-};
+  check,
+  build: (settings, secrets) => new Scim2Connector(settings, secrets),
+});

@@ -44,6 +44,7 @@ import {
   parseRetryAfter,
 } from '../errors.js';
 import type { ConnectorConfig, ConnectorFactory, OutboundConnector, OutboundUser, RemoteUser } from '../types.js';
+import { defineConnector } from '../define.js';
 import { NS, XmlError, child, childrenOf, dsmlAttr, el, parseXml, readDsmlAttrs, soapBodyContent, soapEnvelope, type XmlElement } from './xml.js';
 
 const httpUrl = z.string().refine((v) => /^https?:\/\//.test(v) && URL.canParse(v), 'must be an http(s) URL');
@@ -100,11 +101,9 @@ const SECRET_FIELDS = ['password', 'defaultPassword'] as const;
 const NOT_FOUND_CODES = new Set(['noSuchIdentifier']);
 const EXISTS_CODES = new Set(['alreadyExists']);
 
-function issuesOf(config: ConnectorConfig): string[] {
-  const a = spmlSettings.safeParse(config.settings);
-  const b = spmlSecrets.safeParse(config.secrets);
-  const issues = [...(a.success ? [] : a.error.issues), ...(b.success ? [] : b.error.issues)];
-  const out = issues.map((i) => `${i.path.join('.') || 'settings'}: ${i.message}`);
+/** Checks across fields, after the schemas (see defineConnector). */
+function check(a: z.ZodSafeParseResult<z.output<typeof spmlSettings>>, _b: z.ZodSafeParseResult<z.output<typeof spmlSecrets>>, config: ConnectorConfig): string[] {
+  const out: string[] = [];
   if (a.success && a.data.username !== undefined && !config.secrets.password) {
     out.push('password: required with username (basic authentication)');
   }
@@ -370,15 +369,14 @@ function findErrorCode(e: XmlElement): string | undefined {
   return undefined;
 }
 
-export const spmlFactory: ConnectorFactory = {
+export const spmlFactory: ConnectorFactory = defineConnector({
   type: 'spml',
+  label: 'SPML',
+  settings: spmlSettings,
+  secrets: spmlSecrets,
   secretFields: SECRET_FIELDS,
-  validate: issuesOf,
-  create(config) {
-    const issues = issuesOf(config);
-    if (issues.length > 0) throw new ConnectorMisconfigured(`SPML connector settings: ${issues.join('; ')}`);
-    return new SpmlConnector(spmlSettings.parse(config.settings), spmlSecrets.parse(config.secrets));
-  },
-};
+  check,
+  build: (settings, secrets) => new SpmlConnector(settings, secrets),
+});
 
 export default spmlFactory;
