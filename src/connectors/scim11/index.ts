@@ -7,10 +7,17 @@
  * delivery activity applies those two: a user arrives here with its password set only when the connector
  * provisions passwords).
  *
- * Users: create POST, update PUT, delete DELETE (or, with `deprovision: 'deactivate'`, PUT with
- * `active: false`), find by `filter=userName eq "..."`, list page by page for reconciliation. Groups: the
- * same over the group endpoint, members as `{value: <remote id>}`. Resources are sent in SCIM 1.1 form
- * (./schema.ts); HTTP outcomes become the connector error taxonomy in one place, `request`.
+ * Updates go as PATCH or PUT, as the SCIM 2.0 connector's (`updateMethod`): `auto` (default) reads the target's
+ * `<base>/ServiceProviderConfigs` (SCIM 1.1's name; `serviceProviderConfigEndpoint` overrides it) and PATCHes when
+ * it says `patch.supported`, else PUTs; `patch` or `put` force one. The decision is shared with SCIM 2.0's
+ * (../scim-discovery.ts: cached 10 minutes; a target that answers a PATCH 501 or 405 gets PUT from then on). PATCH
+ * bodies are SCIM 1.1 partial resources carrying the whole state (./patch-body.ts): removals in `meta.attributes`,
+ * multi-valued attributes listed there and sent again, so the target ends as a PUT would leave it.
+ *
+ * Users: create POST, update PATCH or PUT, delete DELETE (or, with `deprovision: 'deactivate'`, `active: false` by
+ * PATCH `{active: false}` or PUT of the user), find by `filter=userName eq "..."`, list page by page for
+ * reconciliation. Groups: the same over the group endpoint, members as `{value: <remote id>}`. Resources are sent
+ * in SCIM 1.1 form (./schema.ts); HTTP outcomes become the connector error taxonomy in one place, `request`.
  *
  * Loadable as a plug-in until it joins the built-in connectors:
  * `CONNECTOR_PLUGINS=/abs/path/src/connectors/scim11/index.ts` (its default export is the factory).
@@ -26,6 +33,8 @@ import { scimAuth, scimAuthIssues, scimAuthSecrets, scimAuthSettings, scimReques
 import type { ConnectorConfig, ConnectorFactory, OutboundConnector, OutboundGroup, OutboundUser, RemoteUser } from '../types.js';
 import { defineConnector } from '../define.js';
 import { withMappedAttributes } from '../scim-mapping.js';
+import { chooseUpdateMethod, patchOrPut, serviceProviderConfigUrl, type UpdateMethod } from '../scim-discovery.js';
+import { deactivatePatchBody, groupPatchBody, userPatchBody, type Patch11Body } from './patch-body.js';
 import { errorMessageOf, isObject, resourceTo11, SCIM11_CORE } from './schema.js';
 
 const JSON_TYPE = 'application/json';
@@ -37,7 +46,11 @@ export const scim11Settings = scimAuthSettings.extend({
   groupEndpoint: httpUrl.optional(),
   /** The user store domain at the target (WSO2: "Userstore Domain"); PRIMARY sends bare names. */
   userStoreDomain: z.string().min(1).default('PRIMARY'),
-  /** What deleting a user means at the target: DELETE it, or PUT it back with `active: false`. */
+  /** How changes are sent: `auto` asks the target's ServiceProviderConfigs; `patch` or `put` force one. */
+  updateMethod: z.enum(['auto', 'patch', 'put']).default('auto'),
+  /** Where the target's ServiceProviderConfigs is, when not beside the user endpoint (`<base>/ServiceProviderConfigs`). */
+  serviceProviderConfigEndpoint: httpUrl.optional(),
+  /** What deleting a user means at the target: DELETE it, or set `active: false`. */
   deprovision: z.enum(['delete', 'deactivate']).default('delete'),
   /** HTTP timeout of one call, in ms. */
   timeoutMs: z.number().int().positive().default(30_000),
@@ -66,12 +79,17 @@ interface ListBody {
 
 export class Scim11Connector implements OutboundConnector {
   private readonly auth: ScimAuth;
+  /** The ServiceProviderConfigs URL, and the key of what was learnt about this target with these credentials. */
+  private readonly spcUrl: string;
+  private readonly discoveryKey: string;
 
   constructor(
     private readonly settings: Scim11Settings,
     secrets: z.infer<typeof scim11Secrets>,
   ) {
     this.auth = scimAuth(settings, secrets, settings.timeoutMs);
+    this.spcUrl = serviceProviderConfigUrl(settings.userEndpoint, settings.serviceProviderConfigEndpoint, 'ServiceProviderConfigs');
+    this.discoveryKey = `scim11 ${settings.updateMethod === 'patch' ? 'patch-forced ' : ''}${this.spcUrl} ${this.auth.fingerprint}`;
   }
 
   private get domain(): string {
@@ -85,14 +103,18 @@ export class Scim11Connector implements OutboundConnector {
   }
 
   async updateUser(remoteId: string, user: OutboundUser): Promise<void> {
-    await this.request('PUT', this.itemUrl(this.settings.userEndpoint, remoteId), this.userBody(user));
+    const body = this.userBody(user);
+    await this.update(this.itemUrl(this.settings.userEndpoint, remoteId), () => userPatchBody(body), () => body);
   }
 
   async deleteUser(remoteId: string, user: OutboundUser): Promise<void> {
     try {
       if (this.settings.deprovision === 'deactivate') {
-        // A PUT of the whole user rather than a PATCH: every SCIM 1.1 service provider has PUT.
-        await this.request('PUT', this.itemUrl(this.settings.userEndpoint, remoteId), { ...this.userBody({ ...user, password: undefined }), active: false });
+        // The user stays at the target, disabled; its password is not sent again.
+        await this.update(this.itemUrl(this.settings.userEndpoint, remoteId), deactivatePatchBody, () => ({
+          ...this.userBody({ ...user, password: undefined }),
+          active: false,
+        }));
       } else {
         await this.request('DELETE', this.itemUrl(this.settings.userEndpoint, remoteId));
       }
@@ -136,8 +158,10 @@ export class Scim11Connector implements OutboundConnector {
     return { remoteId: this.idOf(await this.request('POST', this.groupEndpoint(), this.groupBody(group)), 'create') };
   }
 
+  // The whole membership is sent, as PUT or as a PATCH replacing `members`: the delivery sends state, not deltas.
   async updateGroup(remoteId: string, group: OutboundGroup): Promise<void> {
-    await this.request('PUT', this.itemUrl(this.groupEndpoint(), remoteId), this.groupBody(group));
+    const body = this.groupBody(group);
+    await this.update(this.itemUrl(this.groupEndpoint(), remoteId), () => groupPatchBody(body), () => body);
   }
 
   async deleteGroup(remoteId: string): Promise<void> {
@@ -150,6 +174,27 @@ export class Scim11Connector implements OutboundConnector {
 
   async findGroupByDisplayName(displayName: string): Promise<{ remoteId: string } | undefined> {
     return this.findOne(this.groupEndpoint(), 'displayName', qualifiedUserName(this.domain, displayName));
+  }
+
+  // ---- PATCH or PUT -----------------------------------------------------------------------------------
+
+  /** PATCH or PUT, as this target takes updates (../scim-discovery.ts). */
+  async updateMethod(): Promise<UpdateMethod> {
+    // `patch` is forced unless the target refused PATCH lately.
+    return chooseUpdateMethod(this.settings.updateMethod, this.discoveryKey, () => this.request('GET', this.spcUrl));
+  }
+
+  /**
+   * Sends a resource's state: as a PATCH when the target takes them, else (or when it refuses PATCH after all: 501,
+   * 405) as a PUT, which every SCIM 1.1 service provider has. The bodies are built lazily, so only the one sent is.
+   */
+  private async update(url: string, patchBody: () => Patch11Body, putBody: () => Record<string, unknown>): Promise<void> {
+    await patchOrPut(
+      await this.updateMethod(),
+      this.discoveryKey,
+      () => this.request('PATCH', url, patchBody()),
+      () => this.request('PUT', url, putBody()),
+    );
   }
 
   // ---- Bodies and URLs --------------------------------------------------------------------------------
@@ -206,6 +251,11 @@ export class Scim11Connector implements OutboundConnector {
         auth: this.auth,
         timeoutMs: this.settings.timeoutMs,
         errorDetail: errorMessageOf,
+        // SCIM 1.1 errors have no type; a target answering in 2.0 form may give one (a PATCH path it refuses).
+        errorType: (json) => {
+          const scimType = isObject(json) ? json.scimType : undefined;
+          return typeof scimType === 'string' ? scimType : undefined;
+        },
       },
       method,
       url,

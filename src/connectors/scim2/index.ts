@@ -8,7 +8,7 @@
  *   secret `clientSecret`; tokens cached, renewed once on a 401), or a static bearer token (secret `bearerToken`);
  * - `userStoreDomain` at the target (PRIMARY sends bare names), password provisioning with a `defaultPassword`;
  * - `updateMethod`: `auto` (default) reads the target's ServiceProviderConfig (`serviceProviderConfigEndpoint`,
- *   default `<base>/ServiceProviderConfig`) and PATCHes when it says `patch.supported`, else PUTs (./discovery.ts);
+ *   default `<base>/ServiceProviderConfig`) and PATCHes when it says `patch.supported`, else PUTs (../scim-discovery.ts);
  *   `patch` or `put` force one. PATCH bodies carry the whole state (./patch-body.ts), so the target ends as a PUT
  *   would leave it; a target that refuses PATCH (501, 405, or 400 invalidPath/noTarget for an attribute it lacks)
  *   gets PUT for the next 10 minutes;
@@ -31,15 +31,14 @@ import { z } from 'zod';
 import { SCIM_CONTENT_TYPE } from '../../scim/schemas.js';
 import { qualifiedUserName, toScimUser } from '../../scim/user-resource.js';
 import {
-  ConnectorError,
   ConnectorNotFound,
   ConnectorRejected,
 } from '../errors.js';
 import { withMappedAttributes } from '../scim-mapping.js';
-import { scimAuth, scimAuthIssues, scimAuthSecrets, scimAuthSettings, scimRequest, ScimRejected, SCIM_AUTH_SECRET_FIELDS, type ScimAuth } from '../scim-http.js';
+import { scimAuth, scimAuthIssues, scimAuthSecrets, scimAuthSettings, scimRequest, SCIM_AUTH_SECRET_FIELDS, type ScimAuth } from '../scim-http.js';
 import type { ConnectorConfig, ConnectorFactory, OutboundConnector, OutboundGroup, OutboundUser, RemoteGroup, RemoteUser } from '../types.js';
 import { defineConnector } from '../define.js';
-import { cachedDecision, discoverUpdateMethod, rememberPutOnly, serviceProviderConfigUrl, type UpdateMethod } from './discovery.js';
+import { chooseUpdateMethod, patchOrPut, serviceProviderConfigUrl, type UpdateMethod } from '../scim-discovery.js';
 import { deactivatePatchBody, groupPatchBody, userPatchBody, type PatchOpBody } from './patch-body.js';
 
 const httpUrl = z.string().refine((v) => /^https?:\/\//.test(v) && URL.canParse(v), 'must be an http(s) URL');
@@ -65,9 +64,6 @@ export const scim2Secrets = scimAuthSecrets.extend({
 });
 
 const SECRET_FIELDS = [...SCIM_AUTH_SECRET_FIELDS, 'defaultPassword'] as const;
-
-/** scimType values (RFC 7644 §3.12) with which a target says a PATCH named an attribute it does not have. */
-const PATCH_PATH_REFUSED = new Set(['invalidPath', 'noTarget']);
 
 /** Checks across fields, after the schemas (see defineConnector). */
 function check(a: z.ZodSafeParseResult<z.output<typeof scim2Settings>>, _b: z.ZodSafeParseResult<z.output<typeof scim2Secrets>>, config: ConnectorConfig): string[] {
@@ -228,19 +224,10 @@ export class Scim2Connector implements OutboundConnector {
     }
   }
 
-  /** PATCH or PUT, as this target takes updates (./discovery.ts). */
+  /** PATCH or PUT, as this target takes updates (../scim-discovery.ts). */
   async updateMethod(): Promise<UpdateMethod> {
-    switch (this.settings.updateMethod) {
-      case 'put':
-        return 'put';
-      case 'patch': {
-        // Forced, unless the target refused PATCH lately.
-        const refused = cachedDecision(this.discoveryKey);
-        return refused && Date.now() < refused.expiresAt ? refused.method : 'patch';
-      }
-      case 'auto':
-        return discoverUpdateMethod(this.discoveryKey, () => this.request('GET', this.spcUrl));
-    }
+    // `patch` is forced unless the target refused PATCH lately.
+    return chooseUpdateMethod(this.settings.updateMethod, this.discoveryKey, () => this.request('GET', this.spcUrl));
   }
 
   /**
@@ -248,19 +235,14 @@ export class Scim2Connector implements OutboundConnector {
    * a PUT. The bodies are built lazily, so only the one sent is.
    */
   private async update(url: string, patchBody: () => PatchOpBody, putBody: () => Record<string, unknown>): Promise<void> {
-    if ((await this.updateMethod()) === 'patch') {
-      try {
-        await this.request('PATCH', url, patchBody());
-        return;
-      } catch (err) {
-        const refusal = patchRefusal(err);
-        if (refusal === undefined) throw err;
-        // RFC 7644 §3.5.2: PATCH is OPTIONAL; a target that does not implement it (501), does not allow it here
-        // (405), or whose PATCH cannot name an attribute it lacks (invalidPath/noTarget) still takes PUT.
-        rememberPutOnly(this.discoveryKey, refusal);
-      }
-    }
-    await this.request('PUT', url, putBody());
+    // RFC 7644 §3.5.2: PATCH is OPTIONAL; a target that does not implement it (501), does not allow it here
+    // (405), or whose PATCH cannot name an attribute it lacks (invalidPath/noTarget) still takes PUT.
+    await patchOrPut(
+      await this.updateMethod(),
+      this.discoveryKey,
+      () => this.request('PATCH', url, patchBody()),
+      () => this.request('PUT', url, putBody()),
+    );
   }
 
   private userUrl(remoteId: string): string {
@@ -297,16 +279,6 @@ export class Scim2Connector implements OutboundConnector {
       body,
     );
   }
-}
-
-/** Why a failed PATCH should be sent as PUT instead, or undefined when the failure stands. */
-function patchRefusal(err: unknown): string | undefined {
-  if (!(err instanceof ConnectorError)) return undefined;
-  if (err.status === 501 || err.status === 405) return `PATCH answered ${err.status}`;
-  if (err instanceof ScimRejected && err.status === 400 && err.scimType !== undefined && PATCH_PATH_REFUSED.has(err.scimType)) {
-    return `PATCH answered 400 ${err.scimType}`;
-  }
-  return undefined;
 }
 
 export const scim2Factory: ConnectorFactory = defineConnector({
