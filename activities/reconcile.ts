@@ -9,12 +9,9 @@
  * back to the workflow, so its history stays small whatever the size of the target.
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import type { Client } from '@temporalio/client';
+import type { OutboundDeps } from './outbound.js';
 import { ConnectorError } from '../src/connectors/errors.js';
-import type { ConnectorRegistry } from '../src/connectors/registry.js';
 import type { RemoteGroup } from '../src/connectors/types.js';
-import type { SecretBox } from '../src/crypto/secret-box.js';
-import type { PrismaClient } from '../src/db/client.js';
 import { loadConnectorConfig } from '../src/provisioning/connectors.js';
 import { RESIDENT_APPLICATION_ID } from '../src/provisioning/defaults.js';
 import { enqueueProvisioningEvent } from '../src/provisioning/enqueue.js';
@@ -24,14 +21,8 @@ import { qualifiedUserName } from '../src/scim/user-resource.js';
 import { getGroup } from '../src/userstore/groups.js';
 import { getUser } from '../src/userstore/users.js';
 
-export interface ReconcileDeps {
-  db: PrismaClient;
-  temporal: Client;
-  registry: ConnectorRegistry;
-  box: SecretBox;
-  taskQueue: string;
-  outboundIdleMs: number;
-}
+/** Reconciliation repairs through the same fan-out as deliveries, so it needs exactly what they need. */
+export type ReconcileDeps = OutboundDeps;
 
 export interface ReconcileInput {
   connectorId: string;
