@@ -13,6 +13,7 @@ import { ConnectorAlreadyExists, ConnectorError, ConnectorNotFound, ConnectorRej
 import { isDryRun, recordCalls } from '../src/connectors/dry-run.js';
 import type { ConnectorRegistry } from '../src/connectors/registry.js';
 import type { OutboundConnector, OutboundGroup, OutboundUser } from '../src/connectors/types.js';
+import type { SecretSealer } from '../src/crypto/sealed-secret.js';
 import type { SecretBox } from '../src/crypto/secret-box.js';
 import type { PrismaClient } from '../src/db/client.js';
 import { mapOutboundUser } from '../src/provisioning/attribute-mapping.js';
@@ -27,13 +28,15 @@ export interface OutboundDeps {
   temporal: Client;
   registry: ConnectorRegistry;
   box: SecretBox;
+  /** Opens the password an event carries, sealed by the api (src/crypto/sealed-secret.ts), just before it is sent. */
+  sealer: SecretSealer;
   taskQueue: string;
   outboundIdleMs: number;
 }
 
 
 export function createOutboundActivities(deps: OutboundDeps) {
-  const { db, temporal, registry, box } = deps;
+  const { db, temporal, registry, box, sealer } = deps;
 
   async function audit(
     event: ProvisioningEvent,
@@ -171,7 +174,7 @@ export function createOutboundActivities(deps: OutboundDeps) {
   ): Promise<string | undefined> {
     // The password the change set, if any; the connector's default password only when the user is created at the
     // target (WSO2's "default password"): sending it on updates would reset the user's password there each time.
-    const password = config.passwordProvisioning ? event.user.password : undefined;
+    const password = config.passwordProvisioning ? sealer.openIfSealed(event.user.password) : undefined;
     // The connector's attribute mapping (settings.attributeMapping) for this operation; `when: create` rules only when
     // the user is created at the target (src/provisioning/attribute-mapping.ts).
     const rules = config.settings.attributeMapping;

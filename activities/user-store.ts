@@ -7,10 +7,12 @@
  */
 import { Context } from '@temporalio/activity';
 import type { PasswordPolicy } from '../src/crypto/password-policy.js';
+import type { SecretSealer } from '../src/crypto/sealed-secret.js';
 import type { PrismaClient } from '../src/db/client.js';
 import type { GroupInput, UserInput } from '../src/provisioning/types.js';
 import { parseGroupInput, toScimGroup } from '../src/scim/group-resource.js';
 import { applyGroupPatch, applyPatch } from '../src/scim/patch.js';
+import { mapPatchPasswords } from '../src/scim/patch-password.js';
 import { validateExtensionValue, type SchemaRegistry } from '../src/scim/schema-registry.js';
 import { findAttribute, type ResourceTypeDef } from '../src/scim/schema-defs.js';
 import { evaluateElementFilter } from '../src/scim/filter.js';
@@ -22,6 +24,8 @@ export interface UserStoreDeps {
   db: PrismaClient;
   schemas: SchemaRegistry;
   passwordPolicy: PasswordPolicy;
+  /** Opens the passwords the api sealed, and seals the password hash of a snapshot (src/crypto/sealed-secret.ts). */
+  sealer: SecretSealer;
 }
 
 /** The idempotency key of the current activity: one write per workflow and activity type. */
@@ -40,7 +44,15 @@ function parsersOf(rt: ResourceTypeDef) {
   });
 }
 
-export function createUserStoreActivities({ db, schemas, passwordPolicy }: UserStoreDeps) {
+export function createUserStoreActivities({ db, schemas, passwordPolicy, sealer }: UserStoreDeps) {
+  /** The input with its password opened: this activity hashes it. */
+  const opened = (input: UserInput): UserInput => (input.password === undefined ? input : { ...input, password: sealer.openIfSealed(input.password) });
+  /**
+   * The result with the snapshot's password hash sealed: it goes into workflow history (the saga restores it), where
+   * nobody may read it, not even an operator decoding the history.
+   */
+  const sealed = <R extends users.StoreResult>(result: R): R =>
+    result.ok && result.previous ? { ...result, previous: { ...result.previous, passwordHash: sealer.sealNullable(result.previous.passwordHash) } } : result;
   /**
    * The schemas as they are now. The api validated the request against its own (cached) view; a PATCH path
    * may name an extension an operator added a moment ago through another api process, and this worker's
@@ -52,32 +64,35 @@ export function createUserStoreActivities({ db, schemas, passwordPolicy }: UserS
   };
   return {
     async createUser(args: { id: string; input: UserInput }): Promise<users.StoreResult> {
-      return users.createUser(db, requestId(), args.id, args.input, passwordPolicy);
+      return users.createUser(db, requestId(), args.id, opened(args.input), passwordPolicy);
     },
     async replaceUser(args: { id: string; input: UserInput; ifMatchVersion?: number | undefined }): Promise<users.StoreResult> {
-      return users.replaceUser(db, requestId(), args.id, args.input, args.ifMatchVersion, passwordPolicy);
+      return sealed(await users.replaceUser(db, requestId(), args.id, opened(args.input), args.ifMatchVersion, passwordPolicy));
     },
     async patchUser(args: { id: string; patch: unknown; ifMatchVersion?: number | undefined }): Promise<users.StoreResult & { passwordChanged?: boolean }> {
       const rt = await freshSchemas().user();
       const extensions = parsersOf(rt);
-      return users.patchUser(
+      const patch = mapPatchPasswords(args.patch, (p) => sealer.openIfSealed(p));
+      const result = await users.patchUser(
         db,
         requestId(),
         args.id,
         (current) => {
-          const { resource } = applyPatch(toScimUser(current, NO_BASE_URL), args.patch, rt);
+          const { resource } = applyPatch(toScimUser(current, NO_BASE_URL), patch, rt);
           return parseUserInput(resource, { defaultDomain: current.domain, extensions });
         },
         args.ifMatchVersion,
         passwordPolicy,
       );
+      return sealed(result);
     },
     async deleteUser(args: { id: string; ifMatchVersion?: number | undefined }): Promise<users.StoreResult> {
-      return users.deleteUser(db, requestId(), args.id, args.ifMatchVersion);
+      return sealed(await users.deleteUser(db, requestId(), args.id, args.ifMatchVersion));
     },
     /** Saga compensation: puts the user back as it was before a change a blocking target rejected. */
     async restoreUser(args: { snapshot: users.UserSnapshot; afterVersion: number }): Promise<users.StoreResult> {
-      return users.restoreUser(db, requestId(), args.snapshot, args.afterVersion);
+      const snapshot = { ...args.snapshot, passwordHash: sealer.openIfSealed(args.snapshot.passwordHash) };
+      return users.restoreUser(db, requestId(), snapshot, args.afterVersion);
     },
 
     async createGroup(args: { id: string; input: GroupInput }): Promise<groups.GroupStoreResult> {

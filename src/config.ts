@@ -99,12 +99,19 @@ const envSchema = z.object({
   TEMPORAL_API_KEY: z.string().optional(),
   /** Where operators find the Temporal Web UI (printed at start; the dev server's UI by default). */
   TEMPORAL_UI_URL: url(['http:', 'https:']).optional(),
+  /**
+   * Where the api finds the Temporal Web UI it serves at /temporal-ui/ to signed-in operators (the launcher sets
+   * it in embedded mode, to the dev server's UI on loopback). Unset: the api serves no UI.
+   */
+  TEMPORAL_UI_UPSTREAM: url(['http:']).optional(),
   TEMPORAL_CLI_PATH: z.string().optional(),
   TEMPORAL_DEV_PORT: port.default(7233),
   TEMPORAL_UI_PORT: port.default(8233),
 
   ADMIN_USERNAME: z.string().min(1).default('admin'),
   ADMIN_PASSWORD: z.string().min(8, { message: 'must be at least 8 characters' }).optional(),
+  /** How long an operator stays signed in on the sign-in page (/login): the Temporal UI and its codec. */
+  OPERATOR_SESSION_TTL_MINUTES: positiveInt.max(7 * 24 * 60).default(8 * 60),
   ENCRYPTION_KEYS: keyring.optional(),
 
   /** A prebuilt workflow bundle (tests and container images build it once); unset = bundle at start. */
@@ -158,6 +165,8 @@ export interface TemporalConfig {
     | { serverName?: string; ca?: string; clientCert?: string; clientKey?: string };
   apiKey: string | undefined;
   uiUrl: string | undefined;
+  /** The UI the api proxies at /temporal-ui/ (embedded mode). */
+  uiUpstream: string | undefined;
   cliPath: string | undefined;
   devPort: number;
   uiPort: number;
@@ -171,6 +180,7 @@ export interface Config {
   database: { url: string | undefined; poolSize: number; embeddedPort: number };
   temporal: TemporalConfig;
   admin: { username: string; password: string | undefined };
+  operatorSessionTtlMinutes: number;
   encryptionKeys: { id: string; key: Buffer }[] | undefined;
   blockingTimeoutMs: number;
   outboundIdleMs: number;
@@ -228,11 +238,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         : false,
       apiKey: e.TEMPORAL_API_KEY,
       uiUrl: e.TEMPORAL_UI_URL,
+      uiUpstream: e.TEMPORAL_UI_UPSTREAM,
       cliPath: e.TEMPORAL_CLI_PATH,
       devPort: e.TEMPORAL_DEV_PORT,
       uiPort: e.TEMPORAL_UI_PORT,
     },
     admin: { username: e.ADMIN_USERNAME, password: e.ADMIN_PASSWORD },
+    operatorSessionTtlMinutes: e.OPERATOR_SESSION_TTL_MINUTES,
     encryptionKeys: e.ENCRYPTION_KEYS,
     blockingTimeoutMs: e.BLOCKING_TIMEOUT_MS,
     outboundIdleMs: e.OUTBOUND_IDLE_MS,

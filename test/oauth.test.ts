@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KeyedDigest } from '../src/crypto/keyed-digest.js';
 import { startChild, type ManagedChild } from '../src/process/child.js';
 import { PROJECT_ROOT } from '../src/temporal/cli-binary.js';
 import { startInstance, type Instance } from './harness.js';
@@ -113,13 +114,21 @@ async function expectScimError(res: Response, status: number): Promise<{ detail:
   return body;
 }
 
+/**
+ * The stored row of a token, found as the adapter stores it: under a keyed digest of the token, never the token
+ * itself (issue #8: "Access tokens are stored in clear (readable in the embedded database's files)").
+ */
 async function storedToken(token: string): Promise<{ kind: string; accountId: string | null; scope: string | null } | undefined> {
+  const [kid, key] = ENCRYPTION_KEYS.split(':') as [string, string];
+  const digest = new KeyedDigest([{ id: kid, key: Buffer.from(key, 'base64') }], 'oauth-payload-id').digest(token);
   const client = new pg.Client({ connectionString: is.databaseUrl });
   await client.connect();
   try {
+    const clear = await client.query(`SELECT id FROM oauth_payload WHERE id LIKE $1 OR payload::text LIKE $1`, [`%${token}%`]);
+    expect(clear.rows, 'the token value is stored in clear').toEqual([]);
     const { rows } = await client.query<{ kind: string; account_id: string | null; scope: string | null }>(
       `SELECT kind, payload->>'accountId' AS account_id, payload->>'scope' AS scope FROM oauth_payload WHERE id = ANY($1)`,
-      [[`AccessToken:${token}`, `ClientCredentials:${token}`]],
+      [[`AccessToken:${digest}`, `ClientCredentials:${digest}`]],
     );
     const row = rows[0];
     return row && { kind: row.kind, accountId: row.account_id, scope: row.scope };

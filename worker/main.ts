@@ -9,6 +9,7 @@ import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/wo
 import { createActivities } from '../activities/index.js';
 import type { Config } from '../src/config.js';
 import { loadConnectorRegistry } from '../src/connectors/registry.js';
+import { SecretSealer } from '../src/crypto/sealed-secret.js';
 import { SecretBox } from '../src/crypto/secret-box.js';
 import { createPrismaClient } from '../src/db/client.js';
 import { SchemaRegistry } from '../src/scim/schema-registry.js';
@@ -52,6 +53,7 @@ export async function runWorker(config: Config): Promise<void> {
       temporal: client,
       registry,
       box,
+      sealer: new SecretSealer(secrets.keys),
       taskQueue: config.temporal.taskQueue,
       outboundIdleMs: config.outboundIdleMs,
       schemas: SchemaRegistry.for(db),

@@ -26,11 +26,14 @@ const TAG_BYTES = 16;
 export class SecretBox {
   private readonly byId: Map<string, Buffer>;
   readonly currentKeyId: string;
+  /** The keyring, current key first: the root of the keys derived for other purposes (sealed secrets, digests). */
+  readonly keyring: readonly KeyringKey[];
 
   constructor(keys: KeyringKey[]) {
     const first = keys[0];
     if (!first) throw new SecretBoxError('ERR_UNKNOWN_KEY', 'the keyring is empty');
     this.currentKeyId = first.id;
+    this.keyring = [...keys];
     this.byId = new Map(keys.map((k) => [k.id, k.key]));
   }
 

@@ -8,15 +8,22 @@ import type { Logger } from '../log.js';
 import { EncryptionCodec } from '../temporal/codec.js';
 import { adminRouter } from './admin/router.js';
 import { codecRouter } from './codec.js';
+import { checkUrl } from './input.js';
+import { refuse } from './refuse.js';
 import type { AppContext } from './context.js';
 import { oauthRouter } from './oauth/provider.js';
+import { operatorRouter } from './operator/router.js';
+import { OperatorSessions } from './operator/sessions.js';
 import { scimRouter } from './scim/router.js';
 import { scim11Router } from './scim11/router.js';
+import { temporalUiRouter } from './temporal-ui.js';
 
 export function createApp(ctx: AppContext, log: Logger): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false); // SCIM ETags are resource versions, set by the handlers
+  // Before routing: express cannot decode a malformed route parameter and would answer 500 (src/http/input.ts).
+  app.use(checkUrl(refuse));
   app.get('/health', async (_req, res) => {
     try {
       await ctx.db.$queryRaw`SELECT 1`;
@@ -25,11 +32,18 @@ export function createApp(ctx: AppContext, log: Logger): Express {
       res.status(503).json({ status: 'unavailable', reason: 'database' });
     }
   });
+  const sessions = new OperatorSessions(ctx.db, ctx.box, {
+    admin: ctx.admin,
+    ttlMinutes: ctx.config.operatorSessionTtlMinutes,
+    publicBaseUrl: ctx.config.api.publicBaseUrl,
+  });
+  app.use(operatorRouter(ctx, sessions));
+  if (ctx.config.temporal.uiUpstream) app.use(temporalUiRouter(ctx.config.temporal.uiUpstream, sessions, log));
   app.use('/oauth2', oauthRouter(ctx));
   app.use('/scim2', scimRouter(ctx, log));
   app.use('/wso2/scim', scim11Router(ctx, log));
   app.use('/api/server/v1', adminRouter(ctx, log));
-  app.use('/codec', codecRouter(ctx, new EncryptionCodec(ctx.box), ctx.config.temporal.uiUrl ? [new URL(ctx.config.temporal.uiUrl).origin] : []));
+  app.use('/codec', codecRouter(ctx, new EncryptionCodec(ctx.box), sessions, ctx.config.temporal.uiUrl ? [new URL(ctx.config.temporal.uiUrl).origin] : []));
   app.use((req, res) => {
     res.status(404).json({ code: 'not_found', message: `Nothing at ${req.method} ${req.path}` });
   });

@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { Config } from '../config.js';
 import type { ConnectorRegistry } from '../connectors/registry.js';
+import type { SecretSealer } from '../crypto/sealed-secret.js';
 import type { SecretBox } from '../crypto/secret-box.js';
 import type { PrismaClient } from '../db/client.js';
 
@@ -11,5 +12,7 @@ export interface AppContext {
   temporal: Client;
   registry: ConnectorRegistry;
   box: SecretBox;
+  /** Seals passwords on their way into workflows (src/crypto/sealed-secret.ts). */
+  sealer: SecretSealer;
   admin: { username: string; password: string };
 }

@@ -6,6 +6,7 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../config.js';
 import { loadConnectorRegistry } from '../connectors/registry.js';
+import { SecretSealer } from '../crypto/sealed-secret.js';
 import { SecretBox } from '../crypto/secret-box.js';
 import { createPrismaClient } from '../db/client.js';
 import { createLogger } from '../log.js';
@@ -22,7 +23,7 @@ export async function runApi(config: Config): Promise<void> {
   const db = createPrismaClient(databaseUrl(config), { poolSize: config.database.poolSize });
   await ensureDefaults(db);
   const temporal = await connectClient({ ...config, temporal: { ...config.temporal, address: temporalAddress(config) } }, box);
-  const app = createApp({ config, db, temporal, registry: await loadConnectorRegistry(config.connectorPlugins), box, admin: secrets.admin }, log);
+  const app = createApp({ config, db, temporal, registry: await loadConnectorRegistry(config.connectorPlugins), box, sealer: new SecretSealer(secrets.keys), admin: secrets.admin }, log);
   const server = app.listen(config.api.port, config.api.host);
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;

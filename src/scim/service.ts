@@ -7,6 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
+import type { SecretSealer } from '../crypto/sealed-secret.js';
 import type { PrismaClient } from '../db/client.js';
 import type { GroupRecord, Initiator, UserRecord } from '../provisioning/types.js';
 import { ProvisioningOperationKey, UserIdKey, UserNameKey } from '../temporal/search-attributes.js';
@@ -19,6 +20,7 @@ import { ScimError, type ScimType } from './errors.js';
 import { assertImmutableUnchanged } from './mutability.js';
 import { parseFilter } from './filter.js';
 import { parseGroupInput, toScimGroup } from './group-resource.js';
+import { mapPatchPasswords } from './patch-password.js';
 import { project, projectionOf, type ProjectionRequest } from './projection.js';
 import { validateExtensionValue, type SchemaRegistry } from './schema-registry.js';
 import type { ResourceTypeDef, ResourceTypeName } from './schema-defs.js';
@@ -64,6 +66,8 @@ export interface ScimServiceDeps {
   schemas: SchemaRegistry;
   baseUrl: string;
   blockingTimeoutMs: number;
+  /** Seals every password before it enters a workflow (src/crypto/sealed-secret.ts). */
+  sealer: SecretSealer;
 }
 
 /** Versions named by an If-Match / If-None-Match header: `*` is any; weak and strong forms compare alike. */
@@ -242,7 +246,7 @@ export class ScimService {
     const projection = projectionOf(query);
     const parsed = parseUserInput(body, { defaultDomain: this.defaultDomain(caller), extensions: this.parsers(rt) });
     // New accounts are active unless the client says otherwise (as in WSO2).
-    const user = { ...parsed, active: parsed.active ?? true };
+    const user = { ...parsed, active: parsed.active ?? true, password: this.deps.sealer.sealOptional(parsed.password) };
     const result = await this.run({ operation: 'create', user, ...this.common(caller) }, { userName: user.userName });
     return this.userAnswer(result, rt, projection, true);
   }
@@ -263,7 +267,8 @@ export class ScimService {
     if (!current && !(proxy && isUuid(id))) throw ScimError.notFound('User', id);
     if (current) assertImmutableUnchanged(rt, this.renderUser(current, rt, {}), body);
     // A PUT without a domain prefix keeps the user in its domain.
-    const user = parseUserInput(body, { defaultDomain: current?.domain ?? this.defaultDomain(caller), extensions: this.parsers(rt) });
+    const parsed = parseUserInput(body, { defaultDomain: current?.domain ?? this.defaultDomain(caller), extensions: this.parsers(rt) });
+    const user = { ...parsed, password: this.deps.sealer.sealOptional(parsed.password) };
     const result = await this.run(
       { operation: 'replace', userId: id, user, ifMatchVersion: requiredVersion(pre, current), ...this.common(caller) },
       { userName: user.userName, userId: id },
@@ -277,7 +282,7 @@ export class ScimService {
     const current = isUuid(id) ? await getUser(this.deps.db, id) : undefined;
     if (!current && !('proxyMode' in caller.inbound)) throw ScimError.notFound('User', id);
     const result = await this.run(
-      { operation: 'patch', userId: id, patch: body, ifMatchVersion: requiredVersion(pre, current), ...this.common(caller) },
+      { operation: 'patch', userId: id, patch: mapPatchPasswords(body, (p) => this.deps.sealer.seal(p)), ifMatchVersion: requiredVersion(pre, current), ...this.common(caller) },
       { userId: id, ...(current && { userName: current.userName }) },
     );
     return this.userAnswer(result, rt, projection, false);

@@ -40,7 +40,7 @@
  * Errors are JSON: { code, message, details? }.
  */
 import { randomUUID } from 'node:crypto';
-import express, { Router, type NextFunction, type Request, type Response } from 'express';
+import { Router, type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from '../../log.js';
 import { AdminError, ProvisioningConfigService } from '../../provisioning/connectors.js';
 import { ApplicationService, UserStoreDomainService } from '../../provisioning/applications.js';
@@ -54,8 +54,12 @@ import { resolveOutboundTargets, targetForConnector } from '../../provisioning/t
 import type { OutboundTarget, ProvisioningEvent } from '../../provisioning/types.js';
 import { requireAdmin } from '../auth.js';
 import type { AppContext } from '../context.js';
+import { inputErrorOf, jsonBody } from '../input.js';
 import { reconcileAdminRouter, removeReconcileSchedule, syncReconcileSchedule } from './reconcile.js';
 import { schemasAdminRouter } from './schemas.js';
+
+/** Admin bodies are configuration, never bulk data. */
+const ADMIN_BODY_LIMIT = '256kb';
 
 function uuidParam(req: Request, name: string): string {
   const value = req.params[name];
@@ -71,7 +75,7 @@ export function adminRouter(ctx: AppContext, log: Logger): Router {
   router.use(
     requireAdmin(ctx.admin, 'admin-api', (res) => res.status(401).json({ code: 'unauthorized', message: 'Authentication required' })),
   );
-  router.use(express.json({ type: ['application/json', 'application/*+json'], limit: '256kb' }));
+  router.use(jsonBody({ type: ['application/json', 'application/*+json'], limit: ADMIN_BODY_LIMIT }));
   // Operator-defined SCIM extension schemas: /scim2/schemas (src/http/admin/schemas.ts).
   router.use(schemasAdminRouter(SchemaRegistry.for(ctx.db)));
   // Reconciliation of a target, on demand and scheduled: /provisioning/reconcile (src/http/admin/reconcile.ts).
@@ -332,11 +336,12 @@ export function adminRouter(ctx: AppContext, log: Logger): Router {
       res.status(err.status).json({ code: err.code, message: err.message, ...(err.details.length > 0 && { details: err.details }) });
       return;
     }
-    const e = err as { type?: string; message?: string };
-    if (e.type === 'entity.parse.failed') {
-      res.status(400).json({ code: 'invalid_request', message: 'The request body is not valid JSON' });
+    const input = inputErrorOf(err, ADMIN_BODY_LIMIT);
+    if (input) {
+      res.status(input.status).json({ code: input.status === 413 ? 'too_large' : input.status === 415 ? 'unsupported_media_type' : 'invalid_request', message: input.message });
       return;
     }
+    const e = err as { message?: string };
     log.error('admin request failed', { method: req.method, path: req.originalUrl, error: String(e.message ?? err) });
     res.status(500).json({ code: 'server_error', message: 'Internal server error' });
   });

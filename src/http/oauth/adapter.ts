@@ -2,14 +2,19 @@
  * oidc-provider's storage, in PostgreSQL through Prisma (table `oauth_payload`), so a token issued by one
  * api process is valid in every other one, and survives restarts.
  *
- * One row per model instance, keyed `<model name>:<id>`. Expiry is honoured on read (an expired row is
- * never returned, whatever the database's clock of cleaning says) and expired rows are swept now and then.
+ * One row per model instance, keyed `<model name>:<keyed digest of the id>`: an opaque token's id *is* the token
+ * (and a session's id its cookie), so the database never holds one in clear: the id is replaced by its HMAC
+ * (src/crypto/keyed-digest.ts) and the `jti` member, which repeats it, is left out of the stored payload and put
+ * back on read. Reading the database files gives nobody a usable access token, refresh token or session. Expiry is
+ * honoured on read (an expired row is never returned, whatever the database's clock of cleaning says) and expired
+ * rows are swept now and then.
  *
  * Clients are not stored here: they are the `application` rows, maintained through the admin API. The
  * adapter for the `Client` model reads them (secret decrypted) on every lookup, so an application created,
  * changed or deleted in any api process takes effect at once in all of them.
  */
 import type { Adapter, AdapterPayload, ClientMetadata } from 'oidc-provider';
+import { KeyedDigest } from '../../crypto/keyed-digest.js';
 import type { SecretBox } from '../../crypto/secret-box.js';
 import type { PrismaClient } from '../../db/client.js';
 import type { Prisma } from '../../generated/prisma/client.js';
@@ -60,10 +65,18 @@ const expiresAtOf = (expiresIn: number | undefined): Date | null =>
 
 const isLive = (row: { expiresAt: Date | null }): boolean => row.expiresAt === null || row.expiresAt.getTime() > Date.now();
 
-function toPayload(row: { payload: Prisma.JsonValue; consumedAt: Date | null }): AdapterPayload {
-  const payload = row.payload as AdapterPayload;
+/** Payload member holding the sealed id of models that are looked up by uid or user code. */
+const SEALED_JTI = 'sealedJti';
+
+/** The stored payload as oidc-provider wrote it: `jti` (the id, never stored in clear) put back. */
+function toPayload(row: { payload: Prisma.JsonValue; consumedAt: Date | null }, jti: string): AdapterPayload {
+  const { [SEALED_JTI]: _sealed, ...stored } = row.payload as Record<string, unknown>;
+  const payload = { ...(stored as AdapterPayload), jti };
   return row.consumedAt ? { ...payload, consumed: Math.floor(row.consumedAt.getTime() / 1000) } : payload;
 }
+
+/** The purpose of the digest key (src/crypto/keyed-digest.ts). */
+const DIGEST_PURPOSE = 'oauth-payload-id';
 
 /**
  * Builds the adapter class oidc-provider instantiates once per model name (`configuration.adapter`).
@@ -72,49 +85,65 @@ function toPayload(row: { payload: Prisma.JsonValue; consumedAt: Date | null }):
  *   new Provider(issuer, { adapter: prismaAdapter(db, box), ... })
  */
 export function prismaAdapter(db: PrismaClient, box: SecretBox): new (name: string) => Adapter {
+  const digest = new KeyedDigest(box.keyring, DIGEST_PURPOSE);
   return class PrismaAdapter implements Adapter {
     constructor(private readonly name: string) {}
 
-    private key(id: string): string {
-      return `${this.name}:${id}`;
+    /** The row ids a row may have, the current key's first (one per keyring key: rows written before a rotation). */
+    private keys(id: string): string[] {
+      return digest.candidates(id).map((d) => `${this.name}:${d}`);
+    }
+
+    private async findRow(id: string) {
+      const ids = this.keys(id);
+      if (ids.length === 1) return db.oAuthPayload.findUnique({ where: { id: ids[0]! } });
+      return db.oAuthPayload.findFirst({ where: { id: { in: ids } } });
     }
 
     async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
       if (this.name === 'Client') throw new Error('clients are applications: manage them through the admin API');
+      const { jti: _jti, ...stored } = payload;
+      // Models also looked up by uid or user code (sessions, device codes) must give their id back from such a
+      // lookup: it is kept sealed (encrypted), never in clear. Tokens (access, refresh, client credentials,
+      // codes) are only ever looked up by their value, so nothing of it is kept but the digest.
+      const reachable = payload.uid !== undefined || payload.userCode !== undefined;
       const data = {
         kind: this.name,
-        payload: payload as Prisma.InputJsonValue,
+        payload: (reachable ? { ...stored, [SEALED_JTI]: box.sealString(id) } : stored) as Prisma.InputJsonValue,
         grantId: payload.grantId ?? null,
-        userCode: payload.userCode ?? null,
-        uid: payload.uid ?? null,
+        userCode: payload.userCode === undefined ? null : digest.digest(payload.userCode),
+        uid: payload.uid === undefined ? null : digest.digest(payload.uid),
         expiresAt: expiresAtOf(expiresIn),
       };
-      await db.oAuthPayload.upsert({ where: { id: this.key(id) }, create: { id: this.key(id), ...data }, update: data });
+      // A row written under an older key (before a rotation) is replaced, not duplicated.
+      const [current, ...older] = this.keys(id);
+      if (older.length > 0) await db.oAuthPayload.deleteMany({ where: { id: { in: older } } });
+      await db.oAuthPayload.upsert({ where: { id: current! }, create: { id: current!, ...data }, update: data });
       if (Math.random() < 1 / SWEEP_EVERY) await db.oAuthPayload.deleteMany({ where: { expiresAt: { lt: new Date() } } });
     }
 
     async find(id: string): Promise<AdapterPayload | undefined> {
       if (this.name === 'Client') return applicationClient(db, box, id);
-      const row = await db.oAuthPayload.findUnique({ where: { id: this.key(id) } });
-      return row && isLive(row) ? toPayload(row) : undefined;
+      const row = await this.findRow(id);
+      return row && isLive(row) ? toPayload(row, id) : undefined;
     }
 
     async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
-      const row = await db.oAuthPayload.findFirst({ where: { kind: this.name, userCode } });
-      return row && isLive(row) ? toPayload(row) : undefined;
+      const row = await db.oAuthPayload.findFirst({ where: { kind: this.name, userCode: { in: digest.candidates(userCode) } } });
+      return row && isLive(row) ? toPayload(row, jtiOf(row, box)) : undefined;
     }
 
     async findByUid(uid: string): Promise<AdapterPayload | undefined> {
-      const row = await db.oAuthPayload.findFirst({ where: { kind: this.name, uid } });
-      return row && isLive(row) ? toPayload(row) : undefined;
+      const row = await db.oAuthPayload.findFirst({ where: { kind: this.name, uid: { in: digest.candidates(uid) } } });
+      return row && isLive(row) ? toPayload(row, jtiOf(row, box)) : undefined;
     }
 
     async consume(id: string): Promise<void> {
-      await db.oAuthPayload.updateMany({ where: { id: this.key(id), consumedAt: null }, data: { consumedAt: new Date() } });
+      await db.oAuthPayload.updateMany({ where: { id: { in: this.keys(id) }, consumedAt: null }, data: { consumedAt: new Date() } });
     }
 
     async destroy(id: string): Promise<void> {
-      await db.oAuthPayload.deleteMany({ where: { id: this.key(id) } });
+      await db.oAuthPayload.deleteMany({ where: { id: { in: this.keys(id) } } });
     }
 
     async revokeByGrantId(grantId: string): Promise<void> {
@@ -122,4 +151,11 @@ export function prismaAdapter(db: PrismaClient, box: SecretBox): new (name: stri
       await db.oAuthPayload.deleteMany({ where: { grantId } });
     }
   };
+}
+
+/** The id of a row found by uid or user code: kept sealed in its payload (see upsert). */
+function jtiOf(row: { payload: Prisma.JsonValue }, box: SecretBox): string {
+  const sealed = (row.payload as Record<string, unknown>)[SEALED_JTI];
+  if (typeof sealed !== 'string') throw new Error('an oauth_payload row found by uid or user code has no sealed id');
+  return box.openString(sealed);
 }

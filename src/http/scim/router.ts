@@ -2,10 +2,11 @@
  * The SCIM 2.0 service provider, mounted at /scim2. JSON bodies are accepted as application/scim+json
  * or application/json (RFC 7644 §3.1); every error is a SCIM error body (RFC 7644 §3.12).
  */
-import express, { Router, type NextFunction, type Request, type Response } from 'express';
+import { Router, type NextFunction, type Request, type Response } from 'express';
 import { ScimError } from '../../scim/errors.js';
 import { scimAuthenticate } from '../auth.js';
 import type { AppContext } from '../context.js';
+import { inputErrorOf, jsonBody } from '../input.js';
 import type { Logger } from '../../log.js';
 import { runBulk } from '../../scim/bulk.js';
 import { SchemaRegistry } from '../../scim/schema-registry.js';
@@ -17,6 +18,8 @@ import { meRouter, resourceRouter, searchParams, send, SCOPES } from './resource
 import { sendScim } from './respond.js';
 
 export const SCIM_BODY_LIMIT = SCIM_LIMITS.bulkMaxPayloadSize;
+/** RFC 7644 §3.1: application/scim+json, and application/json from clients that send it. */
+export const SCIM_JSON_TYPES = ['application/json', 'application/scim+json', 'application/*+json'];
 
 export function scimRouter(ctx: AppContext, log: Logger): Router {
   const router = Router();
@@ -26,7 +29,7 @@ export function scimRouter(ctx: AppContext, log: Logger): Router {
     ),
   );
   // One limit for every body: the Bulk maxPayloadSize advertised in ServiceProviderConfig (RFC 7644 §3.7.4).
-  router.use(express.json({ type: ['application/json', 'application/scim+json', 'application/*+json'], limit: SCIM_BODY_LIMIT }));
+  router.use(jsonBody({ type: SCIM_JSON_TYPES, limit: SCIM_BODY_LIMIT }));
   const schemas = SchemaRegistry.for(ctx.db);
   const service = new ScimService({
     db: ctx.db,
@@ -35,6 +38,7 @@ export function scimRouter(ctx: AppContext, log: Logger): Router {
     schemas,
     baseUrl: ctx.config.api.publicBaseUrl,
     blockingTimeoutMs: ctx.config.blockingTimeoutMs,
+    sealer: ctx.sealer,
   });
   router.use(discoveryRouter(schemas, ctx.config.api.publicBaseUrl));
   router.use('/Users', resourceRouter(service, 'User'));
@@ -62,14 +66,12 @@ export function scimRouter(ctx: AppContext, log: Logger): Router {
 /** Maps anything thrown by a SCIM handler to a status and SCIM error body; never leaks internals. */
 export function scimErrorOf(err: unknown, req: Request, log: Logger): [number, Record<string, unknown>] {
   if (err instanceof ScimError) return [err.status, err.toBody()];
-  const e = err as { type?: string; status?: number; message?: string };
-  if (e.type === 'entity.parse.failed') return [400, ScimError.badRequest('The request body is not valid JSON', 'invalidSyntax').toBody()];
-  if (e.type === 'entity.too.large') {
-    return [413, new ScimError(413, `The request body exceeds ${SCIM_BODY_LIMIT} bytes (maxPayloadSize)`, 'tooLarge').toBody()];
+  const input = inputErrorOf(err, `${SCIM_BODY_LIMIT} bytes (maxPayloadSize)`);
+  if (input) {
+    const scimType = input.kind === 'tooLarge' ? 'tooLarge' : input.kind === 'syntax' ? 'invalidSyntax' : 'invalidValue';
+    return [input.status, new ScimError(input.status, input.message, input.status === 415 ? undefined : scimType).toBody()];
   }
-  if (e.type === 'charset.unsupported' || e.type === 'encoding.unsupported') {
-    return [415, new ScimError(415, e.message ?? 'Unsupported encoding').toBody()];
-  }
+  const e = err as { message?: string };
   const unavailable = (err as { name?: string }).name === 'ServiceError' || (err as { code?: number }).code === 14;
   log.error('SCIM request failed', { method: req.method, path: req.originalUrl, error: String(e.message ?? err) });
   if (unavailable) return [503, new ScimError(503, 'The provisioning engine is unavailable; try again shortly').toBody()];

@@ -10,7 +10,7 @@
  * meta.location under this base path, errors as `{"Errors": [{"description", "code"}]}`. Authentication and
  * scopes are those of /scim2 (scimAuthenticate, requireScope, SCOPES); audit records name the channel scim11.
  */
-import express, { Router, type NextFunction, type Request, type Response } from 'express';
+import { Router, type NextFunction, type Request, type Response } from 'express';
 import { isObject, errorBody11, resourceFrom11, resourceTo11, SCIM11_CORE, attributePathTo20 } from '../../connectors/scim11/schema.js';
 import type { Logger } from '../../log.js';
 import { ScimError } from '../../scim/errors.js';
@@ -21,7 +21,8 @@ import { ScimService, type ListParams, type ScimResult } from '../../scim/servic
 import { callerOf, requireScope, scimAuthenticate } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { preconditions, SCOPES } from '../scim/resources.js';
-import { SCIM_BODY_LIMIT, scimErrorOf } from '../scim/router.js';
+import { jsonBody } from '../input.js';
+import { SCIM_BODY_LIMIT, SCIM_JSON_TYPES, scimErrorOf } from '../scim/router.js';
 import { filterTo20 } from './filter.js';
 import { patchTo20 } from './patch.js';
 
@@ -218,7 +219,7 @@ export function scim11Router(ctx: AppContext, log: Logger): Router {
     res.locals.scim11Base = `${ctx.config.api.publicBaseUrl}${req.baseUrl}`;
     next();
   });
-  router.use(express.json({ type: ['application/json', 'application/scim+json', 'application/*+json'], limit: SCIM_BODY_LIMIT }));
+  router.use(jsonBody({ type: SCIM_JSON_TYPES, limit: SCIM_BODY_LIMIT }));
   const service = new ScimService({
     db: ctx.db,
     temporal: ctx.temporal,
@@ -226,6 +227,7 @@ export function scim11Router(ctx: AppContext, log: Logger): Router {
     schemas: SchemaRegistry.for(ctx.db),
     baseUrl: ctx.config.api.publicBaseUrl,
     blockingTimeoutMs: ctx.config.blockingTimeoutMs,
+    sealer: ctx.sealer,
   });
   router.use('/Users', resources11(service, 'User'));
   router.use('/Groups', resources11(service, 'Group'));
