@@ -130,6 +130,11 @@ const envSchema = z.object({
    * (`^[\S]{5,30}$`), which the seed walk-through relies on ("abc123"); raise it for real deployments.
    */
   PASSWORD_MIN_LENGTH: positiveInt.default(5),
+  /**
+   * log2 of scrypt's N for new password hashes (src/crypto/password.ts). 17 is OWASP's minimum; lower values are
+   * for test suites (a start-up warning says so).
+   */
+  PASSWORD_HASH_COST: z.coerce.number({ message: 'expected a number' }).int().min(10).max(20).default(17),
   PASSWORD_MAX_LENGTH: positiveInt.default(256),
   /** A regular expression every password must match, e.g. (?=.*[0-9])(?=.*[a-z])(?=.*[A-Z]) */
   PASSWORD_PATTERN: z
@@ -187,6 +192,8 @@ export interface Config {
   workflowBundle: string | undefined;
   oauth: { accessTokenTtlSeconds: number };
   passwordPolicy: PasswordPolicy;
+  /** log2(N) of scrypt for new password hashes. */
+  passwordHashCost: number;
   connectorPlugins: string[];
 }
 
@@ -250,6 +257,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     outboundIdleMs: e.OUTBOUND_IDLE_MS,
     workflowBundle: e.WORKFLOW_BUNDLE,
     oauth: { accessTokenTtlSeconds: e.OAUTH_ACCESS_TOKEN_TTL_SECONDS },
+    passwordHashCost: e.PASSWORD_HASH_COST,
     connectorPlugins: (e.CONNECTOR_PLUGINS ?? '').split(',').map((s) => s.trim()).filter((s) => s !== ''),
     passwordPolicy: {
       minLength: e.PASSWORD_MIN_LENGTH,

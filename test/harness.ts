@@ -114,6 +114,9 @@ export async function startInstance(name: string, opts: { env?: Record<string, s
     ENCRYPTION_KEYS: `k1:${crypto.randomBytes(32).toString('base64')}`,
     OUTBOUND_IDLE_MS: '2000',
     LOG_LEVEL: 'warn',
+    // Cheaper password hashes than production's (OWASP's 2^17): the suite hashes hundreds of passwords on 2 cores.
+    // src/crypto/password.test.ts checks the default; a test that needs it sets PASSWORD_HASH_COST itself.
+    PASSWORD_HASH_COST: '12',
     ...opts.env,
   };
   let api: ManagedChild | undefined;

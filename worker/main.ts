@@ -9,6 +9,7 @@ import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/wo
 import { createActivities } from '../activities/index.js';
 import type { Config } from '../src/config.js';
 import { loadConnectorRegistry } from '../src/connectors/registry.js';
+import { DEFAULT_PASSWORD_HASH_COST, setPasswordHashCost } from '../src/crypto/password.js';
 import { SecretSealer } from '../src/crypto/sealed-secret.js';
 import { SecretBox } from '../src/crypto/secret-box.js';
 import { createPrismaClient } from '../src/db/client.js';
@@ -31,6 +32,10 @@ export async function runWorker(config: Config): Promise<void> {
   // shutdownSignals: [] because this process handles its signals itself, once (below).
   Runtime.install({ logger: new DefaultLogger(config.logLevel === 'debug' ? 'DEBUG' : 'WARN'), shutdownSignals: [] });
   const secrets = resolveSecrets(config);
+  setPasswordHashCost(config.passwordHashCost);
+  if (config.passwordHashCost < DEFAULT_PASSWORD_HASH_COST) {
+    log.warn(`PASSWORD_HASH_COST=${config.passwordHashCost} is below OWASP's minimum for scrypt (${DEFAULT_PASSWORD_HASH_COST}): for test suites only`);
+  }
   const box = new SecretBox(secrets.keys);
   const db = createPrismaClient(databaseUrl(config), { poolSize: config.database.poolSize });
   await ensureDefaults(db);

@@ -6,6 +6,7 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../config.js';
 import { loadConnectorRegistry } from '../connectors/registry.js';
+import { DEFAULT_PASSWORD_HASH_COST, setPasswordHashCost } from '../crypto/password.js';
 import { SecretSealer } from '../crypto/sealed-secret.js';
 import { SecretBox } from '../crypto/secret-box.js';
 import { createPrismaClient } from '../db/client.js';
@@ -19,6 +20,10 @@ import { createApp } from './app.js';
 export async function runApi(config: Config): Promise<void> {
   const log = createLogger('api', config.logLevel);
   const secrets = resolveSecrets(config);
+  setPasswordHashCost(config.passwordHashCost);
+  if (config.passwordHashCost < DEFAULT_PASSWORD_HASH_COST) {
+    log.warn(`PASSWORD_HASH_COST=${config.passwordHashCost} is below OWASP's minimum for scrypt (${DEFAULT_PASSWORD_HASH_COST}): for test suites only`);
+  }
   const box = new SecretBox(secrets.keys);
   const db = createPrismaClient(databaseUrl(config), { poolSize: config.database.poolSize });
   await ensureDefaults(db);

@@ -36,6 +36,7 @@ import {
   type SchemaDef,
 } from './schema-defs.js';
 import { SCHEMA_ENTERPRISE_USER, SCHEMA_GROUP, SCHEMA_USER } from './schemas.js';
+import { MAX_VALUES_PER_ATTRIBUTE } from './user-resource.js';
 
 /** RFC 7643 §8.7.2 (kept here, beside the resources they name, rather than in schemas.ts, which others own). */
 export const SCHEMA_RESOURCE_TYPE = 'urn:ietf:params:scim:schemas:core:2.0:ResourceType';
@@ -238,6 +239,7 @@ function validateValue(attr: AttributeDef, raw: unknown, path: string): unknown 
     return validateSingle(attr, raw, path);
   }
   if (!Array.isArray(raw)) throw invalid(`Attribute '${path}' is multi-valued: it must be an array`);
+  if (raw.length > MAX_VALUES_PER_ATTRIBUTE) throw invalid(`Attribute '${path}' has ${raw.length} values; at most ${MAX_VALUES_PER_ATTRIBUTE} are accepted`);
   const values = raw
     .map((v, i) => (v === null ? undefined : validateSingle(attr, v, `${path}[${i}]`)))
     .filter((v) => v !== undefined);

@@ -15,7 +15,7 @@ import { getGroup, getGroupsByIds } from '../userstore/groups.js';
 import { queryGroupIds, queryUserIds } from '../userstore/query.js';
 import { getUser, getUsersByIds, isUuid } from '../userstore/users.js';
 import type { InboundProvisionInput, InboundProvisionResult, inboundProvision } from '../../workflows/inbound-provision.js';
-import { decodeCursor, encodeCursor } from './cursor.js';
+import type { CursorCodec } from './cursor.js';
 import { ScimError, type ScimType } from './errors.js';
 import { assertImmutableUnchanged } from './mutability.js';
 import { parseFilter } from './filter.js';
@@ -68,14 +68,22 @@ export interface ScimServiceDeps {
   blockingTimeoutMs: number;
   /** Seals every password before it enters a workflow (src/crypto/sealed-secret.ts). */
   sealer: SecretSealer;
+  /** Signs and checks the cursors of cursor pagination (RFC 9865). */
+  cursors: CursorCodec;
 }
 
-/** Versions named by an If-Match / If-None-Match header: `*` is any; weak and strong forms compare alike. */
-function etagVersions(header: string): number[] | '*' {
+/**
+ * Versions named by an If-Match / If-None-Match header; `*` is any. This server's ETags are weak (`W/"<version>"`,
+ * RFC 7644 §3.14). If-None-Match compares weakly (RFC 9110 §13.1.2), so `"3"` and `W/"3"` both name version 3.
+ * If-Match compares as SCIM does it (RFC 7644 §3.14 sends `If-Match: W/"..."` and expects it to match), which is
+ * weakly for weak tags; a strong tag (`"3"`) can never match a weak ETag (RFC 9110 §8.8.3.2), so it names nothing.
+ */
+function etagVersions(header: string, comparison: 'if-match' | 'if-none-match'): number[] | '*' {
   if (header.trim() === '*') return '*';
   return header.split(',').flatMap((tag) => {
-    const m = /^\s*(?:W\/)?"(\d+)"\s*$/.exec(tag);
-    return m ? [Number(m[1])] : [];
+    const m = /^\s*(W\/)?"(\d{1,15})"\s*$/.exec(tag);
+    if (!m || (comparison === 'if-match' && m[1] === undefined)) return [];
+    return [Number(m[2])];
   });
 }
 
@@ -85,11 +93,11 @@ function etagVersions(header: string): number[] | '*' {
  * current version and the matching one is passed on.
  */
 function requiredVersion(pre: Preconditions, current: { version: number } | undefined): number | undefined {
-  if (pre.ifNoneMatch !== undefined && current && etagVersions(pre.ifNoneMatch) === '*') {
+  if (pre.ifNoneMatch !== undefined && current && etagVersions(pre.ifNoneMatch, 'if-none-match') === '*') {
     throw new ScimError(412, 'If-None-Match: * failed: the resource exists');
   }
   if (pre.ifMatch === undefined) return undefined;
-  const versions = etagVersions(pre.ifMatch);
+  const versions = etagVersions(pre.ifMatch, 'if-match');
   if (versions === '*') return undefined;
   if (!current || !versions.includes(current.version)) {
     throw new ScimError(412, `If-Match ${pre.ifMatch} does not match the resource's version${current ? ` ${etagOf(current.version)}` : ''}`);
@@ -100,14 +108,24 @@ function requiredVersion(pre: Preconditions, current: { version: number } | unde
 /** 304 for a GET whose If-None-Match names the current version (RFC 7232 §3.2). */
 function notModified(pre: Preconditions, version: number): ScimResult | undefined {
   if (pre.ifNoneMatch === undefined) return undefined;
-  const versions = etagVersions(pre.ifNoneMatch);
+  const versions = etagVersions(pre.ifNoneMatch, 'if-none-match');
   return versions === '*' || versions.includes(version) ? { status: 304, headers: { ETag: etagOf(version) } } : undefined;
 }
 
+/** The largest startIndex accepted: far beyond any result set, and safe as a database offset. */
+const MAX_START_INDEX = 2_147_483_647;
+
 function intParam(value: unknown, name: string): number | undefined {
   if (value === undefined || value === null || value === '') return undefined;
-  const n = typeof value === 'number' ? value : typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : NaN;
-  if (!Number.isInteger(n)) throw ScimError.badRequest(`${name} must be an integer`);
+  const n = typeof value === 'number' ? value : typeof value === 'string' && /^\s*-?\d{1,15}\s*$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(n)) throw ScimError.badRequest(`${name} must be an integer of at most 15 digits`);
+  return n;
+}
+
+/** RFC 7644 §3.4.2.4: startIndex is 1-based (smaller values mean 1); bounded so no query can overflow. */
+function startIndexParam(value: unknown): number {
+  const n = Math.max(intParam(value, 'startIndex') ?? 1, 1);
+  if (n > MAX_START_INDEX) throw ScimError.badRequest(`startIndex must be at most ${MAX_START_INDEX}`);
   return n;
 }
 
@@ -394,8 +412,8 @@ export class ScimService {
     if (useCursor && params.startIndex !== undefined) throw ScimError.badRequest('startIndex and cursor cannot be combined (RFC 9865 §2)');
     // A cursor is bound to the query it pages through; another query with it is a client error.
     const queryKey = JSON.stringify([type, filterText ?? '', sortBy ?? '', sortOrder ?? '']);
-    const cursor = useCursor && cursorText !== '' ? decodeCursor(cursorText, queryKey) : undefined;
-    const startIndex = useCursor ? (cursor?.offset ?? 0) + 1 : Math.max(intParam(params.startIndex, 'startIndex') ?? 1, 1);
+    const cursor = useCursor && cursorText !== '' ? this.deps.cursors.decode(cursorText, queryKey) : undefined;
+    const startIndex = useCursor ? (cursor?.offset ?? 0) + 1 : startIndexParam(params.startIndex);
 
     const query = {
       rt,
@@ -426,8 +444,8 @@ export class ScimService {
         // offsets when sorted by an attribute.
         body.nextCursor =
           sortBy === undefined
-            ? encodeCursor({ offset: consumed, after: { created: last.created, id: last.id } }, queryKey)
-            : encodeCursor({ offset: consumed }, queryKey);
+            ? this.deps.cursors.encode({ offset: consumed, after: { created: last.created, id: last.id } }, queryKey)
+            : this.deps.cursors.encode({ offset: consumed }, queryKey);
       }
     } else {
       body.startIndex = startIndex;
@@ -443,7 +461,7 @@ export class ScimService {
    */
   async searchAll(params: ListParams, types: readonly ResourceTypeName[]): Promise<ScimResult> {
     if (params.cursor !== undefined) throw ScimError.badRequest('Cursor pagination is offered on /Users and /Groups, not on the root search');
-    const startIndex = Math.max(intParam(params.startIndex, 'startIndex') ?? 1, 1);
+    const startIndex = startIndexParam(params.startIndex);
     const count = Math.min(Math.max(intParam(params.count, 'count') ?? SCIM_PAGINATION.defaultPageSize, 0), SCIM_LIMITS.filterMaxResults);
     const totals: { type: ResourceTypeName; total: number }[] = [];
     let lastError: ScimError | undefined;

@@ -48,11 +48,21 @@ function complex(obj: Json, key: string): Json | undefined {
   return v;
 }
 
+/**
+ * The most values one multi-valued attribute of a user may have (emails, phoneNumbers, addresses, ims, photos,
+ * entitlements, roles, x509Certificates): far more than a person has, few enough that one user can never cost the
+ * store a pathological write (issue #8: 30,000 emails were accepted after 25 s).
+ */
+export const MAX_VALUES_PER_ATTRIBUTE = 100;
+
 function multi(obj: Json, key: string): Json[] {
   const v = get(obj, key);
   if (v === undefined || v === null) return [];
   if (!Array.isArray(v) || !v.every(isObject)) {
     throw ScimError.badRequest(`Attribute '${key}' must be an array of complex values`);
+  }
+  if (v.length > MAX_VALUES_PER_ATTRIBUTE) {
+    throw ScimError.badRequest(`Attribute '${key}' has ${v.length} values; at most ${MAX_VALUES_PER_ATTRIBUTE} are accepted`);
   }
   return v;
 }

@@ -76,6 +76,10 @@ export async function createOAuthServer(deps: { config: Config; db: PrismaClient
     },
   };
   const provider = new Provider(oauthIssuer(config), configuration);
+  // The URLs of discovery and of every answer are built from the request's host and protocol: oauthRouter sets
+  // both from PUBLIC_BASE_URL (X-Forwarded-Host/-Proto, trusted only because it writes them itself), so a Host
+  // header can never make the server advertise another origin (issue #8: `Host: evil.example`).
+  provider.proxy = true;
   registerGrants(provider, db);
   provider.on('server_error', (_ctx, err) => log.error('oauth server error', { error: err.message }));
   provider.on('grant.error', (ctx, err) => {
@@ -122,6 +126,12 @@ export function oauthServer(ctx: AppContext): Promise<OAuthServer> {
 /** The express handler for /oauth2: oidc-provider's own (Koa) application, which answers every request under it. */
 export function oauthRouter(ctx: AppContext): RequestHandler {
   let callback: ((req: IncomingMessage, res: ServerResponse) => Promise<void>) | undefined;
+  const origin = new URL(ctx.config.api.publicBaseUrl);
+  const serve = (cb: NonNullable<typeof callback>, req: Request, res: Response) => {
+    req.headers['x-forwarded-host'] = origin.host;
+    req.headers['x-forwarded-proto'] = origin.protocol.replace(/:$/, '');
+    void cb(req, res);
+  };
   const ready = () =>
     oauthServer(ctx).then((s) => {
       callback ??= s.provider.callback();
@@ -130,11 +140,11 @@ export function oauthRouter(ctx: AppContext): RequestHandler {
   ready().catch(() => undefined); // start now; a failure is logged by oauthServer and retried on the next request
   return (req: Request, res: Response) => {
     if (callback) {
-      void callback(req, res);
+      serve(callback, req, res);
       return;
     }
     ready().then(
-      (cb) => void cb(req, res),
+      (cb) => serve(cb, req, res),
       () => {
         res.status(503).json({ error: 'temporarily_unavailable', error_description: 'the authorization server is unavailable' });
       },

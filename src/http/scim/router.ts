@@ -11,7 +11,9 @@ import type { Logger } from '../../log.js';
 import { runBulk } from '../../scim/bulk.js';
 import { SchemaRegistry } from '../../scim/schema-registry.js';
 import { ScimService } from '../../scim/service.js';
-import { SCIM_LIMITS } from '../../scim/service-provider.js';
+import { SCIM_LIMITS, SCIM_PAGINATION } from '../../scim/service-provider.js';
+import { CursorCodec } from '../../scim/cursor.js';
+import { KeyedDigest } from '../../crypto/keyed-digest.js';
 import { callerOf, hasScope, requireScope } from '../auth.js';
 import { discoveryRouter } from './discovery.js';
 import { meRouter, resourceRouter, searchParams, send, SCOPES } from './resources.js';
@@ -20,6 +22,20 @@ import { sendScim } from './respond.js';
 export const SCIM_BODY_LIMIT = SCIM_LIMITS.bulkMaxPayloadSize;
 /** RFC 7644 §3.1: application/scim+json, and application/json from clients that send it. */
 export const SCIM_JSON_TYPES = ['application/json', 'application/scim+json', 'application/*+json'];
+
+/** The SCIM operations as the api runs them, for /scim2 and /wso2/scim alike. */
+export function createScimService(ctx: AppContext): ScimService {
+  return new ScimService({
+    db: ctx.db,
+    temporal: ctx.temporal,
+    taskQueue: ctx.config.temporal.taskQueue,
+    schemas: SchemaRegistry.for(ctx.db),
+    baseUrl: ctx.config.api.publicBaseUrl,
+    blockingTimeoutMs: ctx.config.blockingTimeoutMs,
+    sealer: ctx.sealer,
+    cursors: new CursorCodec(new KeyedDigest(ctx.box.keyring, 'scim-cursor'), SCIM_PAGINATION.cursorTimeout),
+  });
+}
 
 export function scimRouter(ctx: AppContext, log: Logger): Router {
   const router = Router();
@@ -31,15 +47,7 @@ export function scimRouter(ctx: AppContext, log: Logger): Router {
   // One limit for every body: the Bulk maxPayloadSize advertised in ServiceProviderConfig (RFC 7644 §3.7.4).
   router.use(jsonBody({ type: SCIM_JSON_TYPES, limit: SCIM_BODY_LIMIT }));
   const schemas = SchemaRegistry.for(ctx.db);
-  const service = new ScimService({
-    db: ctx.db,
-    temporal: ctx.temporal,
-    taskQueue: ctx.config.temporal.taskQueue,
-    schemas,
-    baseUrl: ctx.config.api.publicBaseUrl,
-    blockingTimeoutMs: ctx.config.blockingTimeoutMs,
-    sealer: ctx.sealer,
-  });
+  const service = createScimService(ctx);
   router.use(discoveryRouter(schemas, ctx.config.api.publicBaseUrl));
   router.use('/Users', resourceRouter(service, 'User'));
   router.use('/Groups', resourceRouter(service, 'Group'));

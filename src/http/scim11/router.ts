@@ -14,15 +14,14 @@ import { Router, type NextFunction, type Request, type Response } from 'express'
 import { isObject, errorBody11, resourceFrom11, resourceTo11, SCIM11_CORE, attributePathTo20 } from '../../connectors/scim11/schema.js';
 import type { Logger } from '../../log.js';
 import { ScimError } from '../../scim/errors.js';
-import { SchemaRegistry } from '../../scim/schema-registry.js';
 import { SCHEMA_ERROR } from '../../scim/schemas.js';
 import { SCIM_LIMITS } from '../../scim/service-provider.js';
-import { ScimService, type ListParams, type ScimResult } from '../../scim/service.js';
+import type { ListParams, ScimResult, ScimService } from '../../scim/service.js';
 import { callerOf, requireScope, scimAuthenticate } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { preconditions, SCOPES } from '../scim/resources.js';
 import { jsonBody } from '../input.js';
-import { SCIM_BODY_LIMIT, SCIM_JSON_TYPES, scimErrorOf } from '../scim/router.js';
+import { createScimService, SCIM_BODY_LIMIT, SCIM_JSON_TYPES, scimErrorOf } from '../scim/router.js';
 import { filterTo20 } from './filter.js';
 import { patchTo20 } from './patch.js';
 
@@ -220,15 +219,7 @@ export function scim11Router(ctx: AppContext, log: Logger): Router {
     next();
   });
   router.use(jsonBody({ type: SCIM_JSON_TYPES, limit: SCIM_BODY_LIMIT }));
-  const service = new ScimService({
-    db: ctx.db,
-    temporal: ctx.temporal,
-    taskQueue: ctx.config.temporal.taskQueue,
-    schemas: SchemaRegistry.for(ctx.db),
-    baseUrl: ctx.config.api.publicBaseUrl,
-    blockingTimeoutMs: ctx.config.blockingTimeoutMs,
-    sealer: ctx.sealer,
-  });
+  const service = createScimService(ctx);
   router.use('/Users', resources11(service, 'User'));
   router.use('/Groups', resources11(service, 'Group'));
   router.get('/ServiceProviderConfigs', (_req, res) => {
