@@ -16,6 +16,7 @@ import { databaseUrl, temporalAddress } from '../runtime/database-url.js';
 import { resolveSecrets } from '../runtime/secrets.js';
 import { connectClient } from '../temporal/connection.js';
 import { createApp } from './app.js';
+import { answerClientError } from './refuse.js';
 
 export async function runApi(config: Config): Promise<void> {
   const log = createLogger('api', config.logLevel);
@@ -30,6 +31,7 @@ export async function runApi(config: Config): Promise<void> {
   const temporal = await connectClient({ ...config, temporal: { ...config.temporal, address: temporalAddress(config) } }, box);
   const app = createApp({ config, db, temporal, registry: await loadConnectorRegistry(config.connectorPlugins), box, sealer: new SecretSealer(secrets.keys), admin: secrets.admin }, log);
   const server = app.listen(config.api.port, config.api.host);
+  server.on('clientError', answerClientError);
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
   process.stdout.write(`api ready http://${config.api.host}:${port}\n`);

@@ -11,14 +11,12 @@ import type { SecretBox } from '../crypto/secret-box.js';
 import type { PrismaClient } from '../db/client.js';
 import { isUniqueViolation } from '../db/errors.js';
 import { Prisma } from '../generated/prisma/client.js';
-import { APPLICATION_GRANT_TYPES, revokeClientTokens } from '../http/oauth/adapter.js';
+import { APPLICATION_GRANT_TYPES, CLIENT_ID, revokeClientTokens } from '../http/oauth/adapter.js';
 import { API_SCOPES } from '../http/oauth/scopes.js';
 import { PRIMARY_DOMAIN } from '../scim/user-resource.js';
 import { AdminError, parseInput } from './connectors.js';
 import { PRIMARY_DOMAIN_ID, RESIDENT_APPLICATION_ID, RESIDENT_APPLICATION_NAME } from './defaults.js';
 
-/** Characters that survive HTTP Basic and form encoding unchanged (RFC 3986 unreserved). */
-const CLIENT_ID = /^[A-Za-z0-9._~-]{3,128}$/;
 
 const distinct = <T>(values: T[]): T[] => [...new Set(values)];
 

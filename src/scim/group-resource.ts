@@ -38,6 +38,9 @@ export function parseMembers(value: unknown): MemberRef[] {
   return members;
 }
 
+/** The longest group displayName accepted (after its domain prefix), as for user names: a name, not a document. */
+export const MAX_GROUP_NAME_LENGTH = 255;
+
 /** Validates a Group resource from a POST or PUT body; throws ScimError (400) for anything malformed. */
 export function parseGroupInput(body: unknown, opts: { defaultDomain: string; extensions?: readonly ExtensionParser[] }): GroupInput {
   if (!isObject(body)) throw ScimError.badRequest('The request body must be a JSON object', 'invalidSyntax');
@@ -48,6 +51,7 @@ export function parseGroupInput(body: unknown, opts: { defaultDomain: string; ex
   if (typeof raw !== 'string') throw ScimError.badRequest("Attribute 'displayName' must be a string");
   const { domain, name } = splitDomain(raw.trim());
   if (name === '') throw ScimError.badRequest("Attribute 'displayName' is empty after its domain prefix");
+  if (name.length > MAX_GROUP_NAME_LENGTH) throw ScimError.badRequest(`Attribute 'displayName' is longer than ${MAX_GROUP_NAME_LENGTH} characters`);
   const externalId = get(body, 'externalId');
   if (externalId !== undefined && externalId !== null && typeof externalId !== 'string') {
     throw ScimError.badRequest("Attribute 'externalId' must be a string");

@@ -24,6 +24,9 @@ import { isApiScope } from './scopes.js';
 export const APPLICATION_GRANT_TYPES = ['client_credentials', 'password'] as const;
 export type ApplicationGrantType = (typeof APPLICATION_GRANT_TYPES)[number];
 
+/** Client ids: characters that survive HTTP Basic and form encoding unchanged (RFC 3986 unreserved). */
+export const CLIENT_ID = /^[A-Za-z0-9._~-]{3,128}$/;
+
 /** One expired-row sweep per this many writes, on average. */
 const SWEEP_EVERY = 100;
 
@@ -35,6 +38,8 @@ const CLIENT_TOKEN_KINDS = ['AccessToken', 'ClientCredentials', 'RefreshToken', 
  * an unknown client id and for the resident service provider, which is not an OAuth client.
  */
 export async function applicationClient(db: PrismaClient, box: SecretBox, clientId: string): Promise<ClientMetadata | undefined> {
+  // No client id of this server looks otherwise; anything else (a NUL, a 5,000-character id) is unknown, unasked.
+  if (!CLIENT_ID.test(clientId)) return undefined;
   const app = await db.application.findUnique({ where: { clientId } });
   if (!app || app.isResident || app.clientId === null || app.clientSecretEncrypted === null) return undefined;
   const grantTypes = app.grantTypes.filter((g) => (APPLICATION_GRANT_TYPES as readonly string[]).includes(g));

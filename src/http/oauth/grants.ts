@@ -43,6 +43,16 @@ function tokenResponse(value: string, token: { expiration: number; tokenType: st
   };
 }
 
+/**
+ * Why a form parameter cannot be a user name or password, if it cannot: the form parser decodes leniently, so a NUL,
+ * a lone surrogate or an absurd length reaches here and must be refused before it reaches the database.
+ */
+function credentialProblem(value: string, name: string, maxLength: number): string | undefined {
+  if (value.length > maxLength) return `${name} is longer than ${maxLength} characters`;
+  if (value.includes('\u0000') || /\p{Cs}/u.test(value)) return `${name} contains a character that is not allowed`;
+  return undefined;
+}
+
 /** A well-formed hash of nothing anybody knows, so an unknown user costs as much time as a wrong password. */
 let decoyHash: Promise<string> | undefined;
 
@@ -83,6 +93,8 @@ export function registerGrants(provider: Provider, db: PrismaClient): void {
     async (ctx: Ctx) => {
       const { client, params } = ctx.oidc;
       if (!params.username || !params.password) throw new errors.InvalidRequest('missing required parameter(s) (username, password)');
+      const problem = credentialProblem(params.username, 'username', 1024) ?? credentialProblem(params.password, 'password', 4096);
+      if (problem) throw new errors.InvalidRequest(problem);
       const scopes = grantedScopes(client.scope, params.scope);
       const accountId = await authenticateUser(db, client.clientId, params.username, params.password);
       if (accountId === undefined) {

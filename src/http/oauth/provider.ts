@@ -80,6 +80,16 @@ export async function createOAuthServer(deps: { config: Config; db: PrismaClient
   // both from PUBLIC_BASE_URL (X-Forwarded-Host/-Proto, trusted only because it writes them itself), so a Host
   // header can never make the server advertise another origin (issue #8: `Host: evil.example`).
   provider.proxy = true;
+  // Unknown paths and methods under /oauth2 get an OAuth error body too (Koa's default is a text "Not Found").
+  provider.use(async (ctx, next) => {
+    await next();
+    const status = ctx.status;
+    if ((status === 404 || status === 405) && (ctx.body === undefined || ctx.body === null || typeof ctx.body === 'string')) {
+      ctx.type = 'json';
+      ctx.body = { error: 'invalid_request', error_description: status === 404 ? `no endpoint at ${ctx.method} ${ctx.path}` : `${ctx.method} is not allowed here` };
+      ctx.status = status; // Koa turns a 404 into 200 when a body is set
+    }
+  });
   registerGrants(provider, db);
   provider.on('server_error', (_ctx, err) => log.error('oauth server error', { error: err.message }));
   provider.on('grant.error', (ctx, err) => {
@@ -128,6 +138,13 @@ export function oauthRouter(ctx: AppContext): RequestHandler {
   let callback: ((req: IncomingMessage, res: ServerResponse) => Promise<void>) | undefined;
   const origin = new URL(ctx.config.api.publicBaseUrl);
   const serve = (cb: NonNullable<typeof callback>, req: Request, res: Response) => {
+    // Token and revocation requests are a few hundred bytes: a Content-Encoding is refused rather than ignored
+    // (oidc-provider would read a body labelled gzip as if it were plain).
+    const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+    if (encoding !== 'identity') {
+      res.status(415).json({ error: 'invalid_request', error_description: `Content-Encoding ${encoding} is not accepted here: send the form as it is` });
+      return;
+    }
     req.headers['x-forwarded-host'] = origin.host;
     req.headers['x-forwarded-proto'] = origin.protocol.replace(/:$/, '');
     void cb(req, res);
