@@ -205,11 +205,14 @@ export async function eventually<T>(check: () => Promise<T | undefined>, timeout
   }
 }
 
-/** Configures `source` to provision to `target` over SCIM 2.0, linked from the resident SP. */
+/**
+ * Configures `source` to provision to `target` over SCIM 2.0, linked from the resident SP (every operation) or, with
+ * `application`, from that application only (the changes its tokens make).
+ */
 export async function linkScim2Target(
   source: Instance,
   target: { baseUrl: string; admin: { username: string; password: string } },
-  opts: { blocking: boolean; idpName?: string; userEndpoint?: string; retry?: Record<string, number> },
+  opts: { blocking: boolean; idpName?: string; userEndpoint?: string; retry?: Record<string, number>; application?: string },
 ): Promise<{ idpId: string; connectorId: string }> {
   const res = await source.request('POST', '/api/server/v1/identity-providers', {
     name: opts.idpName ?? 'IS2',
@@ -233,7 +236,7 @@ export async function linkScim2Target(
   if (res.status !== 201) throw new Error(`creating the identity provider failed: ${res.status} ${await res.text()}`);
   const idp = (await res.json()) as { id: string; outboundConnectors: { id: string }[] };
   const connectorId = idp.outboundConnectors[0]!.id;
-  const link = await source.request('POST', '/api/server/v1/applications/resident/provisioning/outbound-connectors', {
+  const link = await source.request('POST', `/api/server/v1/applications/${opts.application ?? 'resident'}/provisioning/outbound-connectors`, {
     connectorId,
     blocking: opts.blocking,
   });
