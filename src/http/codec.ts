@@ -10,7 +10,7 @@
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import type { Payload } from '@temporalio/common';
 import type { EncryptionCodec } from '../temporal/codec.js';
-import { isAdminRequest } from './auth.js';
+import { authenticateAdmin, throttledMessage } from './auth.js';
 import type { AppContext } from './context.js';
 
 const SECRET_KEY = /^(password|defaultPassword|secret|secrets|clientSecret|client_secret|privateKey|apiKey|token)$/i;
@@ -52,7 +52,7 @@ function masked(p: Payload): Payload {
 
 export function codecRouter(ctx: AppContext, codec: EncryptionCodec, uiOrigins: string[]): Router {
   const router = Router();
-  router.use((req: Request, res: Response, next: NextFunction) => {
+  router.use(async (req: Request, res: Response, next: NextFunction) => {
     const origin = req.headers.origin;
     if (origin && uiOrigins.includes(origin)) {
       res.setHeader('Access-Control-Allow-Origin', origin);
@@ -65,10 +65,19 @@ export function codecRouter(ctx: AppContext, codec: EncryptionCodec, uiOrigins: 
       res.status(204).end();
       return;
     }
-    if (!isAdminRequest(req, ctx.admin) && ctx.config.mode !== 'embedded') {
-      res.setHeader('WWW-Authenticate', 'Basic realm="provisioning codec"');
-      res.status(401).json({ code: 'unauthorized', message: 'The codec endpoint needs the admin credential' });
-      return;
+    // Embedded mode lets anybody in (see above), so a credential there is not even looked at: no guessing oracle.
+    if (ctx.config.mode !== 'embedded') {
+      const auth = await authenticateAdmin(ctx, req);
+      if (auth.outcome === 'throttled') {
+        res.setHeader('Retry-After', String(auth.retryAfterSeconds));
+        res.status(429).json({ code: 'too_many_requests', message: throttledMessage(auth.retryAfterSeconds) });
+        return;
+      }
+      if (auth.outcome === 'refused') {
+        res.setHeader('WWW-Authenticate', 'Basic realm="provisioning codec"');
+        res.status(401).json({ code: 'unauthorized', message: 'The codec endpoint needs the admin credential' });
+        return;
+      }
     }
     next();
   });
