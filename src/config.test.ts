@@ -31,6 +31,24 @@ describe('loadConfig', () => {
     }
   });
 
+  it("defaults sign-in protection to WSO2's account locking (5 attempts, 5 minutes, factor 2) and validates it", () => {
+    expect(loadConfig({}).loginSecurity).toEqual({
+      accountLock: { maxFailedAttempts: 5, lockSeconds: 300, incrementFactor: 2, maxLockSeconds: 86_400 },
+      addressLimit: { maxFailures: 100, windowSeconds: 300 },
+      trustProxyHops: 0,
+    });
+    expect(loadConfig({ ACCOUNT_LOCK_ENABLE: 'false', TRUST_PROXY: 'true' }).loginSecurity).toMatchObject({ accountLock: undefined, trustProxyHops: 1 });
+    for (const [name, value] of [
+      ['ACCOUNT_LOCK_LOGIN_FAIL_TIMEOUT_RATIO', '0.5'],
+      ['ACCOUNT_LOCK_ON_FAILURE_MAX_ATTEMPTS', '0'],
+      ['LOGIN_ADDRESS_MAX_FAILURES', '1.5'],
+      ['TRUST_PROXY', 'yes-please'],
+    ] as const) {
+      expect(() => loadConfig({ [name]: value }), name).toThrow(new RegExp(name));
+    }
+    expect(() => loadConfig({ ACCOUNT_LOCK_TIME_SECONDS: '600', ACCOUNT_LOCK_MAX_TIME_SECONDS: '300' })).toThrow(/must not exceed ACCOUNT_LOCK_MAX_TIME_SECONDS/);
+  });
+
   it('requires a client certificate and key together, and implies TLS with them', () => {
     expect(() => loadConfig({ TEMPORAL_TLS_CERT: '/c.pem' })).toThrow(/TEMPORAL_TLS_KEY/);
     const c = loadConfig({ TEMPORAL_TLS_CERT: '/c.pem', TEMPORAL_TLS_KEY: '/k.pem' });

@@ -156,6 +156,41 @@ const envSchema = z.object({
 
   /** Custom outbound connectors: comma-separated module paths or package names (src/connectors/registry.ts). */
   CONNECTOR_PLUGINS: z.string().optional(),
+
+  /**
+   * Account locking after failed sign-ins (src/security/login-guard.ts), named after WSO2 IS's "Login Attempts
+   * Security" connector (account.lock.handler.*) with its defaults: 5 attempts, 5 minutes, factor 2. WSO2 ships
+   * it disabled; here it is on, since the password grant and the admin credential face the network.
+   */
+  ACCOUNT_LOCK_ENABLE: bool.default(true),
+  /** account.lock.handler.On.Failure.Max.Attempts: consecutive failures that lock the account. */
+  ACCOUNT_LOCK_ON_FAILURE_MAX_ATTEMPTS: z.coerce
+    .number()
+    .refine((v) => Number.isInteger(v) && v >= 1 && v <= 1000, { message: 'expected a whole number from 1 to 1000' })
+    .default(5),
+  /** account.lock.handler.Time (minutes in WSO2; seconds here, like every duration of this server): the first lock. */
+  ACCOUNT_LOCK_TIME_SECONDS: positiveInt.max(365 * 86_400).default(300),
+  /** account.lock.handler.login.fail.timeout.ratio: each further lock lasts this many times the previous one. */
+  ACCOUNT_LOCK_LOGIN_FAIL_TIMEOUT_RATIO: z.coerce
+    .number()
+    .refine((v) => Number.isFinite(v) && v >= 1 && v <= 100, { message: 'expected a number from 1 to 100' })
+    .default(2),
+  /** Not in WSO2 (its growth has no bound): the longest lock; also how long a quiet failure record is remembered. */
+  ACCOUNT_LOCK_MAX_TIME_SECONDS: positiveInt.max(365 * 86_400).default(86_400),
+  /** Failed sign-ins one client address may make (per kind: users, operator, clients) within the window. */
+  LOGIN_ADDRESS_MAX_FAILURES: z.coerce
+    .number()
+    .refine((v) => Number.isInteger(v) && v >= 1 && v <= 1_000_000, { message: 'expected a whole number from 1 to 1000000' })
+    .default(100),
+  LOGIN_ADDRESS_WINDOW_SECONDS: positiveInt.max(86_400).default(300),
+  /**
+   * How many reverse proxies in front of the api append to X-Forwarded-For; 0 (false): the header is ignored and
+   * the client address is the socket's. true = 1.
+   */
+  TRUST_PROXY: z
+    .union([z.enum(['true', 'false']), z.coerce.number().int().min(0).max(10)], { message: 'expected true, false or a number of proxies (0-10)' })
+    .transform((v) => (v === 'true' ? 1 : v === 'false' ? 0 : v))
+    .default(0),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -195,6 +230,16 @@ export interface Config {
   /** log2(N) of scrypt for new password hashes. */
   passwordHashCost: number;
   connectorPlugins: string[];
+  loginSecurity: LoginSecurityConfig;
+}
+
+/** Brute-force protection of every sign-in (src/security/login-guard.ts). */
+export interface LoginSecurityConfig {
+  /** WSO2's account locking; undefined when ACCOUNT_LOCK_ENABLE=false (the address limit still applies). */
+  accountLock: { maxFailedAttempts: number; lockSeconds: number; incrementFactor: number; maxLockSeconds: number } | undefined;
+  addressLimit: { maxFailures: number; windowSeconds: number };
+  /** Reverse proxies whose X-Forwarded-For entries are believed (src/security/client-address.ts). */
+  trustProxyHops: number;
 }
 
 /** Parses and validates settings; throws ConfigError listing every bad value at once. */
@@ -218,6 +263,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     issues.push('ENCRYPTION_KEYS: required in production mode (e.g. k1:$(openssl rand -base64 32))');
   }
   if (e.PASSWORD_MIN_LENGTH > e.PASSWORD_MAX_LENGTH) issues.push('PASSWORD_MIN_LENGTH: must not exceed PASSWORD_MAX_LENGTH');
+  if (e.ACCOUNT_LOCK_TIME_SECONDS > e.ACCOUNT_LOCK_MAX_TIME_SECONDS) {
+    issues.push('ACCOUNT_LOCK_TIME_SECONDS: must not exceed ACCOUNT_LOCK_MAX_TIME_SECONDS');
+  }
   if (issues.length > 0) throw new ConfigError(issues);
 
   const tlsWanted = e.TEMPORAL_TLS || e.TEMPORAL_TLS_CERT !== undefined || e.TEMPORAL_API_KEY !== undefined;
@@ -264,6 +312,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxLength: e.PASSWORD_MAX_LENGTH,
       pattern: e.PASSWORD_PATTERN,
       patternDescription: e.PASSWORD_PATTERN_DESCRIPTION,
+    },
+    loginSecurity: {
+      accountLock: e.ACCOUNT_LOCK_ENABLE
+        ? {
+            maxFailedAttempts: e.ACCOUNT_LOCK_ON_FAILURE_MAX_ATTEMPTS,
+            lockSeconds: e.ACCOUNT_LOCK_TIME_SECONDS,
+            incrementFactor: e.ACCOUNT_LOCK_LOGIN_FAIL_TIMEOUT_RATIO,
+            maxLockSeconds: e.ACCOUNT_LOCK_MAX_TIME_SECONDS,
+          }
+        : undefined,
+      addressLimit: { maxFailures: e.LOGIN_ADDRESS_MAX_FAILURES, windowSeconds: e.LOGIN_ADDRESS_WINDOW_SECONDS },
+      trustProxyHops: e.TRUST_PROXY,
     },
   };
 }

@@ -6,6 +6,10 @@
  * - Applications use an OAuth 2.0 access token from /oauth2/token (`Authorization: Bearer`, RFC 6750).
  *   They act as themselves: their scopes, their inbound provisioning settings (user store domain or proxy
  *   mode), their outbound links; a password-grant token also names the user.
+ *
+ * The admin credential is checked under the login guard (src/security/login-guard.ts): an address that keeps
+ * presenting a wrong one is throttled (429 with Retry-After, the right credential refused too from there), and
+ * never the operator account as a whole, so no attacker can deny the operator access from elsewhere.
  */
 import type { NextFunction, Request, Response } from 'express';
 import { safeEqual } from '../crypto/password.js';
@@ -13,6 +17,7 @@ import { RESIDENT_APPLICATION_ID } from '../provisioning/defaults.js';
 import type { Initiator } from '../provisioning/types.js';
 import { ScimError } from '../scim/errors.js';
 import { PRIMARY_DOMAIN } from '../scim/user-resource.js';
+import { clientAddress } from '../security/client-address.js';
 import type { AppContext } from './context.js';
 import { oauthServer } from './oauth/provider.js';
 import { sendScim } from './scim/respond.js';
@@ -58,6 +63,41 @@ export function isAdminRequest(req: Request, admin: { username: string; password
   return okUser && okPassword;
 }
 
+/** The outcome of an admin credential check under the login guard. */
+export type AdminAuthentication = { outcome: 'accepted' } | { outcome: 'refused' } | { outcome: 'throttled'; retryAfterSeconds: number };
+
+/**
+ * Checks a request's admin credential (HTTP Basic) under the login guard: refused without being compared while
+ * its address is throttled, counted when wrong. A request with no Basic credential is refused and not counted
+ * (it guessed nothing). Only attempts on the operator's own name count for the operator account (per address);
+ * any other name cannot be right, and counts for the address alone.
+ *
+ * @example
+ *   const auth = await authenticateAdmin(ctx, req);
+ *   if (auth.outcome === 'throttled') res.status(429).setHeader('Retry-After', String(auth.retryAfterSeconds));
+ */
+export async function authenticateAdmin(ctx: Pick<AppContext, 'admin' | 'loginGuard' | 'config'>, req: Request): Promise<AdminAuthentication> {
+  const creds = basicCredentials(req);
+  if (!creds) return { outcome: 'refused' };
+  const address = clientAddress(req, ctx.config.loginSecurity.trustProxyHops);
+  const attempt = { kind: 'operator' as const, address, ...(safeEqual(creds.username, ctx.admin.username) && { account: ctx.admin.username }) };
+  const before = await ctx.loginGuard.check(attempt);
+  if (!before.allowed) return { outcome: 'throttled', retryAfterSeconds: before.retryAfterSeconds };
+  if (isAdminRequest(req, ctx.admin)) {
+    await ctx.loginGuard.recordSuccess(attempt);
+    return { outcome: 'accepted' };
+  }
+  const after = await ctx.loginGuard.recordFailure(attempt);
+  return after.allowed ? { outcome: 'refused' } : { outcome: 'throttled', retryAfterSeconds: after.retryAfterSeconds };
+}
+
+/** Answers how a protocol says "too many attempts" (429); Retry-After is already set. */
+export type ThrottledResponder = (res: Response, retryAfterSeconds: number) => void;
+
+/** The words of every protocol's 429 for a throttled address. */
+export const throttledMessage = (retryAfterSeconds: number) =>
+  `Too many failed sign-in attempts from this address; try again in ${retryAfterSeconds} seconds`;
+
 function adminCaller(admin: { username: string }, channel: string): Caller {
   return {
     initiator: { applicationId: RESIDENT_APPLICATION_ID, channel, label: `${admin.username} via ${channel}` },
@@ -68,21 +108,24 @@ function adminCaller(admin: { username: string }, channel: string): Caller {
 }
 
 /**
- * Accepts the admin credential; otherwise calls `deny`. The caller acts for the resident service provider,
- * as an operator in WSO2's management console does.
+ * Accepts the admin credential (under the login guard, see authenticateAdmin); otherwise calls `deny`, or
+ * `throttled` (with Retry-After set) while the caller's address is throttled. The caller acts for the resident
+ * service provider, as an operator in WSO2's management console does.
  */
-export function requireAdmin(
-  admin: { username: string; password: string },
-  channel: string,
-  deny: (res: Response) => void,
-) {
-  return (req: Request, res: Response, next: NextFunction): void => {
-    if (!isAdminRequest(req, admin)) {
+export function requireAdmin(ctx: AppContext, channel: string, deny: (res: Response) => void, throttled: ThrottledResponder) {
+  return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+    const auth = await authenticateAdmin(ctx, req);
+    if (auth.outcome === 'throttled') {
+      res.setHeader('Retry-After', String(auth.retryAfterSeconds));
+      throttled(res, auth.retryAfterSeconds);
+      return;
+    }
+    if (auth.outcome === 'refused') {
       res.setHeader('WWW-Authenticate', BASIC_CHALLENGE);
       deny(res);
       return;
     }
-    res.locals.caller = adminCaller(admin, channel);
+    res.locals.caller = adminCaller(ctx.admin, channel);
     next();
   };
 }
@@ -121,12 +164,14 @@ async function tokenCaller(ctx: AppContext, token: string, channel: string): Pro
 /**
  * Authenticates a SCIM call: the admin credential (HTTP Basic) or an application's access token (Bearer).
  * A refused call gets both challenges (or the Bearer `invalid_token` error, RFC 6750 §3.1) and `deny`'s
- * answer; an accepted one sets the Caller (see callerOf).
+ * answer; an address throttled for wrong admin credentials gets `throttled`'s (429, Retry-After set); an
+ * accepted one sets the Caller (see callerOf).
  *
  * @example
- *   router.use(scimAuthenticate(ctx, (res) => sendScim(res, 401, new ScimError(401, 'Authentication required').toBody())));
+ *   router.use(scimAuthenticate(ctx, (res) => sendScim(res, 401, new ScimError(401, 'Authentication required').toBody()),
+ *     (res, s) => sendScim(res, 429, new ScimError(429, `Too many failed attempts; retry in ${s} s`).toBody())));
  */
-export function scimAuthenticate(ctx: AppContext, deny: (res: Response) => void) {
+export function scimAuthenticate(ctx: AppContext, deny: (res: Response) => void, throttled: ThrottledResponder) {
   const channel = 'scim2';
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     const token = bearerToken(req);
@@ -141,7 +186,13 @@ export function scimAuthenticate(ctx: AppContext, deny: (res: Response) => void)
       next();
       return;
     }
-    if (isAdminRequest(req, ctx.admin)) {
+    const admin = await authenticateAdmin(ctx, req);
+    if (admin.outcome === 'throttled') {
+      res.setHeader('Retry-After', String(admin.retryAfterSeconds));
+      throttled(res, admin.retryAfterSeconds);
+      return;
+    }
+    if (admin.outcome === 'accepted') {
       res.locals.caller = adminCaller(ctx.admin, channel);
       next();
       return;

@@ -4,6 +4,7 @@ import type { ConnectorRegistry } from '../connectors/registry.js';
 import type { SecretSealer } from '../crypto/sealed-secret.js';
 import type { SecretBox } from '../crypto/secret-box.js';
 import type { PrismaClient } from '../db/client.js';
+import type { LoginGuard } from '../security/login-guard.js';
 
 /** What the HTTP handlers depend on, built once by the api's composition root (src/http/server.ts). */
 export interface AppContext {
@@ -15,4 +16,6 @@ export interface AppContext {
   /** Seals passwords on their way into workflows (src/crypto/sealed-secret.ts). */
   sealer: SecretSealer;
   admin: { username: string; password: string };
+  /** Brute-force protection of every credential check (src/security/login-guard.ts); one per process. */
+  loginGuard: LoginGuard;
 }

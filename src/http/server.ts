@@ -14,6 +14,7 @@ import { createLogger } from '../log.js';
 import { ensureDefaults } from '../provisioning/defaults.js';
 import { databaseUrl, temporalAddress } from '../runtime/database-url.js';
 import { resolveSecrets } from '../runtime/secrets.js';
+import { LoginGuard } from '../security/login-guard.js';
 import { connectClient } from '../temporal/connection.js';
 import { createApp } from './app.js';
 import { answerClientError } from './refuse.js';
@@ -29,7 +30,9 @@ export async function runApi(config: Config): Promise<void> {
   const db = createPrismaClient(databaseUrl(config), { poolSize: config.database.poolSize });
   await ensureDefaults(db);
   const temporal = await connectClient({ ...config, temporal: { ...config.temporal, address: temporalAddress(config) } }, box);
-  const app = createApp({ config, db, temporal, registry: await loadConnectorRegistry(config.connectorPlugins), box, sealer: new SecretSealer(secrets.keys), admin: secrets.admin }, log);
+  const registry = await loadConnectorRegistry(config.connectorPlugins);
+  const loginGuard = new LoginGuard(db, config.loginSecurity, createLogger('login-guard', config.logLevel));
+  const app = createApp({ config, db, temporal, registry, box, sealer: new SecretSealer(secrets.keys), admin: secrets.admin, loginGuard }, log);
   const server = app.listen(config.api.port, config.api.host);
   server.on('clientError', answerClientError);
   await once(server, 'listening');

@@ -36,6 +36,15 @@
  *   PUT|GET|DELETE /provisioning/reconcile/{connectorId}/schedule   its Temporal Schedule (src/http/admin/reconcile.ts)
  *   GET    /provisioning/audit?userId=&connectorId=&outcome=&resourceType=&operation=&from=&to=&limit=
  *                                                                     delivery audit records, newest first
+ *   GET    /security/locks?kind=&account=&address=&blocked=true     account locks and address throttles
+ *   DELETE /security/locks?address=                                 clear an address's throttles and per-address locks
+ *   POST   /users/{id}/unlock                                       unlock a user account locked by failed sign-ins
+ *   GET    /security/events?type=&kind=&account=&address=&from=&to=&limit=
+ *                                                                     locks, unlocks, throttled addresses, newest first
+ *                                                                     (src/http/admin/security.ts)
+ *
+ * Every call needs the admin credential (HTTP Basic), checked under the login guard: wrong credentials from one
+ * address are throttled (429 { code: too_many_requests }, Retry-After), see src/security/login-guard.ts.
  *
  * Errors are JSON: { code, message, details? }.
  */
@@ -52,11 +61,12 @@ import { resumeConnectorSignal } from '../../../workflows/messages.js';
 import { RESIDENT_APPLICATION_ID } from '../../provisioning/defaults.js';
 import { resolveOutboundTargets, targetForConnector } from '../../provisioning/targets.js';
 import type { OutboundTarget, ProvisioningEvent } from '../../provisioning/types.js';
-import { requireAdmin } from '../auth.js';
+import { requireAdmin, throttledMessage } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { inputErrorOf, jsonBody } from '../input.js';
 import { reconcileAdminRouter, removeReconcileSchedule, syncReconcileSchedule } from './reconcile.js';
 import { schemasAdminRouter } from './schemas.js';
+import { securityAdminRouter } from './security.js';
 
 /** Admin bodies are configuration, never bulk data. */
 const ADMIN_BODY_LIMIT = '256kb';
@@ -73,13 +83,20 @@ export function adminRouter(ctx: AppContext, log: Logger): Router {
   const applications = new ApplicationService(ctx.db, ctx.box);
   const userStores = new UserStoreDomainService(ctx.db);
   router.use(
-    requireAdmin(ctx.admin, 'admin-api', (res) => res.status(401).json({ code: 'unauthorized', message: 'Authentication required' })),
+    requireAdmin(
+      ctx,
+      'admin-api',
+      (res) => res.status(401).json({ code: 'unauthorized', message: 'Authentication required' }),
+      (res, seconds) => res.status(429).json({ code: 'too_many_requests', message: throttledMessage(seconds) }),
+    ),
   );
   router.use(jsonBody({ type: ['application/json', 'application/*+json'], limit: ADMIN_BODY_LIMIT }));
   // Operator-defined SCIM extension schemas: /scim2/schemas (src/http/admin/schemas.ts).
   router.use(schemasAdminRouter(SchemaRegistry.for(ctx.db)));
   // Reconciliation of a target, on demand and scheduled: /provisioning/reconcile (src/http/admin/reconcile.ts).
   router.use(reconcileAdminRouter(ctx));
+  // Sign-in protection: locks, throttles, unlock, security events (src/http/admin/security.ts).
+  router.use(securityAdminRouter(ctx));
 
   // A connector whose settings.reconcile has intervalMinutes or cron gets its reconciliation schedule when saved; the
   // answer shows it (or why it could not be saved) as `reconcileSchedule`.

@@ -83,13 +83,21 @@ function toPayload(row: { payload: Prisma.JsonValue; consumedAt: Date | null }, 
 /** The purpose of the digest key (src/crypto/keyed-digest.ts). */
 const DIGEST_PURPOSE = 'oauth-payload-id';
 
+export interface AdapterHooks {
+  /**
+   * Runs before a client is looked up, which oidc-provider does before it compares a client secret; a throw
+   * becomes the endpoint's error answer (src/http/oauth/client-guard.ts refuses throttled clients here).
+   */
+  beforeClientLookup?(clientId: string): Promise<void>;
+}
+
 /**
  * Builds the adapter class oidc-provider instantiates once per model name (`configuration.adapter`).
  *
  * @example
- *   new Provider(issuer, { adapter: prismaAdapter(db, box), ... })
+ *   new Provider(issuer, { adapter: prismaAdapter(db, box, { beforeClientLookup }), ... })
  */
-export function prismaAdapter(db: PrismaClient, box: SecretBox): new (name: string) => Adapter {
+export function prismaAdapter(db: PrismaClient, box: SecretBox, hooks: AdapterHooks = {}): new (name: string) => Adapter {
   const digest = new KeyedDigest(box.keyring, DIGEST_PURPOSE);
   return class PrismaAdapter implements Adapter {
     constructor(private readonly name: string) {}
@@ -128,7 +136,10 @@ export function prismaAdapter(db: PrismaClient, box: SecretBox): new (name: stri
     }
 
     async find(id: string): Promise<AdapterPayload | undefined> {
-      if (this.name === 'Client') return applicationClient(db, box, id);
+      if (this.name === 'Client') {
+        await hooks.beforeClientLookup?.(id);
+        return applicationClient(db, box, id);
+      }
       const row = await this.findRow(id);
       return row && isLive(row) ? toPayload(row, id) : undefined;
     }

@@ -8,6 +8,11 @@
  *   whose user name and password it sends. Opt-in per application (its `grantTypes` include `password`;
  *   oidc-provider refuses the grant for other clients before this handler runs).
  *
+ * The password grant is guarded against guessing (src/security/login-guard.ts): an address over its limit gets
+ * 429 before anything is looked up, a locked user gets `invalid_grant` "the account is locked" before the
+ * password is checked (WSO2 refuses the right password of a locked account too), and every wrong password
+ * counts for the address and, if the user exists, for the user.
+ *
  * Scope policy, the same for both: every requested scope must be one of the API scopes
  * (src/http/oauth/scopes.ts) the application is authorised for, otherwise `invalid_scope`; with no
  * `scope` parameter the token gets every scope the application is authorised for (RFC 6749 §3.3 allows
@@ -17,6 +22,9 @@ import { errors, type Provider, type TokenEndpointGrantContext } from 'oidc-prov
 import { hashPassword, verifyPassword } from '../../crypto/password.js';
 import type { PrismaClient } from '../../db/client.js';
 import { PRIMARY_DOMAIN, splitDomain } from '../../scim/user-resource.js';
+import { clientAddress } from '../../security/client-address.js';
+import type { LoginGuard, LoginRefusal } from '../../security/login-guard.js';
+import { throttledError } from './client-guard.js';
 import { isApiScope, parseScope } from './scopes.js';
 
 type Ctx = TokenEndpointGrantContext<{ username?: string; password?: string }>;
@@ -56,25 +64,51 @@ function credentialProblem(value: string, name: string, maxLength: number): stri
 /** A well-formed hash of nothing anybody knows, so an unknown user costs as much time as a wrong password. */
 let decoyHash: Promise<string> | undefined;
 
-/** Finds the user a password-grant user name designates and checks the password; undefined when either is wrong. */
-async function authenticateUser(db: PrismaClient, clientId: string, username: string, password: string): Promise<string | undefined> {
-  const { domain: prefix, name } = splitDomain(username.trim());
+/** Who the password grant's credentials designate, or why not. */
+type UserAuthentication = { userId: string } | { refused: 'invalid' } | { refused: 'locked' | 'throttled'; refusal: LoginRefusal };
+
+/**
+ * Finds the user a password-grant user name designates and checks the password, under the login guard: a
+ * throttled address or a locked user is refused before the password is checked, a wrong password is counted.
+ */
+async function authenticateUser(
+  db: PrismaClient,
+  guard: LoginGuard,
+  address: string,
+  credentials: { clientId: string; username: string; password: string },
+): Promise<UserAuthentication> {
+  const fromAddress = await guard.check({ kind: 'user', address });
+  if (!fromAddress.allowed) return { refused: 'throttled', refusal: fromAddress };
+  const { domain: prefix, name } = splitDomain(credentials.username.trim());
   let domain = prefix;
   if (domain === undefined) {
     // Unprefixed names live in the application's inbound provisioning domain (PRIMARY in proxy mode).
-    const app = await db.application.findUnique({ where: { clientId }, include: { inboundDomain: true } });
+    const app = await db.application.findUnique({ where: { clientId: credentials.clientId }, include: { inboundDomain: true } });
     domain = app && !app.proxyMode && app.inboundDomain ? app.inboundDomain.name : PRIMARY_DOMAIN;
   }
   const user = await db.user.findFirst({
     where: { userNameNormalized: name.toLowerCase(), domain: { name: domain } },
-    select: { id: true, active: true, passwordHash: true },
+    select: { id: true, active: true, passwordHash: true, userName: true },
   });
+  // The account is the user (a user id is per user store domain); an unknown name counts for the address only.
+  const attempt = { kind: 'user' as const, address, ...(user && { account: user.id, label: `${domain}/${user.userName}` }) };
+  if (user) {
+    const before = await guard.check(attempt);
+    if (!before.allowed) return { refused: before.reason === 'account_locked' ? 'locked' : 'throttled', refusal: before };
+  }
   const hash = user?.passwordHash ?? (await (decoyHash ??= hashPassword('decoy')));
-  const ok = await verifyPassword(password, hash);
-  return ok && user?.passwordHash && user.active !== false ? user.id : undefined;
+  const ok = (await verifyPassword(credentials.password, hash)) && user?.passwordHash != null;
+  if (ok) {
+    await guard.recordSuccess(attempt);
+    // The right password of an inactive user is refused, but it was no guess: nothing is counted.
+    return user.active !== false ? { userId: user.id } : { refused: 'invalid' };
+  }
+  const after = await guard.recordFailure(attempt);
+  if (after.allowed) return { refused: 'invalid' };
+  return { refused: after.reason === 'account_locked' ? 'locked' : 'throttled', refusal: after };
 }
 
-export function registerGrants(provider: Provider, db: PrismaClient): void {
+export function registerGrants(provider: Provider, db: PrismaClient, security: { guard: LoginGuard; trustProxyHops: number }): void {
   provider.registerGrantType(
     'client_credentials',
     async (ctx: Ctx) => {
@@ -96,10 +130,19 @@ export function registerGrants(provider: Provider, db: PrismaClient): void {
       const problem = credentialProblem(params.username, 'username', 1024) ?? credentialProblem(params.password, 'password', 4096);
       if (problem) throw new errors.InvalidRequest(problem);
       const scopes = grantedScopes(client.scope, params.scope);
-      const accountId = await authenticateUser(db, client.clientId, params.username, params.password);
-      if (accountId === undefined) {
-        throw Object.assign(new errors.InvalidGrant(), { error_description: 'invalid username or password' });
+      const address = clientAddress(ctx.req, security.trustProxyHops);
+      const auth = await authenticateUser(db, security.guard, address, { clientId: client.clientId, username: params.username, password: params.password });
+      if ('refused' in auth) {
+        if (auth.refused === 'throttled') throw throttledError(ctx, auth.refusal);
+        // A 400 invalid_grant as for a wrong password (RFC 6749 §5.2: the grant is invalid), told apart by its
+        // description, as WSO2 answers "Account is locked" (its error 17003).
+        const description =
+          auth.refused === 'locked'
+            ? `the account is locked after too many failed sign-ins; try again in ${auth.refusal.retryAfterSeconds} seconds or ask an operator to unlock it`
+            : 'invalid username or password';
+        throw Object.assign(new errors.InvalidGrant(), { error_description: description });
       }
+      const accountId = auth.userId;
       // A grant ties the token to the user and the application, as the authorization-code flow would.
       const grant = new provider.Grant({ accountId, clientId: client.clientId });
       if (scopes.length > 0) grant.addOIDCScope(scopes.join(' '));

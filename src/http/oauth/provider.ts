@@ -19,8 +19,10 @@ import type { Config } from '../../config.js';
 import type { SecretBox } from '../../crypto/secret-box.js';
 import type { PrismaClient } from '../../db/client.js';
 import { createLogger, type Logger } from '../../log.js';
+import type { LoginGuard } from '../../security/login-guard.js';
 import type { AppContext } from '../context.js';
 import { prismaAdapter } from './adapter.js';
+import { clientAuthGuard } from './client-guard.js';
 import { registerGrants } from './grants.js';
 import { loadServerKeys } from './keys.js';
 import { API_SCOPES } from './scopes.js';
@@ -46,12 +48,15 @@ export function oauthIssuer(config: Config): string {
   return `${config.api.publicBaseUrl}/oauth2`;
 }
 
-export async function createOAuthServer(deps: { config: Config; db: PrismaClient; box: SecretBox; log: Logger }): Promise<OAuthServer> {
-  const { config, db, box, log } = deps;
+export async function createOAuthServer(deps: { config: Config; db: PrismaClient; box: SecretBox; log: Logger; guard: LoginGuard }): Promise<OAuthServer> {
+  const { config, db, box, log, guard } = deps;
   const keys = await loadServerKeys(db, box);
   const ttl = config.oauth.accessTokenTtlSeconds;
+  // Brute-force protection of client authentication and of the password grant (src/security/login-guard.ts).
+  const trustProxyHops = config.loginSecurity.trustProxyHops;
+  const clientGuard = clientAuthGuard(guard, trustProxyHops);
   const configuration: Configuration = {
-    adapter: prismaAdapter(db, box),
+    adapter: prismaAdapter(db, box, { beforeClientLookup: clientGuard.beforeClientLookup }),
     jwks: keys.jwks,
     cookies: { keys: keys.cookieKeys },
     scopes: [...API_SCOPES],
@@ -90,7 +95,8 @@ export async function createOAuthServer(deps: { config: Config; db: PrismaClient
       ctx.status = status; // Koa turns a 404 into 200 when a body is set
     }
   });
-  registerGrants(provider, db);
+  provider.use(clientGuard.middleware);
+  registerGrants(provider, db, { guard, trustProxyHops });
   provider.on('server_error', (_ctx, err) => log.error('oauth server error', { error: err.message }));
   provider.on('grant.error', (ctx, err) => {
     const e = err as { error?: string; error_detail?: string };
@@ -123,7 +129,7 @@ export function oauthServer(ctx: AppContext): Promise<OAuthServer> {
   let server = servers.get(ctx);
   if (!server) {
     const log = createLogger('oauth', ctx.config.logLevel);
-    server = createOAuthServer({ config: ctx.config, db: ctx.db, box: ctx.box, log });
+    server = createOAuthServer({ config: ctx.config, db: ctx.db, box: ctx.box, log, guard: ctx.loginGuard });
     servers.set(ctx, server);
     server.catch((err: unknown) => {
       servers.delete(ctx);

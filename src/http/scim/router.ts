@@ -4,7 +4,7 @@
  */
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import { ScimError } from '../../scim/errors.js';
-import { scimAuthenticate } from '../auth.js';
+import { scimAuthenticate, throttledMessage } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { inputErrorOf, jsonBody } from '../input.js';
 import type { Logger } from '../../log.js';
@@ -40,8 +40,11 @@ export function createScimService(ctx: AppContext): ScimService {
 export function scimRouter(ctx: AppContext, log: Logger): Router {
   const router = Router();
   router.use(
-    scimAuthenticate(ctx, (res) =>
-      sendScim(res, 401, new ScimError(401, 'Authentication required: valid credentials were not supplied').toBody()),
+    scimAuthenticate(
+      ctx,
+      (res) => sendScim(res, 401, new ScimError(401, 'Authentication required: valid credentials were not supplied').toBody()),
+      // RFC 7644 §3.12 lists 429 (Too Many Requests) with no scimType.
+      (res, seconds) => sendScim(res, 429, new ScimError(429, throttledMessage(seconds)).toBody()),
     ),
   );
   // One limit for every body: the Bulk maxPayloadSize advertised in ServiceProviderConfig (RFC 7644 §3.7.4).

@@ -17,7 +17,7 @@ import { ScimError } from '../../scim/errors.js';
 import { SCHEMA_ERROR } from '../../scim/schemas.js';
 import { SCIM_LIMITS } from '../../scim/service-provider.js';
 import type { ListParams, ScimResult, ScimService } from '../../scim/service.js';
-import { callerOf, requireScope, scimAuthenticate } from '../auth.js';
+import { callerOf, requireScope, scimAuthenticate, throttledMessage } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { preconditions, SCOPES } from '../scim/resources.js';
 import { jsonBody } from '../input.js';
@@ -207,7 +207,13 @@ function serviceProviderConfigs11(): Json {
 export function scim11Router(ctx: AppContext, log: Logger): Router {
   const router = Router();
   router.use(errorsIn11);
-  router.use(scimAuthenticate(ctx, (res) => sendError11(res, 401, 'Authentication required: valid credentials were not supplied')));
+  router.use(
+    scimAuthenticate(
+      ctx,
+      (res) => sendError11(res, 401, 'Authentication required: valid credentials were not supplied'),
+      (res, seconds) => sendError11(res, 429, throttledMessage(seconds)),
+    ),
+  );
   router.use((req: Request, res: Response, next: NextFunction) => {
     // The same caller as /scim2, but audit records and workflow labels name the channel it came through.
     const caller = callerOf(res);
