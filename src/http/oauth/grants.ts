@@ -17,6 +17,7 @@ import { errors, type Provider, type TokenEndpointGrantContext } from 'oidc-prov
 import { hashPassword, verifyPassword } from '../../crypto/password.js';
 import type { PrismaClient } from '../../db/client.js';
 import { PRIMARY_DOMAIN, splitDomain } from '../../scim/user-resource.js';
+import { checkUserName } from '../../userstore/username.js';
 import { isApiScope, parseScope } from './scopes.js';
 
 type Ctx = TokenEndpointGrantContext<{ username?: string; password?: string }>;
@@ -55,10 +56,15 @@ async function authenticateUser(db: PrismaClient, clientId: string, username: st
     const app = await db.application.findUnique({ where: { clientId }, include: { inboundDomain: true } });
     domain = app && !app.proxyMode && app.inboundDomain ? app.inboundDomain.name : PRIMARY_DOMAIN;
   }
-  const user = await db.user.findFirst({
-    where: { userNameNormalized: name.toLowerCase(), domain: { name: domain } },
-    select: { id: true, active: true, passwordHash: true },
-  });
+  // The name is compared as RFC 8265 says (src/userstore/username.ts): `ＡＬＩＣＥ` and `Alice` are alice; a name the
+  // profile refuses designates nobody (and still costs a hash, below).
+  const enforced = checkUserName(name);
+  const user = enforced.ok
+    ? await db.user.findFirst({
+        where: { userNameNormalized: enforced.key, domain: { name: domain } },
+        select: { id: true, active: true, passwordHash: true },
+      })
+    : null;
   const hash = user?.passwordHash ?? (await (decoyHash ??= hashPassword('decoy')));
   const ok = await verifyPassword(password, hash);
   return ok && user?.passwordHash && user.active !== false ? user.id : undefined;
