@@ -52,10 +52,12 @@ export async function migrateUserNameKeys(db: PrismaClient, log: Logger, opts: {
   const batchSize = opts.batchSize ?? 500;
   const summary: UserNameMigrationSummary = { checked: 0, rekeyed: 0, duplicates: 0, invalid: 0 };
   let after: Row | undefined;
+  // Younger users that gave up their old key to an older twin in this run (their row in a batch already read is stale).
+  const evicted = new Set<string>();
   for (;;) {
     const rows = await db.$transaction(
       async (tx) => {
-        await tx.$queryRaw`SELECT pg_advisory_xact_lock(${LOCK_KEY}::bigint)`;
+        await tx.$executeRaw`SELECT pg_advisory_xact_lock(${LOCK_KEY}::bigint)`;
         const batch = await tx.$queryRaw<Row[]>`
           SELECT u.id, u.domain_id, d.name AS domain, u.user_name, u.user_name_normalized, u.created_at
           FROM scim_user u JOIN user_store_domain d ON d.id = u.domain_id
@@ -64,7 +66,7 @@ export async function migrateUserNameKeys(db: PrismaClient, log: Logger, opts: {
         if (batch.length === 0) return batch;
         // Decided again below, by this version of the profile.
         await tx.userNameConflict.deleteMany({ where: { userId: { in: batch.map((u) => u.id) } } });
-        for (const u of batch) await migrateOne(tx, u, log, summary);
+        for (const u of batch) await migrateOne(tx, u, log, summary, evicted);
         return batch;
       },
       { timeout: 120_000, maxWait: 60_000 },
@@ -82,7 +84,8 @@ async function setKey(tx: Prisma.TransactionClient, id: string, key: string): Pr
   await tx.$executeRaw`UPDATE scim_user SET user_name_normalized = ${key} WHERE id = ${id}::uuid`;
 }
 
-async function migrateOne(tx: Prisma.TransactionClient, u: Row, log: Logger, summary: UserNameMigrationSummary): Promise<void> {
+async function migrateOne(tx: Prisma.TransactionClient, row: Row, log: Logger, summary: UserNameMigrationSummary, evicted: Set<string>): Promise<void> {
+  const u = evicted.has(row.id) ? { ...row, user_name_normalized: placeholderKey(row.id) } : row;
   const name = qualifiedUserName(u.domain, u.user_name);
   const enforced = checkUserName(u.user_name);
   if (!enforced.ok) {
@@ -119,7 +122,10 @@ async function migrateOne(tx: Prisma.TransactionClient, u: Row, log: Logger, sum
     return;
   }
   // A younger holder kept the key from the old keying: it waits until its own turn in this run.
-  if (holder) await setKey(tx, holder.id, placeholderKey(holder.id));
+  if (holder) {
+    await setKey(tx, holder.id, placeholderKey(holder.id));
+    evicted.add(holder.id);
+  }
   await setKey(tx, u.id, key);
   summary.rekeyed += 1;
 }
