@@ -75,7 +75,7 @@ export async function migrateUserNameKeys(db: PrismaClient, log: Logger, opts: {
     summary.checked += rows.length;
     after = rows[rows.length - 1];
   }
-  log.info('userName keys checked', { migration: USERNAME_MIGRATION_NAME, ...summary });
+  if (summary.checked > 0) log.info('userName keys checked', { migration: USERNAME_MIGRATION_NAME, ...summary });
   return summary;
 }
 

@@ -30,8 +30,9 @@
  * 7. Not empty, and at most MAX_USERNAME_LENGTH code points once enforced.
  *
  * Two strings are the same userName if and only if their keys are equal (RFC 8265 §3.3.4: octet for octet).
- * USERNAME_PROFILE_VERSION changes whenever keys would change (a rule here, or the Unicode version of the
- * engine); src/userstore/username-migration.ts then recomputes the stored keys.
+ * USERNAME_PROFILE_VERSION changes whenever a rule here changes keys; src/userstore/username-migration.ts then
+ * recomputes the stored keys. (A newer Unicode version of the engine keeps stored keys: case folding and NFC are
+ * stable for assigned code points, and unassigned ones were refused.)
  */
 import { bidiClass, caseFold, UNICODE_VERSION, widthMapping, type BidiClass } from './unicode.js';
 
