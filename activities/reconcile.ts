@@ -20,6 +20,7 @@ import type { OutboundTarget } from '../src/provisioning/types.js';
 import { qualifiedUserName } from '../src/scim/user-resource.js';
 import { getGroup } from '../src/userstore/groups.js';
 import { getUser } from '../src/userstore/users.js';
+import { foldUserName } from '../src/userstore/username.js';
 
 /** Reconciliation repairs through the same fan-out as deliveries, so it needs exactly what they need. */
 export type ReconcileDeps = OutboundDeps;
@@ -101,6 +102,12 @@ interface RemoteLite {
 }
 
 const norm = (s: string) => s.toLowerCase();
+/**
+ * User names are matched as the store compares them (RFC 8265's mappings, src/userstore/username.ts): the target
+ * may hold `ＡＬＩＣＥ` or the NFD spelling of a name we hold in NFC. Only the mappings: a remote name need not be
+ * one this server would accept.
+ */
+const userNorm = foldUserName;
 
 export function createReconcileActivities(deps: ReconcileDeps) {
   const { db, registry, box } = deps;
@@ -134,7 +141,7 @@ export function createReconcileActivities(deps: ReconcileDeps) {
     for await (const r of connector.listUsers()) {
       const lite: RemoteLite = { remoteId: r.remoteId, userName: r.userName, externalId: r.externalId, active: r.active };
       byRemoteId.set(r.remoteId, lite);
-      byName.set(norm(r.userName), lite);
+      byName.set(userNorm(r.userName), lite);
       if (r.externalId !== undefined) byExternalId.set(r.externalId, lite);
       if (byRemoteId.size % 100 === 0) ctx.heartbeat({ phase: 'remote', seen: byRemoteId.size });
     }
@@ -167,7 +174,7 @@ export function createReconcileActivities(deps: ReconcileDeps) {
         const qualified = qualifiedUserName(u.domain.name.toUpperCase(), u.userName);
         const linked = link?.remoteId && !link.deletedAt ? link.remoteId : undefined;
         const byLink = linked ? byRemoteId.get(linked) : undefined;
-        const byIdentity = byName.get(norm(qualified)) ?? byName.get(norm(u.userName)) ?? (u.externalId ? byExternalId.get(u.externalId) : undefined);
+        const byIdentity = byName.get(userNorm(qualified)) ?? byName.get(userNorm(u.userName)) ?? (u.externalId ? byExternalId.get(u.externalId) : undefined);
         const remote = byLink ?? (byIdentity && !matched.has(byIdentity.remoteId) ? byIdentity : undefined);
         if (!remote && linked) {
           // Linked, but the target no longer has it: deleted there behind our back.
@@ -187,7 +194,7 @@ export function createReconcileActivities(deps: ReconcileDeps) {
         const fields: DifferentEntry['fields'] = [];
         // Linked, but the target has it under another id now (deleted and re-created there): repair re-links it.
         if (linked && !byLink) fields.push({ field: 'remoteId', local: linked, remote: remote.remoteId });
-        if (norm(remote.userName) !== norm(qualified) && norm(remote.userName) !== norm(u.userName)) {
+        if (userNorm(remote.userName) !== userNorm(qualified) && userNorm(remote.userName) !== userNorm(u.userName)) {
           fields.push({ field: 'userName', local: qualified, remote: remote.userName });
         }
         // An unassigned `active` means active (new users are active unless told otherwise).

@@ -66,9 +66,10 @@ async function deploy(): Promise<void> {
   const dataDir = resolve(config.dataDir, 'pglite');
   await withDatabase(dataDir, async (url, embedded) => {
     console.log(embedded ? `Embedded PGlite: ${show(dataDir)}` : 'Database: DATABASE_URL');
-    const { applied } = await applyMigrations({ databaseUrl: url, migrationsDir });
-    if (applied.length === 0) console.log('No pending migrations: the database is up to date.');
+    const { applied, dataMigrations } = await applyMigrations({ databaseUrl: url, migrationsDir });
+    if (applied.length === 0 && dataMigrations.length === 0) console.log('No pending migrations: the database is up to date.');
     for (const name of applied) console.log(`Applied ${name}`);
+    for (const name of dataMigrations) console.log(`Applied data migration ${name}`);
   });
 }
 

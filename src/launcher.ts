@@ -51,8 +51,9 @@ export async function launch(config: Config): Promise<void> {
       started.push({ name: 'embedded PostgreSQL', stop: () => pg.stop() });
       dbUrl = pg.url;
     }
-    const applied = await applyMigrations({ databaseUrl: dbUrl, migrationsDir: path.join(PROJECT_ROOT, 'prisma', 'migrations') });
+    const applied = await applyMigrations({ databaseUrl: dbUrl, migrationsDir: path.join(PROJECT_ROOT, 'prisma', 'migrations'), log });
     if (applied.applied.length > 0) log.info('migrations applied', { migrations: applied.applied });
+    if (applied.dataMigrations.length > 0) log.info('data migrations applied', { migrations: applied.dataMigrations });
 
     let temporalAddress = config.temporal.address;
     let uiUrl = config.temporal.uiUrl;

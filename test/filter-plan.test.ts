@@ -113,6 +113,22 @@ describe.skipIf(!serverUrl)(
       expect(result.ids).toHaveLength(1);
     });
 
+    it('userName co "ER5432" (mapped like a userName): the pg_trgm GIN index on user_name_normalized', async () => {
+      const q = { rt, filter: parseFilter('userName co "ER5432"'), startIndex: 1, count: 100 };
+      const { count, page } = buildUserQuery(q);
+      for (const [statement, label] of [
+        [count, 'count, userName co'],
+        [page!, 'page, userName co'],
+      ] as const) {
+        const plan = await explain(statement, label);
+        expectIndexed(plan, 'scim_user', ['scim_user_user_name_trgm_idx']);
+        expectNoSeqScan(plan, ['scim_user']);
+      }
+      // user5432, user54320..user54329 and user15432x..user95432x
+      const result = await queryUserIds(db, q);
+      expect(result.total).toBeGreaterThan(10);
+    });
+
     it('emails.value co "54321@": the pg_trgm GIN index on scim_user_email', async () => {
       const q = { rt, filter: parseFilter('emails.value co "54321@"'), startIndex: 1, count: 100 };
       const { count, page } = buildUserQuery(q);

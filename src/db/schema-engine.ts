@@ -33,6 +33,8 @@ import type {
   SchemaFilter,
 } from '@prisma/schema-engine-wasm/schema_engine_bg';
 import pg from 'pg';
+import { createLogger, type Logger } from '../log.js';
+import { applyDataMigrations } from './data-migrations.js';
 
 const NO_FILTER: SchemaFilter = { externalTables: [], externalEnums: [] };
 const LOCKFILE = 'migration_lock.toml';
@@ -258,21 +260,27 @@ async function loadMigrations(migrationsDir: string): Promise<MigrationList> {
 
 /**
  * Apply every migration of `migrationsDir` that `_prisma_migrations` does not list yet (what
- * `prisma migrate deploy` does). Idempotent: returns an empty list when the database is up to date. Fails, like
- * deploy, when a migration failed earlier or an applied migration's file was edited.
+ * `prisma migrate deploy` does), then the data migrations the database has not recorded (src/db/data-migrations.ts:
+ * steps SQL cannot do, such as recomputing userName keys). Idempotent: returns empty lists when the database is up
+ * to date. Fails, like deploy, when a migration failed earlier or an applied migration's file was edited.
  */
 export async function applyMigrations(opts: {
   databaseUrl: string;
   migrationsDir: string;
-}): Promise<{ applied: string[] }> {
+  /** Where data migrations report (conflicts they found); default: JSON lines on stderr. */
+  log?: Logger;
+}): Promise<{ applied: string[]; dataMigrations: string[] }> {
   const migrationsList = await loadMigrations(opts.migrationsDir);
   const session = await openEngine(opts.databaseUrl);
+  let applied: string[];
   try {
     const result = await session.engine.applyMigrations({ migrationsList, filters: NO_FILTER });
-    return { applied: result.appliedMigrationNames };
+    applied = result.appliedMigrationNames;
   } finally {
     await session.close();
   }
+  const dataMigrations = await applyDataMigrations(opts.databaseUrl, opts.log ?? createLogger('migrations'));
+  return { applied, dataMigrations };
 }
 
 /**

@@ -6,6 +6,7 @@
  * it is never rendered (returned: never).
  */
 import type { Address, EnterpriseUser, MultiValue, Name, UserInput, UserRecord } from '../provisioning/types.js';
+import { checkUserName } from '../userstore/username.js';
 import { ScimError } from './errors.js';
 import { SCHEMA_ENTERPRISE_USER, SCHEMA_USER } from './schemas.js';
 
@@ -141,6 +142,10 @@ export function parseUserInput(body: unknown, opts: { defaultDomain: string; ext
   }
   const { domain, name: userName } = splitDomain(rawUserName.trim());
   if (userName === '') throw ScimError.badRequest("Attribute 'userName' is empty after its domain prefix");
+  // RFC 8265 (src/userstore/username.ts): a name the profile refuses never reaches a workflow; the detail names
+  // the rule and the code point. PUT, POST, PATCH (re-parsed in the store activity), Bulk and SCIM 1.1 all pass here.
+  const enforced = checkUserName(userName);
+  if (!enforced.ok) throw ScimError.badRequest(enforced.error.message, 'invalidValue');
 
   const nameObj = complex(body, 'name');
   const name: Name | undefined = nameObj && {

@@ -28,8 +28,10 @@
  * name is compared across every domain (`userName eq "bob"` finds bob in PRIMARY and in SECONDARY; co, ew, gt...
  * always compare the bare name). Sorting uses the bare name too.
  *
- * Indexes: eq on userName / emails.value / group displayName uses the lower-cased columns with their B-tree
+ * Indexes: eq on userName / emails.value / group displayName uses the normalized columns with their B-tree
  * indexes; co / sw / ew on them are written `col LIKE '%' || $1 || '%'` so pg_trgm's GIN indexes serve them.
+ * userName's column holds its RFC 8265 key (src/userstore/username.ts), so filter values are enforced the same
+ * way (userNameKeyComparison); emails and group names are lower-cased.
  */
 import { Prisma } from '../generated/prisma/client.js';
 import { ScimError } from '../scim/errors.js';
@@ -46,6 +48,8 @@ import type { CompareOp, Filter } from '../scim/filter-ast.js';
 import { SCHEMA_ENTERPRISE_USER } from '../scim/schemas.js';
 import { findAttribute, type AttributeDef, type ResolvedPath, type ResourceTypeDef } from '../scim/schema-defs.js';
 import { splitDomain } from '../scim/user-resource.js';
+import { checkUserName, foldUserName } from './username.js';
+import { PLACEHOLDER_PATTERN } from './username-conflicts.js';
 
 type Sql = Prisma.Sql;
 const { sql, join, raw } = Prisma;
@@ -73,6 +77,11 @@ interface Scalar {
    * column. A value with a domain prefix restricts eq, ne and sw to that domain and compares the rest.
    */
   domain?: Sql;
+  /**
+   * The column's own text comparisons, in place of compareText's: a userName key column compares values enforced
+   * like userNames (userNameKeyComparison).
+   */
+  textCompare?: (op: Exclude<CompareOp, 'ne'>, value: string) => Sql;
 }
 
 /** The rows of a multi-valued attribute of one resource (a child table, a JSON array, memberships). */
@@ -308,7 +317,12 @@ function userTarget(rt: ResourceTypeDef, resolved: ResolvedPath, text: string): 
     case 'userName':
       return {
         kind: 'scalar',
-        scalar: scalarColumn('u', 'user_name_normalized', attribute, { nullable: false, normalized: true, domain: sql`d.name` }),
+        scalar: scalarColumn('u', 'user_name_normalized', attribute, {
+          nullable: false,
+          normalized: true,
+          domain: sql`d.name`,
+          textCompare: userNameKeyComparison(sql`u.user_name_normalized`),
+        }),
       };
     case 'active':
       // Nullable: unassigned after a PATCH remove (prisma/schema.prisma).
@@ -345,14 +359,20 @@ const memberRows: Rows = {
         return scalarColumn('m', 'member_id', def, { nullable: false, uuid: true });
       case 'type':
         return scalarColumn('m', 'member_type', def, { nullable: false });
-      case 'display':
+      case 'display': {
+        // A member user's display is its userName (compared by its key), a nested group's its displayName.
+        const userDisplay = userNameKeyComparison(sql`mu.user_name_normalized`);
+        const groupDisplay: Scalar = { sql: sql`mg.display_name_normalized`, def, nullable: false, normalized: true };
         return {
           sql: sql`COALESCE(mu.user_name_normalized, mg.display_name_normalized)`,
           def,
           nullable: true,
           normalized: true,
           domain: sql`md.name`,
+          textCompare: (op, value) =>
+            sql`(CASE WHEN m.member_type = 'User' THEN ${userDisplay(op, value)} ELSE ${compareText(groupDisplay, op, value)} END)`,
         };
+      }
       default:
         return unsupported(text);
     }
@@ -456,7 +476,37 @@ function compareNonNull(s: Scalar, op: Exclude<CompareOp, 'ne'>, operand: Operan
   }
 }
 
+/**
+ * Text comparisons on a userName key column (user_name_normalized), with the value enforced as a userName is
+ * (src/userstore/username.ts). eq: the whole profile, so `ＡＬＩＣＥ` finds alice (B-tree index) and a name the
+ * profile refuses finds nobody. co, sw, ew and ordering: the profile's mappings alone (a part of a name need not be
+ * a name), the LIKE forms served by pg_trgm; users waiting for a key of their own (placeholders,
+ * src/userstore/username-conflicts.ts) are found by id only, never by name.
+ */
+function userNameKeyComparison(column: Sql): NonNullable<Scalar['textCompare']> {
+  return (op, value) => {
+    if (op === 'eq') {
+      const enforced = checkUserName(value);
+      return enforced.ok ? sql`${column} = ${enforced.key}::text` : FALSE;
+    }
+    const mapped = foldUserName(value);
+    const escaped = sql`${escapeLike(mapped)}::text`;
+    const named = sql`${column} NOT LIKE ${PLACEHOLDER_PATTERN}::text`;
+    switch (op) {
+      case 'co':
+        return sql`(${named} AND ${column} LIKE '%' || ${escaped} || '%')`;
+      case 'sw':
+        return sql`(${named} AND ${column} LIKE ${escaped} || '%')`;
+      case 'ew':
+        return sql`(${named} AND ${column} LIKE '%' || ${escaped})`;
+      default:
+        return sql`(${named} AND ${column} COLLATE "C" ${raw(OPS[op])} ${mapped}::text)`;
+    }
+  };
+}
+
 function compareText(s: Scalar, op: Exclude<CompareOp, 'ne'>, value: string): Sql {
+  if (s.textCompare) return s.textCompare(op, value);
   let lhs = s.sql;
   if (s.uuid) {
     const v = s.def.caseExact ? value : value.toLowerCase();

@@ -12,6 +12,8 @@ import { isUniqueViolation } from '../db/errors.js';
 import { type Prisma } from '../generated/prisma/client.js';
 import type { MultiValue, ScimRejection, UserInput, UserRecord } from '../provisioning/types.js';
 import { qualifiedUserName } from '../scim/user-resource.js';
+import { checkUserName, USERNAME_PROFILE_VERSION } from './username.js';
+import { isPlaceholderKey, keyChanged, keyForUpdate, keyFreed, placeholderKey } from './username-conflicts.js';
 
 /**
  * A user as it was before a change, for compensation (saga) when a blocking target rejects the change: the
@@ -129,11 +131,14 @@ function fromAttributesJson(value: Prisma.JsonValue): Pick<UserInput, (typeof JS
   return out;
 }
 
-/** Scalar columns and child rows for a user's attributes (everything but identity and bookkeeping). */
-function attributeColumns(input: UserInput) {
+/**
+ * Scalar columns and child rows for a user's attributes (everything but identity and bookkeeping). `userNameKey`:
+ * the userName's RFC 8265 comparison key (src/userstore/username.ts), or a waiting user's placeholder.
+ */
+function attributeColumns(input: UserInput, userNameKey: string) {
   return {
     userName: input.userName,
-    userNameNormalized: input.userName.toLowerCase(),
+    userNameNormalized: userNameKey,
     externalId: input.externalId ?? null,
     active: input.active ?? null,
     displayName: input.displayName ?? null,
@@ -193,6 +198,11 @@ function attributeColumns(input: UserInput) {
   };
 }
 
+/** A userName the profile refuses (src/scim/user-resource.ts refuses it first; this guards the store itself). */
+function invalidUserName(detail: string): ScimRejection {
+  return { status: 400, scimType: 'invalidValue', detail };
+}
+
 function uniquenessRejection(input: UserInput): ScimRejection {
   return {
     status: 409,
@@ -246,6 +256,8 @@ export async function createUser(
   input: UserInput,
   policy?: PasswordPolicy,
 ): Promise<StoreResult> {
+  const enforced = checkUserName(input.userName);
+  if (!enforced.ok) return { ok: false, rejection: invalidUserName(enforced.error.message) };
   const rejected = policyRejection(policy, input.password);
   if (rejected) return { ok: false, rejection: rejected };
   // Hash outside the transaction: scrypt is deliberately slow and must not hold a connection.
@@ -255,12 +267,12 @@ export async function createUser(
       const domain = await domainId(tx, input.domain);
       if (!domain) return { ok: false, rejection: { status: 400, scimType: 'invalidValue', detail: `Unknown user store domain '${input.domain}'` } };
       const taken = await tx.user.findUnique({
-        where: { domainId_userNameNormalized: { domainId: domain, userNameNormalized: input.userName.toLowerCase() } },
+        where: { domainId_userNameNormalized: { domainId: domain, userNameNormalized: enforced.key } },
         select: { id: true },
       });
       if (taken) return { ok: false, rejection: uniquenessRejection(input) };
       const row = await tx.user.create({
-        data: { id, domainId: domain, passwordHash, version: 1, ...attributeColumns(input) },
+        data: { id, domainId: domain, passwordHash, version: 1, ...attributeColumns(input, enforced.key) },
         include: userInclude,
       });
       return { ok: true, user: toUserRecord(row) };
@@ -272,10 +284,16 @@ export async function createUser(
   }
 }
 
+interface LockedUser {
+  version: number;
+  domain_id: string;
+  user_name_normalized: string;
+}
+
 /** Locks the user's row (concurrent writes of one user serialize, so versions never collide). */
-async function lockUser(tx: Tx, id: string, ifMatchVersion: number | undefined): Promise<{ version: number; domain_id: string } | ScimRejection> {
-  const locked = await tx.$queryRaw<{ version: number; domain_id: string }[]>`
-    SELECT version, domain_id FROM scim_user WHERE id = ${id}::uuid FOR UPDATE`;
+async function lockUser(tx: Tx, id: string, ifMatchVersion: number | undefined): Promise<LockedUser | ScimRejection> {
+  const locked = await tx.$queryRaw<LockedUser[]>`
+    SELECT version, domain_id, user_name_normalized FROM scim_user WHERE id = ${id}::uuid FOR UPDATE`;
   const current = locked[0];
   if (!current) return { status: 404, detail: `User ${id} not found` };
   if (ifMatchVersion !== undefined && ifMatchVersion !== current.version) {
@@ -288,33 +306,32 @@ async function lockUser(tx: Tx, id: string, ifMatchVersion: number | undefined):
 async function writeReplacement(
   tx: Tx,
   id: string,
-  currentDomainId: string,
+  current: LockedUser,
   input: UserInput,
   /** undefined: keep the stored hash; null: no password (a restore). */
   passwordHash: string | null | undefined,
 ): Promise<StoreResult> {
   const domain = await domainId(tx, input.domain);
-  if (domain !== currentDomainId) {
+  if (domain !== current.domain_id) {
     // The domain prefix is part of the user's identity: moving a user between domains is not a replace.
     return { ok: false, rejection: { status: 400, scimType: 'mutability', detail: 'The user store domain of a user cannot be changed' } };
   }
-  const taken = await tx.user.findFirst({
-    where: { domainId: domain, userNameNormalized: input.userName.toLowerCase(), NOT: { id } },
-    select: { id: true },
-  });
-  if (taken) return { ok: false, rejection: uniquenessRejection(input) };
+  const key = await keyForUpdate(tx, id, domain, input.userName, current.user_name_normalized);
+  if ('taken' in key) return { ok: false, rejection: uniquenessRejection(input) };
+  if ('invalid' in key) return { ok: false, rejection: invalidUserName(key.invalid) };
   await tx.userEmail.deleteMany({ where: { userId: id } });
   await tx.userPhoneNumber.deleteMany({ where: { userId: id } });
   await tx.userAddress.deleteMany({ where: { userId: id } });
   const row = await tx.user.update({
     where: { id },
     data: {
-      ...attributeColumns(input),
+      ...attributeColumns(input, key.key),
       ...(passwordHash !== undefined && { passwordHash }),
       version: { increment: 1 },
     },
     include: userInclude,
   });
+  await keyChanged(tx, id, domain, current.user_name_normalized, key.key);
   return { ok: true, user: toUserRecord(row) };
 }
 
@@ -334,7 +351,7 @@ export async function replaceUser(
       const current = await lockUser(tx, id, ifMatchVersion);
       if ('status' in current) return { ok: false, rejection: current };
       const row = await tx.user.findUniqueOrThrow({ where: { id }, include: userInclude });
-      const result = await writeReplacement(tx, id, current.domain_id, input, passwordHash);
+      const result = await writeReplacement(tx, id, current, input, passwordHash);
       return result.ok ? { ...result, previous: { user: toUserRecord(row), passwordHash: row.passwordHash } } : result;
     });
   } catch (err) {
@@ -377,7 +394,7 @@ export async function patchUser(
       if (rejected) return { ok: false, rejection: rejected };
       // Hashing here holds the row lock for the hash's duration; only a PATCH that sets a password pays it.
       const passwordHash = input.password === undefined ? undefined : await hashPassword(input.password);
-      const result = await writeReplacement(tx, id, current.domain_id, input, passwordHash);
+      const result = await writeReplacement(tx, id, current, input, passwordHash);
       // The ledger keeps results for retries: never the password itself.
       return result.ok
         ? { ...result, passwordChanged: input.password !== undefined, previous: { user: toUserRecord(row), passwordHash: row.passwordHash } }
@@ -398,6 +415,8 @@ export async function deleteUser(db: PrismaClient, requestId: string, id: string
       return { ok: false, rejection: { status: 412, detail: `Version mismatch: the user is at version ${row.version}` } };
     }
     await tx.user.delete({ where: { id } });
+    // The name's key is free now: a user waiting for it (src/userstore/username-conflicts.ts) gets it.
+    if (!isPlaceholderKey(row.userNameNormalized)) await keyFreed(tx, row.domainId, row.userNameNormalized);
     // The deletion is a change too: its version orders it after every update for the outbound targets.
     return {
       ok: true,
@@ -418,10 +437,18 @@ export async function restoreUser(db: PrismaClient, requestId: string, snapshot:
   try {
     return await once(db, requestId, async (tx): Promise<StoreResult> => {
       const current = await lockUser(tx, id, undefined);
-      if (!('status' in current)) return writeReplacement(tx, id, current.domain_id, input, snapshot.passwordHash);
+      if (!('status' in current)) return writeReplacement(tx, id, current, input, snapshot.passwordHash);
       const domain = await domainId(tx, input.domain);
       if (!domain) return { ok: false, rejection: { status: 400, detail: `Unknown user store domain '${input.domain}'` } };
-      await tx.user.create({ data: { id, domainId: domain, passwordHash: snapshot.passwordHash, version: afterVersion + 1, ...attributeColumns(input) } });
+      // A stored name the profile refuses (kept by the data migration) comes back as it was: findable by id only.
+      const enforced = checkUserName(input.userName);
+      const key = enforced.ok ? enforced.key : placeholderKey(id);
+      await tx.user.create({ data: { id, domainId: domain, passwordHash: snapshot.passwordHash, version: afterVersion + 1, ...attributeColumns(input, key) } });
+      if (!enforced.ok) {
+        await tx.userNameConflict.create({
+          data: { userId: id, domainId: domain, reason: 'invalid', detail: enforced.error.message, profileVersion: USERNAME_PROFILE_VERSION },
+        });
+      }
       const groupIds = (groups ?? []).map((g) => g.value);
       const existing = await tx.group.findMany({ where: { id: { in: groupIds } }, select: { id: true } });
       if (existing.length > 0) {

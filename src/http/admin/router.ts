@@ -23,6 +23,9 @@
  *   POST   /userstores                                               add a user store domain
  *   GET    /userstores                                               list
  *   DELETE /userstores/{name}                                        409 while users, groups or applications use it
+ *   GET    /userstores/username-conflicts[?limit=]                   users the userName data migration could not key
+ *                                                                     (an older twin under RFC 8265, or a name the
+ *                                                                     profile refuses): found by id only until renamed
  *   POST   /scim2/schemas                                            add a SCIM extension schema (User or Group)
  *   GET    /scim2/schemas[/{urn}]                                    list / one
  *   DELETE /scim2/schemas/{urn}
@@ -56,6 +59,7 @@ import { ApplicationService, UserStoreDomainService } from '../../provisioning/a
 import { SchemaRegistry } from '../../scim/schema-registry.js';
 import { getGroup } from '../../userstore/groups.js';
 import { getUser, isUuid } from '../../userstore/users.js';
+import { listUserNameConflicts } from '../../userstore/username-conflicts.js';
 import { enqueueProvisioningEvent, outboundWorkflowId } from '../../provisioning/enqueue.js';
 import { resumeConnectorSignal } from '../../../workflows/messages.js';
 import { RESIDENT_APPLICATION_ID } from '../../provisioning/defaults.js';
@@ -184,6 +188,13 @@ export function adminRouter(ctx: AppContext, log: Logger): Router {
   });
   router.get('/userstores', async (_req, res) => {
     res.json(await userStores.list());
+  });
+  // What src/userstore/username-migration.ts found; a rename or delete (of either twin) takes an entry away.
+  router.get('/userstores/username-conflicts', async (req, res) => {
+    const raw = typeof req.query.limit === 'string' ? req.query.limit : '100';
+    const limit = Number(raw);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new AdminError(400, 'invalid_request', 'limit must be an integer from 1 to 1000');
+    res.json(await listUserNameConflicts(ctx.db, limit));
   });
   router.delete('/userstores/:name', async (req, res) => {
     await userStores.delete(String(req.params.name));

@@ -24,6 +24,7 @@ import type { PrismaClient } from '../../db/client.js';
 import { PRIMARY_DOMAIN, splitDomain } from '../../scim/user-resource.js';
 import { clientAddress } from '../../security/client-address.js';
 import type { LoginGuard, LoginRefusal } from '../../security/login-guard.js';
+import { checkUserName } from '../../userstore/username.js';
 import { throttledError } from './client-guard.js';
 import { isApiScope, parseScope } from './scopes.js';
 
@@ -86,10 +87,15 @@ async function authenticateUser(
     const app = await db.application.findUnique({ where: { clientId: credentials.clientId }, include: { inboundDomain: true } });
     domain = app && !app.proxyMode && app.inboundDomain ? app.inboundDomain.name : PRIMARY_DOMAIN;
   }
-  const user = await db.user.findFirst({
-    where: { userNameNormalized: name.toLowerCase(), domain: { name: domain } },
-    select: { id: true, active: true, passwordHash: true, userName: true },
-  });
+  // The name is compared as RFC 8265 says (src/userstore/username.ts): `ＡＬＩＣＥ` and `Alice` are alice; a name the
+  // profile refuses designates nobody (and still costs a hash, below).
+  const enforced = checkUserName(name);
+  const user = enforced.ok
+    ? await db.user.findFirst({
+        where: { userNameNormalized: enforced.key, domain: { name: domain } },
+        select: { id: true, active: true, passwordHash: true, userName: true },
+      })
+    : null;
   // The account is the user (a user id is per user store domain); an unknown name counts for the address only.
   const attempt = { kind: 'user' as const, address, ...(user && { account: user.id, label: `${domain}/${user.userName}` }) };
   if (user) {
