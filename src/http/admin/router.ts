@@ -41,6 +41,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
+import { refusedValue } from '../../db/errors.js';
 import type { Logger } from '../../log.js';
 import { AdminError, ProvisioningConfigService } from '../../provisioning/connectors.js';
 import { ApplicationService, UserStoreDomainService } from '../../provisioning/applications.js';
@@ -335,6 +336,12 @@ export function adminRouter(ctx: AppContext, log: Logger): Router {
     const e = err as { type?: string; message?: string };
     if (e.type === 'entity.parse.failed') {
       res.status(400).json({ code: 'invalid_request', message: 'The request body is not valid JSON' });
+      return;
+    }
+    // A value the database refuses (a NUL character, ...) is the request's fault, and no retry cures it.
+    const refused = refusedValue(err, req.body);
+    if (refused !== undefined) {
+      res.status(400).json({ code: 'invalid_request', message: refused });
       return;
     }
     log.error('admin request failed', { method: req.method, path: req.originalUrl, error: String(e.message ?? err) });
