@@ -112,6 +112,11 @@ const envSchema = z.object({
 
   /** How long a request waits for its blocking outbound targets before answering without them. */
   BLOCKING_TIMEOUT_MS: positiveInt.default(30_000),
+  /**
+   * How long a SCIM write waits for its workflow's result before answering 202 Accepted (the change goes on);
+   * unset: BLOCKING_TIMEOUT_MS + 10 s, so a request with blocking targets is answered by its workflow.
+   */
+  REQUEST_TIMEOUT_MS: positiveInt.optional(),
   /** An idle OutboundFanOut workflow (queues empty) completes after this long; the next event restarts it. */
   OUTBOUND_IDLE_MS: positiveInt.default(5 * 60_000),
 
@@ -173,6 +178,8 @@ export interface Config {
   admin: { username: string; password: string | undefined };
   encryptionKeys: { id: string; key: Buffer }[] | undefined;
   blockingTimeoutMs: number;
+  /** How long the api waits for a write's workflow before answering 202 Accepted. */
+  requestTimeoutMs: number;
   outboundIdleMs: number;
   workflowBundle: string | undefined;
   oauth: { accessTokenTtlSeconds: number };
@@ -201,6 +208,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     issues.push('ENCRYPTION_KEYS: required in production mode (e.g. k1:$(openssl rand -base64 32))');
   }
   if (e.PASSWORD_MIN_LENGTH > e.PASSWORD_MAX_LENGTH) issues.push('PASSWORD_MIN_LENGTH: must not exceed PASSWORD_MAX_LENGTH');
+  if (e.REQUEST_TIMEOUT_MS !== undefined && e.REQUEST_TIMEOUT_MS <= e.BLOCKING_TIMEOUT_MS) {
+    // Otherwise every request with a blocking target would answer 202 before its workflow could answer it.
+    issues.push(`REQUEST_TIMEOUT_MS: must be greater than BLOCKING_TIMEOUT_MS (${e.BLOCKING_TIMEOUT_MS})`);
+  }
   if (issues.length > 0) throw new ConfigError(issues);
 
   const tlsWanted = e.TEMPORAL_TLS || e.TEMPORAL_TLS_CERT !== undefined || e.TEMPORAL_API_KEY !== undefined;
@@ -235,6 +246,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     admin: { username: e.ADMIN_USERNAME, password: e.ADMIN_PASSWORD },
     encryptionKeys: e.ENCRYPTION_KEYS,
     blockingTimeoutMs: e.BLOCKING_TIMEOUT_MS,
+    requestTimeoutMs: e.REQUEST_TIMEOUT_MS ?? e.BLOCKING_TIMEOUT_MS + 10_000,
     outboundIdleMs: e.OUTBOUND_IDLE_MS,
     workflowBundle: e.WORKFLOW_BUNDLE,
     oauth: { accessTokenTtlSeconds: e.OAUTH_ACCESS_TOKEN_TTL_SECONDS },

@@ -34,6 +34,8 @@
  *   POST   /provisioning/quarantine/{connectorId}/resume             resume one: held deliveries go on, in order
  *   POST   /provisioning/reconcile/{connectorId}[?wait=true]       compare a target with the store; repair on request
  *   PUT|GET|DELETE /provisioning/reconcile/{connectorId}/schedule   its Temporal Schedule (src/http/admin/reconcile.ts)
+ *   GET    /provisioning/requests/{id}                               a SCIM write answered 202: running, or its answer
+ *                                                                    (also for the application that made it; requests.ts)
  *   GET    /provisioning/audit?userId=&connectorId=&outcome=&resourceType=&operation=&from=&to=&limit=
  *                                                                     delivery audit records, newest first
  *
@@ -56,6 +58,7 @@ import type { OutboundTarget, ProvisioningEvent } from '../../provisioning/types
 import { requireAdmin } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { reconcileAdminRouter, removeReconcileSchedule, syncReconcileSchedule } from './reconcile.js';
+import { requestsAdminRouter } from './requests.js';
 import { schemasAdminRouter } from './schemas.js';
 
 function uuidParam(req: Request, name: string): string {
@@ -69,6 +72,8 @@ export function adminRouter(ctx: AppContext, log: Logger): Router {
   const service = new ProvisioningConfigService(ctx.db, ctx.box, ctx.registry);
   const applications = new ApplicationService(ctx.db, ctx.box);
   const userStores = new UserStoreDomainService(ctx.db);
+  // The status of a SCIM write answered 202: readable by the application that made it too, so before requireAdmin.
+  router.use(requestsAdminRouter(ctx, log));
   router.use(
     requireAdmin(ctx.admin, 'admin-api', (res) => res.status(401).json({ code: 'unauthorized', message: 'Authentication required' })),
   );

@@ -15,6 +15,7 @@ import { callerOf, hasScope, requireScope } from '../auth.js';
 import { discoveryRouter } from './discovery.js';
 import { meRouter, resourceRouter, searchParams, send, SCOPES } from './resources.js';
 import { sendScim } from './respond.js';
+import { writeRequests } from './write-request.js';
 
 export const SCIM_BODY_LIMIT = SCIM_LIMITS.bulkMaxPayloadSize;
 
@@ -27,6 +28,8 @@ export function scimRouter(ctx: AppContext, log: Logger): Router {
   );
   // One limit for every body: the Bulk maxPayloadSize advertised in ServiceProviderConfig (RFC 7644 §3.7.4).
   router.use(express.json({ type: ['application/json', 'application/scim+json', 'application/*+json'], limit: SCIM_BODY_LIMIT }));
+  // Every write runs under an Idempotency-Key, with a bounded wait (src/http/scim/write-request.ts).
+  router.use(writeRequests(ctx.config.requestTimeoutMs));
   const schemas = SchemaRegistry.for(ctx.db);
   const service = new ScimService({
     db: ctx.db,
@@ -35,6 +38,8 @@ export function scimRouter(ctx: AppContext, log: Logger): Router {
     schemas,
     baseUrl: ctx.config.api.publicBaseUrl,
     blockingTimeoutMs: ctx.config.blockingTimeoutMs,
+    requestTimeoutMs: ctx.config.requestTimeoutMs,
+    log,
   });
   router.use(discoveryRouter(schemas, ctx.config.api.publicBaseUrl));
   router.use('/Users', resourceRouter(service, 'User'));
@@ -54,6 +59,7 @@ export function scimRouter(ctx: AppContext, log: Logger): Router {
     sendScim(res, 404, new ScimError(404, `No SCIM endpoint at ${req.method} ${req.originalUrl}`).toBody());
   });
   router.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    if (err instanceof ScimError) for (const [k, v] of Object.entries(err.headers)) res.setHeader(k, v);
     sendScim(res, ...scimErrorOf(err, req, log));
   });
   return router;
