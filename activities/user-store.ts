@@ -14,6 +14,7 @@ import { applyGroupPatch, applyPatch } from '../src/scim/patch.js';
 import { validateExtensionValue, type SchemaRegistry } from '../src/scim/schema-registry.js';
 import { findAttribute, type ResourceTypeDef } from '../src/scim/schema-defs.js';
 import { evaluateElementFilter } from '../src/scim/filter.js';
+import { INBOUND_REQUEST_PREFIX } from '../src/scim/inbound-requests.js';
 import { extensionParsers, parseUserInput, toScimUser } from '../src/scim/user-resource.js';
 import * as groups from '../src/userstore/groups.js';
 import * as users from '../src/userstore/users.js';
@@ -24,10 +25,18 @@ export interface UserStoreDeps {
   passwordPolicy: PasswordPolicy;
 }
 
-/** The idempotency key of the current activity: one write per workflow and activity type. */
+/**
+ * The idempotency key of the current activity: one write per workflow and activity type. For a keyed request's
+ * workflow (its id derived from the client's Idempotency-Key, src/scim/inbound-requests.ts) the run id is part of it:
+ * once the namespace's retention has dropped the closed workflow, the same key starts a new workflow with the same id,
+ * and that is a new request, not one the ledger may answer from an old result. (An operator's reset of such a workflow
+ * to before its write runs the write again.) Other workflows keep the form their histories were recorded with.
+ */
 function requestId(): string {
   const info = Context.current().info;
-  return `${info.workflowExecution?.workflowId ?? info.activityId}:${info.activityType}`;
+  const execution = info.workflowExecution;
+  if (execution?.workflowId.startsWith(INBOUND_REQUEST_PREFIX)) return `${execution.workflowId}:${execution.runId}:${info.activityType}`;
+  return `${execution?.workflowId ?? info.activityId}:${info.activityType}`;
 }
 
 /** PATCH works on the rendered resource; its links are irrelevant there. */

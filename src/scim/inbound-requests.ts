@@ -64,8 +64,11 @@ export interface Pending {
 
 export type InboundOutcome = InboundProvisionResult | Pending;
 
+/** How the ids of InboundProvision workflows of keyed requests begin. */
+export const INBOUND_REQUEST_PREFIX = 'inbound-idem-';
+
 /** The ids of InboundProvision workflows of keyed requests: what the status resource accepts. */
-export const INBOUND_REQUEST_ID = /^inbound-idem-[0-9a-f]{64}$/;
+export const INBOUND_REQUEST_ID = new RegExp(`^${INBOUND_REQUEST_PREFIX}[0-9a-f]{64}$`);
 
 /** Seconds a client is asked to wait before repeating a request the engine did not confirm. */
 export const RETRY_AFTER_SECONDS = 5;
@@ -92,7 +95,7 @@ export function inboundWorkflowId(scope: KeyScope, request: Pick<WriteRequest, '
   const digest = createHash('sha256')
     .update(JSON.stringify([scope.applicationId, scope.userId ?? null, request.key, request.operation ?? null]))
     .digest('hex');
-  return `inbound-idem-${digest}`;
+  return `${INBOUND_REQUEST_PREFIX}${digest}`;
 }
 
 /** The gRPC status of a Temporal client error, if it has one. */

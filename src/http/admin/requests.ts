@@ -13,6 +13,7 @@
  *   200 { "id": "inbound-idem-3f0c...", "status": "completed", "operation": "create", "resourceType": "User",
  *         "startedAt": "...", "closedAt": "...", "response": { "status": 201, "headers": { "Location": "..." }, "body": { ... } } }
  */
+import { ServiceError } from '@temporalio/client';
 import { Router, type Request, type Response } from 'express';
 import type { Logger } from '../../log.js';
 import { ScimError } from '../../scim/errors.js';
@@ -41,7 +42,15 @@ export function requestsAdminRouter(ctx: AppContext, log: Logger): Router {
     scimAuthenticate(ctx, (res) => res.status(401).json({ code: 'unauthorized', message: 'Authentication required' })),
     async (req: Request, res: Response) => {
       const id = String(req.params.id);
-      const status = await service.requestStatus(id);
+      let status: Awaited<ReturnType<ScimService['requestStatus']>>;
+      try {
+        status = await service.requestStatus(id);
+      } catch (err) {
+        if (!(err instanceof ServiceError)) throw err;
+        res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
+        res.status(503).json({ code: 'unavailable', message: 'The provisioning engine is unavailable; the request status cannot be read now' });
+        return;
+      }
       const caller = callerOf(res);
       // Operators see every request; an application only its own (a user's token only that user's).
       const own = caller.scopes === 'all' || (status?.memo.applicationId === caller.applicationId && status.memo.userId === caller.userId);
