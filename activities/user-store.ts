@@ -16,6 +16,7 @@ import { mapPatchPasswords } from '../src/scim/patch-password.js';
 import { validateExtensionValue, type SchemaRegistry } from '../src/scim/schema-registry.js';
 import { findAttribute, type ResourceTypeDef } from '../src/scim/schema-defs.js';
 import { evaluateElementFilter } from '../src/scim/filter.js';
+import { INBOUND_REQUEST_PREFIX } from '../src/scim/inbound-requests.js';
 import { extensionParsers, parseUserInput, toScimUser } from '../src/scim/user-resource.js';
 import * as groups from '../src/userstore/groups.js';
 import * as users from '../src/userstore/users.js';
@@ -28,10 +29,18 @@ export interface UserStoreDeps {
   sealer: SecretSealer;
 }
 
-/** The idempotency key of the current activity: one write per workflow and activity type. */
+/**
+ * The idempotency key of the current activity: one write per workflow and activity type. For a keyed request's
+ * workflow (its id derived from the client's Idempotency-Key, src/scim/inbound-requests.ts) the run id is part of it:
+ * once the namespace's retention has dropped the closed workflow, the same key starts a new workflow with the same id,
+ * and that is a new request, not one the ledger may answer from an old result. (An operator's reset of such a workflow
+ * to before its write runs the write again.) Other workflows keep the form their histories were recorded with.
+ */
 function requestId(): string {
   const info = Context.current().info;
-  return `${info.workflowExecution?.workflowId ?? info.activityId}:${info.activityType}`;
+  const execution = info.workflowExecution;
+  if (execution?.workflowId.startsWith(INBOUND_REQUEST_PREFIX)) return `${execution.workflowId}:${execution.runId}:${info.activityType}`;
+  return `${execution?.workflowId ?? info.activityId}:${info.activityType}`;
 }
 
 /** PATCH works on the rendered resource; its links are irrelevant there. */

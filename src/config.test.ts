@@ -49,6 +49,14 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ ACCOUNT_LOCK_TIME_SECONDS: '600', ACCOUNT_LOCK_MAX_TIME_SECONDS: '300' })).toThrow(/must not exceed ACCOUNT_LOCK_MAX_TIME_SECONDS/);
   });
 
+  it('bounds how long a request waits: a little above the blocking timeout, never at or below it', () => {
+    expect(loadConfig({}).requestTimeoutMs).toBe(40_000);
+    expect(loadConfig({ BLOCKING_TIMEOUT_MS: '5000' }).requestTimeoutMs).toBe(15_000);
+    expect(loadConfig({ BLOCKING_TIMEOUT_MS: '500', REQUEST_TIMEOUT_MS: '2000' }).requestTimeoutMs).toBe(2000);
+    expect(() => loadConfig({ REQUEST_TIMEOUT_MS: '30000' })).toThrow(/REQUEST_TIMEOUT_MS: must be greater than BLOCKING_TIMEOUT_MS \(30000\)/);
+    expect(() => loadConfig({ REQUEST_TIMEOUT_MS: '0' })).toThrow(/REQUEST_TIMEOUT_MS/);
+  });
+
   it('requires a client certificate and key together, and implies TLS with them', () => {
     expect(() => loadConfig({ TEMPORAL_TLS_CERT: '/c.pem' })).toThrow(/TEMPORAL_TLS_KEY/);
     const c = loadConfig({ TEMPORAL_TLS_CERT: '/c.pem', TEMPORAL_TLS_KEY: '/k.pem' });

@@ -119,6 +119,11 @@ const envSchema = z.object({
 
   /** How long a request waits for its blocking outbound targets before answering without them. */
   BLOCKING_TIMEOUT_MS: positiveInt.default(30_000),
+  /**
+   * How long a SCIM write waits for its workflow's result before answering 202 Accepted (the change goes on);
+   * unset: BLOCKING_TIMEOUT_MS + 10 s, so a request with blocking targets is answered by its workflow.
+   */
+  REQUEST_TIMEOUT_MS: positiveInt.optional(),
   /** An idle OutboundFanOut workflow (queues empty) completes after this long; the next event restarts it. */
   OUTBOUND_IDLE_MS: positiveInt.default(5 * 60_000),
 
@@ -223,6 +228,8 @@ export interface Config {
   operatorSessionTtlMinutes: number;
   encryptionKeys: { id: string; key: Buffer }[] | undefined;
   blockingTimeoutMs: number;
+  /** How long the api waits for a write's workflow before answering 202 Accepted. */
+  requestTimeoutMs: number;
   outboundIdleMs: number;
   workflowBundle: string | undefined;
   oauth: { accessTokenTtlSeconds: number };
@@ -266,6 +273,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.ACCOUNT_LOCK_TIME_SECONDS > e.ACCOUNT_LOCK_MAX_TIME_SECONDS) {
     issues.push('ACCOUNT_LOCK_TIME_SECONDS: must not exceed ACCOUNT_LOCK_MAX_TIME_SECONDS');
   }
+  if (e.REQUEST_TIMEOUT_MS !== undefined && e.REQUEST_TIMEOUT_MS <= e.BLOCKING_TIMEOUT_MS) {
+    // Otherwise every request with a blocking target would answer 202 before its workflow could answer it.
+    issues.push(`REQUEST_TIMEOUT_MS: must be greater than BLOCKING_TIMEOUT_MS (${e.BLOCKING_TIMEOUT_MS})`);
+  }
   if (issues.length > 0) throw new ConfigError(issues);
 
   const tlsWanted = e.TEMPORAL_TLS || e.TEMPORAL_TLS_CERT !== undefined || e.TEMPORAL_API_KEY !== undefined;
@@ -302,6 +313,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     operatorSessionTtlMinutes: e.OPERATOR_SESSION_TTL_MINUTES,
     encryptionKeys: e.ENCRYPTION_KEYS,
     blockingTimeoutMs: e.BLOCKING_TIMEOUT_MS,
+    requestTimeoutMs: e.REQUEST_TIMEOUT_MS ?? e.BLOCKING_TIMEOUT_MS + 10_000,
     outboundIdleMs: e.OUTBOUND_IDLE_MS,
     workflowBundle: e.WORKFLOW_BUNDLE,
     oauth: { accessTokenTtlSeconds: e.OAUTH_ACCESS_TOKEN_TTL_SECONDS },

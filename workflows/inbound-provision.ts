@@ -37,6 +37,7 @@ import { patchPassword } from '../src/scim/patch-password.js';
 import type { UserSnapshot } from '../src/userstore/users.js';
 import { ProvisioningOutcomeKey, UserIdKey, UserNameKey } from '../src/temporal/search-attributes.js';
 import { configRead, outboundEnqueue, userStoreWrite } from './activity-profiles.js';
+import { keyword } from './keyword.js';
 import { deliveryReportSignal } from './messages.js';
 
 type Activities = ReturnType<typeof createActivities>;
@@ -206,8 +207,8 @@ async function provisionUser(input: UserOperation & Common, reports: Map<string,
           : undefined;
   }
   upsertSearchAttributes([
-    { key: UserIdKey, value: user.id },
-    { key: UserNameKey, value: user.userName },
+    { key: UserIdKey, value: keyword(user.id) },
+    { key: UserNameKey, value: keyword(user.userName) },
   ]);
 
   const { targets, pendingTargets, failedTargets, outcome } = await fanOut(

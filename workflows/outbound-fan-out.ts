@@ -33,6 +33,7 @@ import type { createActivities } from '../activities/index.js';
 import type { DeliveryReport, OutboundTarget, ProvisioningEvent } from '../src/provisioning/types.js';
 import { ConnectorKey, IdentityProviderKey, ProvisioningOperationKey, ProvisioningOutcomeKey, UserIdKey, UserNameKey } from '../src/temporal/search-attributes.js';
 import { connectorCall } from './activity-profiles.js';
+import { keyword } from './keyword.js';
 import { deliveryReportSignal, provisioningEventSignal, resumeConnectorSignal } from './messages.js';
 
 type Activities = ReturnType<typeof createActivities>;
@@ -190,8 +191,8 @@ export async function outboundFanOut(input: OutboundFanOutInput): Promise<void> 
     recent.push(event.eventId);
     if (recent.length > RECENT_EVENT_IDS) seen.delete(recent.shift()!);
     upsertSearchAttributes([
-      { key: UserIdKey, value: event.localId },
-      { key: UserNameKey, value: event.resourceType === 'User' ? event.user.userName : event.group.displayName },
+      { key: UserIdKey, value: keyword(event.localId) },
+      { key: UserNameKey, value: keyword(event.resourceType === 'User' ? event.user.userName : event.group.displayName) },
     ]);
     for (const target of event.targets) {
       labels.add(target.label);
@@ -205,8 +206,8 @@ export async function outboundFanOut(input: OutboundFanOutInput): Promise<void> 
     }
     for (const t of event.targets) idps.add(t.idpName);
     upsertSearchAttributes([
-      { key: ConnectorKey, value: [...labels] },
-      { key: IdentityProviderKey, value: [...idps] },
+      { key: ConnectorKey, value: [...labels].map(keyword) },
+      { key: IdentityProviderKey, value: [...idps].map(keyword) },
     ]);
   });
 

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import type { createActivities } from '../activities/index.js';
 import type { DeliveryReport, OutboundTarget, ProvisioningEvent, UserRecord } from '../src/provisioning/types.js';
-import { ProvisioningOperationKey, ProvisioningOutcomeKey, SEARCH_ATTRIBUTES } from '../src/temporal/search-attributes.js';
+import { MAX_KEYWORD_BYTES, ProvisioningOperationKey, ProvisioningOutcomeKey, SEARCH_ATTRIBUTES, UserNameKey } from '../src/temporal/search-attributes.js';
 import type { inboundProvision } from './inbound-provision.js';
 import { provisioningEventSignal } from './messages.js';
 import type { outboundFanOut } from './outbound-fan-out.js';
@@ -281,6 +281,34 @@ describe('InboundProvision', () => {
       return r;
     });
     expect(result.ok && result.pendingTargets).toEqual(['idp/down']);
+  });
+
+  it('a 10,000-character userName (which Temporal refuses as a search attribute) is cut to the keyword bound, in both workflows', async () => {
+    const fake = fakeActivities();
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue: 'inbound',
+      workflowBundle: { codePath: inject('workflowBundle') },
+      activities: storeActivities(fake, [target('async', false)]),
+    });
+    const long = `${'é'.repeat(5000)}${'x'.repeat(5000)}`;
+    const workflowId = `inbound-create-long-${Date.now()}`;
+    const base = input();
+    const { result, inbound, fanOut } = await worker.runUntil(async () => {
+      const r = await env.client.workflow.execute<typeof inboundProvision>('inboundProvision', {
+        workflowId,
+        taskQueue: 'inbound',
+        args: [{ ...base, user: { ...base.user, userName: long } }],
+      });
+      const fanOutHandle = env.client.workflow.getHandle(`outbound-${fake.enqueued[0]!.localId}`);
+      await fanOutHandle.result();
+      return { result: r, inbound: await env.client.workflow.getHandle(workflowId).describe(), fanOut: await fanOutHandle.describe() };
+    });
+    expect(result.ok).toBe(true);
+    // 'é' is two bytes: 128 of them fill the bound exactly.
+    expect(inbound.typedSearchAttributes.get(UserNameKey)).toBe('é'.repeat(MAX_KEYWORD_BYTES / 2));
+    expect(fanOut.typedSearchAttributes.get(UserNameKey)).toBe('é'.repeat(MAX_KEYWORD_BYTES / 2));
+    expect(fake.delivered.get('async')).toEqual([1]);
   });
 });
 

@@ -8,8 +8,14 @@
  * - An operation naming `bulkId:x` before x is created waits until x has run (RFC 7644 §3.7.2); a reference
  *   that is never created, or a cycle, fails that operation (409 invalidValue), not the whole request.
  * - Each operation needs its per-operation bulk scope (WSO2: internal_bulk_user_create, ...).
+ * - Each operation runs under the request's Idempotency-Key and its index, so the whole request can be repeated with
+ *   the same key: operations that were applied answer as they did, the others run. All share the request's deadline;
+ *   an operation still being applied then is `202` with the location of its status, one the time did not reach is
+ *   `503` and was not applied.
  */
 import { ScimError } from './errors.js';
+import { formatIdempotencyKey } from './idempotency-key.js';
+import { requestFingerprint, RETRY_AFTER_SECONDS } from './inbound-requests.js';
 import type { ScimCaller, ScimResult, ScimService } from './service.js';
 import { SCIM_LIMITS } from './service-provider.js';
 
@@ -146,20 +152,34 @@ export async function runBulk(
     const data = substitute(op.data, created);
     const pre = { ifMatch: op.version };
     const users = kind === 'Users';
+    // The operation as the client wrote it (before bulkId substitution), so a repeated request matches it.
+    const opCaller: ScimCaller = caller.request
+      ? { ...caller, request: { ...caller.request, operation: op.index, fingerprint: requestFingerprint(op.method, op.path, op.data ?? null, op.version ?? null) } }
+      : caller;
     let result: ScimResult;
     switch (op.method) {
       case 'POST':
-        result = users ? await service.createUser(caller, data) : await service.createGroup(caller, data);
+        result = users ? await service.createUser(opCaller, data) : await service.createGroup(opCaller, data);
         break;
       case 'PUT':
-        result = users ? await service.replaceUser(caller, id!, data, pre) : await service.replaceGroup(caller, id!, data, pre);
+        result = users ? await service.replaceUser(opCaller, id!, data, pre) : await service.replaceGroup(opCaller, id!, data, pre);
         break;
       case 'PATCH':
-        result = users ? await service.patchUser(caller, id!, data, pre) : await service.patchGroup(caller, id!, data, pre);
+        result = users ? await service.patchUser(opCaller, id!, data, pre) : await service.patchGroup(opCaller, id!, data, pre);
         break;
       case 'DELETE':
-        result = users ? await service.deleteUser(caller, id!, pre) : await service.deleteGroup(caller, id!, pre);
+        result = users ? await service.deleteUser(opCaller, id!, pre) : await service.deleteGroup(opCaller, id!, pre);
         break;
+    }
+    if (result.plain) {
+      // Still being applied when the time ran out: where its outcome will be; its id is not known yet.
+      return {
+        method: op.method,
+        ...(op.bulkId !== undefined && { bulkId: op.bulkId }),
+        ...(typeof result.body?.location === 'string' && { location: result.body.location }),
+        status: String(result.status),
+        response: result.body,
+      };
     }
     const resource = result.body;
     const newId = typeof resource?.id === 'string' ? resource.id : id;
@@ -207,8 +227,14 @@ export async function runBulk(
     outcomes.set(op.index, outcome);
   }
 
+  // Operations the client may need to repeat: the key to repeat the whole request with.
+  const statuses = [...outcomes.values()].map((o) => o.status);
+  const headers: Record<string, string> = {};
+  if (caller.request && statuses.some((st) => st === '202' || st === '503')) headers['Idempotency-Key'] = formatIdempotencyKey(caller.request.key);
+  if (statuses.includes('503')) headers['Retry-After'] = String(RETRY_AFTER_SECONDS);
   return {
     status: 200,
+    headers,
     body: {
       schemas: [SCHEMA_BULK_RESPONSE],
       Operations: operations.flatMap((op) => {

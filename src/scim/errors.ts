@@ -26,6 +26,8 @@ export class ScimError extends Error {
     readonly status: number,
     readonly detail: string,
     readonly scimType?: ScimType,
+    /** Response header fields that belong to this error (Retry-After, Idempotency-Key on a 503). */
+    readonly headers: Readonly<Record<string, string>> = {},
   ) {
     super(detail);
   }

@@ -6,17 +6,21 @@
  * Each operation returns a ScimResult (status, body, headers); protocol errors are thrown as ScimError.
  */
 import { randomUUID } from 'node:crypto';
-import { WorkflowFailedError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
+import type { KeyedDigest } from '../crypto/keyed-digest.js';
 import type { SecretSealer } from '../crypto/sealed-secret.js';
 import type { PrismaClient } from '../db/client.js';
+import type { Logger } from '../log.js';
 import type { GroupRecord, Initiator, UserRecord } from '../provisioning/types.js';
-import { ProvisioningOperationKey, UserIdKey, UserNameKey } from '../temporal/search-attributes.js';
+import { boundedKeyword, ProvisioningOperationKey, UserIdKey, UserNameKey } from '../temporal/search-attributes.js';
 import { getGroup, getGroupsByIds } from '../userstore/groups.js';
 import { queryGroupIds, queryUserIds } from '../userstore/query.js';
 import { getUser, getUsersByIds, isUuid } from '../userstore/users.js';
-import type { InboundProvisionInput, InboundProvisionResult, inboundProvision } from '../../workflows/inbound-provision.js';
+import type { InboundProvisionInput, InboundProvisionResult } from '../../workflows/inbound-provision.js';
 import type { CursorCodec } from './cursor.js';
 import { ScimError, type ScimType } from './errors.js';
+import { formatIdempotencyKey } from './idempotency-key.js';
+import { InboundRequests, requestFingerprint, RETRY_AFTER_SECONDS, type InboundOutcome, type Pending, type WriteRequest } from './inbound-requests.js';
 import { assertImmutableUnchanged } from './mutability.js';
 import { parseFilter } from './filter.js';
 import { parseGroupInput, toScimGroup } from './group-resource.js';
@@ -32,6 +36,8 @@ export interface ScimResult {
   status: number;
   body?: Record<string, unknown>;
   headers?: Record<string, string>;
+  /** The body is no SCIM resource (the status of a request still being applied): sent as application/json, as it is. */
+  plain?: boolean;
 }
 
 /** Who is asking, as the SCIM layer needs it (src/http/auth.ts builds it from the credentials). */
@@ -39,6 +45,11 @@ export interface ScimCaller {
   initiator: Initiator;
   inbound: { domain: string } | { proxyMode: true };
   userId?: string | undefined;
+  /**
+   * The write request's Idempotency-Key and fingerprint (set by src/http/scim/write-request.ts); without it a write
+   * runs under a key of its own that no retry can name.
+   */
+  request?: WriteRequest | undefined;
 }
 
 /** Query parameters of a list or search (RFC 7644 §3.4.2), as strings from a URL or values from a body. */
@@ -70,6 +81,11 @@ export interface ScimServiceDeps {
   sealer: SecretSealer;
   /** Signs and checks the cursors of cursor pagination (RFC 9865). */
   cursors: CursorCodec;
+  /** Keys the fingerprints of keyed requests kept in workflow memos (src/scim/inbound-requests.ts). */
+  requestFingerprints: KeyedDigest;
+  /** How long a write waits for its workflow before answering 202 Accepted (REQUEST_TIMEOUT_MS). */
+  requestTimeoutMs: number;
+  log?: Logger | undefined;
 }
 
 /**
@@ -135,12 +151,27 @@ function stringParam(value: unknown, name: string): string | undefined {
   return value;
 }
 
+/** Where the outcome of a request still being applied can be read (src/http/admin/requests.ts). */
+export function requestStatusUrl(baseUrl: string, workflowId: string): string {
+  return `${baseUrl}/api/server/v1/provisioning/requests/${workflowId}`;
+}
+
 function rejection(result: Extract<InboundProvisionResult, { ok: false }>): ScimError {
   return new ScimError(result.rejection.status, result.rejection.detail, result.rejection.scimType as ScimType | undefined);
 }
 
 export class ScimService {
-  constructor(private readonly deps: ScimServiceDeps) {}
+  private readonly requests: InboundRequests;
+
+  constructor(private readonly deps: ScimServiceDeps) {
+    this.requests = new InboundRequests({
+      temporal: deps.temporal,
+      taskQueue: deps.taskQueue,
+      requestTimeoutMs: deps.requestTimeoutMs,
+      log: deps.log,
+      fingerprints: deps.requestFingerprints,
+    });
+  }
 
   private get base(): string {
     return this.deps.baseUrl;
@@ -151,23 +182,83 @@ export class ScimService {
     return `${this.deps.baseUrl}/scim2`;
   }
 
-  private async run(input: InboundProvisionInput, labels: { userName?: string; userId?: string }): Promise<InboundProvisionResult> {
+  /**
+   * Runs a write's InboundProvision workflow under the request's Idempotency-Key (src/scim/inbound-requests.ts): a
+   * retry joins the first attempt; the wait is bounded, and a workflow still running then is answered as Pending.
+   */
+  private async run(caller: ScimCaller, input: InboundProvisionInput, labels: { userName?: string; userId?: string }): Promise<InboundOutcome> {
     const kind = input.resourceType === 'Group' ? 'group-' : '';
+    // Client data: bounded, or Temporal would refuse the start (src/temporal/search-attributes.ts).
+    return this.requests.run(input, this.writeRequest(caller), this.keyScope(caller), [
+      { key: ProvisioningOperationKey, value: `${kind}${input.operation}` },
+      ...(labels.userName !== undefined ? [{ key: UserNameKey, value: boundedKeyword(labels.userName) }] : []),
+      ...(labels.userId !== undefined ? [{ key: UserIdKey, value: boundedKeyword(labels.userId) }] : []),
+    ]);
+  }
+
+  private writeRequest(caller: ScimCaller): WriteRequest {
+    return caller.request ?? { key: randomUUID(), keyFromClient: false, fingerprint: requestFingerprint(randomUUID()) };
+  }
+
+  private keyScope(caller: ScimCaller) {
+    return { applicationId: caller.initiator.applicationId, userId: caller.userId };
+  }
+
+  /**
+   * A retry whose first attempt already changed the resource fails the checks made before the workflow starts (404
+   * once a delete applied, 412 once an If-Match change did): with the client's key, it gets the first attempt's
+   * answer instead. Costs nothing unless such a check fails.
+   */
+  private async orEarlierAttempt(caller: ScimCaller, attempt: () => Promise<InboundOutcome>): Promise<InboundOutcome> {
     try {
-      return await this.deps.temporal.workflow.execute<typeof inboundProvision>('inboundProvision', {
-        workflowId: `inbound-${kind}${input.operation}-${randomUUID()}`,
-        taskQueue: this.deps.taskQueue,
-        args: [input],
-        typedSearchAttributes: [
-          { key: ProvisioningOperationKey, value: `${kind}${input.operation}` },
-          ...(labels.userName !== undefined ? [{ key: UserNameKey, value: labels.userName }] : []),
-          ...(labels.userId !== undefined ? [{ key: UserIdKey, value: labels.userId }] : []),
-        ],
-      });
+      return await attempt();
     } catch (err) {
-      if (err instanceof WorkflowFailedError) throw new ScimError(500, `Provisioning failed: ${err.cause?.message ?? err.message}`);
-      throw err;
+      if (!(err instanceof ScimError) || (err.status !== 404 && err.status !== 412) || !caller.request?.keyFromClient) throw err;
+      const earlier = await this.requests.earlier(caller.request, this.keyScope(caller));
+      if (!earlier) throw err;
+      return earlier;
     }
+  }
+
+  /** A keyed write's workflow, for the status resource (src/http/admin/requests.ts); undefined when there is none. */
+  requestStatus(workflowId: string) {
+    return this.requests.status(workflowId);
+  }
+
+  /** 202 Accepted for a write still being applied when the wait ended (RFC 9110 §15.3.3): where to read its outcome. */
+  private pendingAnswer({ pending }: Pending): ScimResult {
+    const location = requestStatusUrl(this.base, pending.workflowId);
+    const key = formatIdempotencyKey(pending.key);
+    return {
+      status: 202,
+      plain: true,
+      body: {
+        id: pending.workflowId,
+        status: 'running',
+        detail: `The change was accepted and is still being applied. Read its outcome at ${location}, or repeat the request with the same Idempotency-Key (${key}) to wait for its answer.`,
+        location,
+        idempotencyKey: pending.key,
+      },
+      headers: { Location: location, 'Content-Location': location, 'Idempotency-Key': key, 'Retry-After': String(RETRY_AFTER_SECONDS) },
+    };
+  }
+
+  /**
+   * The answer a finished write gets (the status resource shows the same for a request answered 202): a resource,
+   * 204, or the SCIM error of its rejection (thrown).
+   */
+  async answer(
+    op: { operation: InboundProvisionInput['operation']; resourceType: 'User' | 'Group'; proxy?: boolean },
+    outcome: InboundOutcome,
+    projection: ProjectionRequest = {},
+  ): Promise<ScimResult> {
+    if ('pending' in outcome) return this.pendingAnswer(outcome);
+    const { operation, resourceType } = op;
+    if (operation === 'delete') return resourceType === 'Group' ? this.deleteAnswer(outcome, false) : this.deleteAnswer(outcome, op.proxy === true || ('proxied' in outcome && outcome.proxied === true));
+    const rt = await this.rt(resourceType);
+    if (resourceType === 'User') return this.userAnswer(outcome, rt, projection, operation === 'create');
+    if (operation === 'patch') return this.patchedGroupAnswer(outcome, rt, projection);
+    return this.groupAnswer(outcome, rt, projection, operation === 'create');
   }
 
   private common(caller: ScimCaller) {
@@ -220,7 +311,8 @@ export class ScimService {
     return headers;
   }
 
-  private userAnswer(result: InboundProvisionResult, rt: ResourceTypeDef, projection: ProjectionRequest, created: boolean): ScimResult {
+  private userAnswer(result: InboundOutcome, rt: ResourceTypeDef, projection: ProjectionRequest, created: boolean): ScimResult {
+    if ('pending' in result) return this.pendingAnswer(result);
     if (!result.ok) throw rejection(result);
     if (!('user' in result)) throw new ScimError(500, 'Unexpected workflow result');
     const headers = { ...this.delivery(result), ETag: etagOf(result.user.version) };
@@ -239,7 +331,8 @@ export class ScimService {
     };
   }
 
-  private groupAnswer(result: InboundProvisionResult, rt: ResourceTypeDef, projection: ProjectionRequest, created: boolean): ScimResult {
+  private groupAnswer(result: InboundOutcome, rt: ResourceTypeDef, projection: ProjectionRequest, created: boolean): ScimResult {
+    if ('pending' in result) return this.pendingAnswer(result);
     if (!result.ok) throw rejection(result);
     if (!('group' in result)) throw new ScimError(500, 'Unexpected workflow result');
     return {
@@ -251,6 +344,26 @@ export class ScimService {
         ...(created && { Location: `${this.base}/scim2/Groups/${result.group.id}` }),
       },
     };
+  }
+
+  /** A group PATCH's answer: the store did not load the members (a PATCH on a big group touches only the rows it names). */
+  private async patchedGroupAnswer(result: InboundOutcome, rt: ResourceTypeDef, projection: ProjectionRequest): Promise<ScimResult> {
+    if ('pending' in result) return this.pendingAnswer(result);
+    if (!result.ok) throw rejection(result);
+    if (!('group' in result)) throw new ScimError(500, 'Unexpected workflow result');
+    // Load them now only if the answer shows them.
+    const group = this.wantsMembers(projection) ? ((await getGroup(this.deps.db, result.group.id)) ?? result.group) : result.group;
+    return {
+      status: 200,
+      body: this.renderGroup(group.version >= result.group.version ? group : result.group, rt, projection),
+      headers: { ETag: etagOf(result.group.version) },
+    };
+  }
+
+  private deleteAnswer(result: InboundOutcome, proxy: boolean): ScimResult {
+    if ('pending' in result) return this.pendingAnswer(result);
+    if (!result.ok) throw rejection(result);
+    return { status: proxy ? 202 : 204, headers: 'pendingTargets' in result ? this.delivery(result) : {} };
   }
 
   private defaultDomain(caller: ScimCaller): string {
@@ -265,7 +378,7 @@ export class ScimService {
     const parsed = parseUserInput(body, { defaultDomain: this.defaultDomain(caller), extensions: this.parsers(rt) });
     // New accounts are active unless the client says otherwise (as in WSO2).
     const user = { ...parsed, active: parsed.active ?? true, password: this.deps.sealer.sealOptional(parsed.password) };
-    const result = await this.run({ operation: 'create', user, ...this.common(caller) }, { userName: user.userName });
+    const result = await this.run(caller, { operation: 'create', user, ...this.common(caller) }, { userName: user.userName });
     return this.userAnswer(result, rt, projection, true);
   }
 
@@ -281,41 +394,49 @@ export class ScimService {
     const rt = await this.rt('User');
     const projection = projectionOf(query);
     const proxy = 'proxyMode' in caller.inbound;
-    const current = isUuid(id) ? await getUser(this.deps.db, id) : undefined;
-    if (!current && !(proxy && isUuid(id))) throw ScimError.notFound('User', id);
-    if (current) assertImmutableUnchanged(rt, this.renderUser(current, rt, {}), body);
-    // A PUT without a domain prefix keeps the user in its domain.
-    const parsed = parseUserInput(body, { defaultDomain: current?.domain ?? this.defaultDomain(caller), extensions: this.parsers(rt) });
-    const user = { ...parsed, password: this.deps.sealer.sealOptional(parsed.password) };
-    const result = await this.run(
-      { operation: 'replace', userId: id, user, ifMatchVersion: requiredVersion(pre, current), ...this.common(caller) },
-      { userName: user.userName, userId: id },
-    );
+    const result = await this.orEarlierAttempt(caller, async () => {
+      const current = isUuid(id) ? await getUser(this.deps.db, id) : undefined;
+      if (!current && !(proxy && isUuid(id))) throw ScimError.notFound('User', id);
+      if (current) assertImmutableUnchanged(rt, this.renderUser(current, rt, {}), body);
+      // A PUT without a domain prefix keeps the user in its domain.
+      const parsed = parseUserInput(body, { defaultDomain: current?.domain ?? this.defaultDomain(caller), extensions: this.parsers(rt) });
+      const user = { ...parsed, password: this.deps.sealer.sealOptional(parsed.password) };
+      return this.run(
+        caller,
+        { operation: 'replace', userId: id, user, ifMatchVersion: requiredVersion(pre, current), ...this.common(caller) },
+        { userName: user.userName, userId: id },
+      );
+    });
     return this.userAnswer(result, rt, projection, false);
   }
 
   async patchUser(caller: ScimCaller, id: string, body: unknown, pre: Preconditions = {}, query: ListParams = {}): Promise<ScimResult> {
     const rt = await this.rt('User');
     const projection = projectionOf(query);
-    const current = isUuid(id) ? await getUser(this.deps.db, id) : undefined;
-    if (!current && !('proxyMode' in caller.inbound)) throw ScimError.notFound('User', id);
-    const result = await this.run(
-      { operation: 'patch', userId: id, patch: mapPatchPasswords(body, (p) => this.deps.sealer.seal(p)), ifMatchVersion: requiredVersion(pre, current), ...this.common(caller) },
-      { userId: id, ...(current && { userName: current.userName }) },
-    );
+    const result = await this.orEarlierAttempt(caller, async () => {
+      const current = isUuid(id) ? await getUser(this.deps.db, id) : undefined;
+      if (!current && !('proxyMode' in caller.inbound)) throw ScimError.notFound('User', id);
+      return this.run(
+        caller,
+        { operation: 'patch', userId: id, patch: mapPatchPasswords(body, (p) => this.deps.sealer.seal(p)), ifMatchVersion: requiredVersion(pre, current), ...this.common(caller) },
+        { userId: id, ...(current && { userName: current.userName }) },
+      );
+    });
     return this.userAnswer(result, rt, projection, false);
   }
 
   async deleteUser(caller: ScimCaller, id: string, pre: Preconditions = {}): Promise<ScimResult> {
     const proxy = 'proxyMode' in caller.inbound;
-    const current = isUuid(id) ? await getUser(this.deps.db, id) : undefined;
-    if (!current && !(proxy && isUuid(id))) throw ScimError.notFound('User', id);
-    const result = await this.run(
-      { operation: 'delete', userId: id, ifMatchVersion: requiredVersion(pre, current), ...this.common(caller) },
-      { userId: id, ...(current && { userName: current.userName }) },
-    );
-    if (!result.ok) throw rejection(result);
-    return { status: proxy ? 202 : 204, headers: 'pendingTargets' in result ? this.delivery(result) : {} };
+    const result = await this.orEarlierAttempt(caller, async () => {
+      const current = isUuid(id) ? await getUser(this.deps.db, id) : undefined;
+      if (!current && !(proxy && isUuid(id))) throw ScimError.notFound('User', id);
+      return this.run(
+        caller,
+        { operation: 'delete', userId: id, ifMatchVersion: requiredVersion(pre, current), ...this.common(caller) },
+        { userId: id, ...(current && { userName: current.userName }) },
+      );
+    });
+    return this.deleteAnswer(result, proxy);
   }
 
   // ---- Groups -----------------------------------------------------------------------------------------
@@ -333,7 +454,7 @@ export class ScimService {
     const rt = await this.rt('Group');
     const projection = projectionOf(query);
     const group = parseGroupInput(body, { defaultDomain: this.defaultDomain(caller), extensions: this.parsers(rt) });
-    const result = await this.run({ operation: 'create', resourceType: 'Group', group, ...this.common(caller) }, {});
+    const result = await this.run(caller, { operation: 'create', resourceType: 'Group', group, ...this.common(caller) }, {});
     return this.groupAnswer(result, rt, projection, true);
   }
 
@@ -348,47 +469,46 @@ export class ScimService {
   async replaceGroup(caller: ScimCaller, id: string, body: unknown, pre: Preconditions = {}, query: ListParams = {}): Promise<ScimResult> {
     const rt = await this.rt('Group');
     const projection = projectionOf(query);
-    const current = await getGroup(this.deps.db, id, { members: false });
-    if (!current) throw ScimError.notFound('Group', id);
-    assertImmutableUnchanged(rt, this.renderGroup(current, rt, {}), body);
-    const group = parseGroupInput(body, { defaultDomain: current.domain, extensions: this.parsers(rt) });
-    const result = await this.run(
-      { operation: 'replace', resourceType: 'Group', groupId: id, group, ifMatchVersion: requiredVersion(pre, current), ...this.common(caller) },
-      {},
-    );
+    const result = await this.orEarlierAttempt(caller, async () => {
+      const current = await getGroup(this.deps.db, id, { members: false });
+      if (!current) throw ScimError.notFound('Group', id);
+      assertImmutableUnchanged(rt, this.renderGroup(current, rt, {}), body);
+      const group = parseGroupInput(body, { defaultDomain: current.domain, extensions: this.parsers(rt) });
+      return this.run(
+        caller,
+        { operation: 'replace', resourceType: 'Group', groupId: id, group, ifMatchVersion: requiredVersion(pre, current), ...this.common(caller) },
+        {},
+      );
+    });
     return this.groupAnswer(result, rt, projection, false);
   }
 
   async patchGroup(caller: ScimCaller, id: string, body: unknown, pre: Preconditions = {}, query: ListParams = {}): Promise<ScimResult> {
     const rt = await this.rt('Group');
     const projection = projectionOf(query);
-    const current = await getGroup(this.deps.db, id, { members: false });
-    if (!current) throw ScimError.notFound('Group', id);
-    const result = await this.run(
-      { operation: 'patch', resourceType: 'Group', groupId: id, patch: body, ifMatchVersion: requiredVersion(pre, current), ...this.common(caller) },
-      {},
-    );
-    if (!result.ok) throw rejection(result);
-    if (!('group' in result)) throw new ScimError(500, 'Unexpected workflow result');
-    // The store did not load the members (a PATCH on a big group touches only the rows it names): load them
-    // now only if the answer shows them.
-    const group = this.wantsMembers(projection) ? ((await getGroup(this.deps.db, id)) ?? result.group) : result.group;
-    return {
-      status: 200,
-      body: this.renderGroup(group.version >= result.group.version ? group : result.group, rt, projection),
-      headers: { ETag: etagOf(result.group.version) },
-    };
+    const result = await this.orEarlierAttempt(caller, async () => {
+      const current = await getGroup(this.deps.db, id, { members: false });
+      if (!current) throw ScimError.notFound('Group', id);
+      return this.run(
+        caller,
+        { operation: 'patch', resourceType: 'Group', groupId: id, patch: body, ifMatchVersion: requiredVersion(pre, current), ...this.common(caller) },
+        {},
+      );
+    });
+    return this.patchedGroupAnswer(result, rt, projection);
   }
 
   async deleteGroup(caller: ScimCaller, id: string, pre: Preconditions = {}): Promise<ScimResult> {
-    const current = await getGroup(this.deps.db, id, { members: false });
-    if (!current) throw ScimError.notFound('Group', id);
-    const result = await this.run(
-      { operation: 'delete', resourceType: 'Group', groupId: id, ifMatchVersion: requiredVersion(pre, current), ...this.common(caller) },
-      {},
-    );
-    if (!result.ok) throw rejection(result);
-    return { status: 204 };
+    const result = await this.orEarlierAttempt(caller, async () => {
+      const current = await getGroup(this.deps.db, id, { members: false });
+      if (!current) throw ScimError.notFound('Group', id);
+      return this.run(
+        caller,
+        { operation: 'delete', resourceType: 'Group', groupId: id, ifMatchVersion: requiredVersion(pre, current), ...this.common(caller) },
+        {},
+      );
+    });
+    return this.deleteAnswer(result, false);
   }
 
   // ---- Lists and searches (RFC 7644 §3.4.2, §3.4.3; cursors: RFC 9865) -------------------------------

@@ -130,11 +130,20 @@ function attributesJson(input: GroupInput): Prisma.InputJsonObject {
   return { ...input.extensions } as Prisma.InputJsonObject;
 }
 
-/** Runs a write in the ledger, turning a Rejected thrown inside into a rejection result (nothing written). */
-async function write(db: PrismaClient, requestId: string, body: (tx: Tx) => Promise<GroupStoreResult>, input?: GroupInput): Promise<GroupStoreResult> {
+/**
+ * Runs a write in the ledger, turning a Rejected thrown inside into a rejection result (nothing written), like a
+ * value the database refuses (see once). `values` is what is being written, when it is known only inside `body`.
+ */
+async function write(
+  db: PrismaClient,
+  requestId: string,
+  body: (tx: Tx) => Promise<GroupStoreResult>,
+  input?: GroupInput,
+  values: () => unknown = () => input,
+): Promise<GroupStoreResult> {
   try {
     // A Rejected thrown by `body` rolls the transaction back (ledger row included) before it becomes a result.
-    return await once(db, requestId, body);
+    return await once(db, requestId, body, values);
   } catch (err) {
     if (err instanceof Rejected) return { ok: false, rejection: err.rejection };
     if (input && isUniqueViolation(err)) return { ok: false, rejection: uniqueness(input) };
@@ -244,6 +253,7 @@ export async function patchGroup(
   patch: (current: GroupRecord) => { input: GroupInput; delta: MemberDelta; matchesMember?: (m: MemberRecord) => boolean },
   ifMatchVersion?: number,
 ): Promise<GroupStoreResult> {
+  let attempted: ReturnType<typeof patch> | undefined;
   return write(db, requestId, async (tx) => {
     const current = await lockGroup(tx, id, ifMatchVersion);
     const row = await tx.group.findUniqueOrThrow({ where: { id }, include: groupInclude });
@@ -255,6 +265,7 @@ export async function patchGroup(
       if (typeof e.status === 'number' && typeof e.detail === 'string') throw new Rejected({ status: e.status, detail: e.detail, scimType: e.scimType });
       throw err;
     }
+    attempted = result;
     const input = result.input;
     const domain = await domainId(tx, input.domain);
     if (domain !== current.domain_id) {
@@ -271,7 +282,7 @@ export async function patchGroup(
     const membersAfter = await memberRefs(tx, id, named);
     const updated = await writeAttributes(tx, id, input);
     return { ok: true, group: toGroupRecord(updated, undefined), previous: snapshotOf(row, membersBefore, membersAfter) };
-  });
+  }, undefined, () => attempted && { ...attempted.input, members: attempted.delta });
 }
 
 /** Applies membership changes in order: replace/remove-all first, then removals, then additions. */

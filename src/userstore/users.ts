@@ -8,7 +8,7 @@
 import { hashPassword } from '../crypto/password.js';
 import { checkPassword, type PasswordPolicy } from '../crypto/password-policy.js';
 import type { PrismaClient } from '../db/client.js';
-import { isUniqueViolation } from '../db/errors.js';
+import { isUniqueViolation, refusedValueRejection } from '../db/errors.js';
 import { type Prisma } from '../generated/prisma/client.js';
 import type { MultiValue, ScimRejection, UserInput, UserRecord } from '../provisioning/types.js';
 import { qualifiedUserName } from '../scim/user-resource.js';
@@ -216,11 +216,16 @@ export async function domainId(tx: Tx, name: string): Promise<string | undefined
   return domain?.id;
 }
 
+/** What every store write returns: a result, or a rejection the workflow hands back to the caller. */
+type StoreOutcome = { ok: true } | { ok: false; rejection: ScimRejection };
+
 /**
  * Runs a write once per request id. The ledger row is inserted in the write's own transaction, so either
- * both exist or neither does.
+ * both exist or neither does. A value the database refuses (src/db/errors.ts) is refused on every attempt, so it
+ * becomes a rejection result instead of an error the activity would retry without end; `values` (the input being
+ * written) lets the rejection name the attribute.
  */
-export async function once<R>(db: PrismaClient, requestId: string, write: (tx: Tx) => Promise<R>): Promise<R> {
+export async function once<R extends StoreOutcome>(db: PrismaClient, requestId: string, write: (tx: Tx) => Promise<R>, values?: () => unknown): Promise<R> {
   const attempt = () =>
     db.$transaction(async (tx) => {
       const done = await tx.storeRequest.findUnique({ where: { requestId } });
@@ -238,6 +243,8 @@ export async function once<R>(db: PrismaClient, requestId: string, write: (tx: T
       const done = await db.storeRequest.findUnique({ where: { requestId } });
       if (done) return done.result as unknown as R;
     }
+    const refused = refusedValueRejection(err, values?.());
+    if (refused) return { ok: false, rejection: refused } as R;
     throw err;
   }
 }
@@ -276,7 +283,7 @@ export async function createUser(
         include: userInclude,
       });
       return { ok: true, user: toUserRecord(row) };
-    });
+    }, () => input);
   } catch (err) {
     // A concurrent create of the same userName committed between our check and our insert.
     if (isUniqueViolation(err)) return { ok: false, rejection: uniquenessRejection(input) };
@@ -353,7 +360,7 @@ export async function replaceUser(
       const row = await tx.user.findUniqueOrThrow({ where: { id }, include: userInclude });
       const result = await writeReplacement(tx, id, current, input, passwordHash);
       return result.ok ? { ...result, previous: { user: toUserRecord(row), passwordHash: row.passwordHash } } : result;
-    });
+    }, () => input);
   } catch (err) {
     if (isUniqueViolation(err)) return { ok: false, rejection: uniquenessRejection(input) };
     throw err;
@@ -375,6 +382,7 @@ export async function patchUser(
   ifMatchVersion?: number,
   policy?: PasswordPolicy,
 ): Promise<StoreResult & { passwordChanged?: boolean }> {
+  let attempted: UserInput | undefined;
   try {
     return await once<StoreResult & { passwordChanged?: boolean }>(db, requestId, async (tx) => {
       const current = await lockUser(tx, id, ifMatchVersion);
@@ -390,6 +398,7 @@ export async function patchUser(
         }
         throw err;
       }
+      attempted = input;
       const rejected = policyRejection(policy, input.password);
       if (rejected) return { ok: false, rejection: rejected };
       // Hashing here holds the row lock for the hash's duration; only a PATCH that sets a password pays it.
@@ -399,7 +408,7 @@ export async function patchUser(
       return result.ok
         ? { ...result, passwordChanged: input.password !== undefined, previous: { user: toUserRecord(row), passwordHash: row.passwordHash } }
         : result;
-    });
+    }, () => attempted);
   } catch (err) {
     if (isUniqueViolation(err)) return { ok: false, rejection: { status: 409, scimType: 'uniqueness', detail: 'A user with that userName already exists' } };
     throw err;
@@ -459,7 +468,7 @@ export async function restoreUser(db: PrismaClient, requestId: string, snapshot:
       }
       const row = await tx.user.findUniqueOrThrow({ where: { id }, include: userInclude });
       return { ok: true, user: toUserRecord(row) };
-    });
+    }, () => input);
   } catch (err) {
     if (isUniqueViolation(err)) return { ok: false, rejection: uniquenessRejection(input) };
     throw err;

@@ -37,6 +37,8 @@
  *   POST   /provisioning/quarantine/{connectorId}/resume             resume one: held deliveries go on, in order
  *   POST   /provisioning/reconcile/{connectorId}[?wait=true]       compare a target with the store; repair on request
  *   PUT|GET|DELETE /provisioning/reconcile/{connectorId}/schedule   its Temporal Schedule (src/http/admin/reconcile.ts)
+ *   GET    /provisioning/requests/{id}                               a SCIM write answered 202: running, or its answer
+ *                                                                    (also for the application that made it; requests.ts)
  *   GET    /provisioning/audit?userId=&connectorId=&outcome=&resourceType=&operation=&from=&to=&limit=
  *                                                                     delivery audit records, newest first
  *   GET    /security/locks?kind=&account=&address=&blocked=true     account locks and address throttles
@@ -53,6 +55,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Router, type NextFunction, type Request, type Response } from 'express';
+import { refusedValue } from '../../db/errors.js';
 import type { Logger } from '../../log.js';
 import { AdminError, ProvisioningConfigService } from '../../provisioning/connectors.js';
 import { ApplicationService, UserStoreDomainService } from '../../provisioning/applications.js';
@@ -69,6 +72,7 @@ import { requireAdmin, throttledMessage } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { inputErrorOf, jsonBody } from '../input.js';
 import { reconcileAdminRouter, removeReconcileSchedule, syncReconcileSchedule } from './reconcile.js';
+import { requestsAdminRouter } from './requests.js';
 import { schemasAdminRouter } from './schemas.js';
 import { securityAdminRouter } from './security.js';
 
@@ -86,6 +90,8 @@ export function adminRouter(ctx: AppContext, log: Logger): Router {
   const service = new ProvisioningConfigService(ctx.db, ctx.box, ctx.registry);
   const applications = new ApplicationService(ctx.db, ctx.box);
   const userStores = new UserStoreDomainService(ctx.db);
+  // The status of a SCIM write answered 202: readable by the application that made it too, so before requireAdmin.
+  router.use(requestsAdminRouter(ctx, log));
   router.use(
     requireAdmin(
       ctx,
@@ -367,6 +373,12 @@ export function adminRouter(ctx: AppContext, log: Logger): Router {
     const input = inputErrorOf(err, ADMIN_BODY_LIMIT);
     if (input) {
       res.status(input.status).json({ code: input.status === 413 ? 'too_large' : input.status === 415 ? 'unsupported_media_type' : 'invalid_request', message: input.message });
+      return;
+    }
+    // A value the database refuses (a NUL character, ...) is the request's fault, and no retry cures it.
+    const refused = refusedValue(err, req.body);
+    if (refused !== undefined) {
+      res.status(400).json({ code: 'invalid_request', message: refused });
       return;
     }
     const e = err as { message?: string };

@@ -46,6 +46,10 @@ export function send(res: Response, result: ScimResult): void {
     res.status(result.status).end();
     return;
   }
+  if (result.plain) {
+    res.status(result.status).json(result.body);
+    return;
+  }
   sendScim(res, result.status, result.body);
 }
 

@@ -18,13 +18,14 @@ import { callerOf, hasScope, requireScope } from '../auth.js';
 import { discoveryRouter } from './discovery.js';
 import { meRouter, resourceRouter, searchParams, send, SCOPES } from './resources.js';
 import { sendScim } from './respond.js';
+import { writeRequests } from './write-request.js';
 
 export const SCIM_BODY_LIMIT = SCIM_LIMITS.bulkMaxPayloadSize;
 /** RFC 7644 §3.1: application/scim+json, and application/json from clients that send it. */
 export const SCIM_JSON_TYPES = ['application/json', 'application/scim+json', 'application/*+json'];
 
 /** The SCIM operations as the api runs them, for /scim2 and /wso2/scim alike. */
-export function createScimService(ctx: AppContext): ScimService {
+export function createScimService(ctx: AppContext, log: Logger): ScimService {
   return new ScimService({
     db: ctx.db,
     temporal: ctx.temporal,
@@ -32,8 +33,11 @@ export function createScimService(ctx: AppContext): ScimService {
     schemas: SchemaRegistry.for(ctx.db),
     baseUrl: ctx.config.api.publicBaseUrl,
     blockingTimeoutMs: ctx.config.blockingTimeoutMs,
+    requestTimeoutMs: ctx.config.requestTimeoutMs,
+    log,
     sealer: ctx.sealer,
     cursors: new CursorCodec(new KeyedDigest(ctx.box.keyring, 'scim-cursor'), SCIM_PAGINATION.cursorTimeout),
+    requestFingerprints: new KeyedDigest(ctx.box.keyring, 'request-fingerprint'),
   });
 }
 
@@ -49,8 +53,10 @@ export function scimRouter(ctx: AppContext, log: Logger): Router {
   );
   // One limit for every body: the Bulk maxPayloadSize advertised in ServiceProviderConfig (RFC 7644 §3.7.4).
   router.use(jsonBody({ type: SCIM_JSON_TYPES, limit: SCIM_BODY_LIMIT }));
+  // Every write runs under an Idempotency-Key, with a bounded wait (src/http/scim/write-request.ts).
+  router.use(writeRequests(ctx.config.requestTimeoutMs));
   const schemas = SchemaRegistry.for(ctx.db);
-  const service = createScimService(ctx);
+  const service = createScimService(ctx, log);
   router.use(discoveryRouter(schemas, ctx.config.api.publicBaseUrl));
   router.use('/Users', resourceRouter(service, 'User'));
   router.use('/Groups', resourceRouter(service, 'Group'));
@@ -69,6 +75,7 @@ export function scimRouter(ctx: AppContext, log: Logger): Router {
     sendScim(res, 404, new ScimError(404, `No SCIM endpoint at ${req.method} ${req.originalUrl}`).toBody());
   });
   router.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    if (err instanceof ScimError) for (const [k, v] of Object.entries(err.headers)) res.setHeader(k, v);
     sendScim(res, ...scimErrorOf(err, req, log));
   });
   return router;

@@ -22,6 +22,7 @@ import type { AppContext } from '../context.js';
 import { preconditions, SCOPES } from '../scim/resources.js';
 import { jsonBody } from '../input.js';
 import { createScimService, SCIM_BODY_LIMIT, SCIM_JSON_TYPES, scimErrorOf } from '../scim/router.js';
+import { writeRequests } from '../scim/write-request.js';
 import { filterTo20 } from './filter.js';
 import { patchTo20 } from './patch.js';
 
@@ -113,6 +114,11 @@ function resource11(body: Json, type: ResourceType, base: string): Json {
 function send11(res: Response, result: ScimResult, type: ResourceType, opts: { deleted?: boolean } = {}): void {
   const base = base11(res);
   for (const [k, v] of Object.entries(result.headers ?? {})) res.setHeader(k, v);
+  if (result.plain && result.body !== undefined) {
+    // The status of a write still being applied: no resource to translate or locate here.
+    res.status(result.status).json(result.body);
+    return;
+  }
   if (result.headers?.Location !== undefined && isObject(result.body) && typeof result.body.id === 'string') {
     res.setHeader('Location', `${base}/${PATHS[type]}/${result.body.id}`);
   }
@@ -225,7 +231,8 @@ export function scim11Router(ctx: AppContext, log: Logger): Router {
     next();
   });
   router.use(jsonBody({ type: SCIM_JSON_TYPES, limit: SCIM_BODY_LIMIT }));
-  const service = createScimService(ctx);
+  router.use(writeRequests(ctx.config.requestTimeoutMs));
+  const service = createScimService(ctx, log);
   router.use('/Users', resources11(service, 'User'));
   router.use('/Groups', resources11(service, 'Group'));
   router.get('/ServiceProviderConfigs', (_req, res) => {
@@ -235,6 +242,7 @@ export function scim11Router(ctx: AppContext, log: Logger): Router {
     sendError11(res, 404, `No SCIM 1.1 endpoint at ${req.method} ${req.originalUrl}`);
   });
   router.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    if (err instanceof ScimError) for (const [k, v] of Object.entries(err.headers)) res.setHeader(k, v);
     const [status, body] = scimErrorOf(err, req, log);
     sendError11(res, status, typeof body.detail === 'string' ? body.detail : 'Error');
   });
