@@ -1,6 +1,6 @@
 /**
  * The express application: SCIM 2.0 at /scim2, the admin API at /api/server/v1, the OAuth 2.0 token
- * endpoint under /oauth2, health at /health.
+ * endpoint under /oauth2, liveness at /health and readiness at /ready; writes wait for readiness (write-gate.ts).
  * Handlers authenticate, validate and answer; they never call connectors themselves.
  */
 import express, { type Express } from 'express';
@@ -9,22 +9,18 @@ import { EncryptionCodec } from '../temporal/codec.js';
 import { adminRouter } from './admin/router.js';
 import { codecRouter } from './codec.js';
 import type { AppContext } from './context.js';
+import { healthRouter } from './health.js';
 import { oauthRouter } from './oauth/provider.js';
 import { scimRouter } from './scim/router.js';
 import { scim11Router } from './scim11/router.js';
+import { writeGate } from './write-gate.js';
 
 export function createApp(ctx: AppContext, log: Logger): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false); // SCIM ETags are resource versions, set by the handlers
-  app.get('/health', async (_req, res) => {
-    try {
-      await ctx.db.$queryRaw`SELECT 1`;
-      res.json({ status: 'ok' });
-    } catch {
-      res.status(503).json({ status: 'unavailable', reason: 'database' });
-    }
-  });
+  app.use(healthRouter(ctx.readiness));
+  app.use(writeGate(ctx.readiness));
   app.use('/oauth2', oauthRouter(ctx));
   app.use('/scim2', scimRouter(ctx, log));
   app.use('/wso2/scim', scim11Router(ctx, log));

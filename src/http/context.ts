@@ -3,6 +3,7 @@ import type { Config } from '../config.js';
 import type { ConnectorRegistry } from '../connectors/registry.js';
 import type { SecretBox } from '../crypto/secret-box.js';
 import type { PrismaClient } from '../db/client.js';
+import type { Readiness } from '../runtime/readiness.js';
 
 /** What the HTTP handlers depend on, built once by the api's composition root (src/http/server.ts). */
 export interface AppContext {
@@ -12,4 +13,6 @@ export interface AppContext {
   registry: ConnectorRegistry;
   box: SecretBox;
   admin: { username: string; password: string };
+  /** Whether writes can be applied now, kept up to date in the background. */
+  readiness: Readiness;
 }

@@ -11,6 +11,8 @@ import { createPrismaClient } from '../db/client.js';
 import { createLogger } from '../log.js';
 import { ensureDefaults } from '../provisioning/defaults.js';
 import { databaseUrl, temporalAddress } from '../runtime/database-url.js';
+import { databaseCheck, temporalCheck, workerCheck } from '../runtime/readiness-checks.js';
+import { ReadinessMonitor } from '../runtime/readiness.js';
 import { resolveSecrets } from '../runtime/secrets.js';
 import { connectClient } from '../temporal/connection.js';
 import { createApp } from './app.js';
@@ -22,7 +24,11 @@ export async function runApi(config: Config): Promise<void> {
   const db = createPrismaClient(databaseUrl(config), { poolSize: config.database.poolSize });
   await ensureDefaults(db);
   const temporal = await connectClient({ ...config, temporal: { ...config.temporal, address: temporalAddress(config) } }, box);
-  const app = createApp({ config, db, temporal, registry: await loadConnectorRegistry(config.connectorPlugins), box, admin: secrets.admin }, log);
+  const readiness = new ReadinessMonitor([databaseCheck(db), temporalCheck(temporal), workerCheck(temporal, config.temporal.taskQueue)], { log });
+  // The first round before listening: the api never answers a write on a guess.
+  await readiness.refresh();
+  readiness.start();
+  const app = createApp({ config, db, temporal, registry: await loadConnectorRegistry(config.connectorPlugins), box, admin: secrets.admin, readiness }, log);
   const server = app.listen(config.api.port, config.api.host);
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
@@ -33,6 +39,7 @@ export async function runApi(config: Config): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info('api stopping');
+    readiness.stop();
     server.closeIdleConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await Promise.allSettled([db.$disconnect(), temporal.connection.close()]);
