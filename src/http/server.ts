@@ -4,6 +4,7 @@
  */
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
+import { Connection } from '@temporalio/client';
 import type { Config } from '../config.js';
 import { loadConnectorRegistry } from '../connectors/registry.js';
 import { SecretBox } from '../crypto/secret-box.js';
@@ -14,7 +15,7 @@ import { databaseUrl, temporalAddress } from '../runtime/database-url.js';
 import { databaseCheck, temporalCheck, workerCheck } from '../runtime/readiness-checks.js';
 import { ReadinessMonitor } from '../runtime/readiness.js';
 import { resolveSecrets } from '../runtime/secrets.js';
-import { connectClient } from '../temporal/connection.js';
+import { connectClient, connectionOptions } from '../temporal/connection.js';
 import { createApp } from './app.js';
 
 export async function runApi(config: Config): Promise<void> {
@@ -23,8 +24,14 @@ export async function runApi(config: Config): Promise<void> {
   const box = new SecretBox(secrets.keys);
   const db = createPrismaClient(databaseUrl(config), { poolSize: config.database.poolSize });
   await ensureDefaults(db);
-  const temporal = await connectClient({ ...config, temporal: { ...config.temporal, address: temporalAddress(config) } }, box);
-  const readiness = new ReadinessMonitor([databaseCheck(db), temporalCheck(temporal), workerCheck(temporal, config.temporal.taskQueue)], { log });
+  const temporalConfig = { ...config.temporal, address: temporalAddress(config) };
+  const temporal = await connectClient({ ...config, temporal: temporalConfig }, box);
+  // The readiness checks' own connection, without the client's retries: an unreachable server shows at once.
+  const probe = Connection.lazy({ ...connectionOptions(temporalConfig), interceptors: [] });
+  const readiness = new ReadinessMonitor(
+    [databaseCheck(db), temporalCheck(probe), workerCheck(probe, config.temporal.namespace, config.temporal.taskQueue)],
+    { log },
+  );
   // The first round before listening: the api never answers a write on a guess.
   await readiness.refresh();
   readiness.start();
@@ -42,7 +49,7 @@ export async function runApi(config: Config): Promise<void> {
     readiness.stop();
     server.closeIdleConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
-    await Promise.allSettled([db.$disconnect(), temporal.connection.close()]);
+    await Promise.allSettled([db.$disconnect(), temporal.connection.close(), probe.close()]);
     process.exit(0);
   };
   process.once('SIGTERM', () => void stop());

@@ -3,7 +3,7 @@
  * deployment's task queue (a write is a workflow: without a worker it would wait, not run). Each is a cheap
  * call with a short timeout, run by the ReadinessMonitor in the background.
  */
-import type { Client } from '@temporalio/client';
+import type { Connection } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import type { PrismaClient } from '../db/client.js';
 import { CheckFailure, type ReadinessCheck } from './readiness.js';
@@ -44,9 +44,9 @@ function grpcCode(err: unknown): number | undefined {
 }
 
 /** Runs a Temporal RPC with a deadline; an unreachable or slow server becomes a CheckFailure fit to show. */
-async function rpc<T>(client: Client, timeoutMs: number, call: () => Promise<T>): Promise<T> {
+async function rpc<T>(connection: Connection, timeoutMs: number, call: () => Promise<T>): Promise<T> {
   try {
-    return await client.connection.withDeadline(Date.now() + timeoutMs, call);
+    return await connection.withDeadline(Date.now() + timeoutMs, call);
   } catch (err) {
     const code = grpcCode(err);
     if (code === GRPC_UNAVAILABLE) throw new CheckFailure('unreachable', { cause: err });
@@ -55,12 +55,17 @@ async function rpc<T>(client: Client, timeoutMs: number, call: () => Promise<T>)
   }
 }
 
-export function temporalCheck(client: Client, timeoutMs = DEFAULT_TIMEOUT_MS): ReadinessCheck {
+/**
+ * `connection` should be one of the checks' own, made without the client's retry interceptor
+ * (`interceptors: []`): through it an unreachable server is reported at once, instead of after the RPC
+ * retried until its deadline.
+ */
+export function temporalCheck(connection: Connection, timeoutMs = DEFAULT_TIMEOUT_MS): ReadinessCheck {
   return {
     name: 'temporal',
     timeoutMs,
     run: async () => {
-      await rpc(client, timeoutMs, () => client.workflowService.getSystemInfo({}));
+      await rpc(connection, timeoutMs, () => connection.workflowService.getSystemInfo({}));
     },
   };
 }
@@ -82,16 +87,16 @@ export function livePollers<P extends { lastAccessTime?: Timestamp }>(pollers: P
   });
 }
 
-export function workerCheck(client: Client, taskQueue: string, timeoutMs = DEFAULT_TIMEOUT_MS): ReadinessCheck {
+export function workerCheck(connection: Connection, namespace: string, taskQueue: string, timeoutMs = DEFAULT_TIMEOUT_MS): ReadinessCheck {
   const { TaskQueueKind, TaskQueueType } = proto.temporal.api.enums.v1;
   return {
     name: 'worker',
     timeoutMs,
     run: async () => {
       // Workflow-task pollers: every write starts with a workflow task. (The worker polls activities too.)
-      const res = await rpc(client, timeoutMs, () =>
-        client.workflowService.describeTaskQueue({
-          namespace: client.options.namespace,
+      const res = await rpc(connection, timeoutMs, () =>
+        connection.workflowService.describeTaskQueue({
+          namespace,
           taskQueue: { name: taskQueue, kind: TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
           taskQueueType: TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
         }),
