@@ -156,14 +156,13 @@ describe('the launcher supervises its children', () => {
     return { status: res.status, body: (await res.json()) as { checks: Record<string, { ok: boolean }> } };
   };
   const upAndReady = async (l: Launcher) => {
-    await eventually(
-      () => {
-        if (l.proc.exitCode !== null) throw new Error(`the launcher exited (${l.proc.exitCode}): ${l.log.map((x) => x.msg).join('; ')}`);
-        return Promise.resolve(l.stdout.includes('Provisioning server is up.') ? true : undefined);
-      },
-      240_000,
-      'the launcher up',
-    );
+    let up = false;
+    await Promise.race([
+      eventually(() => Promise.resolve(l.stdout.includes('Provisioning server is up.') ? true : undefined), 240_000, 'the launcher up').finally(() => (up = true)),
+      l.exit.then((e) => {
+        if (!up) throw new Error(`the launcher exited during start-up (${JSON.stringify(e)}): ${l.log.map((x) => x.msg).join('; ')}`);
+      }),
+    ]);
     await eventually(async () => ((await ready()).status === 200 ? true : undefined), 60_000, '/ready 200');
   };
   const nextStart = (l: Launcher, child: ChildName, after: number) =>
