@@ -40,11 +40,8 @@ export function secretsMessage(secrets: RuntimeSecrets): string {
   return JSON.stringify(message);
 }
 
-// A pipe can be read once; a process that resolves its secrets twice gets the same answer.
-let fromLauncher: { fd: number; secrets: { password: string; keys: KeyringKey[] } } | undefined;
-
+/** Reads the launcher's message; the pipe is read to its end and closed, so a process does this once. */
 function readLauncherSecrets(fd: number): { password: string; keys: KeyringKey[] } {
-  if (fromLauncher?.fd === fd) return fromLauncher.secrets;
   let text: string;
   try {
     // The launcher writes the message and closes its end at once: this read ends at that EOF.
@@ -65,9 +62,7 @@ function readLauncherSecrets(fd: number): { password: string; keys: KeyringKey[]
     // Not the message itself: it is a secret.
     throw new Error(`SECRETS_FD=${fd}: the launcher's message is not valid`);
   }
-  const secrets = { password: parsed.adminPassword, keys: parseKeyring(parsed.encryptionKeys) };
-  fromLauncher = { fd, secrets };
-  return secrets;
+  return { password: parsed.adminPassword, keys: parseKeyring(parsed.encryptionKeys) };
 }
 
 function readOrCreateFile(file: string): { stored: StoredSecrets; created: boolean } {
@@ -87,6 +82,7 @@ function readOrCreateFile(file: string): { stored: StoredSecrets; created: boole
   return { stored, created: true };
 }
 
+/** Resolves the secrets of this process (once per process: the launcher's pipe is read to its end). */
 export function resolveSecrets(config: Config): RuntimeSecrets {
   const username = config.admin.username;
   if (config.admin.password !== undefined && config.encryptionKeys !== undefined) {
