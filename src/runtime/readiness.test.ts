@@ -42,14 +42,21 @@ describe('ReadinessMonitor', () => {
     expect(m.snapshot().checks.worker).toEqual({ ok: false, latencyMs: expect.any(Number), error: 'no worker has polled the task queue in the last 90 s' });
   });
 
-  it('turns unready on the second failed round in a row, and ready again on one good round', async () => {
+  it('turns unready on the third failed round in a row, and ready again on one good round', async () => {
     const temporal = check('temporal');
     const m = new ReadinessMonitor([check('database'), temporal]);
     await m.refresh();
     temporal.set(new CheckFailure('unreachable'));
     await m.refresh();
-    expect(m.ready).toBe(true); // one failure can be a hiccup
+    await m.refresh();
+    expect(m.ready).toBe(true); // one or two failures can be a hiccup on a loaded machine
     expect(m.snapshot().checks.temporal?.ok).toBe(false);
+    temporal.set('ok');
+    await m.refresh();
+    temporal.set(new CheckFailure('unreachable'));
+    await m.refresh();
+    await m.refresh();
+    expect(m.ready).toBe(true); // the count starts over after a good round
     await m.refresh();
     expect(m.ready).toBe(false);
     temporal.set('ok');

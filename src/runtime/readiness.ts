@@ -3,10 +3,11 @@
  * `intervalMs`, each check with its own timeout) so that `/ready` and the write gate only read a field: no
  * request pays for a database or Temporal round trip.
  *
- * One failed round does not make the process unready; two in a row do (the second comes `failingIntervalMs`
- * after the first). A single slow answer on a loaded machine (a `SELECT 1` queued behind transactions on the
- * one-session embedded PGlite) must not turn writes away, while an engine that is really gone is seen as
- * such within about `intervalMs + failingIntervalMs`. One successful round makes the process ready again.
+ * One failed round does not make the process unready; three in a row do (after a failure, rounds come every
+ * `failingIntervalMs`). A slow answer or two on a loaded machine (a `SELECT 1` queued behind transactions on
+ * the one-session embedded PGlite, a dev server busy on two cores) must not turn writes away, while an engine
+ * that is really gone (connection refused: each round fails at once) is seen as such within about
+ * `intervalMs + 2 × failingIntervalMs`, 3 s by default. One successful round makes the process ready again.
  */
 import type { Logger } from '../log.js';
 
@@ -74,7 +75,7 @@ export class ReadinessMonitor implements Readiness {
     this.#checks = checks;
     this.#intervalMs = opts.intervalMs ?? 2000;
     this.#failingIntervalMs = opts.failingIntervalMs ?? 500;
-    this.#failuresToTrip = opts.failuresToTrip ?? 2;
+    this.#failuresToTrip = opts.failuresToTrip ?? 3;
     this.#log = opts.log;
   }
 
