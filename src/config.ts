@@ -70,6 +70,19 @@ const keyring = z.string().transform((v, ctx) => {
   return keys;
 });
 
+/** Parses a keyring in the ENCRYPTION_KEYS form (the launcher hands it to its children in that form too). */
+export function parseKeyring(value: string): { id: string; key: Buffer }[] {
+  const parsed = keyring.safeParse(value);
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => `encryption keys: ${i.message}`));
+  return parsed.data;
+}
+
+/**
+ * Settings that are secrets: the launcher keeps them out of its children's environment (readable in
+ * /proc/<pid>/environ) and hands them over on a private pipe instead (src/runtime/secrets.ts).
+ */
+export const SECRET_SETTINGS = ['ADMIN_PASSWORD', 'ENCRYPTION_KEYS'] as const;
+
 const envSchema = z.object({
   DATA_DIR: z.string().min(1).default('.data'),
   /**
@@ -113,6 +126,11 @@ const envSchema = z.object({
   /** How long an operator stays signed in on the sign-in page (/login): the Temporal UI and its codec. */
   OPERATOR_SESSION_TTL_MINUTES: positiveInt.max(7 * 24 * 60).default(8 * 60),
   ENCRYPTION_KEYS: keyring.optional(),
+  /**
+   * Set by the launcher for its worker and api: the file descriptor on which it sends them the admin password
+   * and the keyring (one JSON message), so that these are not in their environment.
+   */
+  SECRETS_FD: z.coerce.number({ message: 'expected a file descriptor number' }).int().min(3).optional(),
 
   /** A prebuilt workflow bundle (tests and container images build it once); unset = bundle at start. */
   WORKFLOW_BUNDLE: z.string().optional(),
@@ -227,6 +245,8 @@ export interface Config {
   admin: { username: string; password: string | undefined };
   operatorSessionTtlMinutes: number;
   encryptionKeys: { id: string; key: Buffer }[] | undefined;
+  /** Where the launcher's secrets arrive (its children only). */
+  secretsFd: number | undefined;
   blockingTimeoutMs: number;
   /** How long the api waits for a write's workflow before answering 202 Accepted. */
   requestTimeoutMs: number;
@@ -263,10 +283,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     issues.push('TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY: set both for mTLS, or neither');
   }
   const production = e.DEPLOYMENT_MODE ? e.DEPLOYMENT_MODE === 'production' : e.DATABASE_URL !== undefined && e.TEMPORAL_ADDRESS !== undefined;
-  if (production && e.ADMIN_PASSWORD === undefined) {
+  // A child of the launcher gets them from the launcher (SECRETS_FD), which had to have them itself.
+  if (production && e.ADMIN_PASSWORD === undefined && e.SECRETS_FD === undefined) {
     issues.push('ADMIN_PASSWORD: required when DATABASE_URL and TEMPORAL_ADDRESS are set (production mode)');
   }
-  if (production && e.ENCRYPTION_KEYS === undefined) {
+  if (production && e.ENCRYPTION_KEYS === undefined && e.SECRETS_FD === undefined) {
     issues.push('ENCRYPTION_KEYS: required in production mode (e.g. k1:$(openssl rand -base64 32))');
   }
   if (e.PASSWORD_MIN_LENGTH > e.PASSWORD_MAX_LENGTH) issues.push('PASSWORD_MIN_LENGTH: must not exceed PASSWORD_MAX_LENGTH');
@@ -312,6 +333,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     admin: { username: e.ADMIN_USERNAME, password: e.ADMIN_PASSWORD },
     operatorSessionTtlMinutes: e.OPERATOR_SESSION_TTL_MINUTES,
     encryptionKeys: e.ENCRYPTION_KEYS,
+    secretsFd: e.SECRETS_FD,
     blockingTimeoutMs: e.BLOCKING_TIMEOUT_MS,
     requestTimeoutMs: e.REQUEST_TIMEOUT_MS ?? e.BLOCKING_TIMEOUT_MS + 10_000,
     outboundIdleMs: e.OUTBOUND_IDLE_MS,

@@ -30,6 +30,8 @@ export interface Instance {
   stopWorker(): Promise<void>;
   /** SIGKILL: no graceful shutdown, in-flight activities are simply lost to the worker. */
   killWorker(): Promise<void>;
+  /** Waits until the api's `/ready` answers 200 (its worker polls, Temporal and the database answer). */
+  waitReady(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
   /** fetch against the instance with the admin credential. */
   request(method: string, pathname: string, body?: unknown, headers?: Record<string, string>): Promise<Response>;
@@ -91,7 +93,18 @@ async function createDatabase(name: string, serverUrl: string | undefined): Prom
   };
 }
 
-export async function startInstance(name: string, opts: { env?: Record<string, string>; stack?: Stack } = {}): Promise<Instance> {
+export interface StartInstanceOptions {
+  env?: Record<string, string>;
+  stack?: Stack;
+  /** Start the worker too (default). Without it the api is up but not ready: writes are refused with 503. */
+  worker?: boolean;
+}
+
+/**
+ * Starts an instance and, when its worker runs, waits until the api is ready, so a test's first write is
+ * never refused by the write gate while the api has not yet seen the worker poll.
+ */
+export async function startInstance(name: string, opts: StartInstanceOptions = {}): Promise<Instance> {
   const stack = opts.stack ?? (await testStack());
   const db = await createDatabase(name, stack.postgresUrl);
   await applyMigrations({ databaseUrl: db.url, migrationsDir: path.join(PROJECT_ROOT, 'prisma', 'migrations') });
@@ -159,6 +172,9 @@ export async function startInstance(name: string, opts: { env?: Record<string, s
       await worker?.stop('SIGKILL');
       worker = undefined;
     },
+    async waitReady(timeoutMs = 60_000) {
+      await eventually(async () => ((await fetch(`${instance.baseUrl}/ready`)).status === 200 ? true : undefined), timeoutMs, `${name} ready`);
+    },
     async stop() {
       await Promise.allSettled([instance.stopApi(), instance.stopWorker()]);
       await db.drop();
@@ -176,7 +192,14 @@ export async function startInstance(name: string, opts: { env?: Record<string, s
       });
     },
   };
-  await Promise.all([instance.startWorker(), instance.startApi()]);
+  const withWorker = opts.worker ?? true;
+  try {
+    await Promise.all([withWorker ? instance.startWorker() : undefined, instance.startApi()]);
+    if (withWorker) await instance.waitReady();
+  } catch (err) {
+    await instance.stop(); // the caller never got the instance: leave no process behind
+    throw err;
+  }
   return instance;
 }
 

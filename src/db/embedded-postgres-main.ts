@@ -5,9 +5,13 @@
 //
 // Prints exactly one line `ready <url>` on stdout once it accepts connections (everything else goes to stderr),
 // and shuts PGlite down cleanly on SIGINT/SIGTERM so the data directory stays consistent. Exits 1 if PGlite
-// itself fails, because the socket server cannot recover from that (see embedded-postgres.ts).
+// itself fails, because the socket server cannot recover from that (see embedded-postgres.ts). The data directory
+// is the owner's only: umask 077 for what is created, and an existing one brought to 0700/0600.
 import { parseArgs } from 'node:util';
+import { makePrivate, PRIVATE_UMASK } from '../runtime/data-dir.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres.js';
+
+process.umask(PRIVATE_UMASK);
 
 const { values } = parseArgs({
   options: {
@@ -28,6 +32,7 @@ if (!dataDir || values.port === undefined || !Number.isInteger(port) || port < 0
 
 let pg: EmbeddedPostgres;
 try {
+  makePrivate(dataDir);
   pg = await startEmbeddedPostgres({
     dataDir,
     port,

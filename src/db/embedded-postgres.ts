@@ -14,6 +14,7 @@ import { dirname, resolve } from 'node:path';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import { PGlite, type PGliteOptions } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import { makePrivate } from '../runtime/data-dir.js';
 
 export interface EmbeddedPostgresOptions {
   /** Folder of the PGlite data directory (a PostgreSQL PGDATA); created and initialised if missing. */
@@ -201,6 +202,9 @@ async function openPGlite(
   }
   const db = new SessionSerializingPGlite({ dataDir, database }, onFatalError);
   await db.waitReady;
+  // PGlite's file system sets the modes of the files it unpacks for a new database itself (0666, whatever the
+  // umask), and writes pg_internal.init 0644 when it opens one; what PostgreSQL creates later honours the umask.
+  makePrivate(dataDir);
   return db;
 }
 

@@ -1,6 +1,6 @@
 /**
  * The express application: SCIM 2.0 at /scim2, the admin API at /api/server/v1, the OAuth 2.0 token
- * endpoint under /oauth2, health at /health.
+ * endpoint under /oauth2, liveness at /health and readiness at /ready; writes wait for readiness (write-gate.ts).
  * Handlers authenticate, validate and answer; they never call connectors themselves.
  */
 import express, { type Express } from 'express';
@@ -11,12 +11,14 @@ import { codecRouter } from './codec.js';
 import { checkUrl } from './input.js';
 import { refuse } from './refuse.js';
 import type { AppContext } from './context.js';
+import { healthRouter } from './health.js';
 import { oauthRouter } from './oauth/provider.js';
 import { operatorRouter } from './operator/router.js';
 import { OperatorSessions } from './operator/sessions.js';
 import { scimRouter } from './scim/router.js';
 import { scim11Router } from './scim11/router.js';
 import { temporalUiRouter } from './temporal-ui.js';
+import { writeGate } from './write-gate.js';
 
 export function createApp(ctx: AppContext, log: Logger): Express {
   const app = express();
@@ -24,14 +26,8 @@ export function createApp(ctx: AppContext, log: Logger): Express {
   app.set('etag', false); // SCIM ETags are resource versions, set by the handlers
   // Before routing: express cannot decode a malformed route parameter and would answer 500 (src/http/input.ts).
   app.use(checkUrl(refuse));
-  app.get('/health', async (_req, res) => {
-    try {
-      await ctx.db.$queryRaw`SELECT 1`;
-      res.json({ status: 'ok' });
-    } catch {
-      res.status(503).json({ status: 'unavailable', reason: 'database' });
-    }
-  });
+  app.use(healthRouter(ctx.readiness));
+  app.use(writeGate(ctx.readiness));
   const sessions = new OperatorSessions(ctx.db, ctx.box, {
     admin: ctx.admin,
     ttlMinutes: ctx.config.operatorSessionTtlMinutes,

@@ -5,6 +5,7 @@ import type { SecretSealer } from '../crypto/sealed-secret.js';
 import type { SecretBox } from '../crypto/secret-box.js';
 import type { PrismaClient } from '../db/client.js';
 import type { LoginGuard } from '../security/login-guard.js';
+import type { Readiness } from '../runtime/readiness.js';
 
 /** What the HTTP handlers depend on, built once by the api's composition root (src/http/server.ts). */
 export interface AppContext {
@@ -18,4 +19,6 @@ export interface AppContext {
   admin: { username: string; password: string };
   /** Brute-force protection of every credential check (src/security/login-guard.ts); one per process. */
   loginGuard: LoginGuard;
+  /** Whether writes can be applied now, kept up to date in the background. */
+  readiness: Readiness;
 }

@@ -4,6 +4,7 @@
  */
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
+import { Connection } from '@temporalio/client';
 import type { Config } from '../config.js';
 import { loadConnectorRegistry } from '../connectors/registry.js';
 import { DEFAULT_PASSWORD_HASH_COST, setPasswordHashCost } from '../crypto/password.js';
@@ -13,9 +14,11 @@ import { createPrismaClient } from '../db/client.js';
 import { createLogger } from '../log.js';
 import { ensureDefaults } from '../provisioning/defaults.js';
 import { databaseUrl, temporalAddress } from '../runtime/database-url.js';
+import { databaseCheck, temporalCheck, workerCheck } from '../runtime/readiness-checks.js';
+import { ReadinessMonitor } from '../runtime/readiness.js';
 import { resolveSecrets } from '../runtime/secrets.js';
 import { LoginGuard } from '../security/login-guard.js';
-import { connectClient } from '../temporal/connection.js';
+import { connectClient, connectionOptions } from '../temporal/connection.js';
 import { createApp } from './app.js';
 import { answerClientError } from './refuse.js';
 
@@ -29,10 +32,20 @@ export async function runApi(config: Config): Promise<void> {
   const box = new SecretBox(secrets.keys);
   const db = createPrismaClient(databaseUrl(config), { poolSize: config.database.poolSize });
   await ensureDefaults(db);
-  const temporal = await connectClient({ ...config, temporal: { ...config.temporal, address: temporalAddress(config) } }, box);
+  const temporalConfig = { ...config.temporal, address: temporalAddress(config) };
+  const temporal = await connectClient({ ...config, temporal: temporalConfig }, box);
+  // The readiness checks' own connection, without the client's retries: an unreachable server shows at once.
+  const probe = Connection.lazy({ ...connectionOptions(temporalConfig), interceptors: [] });
+  const readiness = new ReadinessMonitor(
+    [databaseCheck(db), temporalCheck(probe), workerCheck(probe, config.temporal.namespace, config.temporal.taskQueue)],
+    { log },
+  );
+  // The first round before listening: the api never answers a write on a guess.
+  await readiness.refresh();
+  readiness.start();
   const registry = await loadConnectorRegistry(config.connectorPlugins);
   const loginGuard = new LoginGuard(db, config.loginSecurity, createLogger('login-guard', config.logLevel));
-  const app = createApp({ config, db, temporal, registry, box, sealer: new SecretSealer(secrets.keys), admin: secrets.admin, loginGuard }, log);
+  const app = createApp({ config, db, temporal, registry, box, sealer: new SecretSealer(secrets.keys), admin: secrets.admin, loginGuard, readiness }, log);
   const server = app.listen(config.api.port, config.api.host);
   server.on('clientError', answerClientError);
   await once(server, 'listening');
@@ -44,9 +57,10 @@ export async function runApi(config: Config): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info('api stopping');
+    readiness.stop();
     server.closeIdleConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
-    await Promise.allSettled([db.$disconnect(), temporal.connection.close()]);
+    await Promise.allSettled([db.$disconnect(), temporal.connection.close(), probe.close()]);
     process.exit(0);
   };
   process.once('SIGTERM', () => void stop());

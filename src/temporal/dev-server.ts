@@ -19,6 +19,10 @@ export interface DevServerOptions {
   /** Lets the Web UI decode encrypted payloads through the API's codec endpoint. */
   codecEndpoint?: string;
   output?: ((line: string) => void) | null;
+  /** Environment of the server process (default: this process's). */
+  env?: NodeJS.ProcessEnv;
+  /** Aborts the start: the server is stopped and startDevServer rejects. */
+  signal?: AbortSignal;
 }
 
 export interface DevServer {
@@ -57,11 +61,16 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
     args,
     ready: /(?!)/, // never matches
     output: opts.output,
+    ...(opts.env && { env: opts.env }),
   });
   const deadline = Date.now() + 60_000;
   for (;;) {
     const exited = await Promise.race([child.exited.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 250))]);
     if (exited) throw new Error('the Temporal dev server exited during start-up (is the port in use?)');
+    if (opts.signal?.aborted) {
+      await child.stop();
+      throw new Error('the Temporal dev server start was cancelled');
+    }
     try {
       const connection = await Connection.connect({ address, connectTimeout: 1000 });
       try {
