@@ -220,38 +220,9 @@ export function findAttribute(attributes: readonly AttributeDef[], name: string)
   return attributes.find((a) => a.name.toLowerCase() === lower);
 }
 
-/** A resolved attribute path: which schema, which attribute, which sub-attribute. */
+/** A resolved attribute path: which schema, which attribute, which sub-attribute (src/scim/attribute-path.ts). */
 export interface ResolvedPath {
   schema: SchemaDef;
   attribute: AttributeDef;
   subAttribute?: AttributeDef | undefined;
-}
-
-/**
- * Resolves `attr`, `attr.sub`, `urn:...:attr` and `urn:...:attr.sub` against a resource type (RFC 7644
- * §3.10). Common attributes (id, externalId, meta) resolve against the core schema. Returns undefined for
- * an unknown attribute.
- */
-export function resolvePath(rt: ResourceTypeDef, path: string): ResolvedPath | undefined {
-  let schema = rt.schema;
-  let rest = path;
-  const schemas = [rt.schema, ...rt.extensions.map((e) => e.schema)];
-  // A schema URN prefix ends at the last ':' before the attribute name (RFC 7644 §3.10).
-  const lowerPath = path.toLowerCase();
-  const prefixed = schemas
-    .filter((s) => lowerPath.startsWith(`${s.id.toLowerCase()}:`))
-    .sort((a, b) => b.id.length - a.id.length)[0];
-  if (prefixed) {
-    schema = prefixed;
-    rest = path.slice(prefixed.id.length + 1);
-  }
-  const [name, sub, more] = rest.split('.');
-  if (more !== undefined || !name) return undefined;
-  const attributes = schema === rt.schema ? [...COMMON_ATTRIBUTES, ...schema.attributes] : schema.attributes;
-  const attribute = findAttribute(attributes, name);
-  if (!attribute) return undefined;
-  if (sub === undefined) return { schema, attribute };
-  if (attribute.type !== 'complex' || !attribute.subAttributes) return undefined;
-  const subAttribute = findAttribute(attribute.subAttributes, sub);
-  return subAttribute ? { schema, attribute, subAttribute } : undefined;
 }

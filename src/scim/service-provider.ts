@@ -16,6 +16,19 @@ export const SCIM_LIMITS = {
   bulkMaxPayloadSize: 1_048_576,
   /** RFC 7643 §5 filter.maxResults: the most resources one query answers with. */
   filterMaxResults: 1000,
+  /**
+   * A filter (or PATCH path) longer than this many characters is refused with 400 invalidFilter (invalidPath)
+   * before it is parsed (RFC 7644 §3.4.2.2, §3.12). 16 KiB is as much as a GET request line carries through
+   * most proxies; POST /.search can carry more, which is never needed by a real client.
+   */
+  filterMaxLength: 16_384,
+  /**
+   * The most comparisons and presence tests one filter may hold: enough for a client that looks up a batch of
+   * users by id in one request (`id eq "..." or id eq "..."`), while keeping the SQL a filter becomes small.
+   */
+  filterMaxTerms: 200,
+  /** The deepest nesting of parentheses, `not (...)` and value filters a filter may have. */
+  filterMaxDepth: 64,
 } as const;
 
 /** RFC 9865 §4: the pagination methods and page sizes of list and search responses. */
@@ -67,7 +80,15 @@ export function serviceProviderConfig(scimBaseUrl: string, opts: { documentation
     documentationUri: opts.documentationUri ?? 'https://www.rfc-editor.org/rfc/rfc7644.html',
     patch: { supported: true },
     bulk: { supported: true, maxOperations: SCIM_LIMITS.bulkMaxOperations, maxPayloadSize: SCIM_LIMITS.bulkMaxPayloadSize },
-    filter: { supported: true, maxResults: SCIM_LIMITS.filterMaxResults },
+    // maxLength, maxTerms and maxDepth are this server's additions to RFC 7643 §5 filter (clients ignore
+    // attributes they do not know): the limits over which a filter is refused with 400 invalidFilter.
+    filter: {
+      supported: true,
+      maxResults: SCIM_LIMITS.filterMaxResults,
+      maxLength: SCIM_LIMITS.filterMaxLength,
+      maxTerms: SCIM_LIMITS.filterMaxTerms,
+      maxDepth: SCIM_LIMITS.filterMaxDepth,
+    },
     changePassword: { supported: true },
     sort: { supported: true },
     etag: { supported: true },
