@@ -144,6 +144,12 @@ const envSchema = z.object({
 
   /** Custom outbound connectors: comma-separated module paths or package names (src/connectors/registry.ts). */
   CONNECTOR_PLUGINS: z.string().optional(),
+
+  /**
+   * SCIM filters accept unquoted values (`userName eq alice`), which clients in the field send although RFC 7644
+   * §3.4.2.2 quotes strings; false: strictly RFC 7644 (400 invalidFilter). Read by /scim2 and /wso2/scim.
+   */
+  SCIM_FILTER_LENIENT: bool.default(true),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -178,6 +184,7 @@ export interface Config {
   oauth: { accessTokenTtlSeconds: number };
   passwordPolicy: PasswordPolicy;
   connectorPlugins: string[];
+  scim: { filterLenient: boolean };
 }
 
 /** Parses and validates settings; throws ConfigError listing every bad value at once. */
@@ -239,6 +246,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     workflowBundle: e.WORKFLOW_BUNDLE,
     oauth: { accessTokenTtlSeconds: e.OAUTH_ACCESS_TOKEN_TTL_SECONDS },
     connectorPlugins: (e.CONNECTOR_PLUGINS ?? '').split(',').map((s) => s.trim()).filter((s) => s !== ''),
+    scim: { filterLenient: e.SCIM_FILTER_LENIENT },
     passwordPolicy: {
       minLength: e.PASSWORD_MIN_LENGTH,
       maxLength: e.PASSWORD_MAX_LENGTH,

@@ -25,9 +25,12 @@ export function scimRouter(ctx: AppContext, log: Logger): Router {
       sendScim(res, 401, new ScimError(401, 'Authentication required: valid credentials were not supplied').toBody()),
     ),
   );
+  const schemas = SchemaRegistry.for(ctx.db);
+  // Discovery is read-only and reads no body: mounted before the body parser, so a write to it is 405 whatever
+  // its body (malformed, too large, of another type), never a 400 or 413 about a body nobody would read.
+  router.use(discoveryRouter(schemas, ctx.config.api.publicBaseUrl));
   // One limit for every body: the Bulk maxPayloadSize advertised in ServiceProviderConfig (RFC 7644 §3.7.4).
   router.use(express.json({ type: ['application/json', 'application/scim+json', 'application/*+json'], limit: SCIM_BODY_LIMIT }));
-  const schemas = SchemaRegistry.for(ctx.db);
   const service = new ScimService({
     db: ctx.db,
     temporal: ctx.temporal,
@@ -35,8 +38,8 @@ export function scimRouter(ctx: AppContext, log: Logger): Router {
     schemas,
     baseUrl: ctx.config.api.publicBaseUrl,
     blockingTimeoutMs: ctx.config.blockingTimeoutMs,
+    filters: { lenient: ctx.config.scim.filterLenient },
   });
-  router.use(discoveryRouter(schemas, ctx.config.api.publicBaseUrl));
   router.use('/Users', resourceRouter(service, 'User'));
   router.use('/Groups', resourceRouter(service, 'Group'));
   router.use('/Me', meRouter(service));

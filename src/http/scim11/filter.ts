@@ -9,7 +9,7 @@
  * so a 1.1 client gets the same answer from this server as from any other 1.1 service provider.
  */
 import { ScimError } from '../../scim/errors.js';
-import { attributePathTo20 } from '../../connectors/scim11/schema.js';
+import { attributePathTo20 } from '../../scim/scim11.js';
 
 const OPERATORS = new Set(['eq', 'co', 'sw', 'pr', 'gt', 'ge', 'lt', 'le']);
 

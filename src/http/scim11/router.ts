@@ -11,7 +11,7 @@
  * scopes are those of /scim2 (scimAuthenticate, requireScope, SCOPES); audit records name the channel scim11.
  */
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
-import { isObject, errorBody11, resourceFrom11, resourceTo11, SCIM11_CORE, attributePathTo20 } from '../../connectors/scim11/schema.js';
+import { isObject, errorBody11, resourceFrom11, resourceTo11, SCIM11_CORE, attributePathTo20 } from '../../scim/scim11.js';
 import type { Logger } from '../../log.js';
 import { ScimError } from '../../scim/errors.js';
 import { SchemaRegistry } from '../../scim/schema-registry.js';

@@ -12,7 +12,7 @@ import {
   resourceTo11,
   SCIM11_CORE,
   SCIM11_ENTERPRISE,
-} from '../../connectors/scim11/schema.js';
+} from '../../scim/scim11.js';
 import { ScimError } from '../../scim/errors.js';
 import { parseFilter } from '../../scim/filter.js';
 import { applyGroupPatch, applyPatch } from '../../scim/patch.js';
