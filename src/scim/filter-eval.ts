@@ -168,10 +168,11 @@ function evaluate(filter: Filter, scope: Scope): boolean {
     case 'valuePath': {
       if (scope.kind === 'element' || scope.kind === 'validateElement') throw invalidFilter('Value filters cannot be nested');
       const text = formatAttrPath(filter.path);
-      if (filter.path.subAttribute !== undefined) {
+      const { resolved, raw } = lookup(scope, filter.path);
+      // After resolution: `urn:...:User.desks[...]` has no sub-attribute, it is the legacy spelling of `...:User:desks`.
+      if (resolved.subAttribute !== undefined) {
         throw invalidFilter(`A value filter applies to a multi-valued or complex attribute, not to the sub-attribute '${text}'`);
       }
-      const { resolved, raw } = lookup(scope, filter.path);
       const parent = resolved.attribute;
       if (!parent.multiValued && parent.type !== 'complex') {
         throw invalidFilter(`A value filter applies to a multi-valued or complex attribute; '${text}' is a single ${parent.type}`);

@@ -191,10 +191,12 @@ export const GROUP_SCHEMA: SchemaDef = {
     attr('members', 'complex', 'A list of members of the Group', { multiValued: true }, [
       str('value', 'Identifier of the member of this Group', { caseExact: true, mutability: 'immutable' }),
       attr('$ref', 'reference', 'The URI of the member resource', { mutability: 'immutable', referenceTypes: ['User', 'Group'] }),
-      // returned: request. RFC 7643 §8.7.1 lists only value, $ref and type for members; the server's display
-      // (the member's userName / displayName) is there for clients that ask for it (`attributes=members.display`),
-      // so a client reading a group back finds its members exactly as it wrote them.
-      str('display', 'The display name of the member', { mutability: 'readOnly', returned: 'request' }),
+      // RFC 7643 §2.4 gives every multi-valued attribute a display, and §8.4's Group carries it. Here it is the
+      // member user's userName (`DOMAIN/name` outside PRIMARY), as WSO2 IS shows members, or the nested group's
+      // displayName: both always present and unique, where a user's displayName (§8.4's example) may be missing
+      // or shared. Computed when the group is read (src/userstore/groups.ts loadMembers), so a rename shows at
+      // once in every group; `members.display` filters compare the same names (src/userstore/filter-sql.ts).
+      str('display', "The member's userName (a user) or displayName (a group)", { mutability: 'readOnly' }),
       str('type', 'The type of the member', { mutability: 'immutable', canonicalValues: ['User', 'Group'] }),
     ]),
   ],

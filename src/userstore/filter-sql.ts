@@ -530,10 +530,10 @@ function translate(filter: Filter, scope: Scope): Sql {
     case 'valuePath': {
       const text = formatAttrPath(filter.path);
       if (scope.kind === 'element') throw invalidFilter('Value filters cannot be nested');
-      if (filter.path.subAttribute !== undefined) {
+      const resolved = resolveFilterPath(scope.rt, filter.path);
+      if (resolved.subAttribute !== undefined) {
         throw invalidFilter(`A value filter applies to a multi-valued or complex attribute, not to the sub-attribute '${text}'`);
       }
-      const resolved = resolveFilterPath(scope.rt, filter.path);
       const t = target(scope.rt, resolved, text);
       if (t.kind === 'scalar') {
         throw invalidFilter(`A value filter applies to a multi-valued or complex attribute; '${text}' is a single ${resolved.attribute.type}`);
