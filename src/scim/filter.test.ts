@@ -159,7 +159,7 @@ describe('parseFilter: the grammar of RFC 7644 §3.4.2.2', () => {
   it('refuses nesting deeper than 64 levels', () => {
     const deep = `${'('.repeat(70)}a pr${')'.repeat(70)}`;
     expect(scimError(() => parseFilter(deep)).detail).toBe(
-      "Invalid filter: nesting deeper than 64 levels, this server's limit (filter.maxDepth in /ServiceProviderConfig) at position 65",
+      "Invalid filter: nesting deeper than 64 levels (parentheses, not, value filters), this server's limit at position 65",
     );
     expect(formatFilter(parseFilter(`${'('.repeat(60)}a pr${')'.repeat(60)}`))).toBe('a pr');
   });

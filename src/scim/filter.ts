@@ -8,7 +8,7 @@
  * before any token is read, and the number of terms and the nesting depth while parsing, so the parser's own
  * recursion never goes deeper than SCIM_LIMITS.filterMaxDepth levels. The tree it builds is no deeper than that
  * either (and/or chains are one node, filter-ast.ts), so the code that walks it (filter-eval.ts, the SQL
- * translation) may recurse. The limits are announced in ServiceProviderConfig (service-provider.ts).
+ * translation) may recurse. The limits (SCIM_LIMITS, service-provider.ts) are named in each refusal.
  *
  * Forms real clients send beyond RFC 7644, accepted here:
  * - `emails[type eq "work"].value eq "a@b.c"` (Microsoft Entra): a sub-attribute and a comparison after a value
@@ -116,7 +116,7 @@ class Parser {
     if (this.text.length > max) {
       throw new ScimError(
         400,
-        `${this.what}: it is ${this.text.length} characters long, more than this server's limit of ${max} (filter.maxLength in /ServiceProviderConfig)`,
+        `${this.what}: it is ${this.text.length} characters long; this server's limit is ${max} characters`,
         this.scimType,
       );
     }
@@ -176,7 +176,7 @@ class Parser {
   private nest(open: number): void {
     this.depth++;
     const max = SCIM_LIMITS.filterMaxDepth;
-    if (this.depth > max) this.fail(`nesting deeper than ${max} levels, this server's limit (filter.maxDepth in /ServiceProviderConfig)`, open);
+    if (this.depth > max) this.fail(`nesting deeper than ${max} levels (parentheses, not, value filters), this server's limit`, open);
   }
 
   private unnest(): void {
@@ -187,7 +187,7 @@ class Parser {
   private term(at: number): void {
     this.terms++;
     const max = SCIM_LIMITS.filterMaxTerms;
-    if (this.terms > max) this.fail(`more than ${max} comparisons, this server's limit (filter.maxTerms in /ServiceProviderConfig)`, at);
+    if (this.terms > max) this.fail(`more than ${max} comparisons, this server's limit`, at);
   }
 
   /** FILTER = logExp with `or` binding loosest (RFC 7644 §3.4.2.2: precedence not > and > or). */

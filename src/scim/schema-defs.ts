@@ -191,12 +191,14 @@ export const GROUP_SCHEMA: SchemaDef = {
     attr('members', 'complex', 'A list of members of the Group', { multiValued: true }, [
       str('value', 'Identifier of the member of this Group', { caseExact: true, mutability: 'immutable' }),
       attr('$ref', 'reference', 'The URI of the member resource', { mutability: 'immutable', referenceTypes: ['User', 'Group'] }),
-      // RFC 7643 §2.4 gives every multi-valued attribute a display, and §8.4's Group carries it. Here it is the
-      // member user's userName (`DOMAIN/name` outside PRIMARY), as WSO2 IS shows members, or the nested group's
-      // displayName: both always present and unique, where a user's displayName (§8.4's example) may be missing
-      // or shared. Computed when the group is read (src/userstore/groups.ts loadMembers), so a rename shows at
-      // once in every group; `members.display` filters compare the same names (src/userstore/filter-sql.ts).
-      str('display', "The member's userName (a user) or displayName (a group)", { mutability: 'readOnly' }),
+      // The member user's userName (`DOMAIN/name` outside PRIMARY), as WSO2 IS shows members, or the nested
+      // group's displayName: always present and unique, where a user's displayName (RFC 7643 §8.4's example) may
+      // be missing or shared. Computed when the group is read (src/userstore/groups.ts loadMembers), so a rename
+      // shows at once in every group; `members.display` filters compare the same names (filter-sql.ts).
+      // returned: request. RFC 7643 §8.7.1's Group schema has only value, $ref and type for members, and a
+      // client reading a group back expects its members as it wrote them (scim2-tester compares them whole):
+      // display comes when the client names members or members.display in `attributes`.
+      str('display', "The member's userName (a user) or displayName (a group)", { mutability: 'readOnly', returned: 'request' }),
       str('type', 'The type of the member', { mutability: 'immutable', canonicalValues: ['User', 'Group'] }),
     ]),
   ],

@@ -1,6 +1,6 @@
 /**
  * The SCIM 1.1 discovery resources: /Schemas/{Users|Groups} in the SCIM Core Schema 1.1 representation, built
- * from the same schemas as data as /scim2/Schemas, and /ServiceProviderConfigs with the filter limits.
+ * from the same schemas as data as /scim2/Schemas, and /ServiceProviderConfigs.
  */
 import { describe, expect, it } from 'vitest';
 import { groupResourceType, userResourceType, type SchemaDef } from './schema-defs.js';
@@ -95,13 +95,7 @@ describe('SCIM 1.1 /Schemas', () => {
 });
 
 describe('SCIM 1.1 /ServiceProviderConfigs', () => {
-  it('announces the filter limits as /scim2 does', () => {
-    expect(serviceProviderConfigs11().filter).toEqual({
-      supported: true,
-      maxResults: SCIM_LIMITS.filterMaxResults,
-      maxLength: SCIM_LIMITS.filterMaxLength,
-      maxTerms: SCIM_LIMITS.filterMaxTerms,
-      maxDepth: SCIM_LIMITS.filterMaxDepth,
-    });
+  it('announces maxResults as /scim2 does', () => {
+    expect(serviceProviderConfigs11().filter).toEqual({ supported: true, maxResults: SCIM_LIMITS.filterMaxResults });
   });
 });

@@ -31,14 +31,7 @@ export function serviceProviderConfigs11(): Json {
     documentationUrl: 'https://github.com/wso2/docs-is',
     patch: { supported: true },
     bulk: { supported: false, maxOperations: 0, maxPayloadSize: 0 },
-    // maxLength, maxTerms, maxDepth: this server's additions, as in the SCIM 2.0 ServiceProviderConfig.
-    filter: {
-      supported: true,
-      maxResults: SCIM_LIMITS.filterMaxResults,
-      maxLength: SCIM_LIMITS.filterMaxLength,
-      maxTerms: SCIM_LIMITS.filterMaxTerms,
-      maxDepth: SCIM_LIMITS.filterMaxDepth,
-    },
+    filter: { supported: true, maxResults: SCIM_LIMITS.filterMaxResults },
     changePassword: { supported: true },
     sort: { supported: true },
     etag: { supported: true },
