@@ -62,4 +62,10 @@ describe('loadConfig', () => {
     const c = loadConfig({ TEMPORAL_TLS_CERT: '/c.pem', TEMPORAL_TLS_KEY: '/k.pem' });
     expect(c.temporal.tls).toEqual({ clientCert: '/c.pem', clientKey: '/k.pem' });
   });
+
+  it('reads SCIM filters leniently unless SCIM_FILTER_LENIENT=false', () => {
+    expect(loadConfig({}).scim.filterLenient).toBe(true);
+    expect(loadConfig({ SCIM_FILTER_LENIENT: 'false' }).scim.filterLenient).toBe(false);
+    expect(() => loadConfig({ SCIM_FILTER_LENIENT: 'maybe' })).toThrow(/SCIM_FILTER_LENIENT/);
+  });
 });

@@ -214,6 +214,11 @@ const envSchema = z.object({
     .union([z.enum(['true', 'false']), z.coerce.number().int().min(0).max(10)], { message: 'expected true, false or a number of proxies (0-10)' })
     .transform((v) => (v === 'true' ? 1 : v === 'false' ? 0 : v))
     .default(0),
+  /**
+   * SCIM filters accept unquoted values (`userName eq alice`), which clients in the field send although RFC 7644
+   * §3.4.2.2 quotes strings; false: strictly RFC 7644 (400 invalidFilter). Read by /scim2 and /wso2/scim.
+   */
+  SCIM_FILTER_LENIENT: bool.default(true),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -258,6 +263,7 @@ export interface Config {
   passwordHashCost: number;
   connectorPlugins: string[];
   loginSecurity: LoginSecurityConfig;
+  scim: { filterLenient: boolean };
 }
 
 /** Brute-force protection of every sign-in (src/security/login-guard.ts). */
@@ -341,6 +347,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     oauth: { accessTokenTtlSeconds: e.OAUTH_ACCESS_TOKEN_TTL_SECONDS },
     passwordHashCost: e.PASSWORD_HASH_COST,
     connectorPlugins: (e.CONNECTOR_PLUGINS ?? '').split(',').map((s) => s.trim()).filter((s) => s !== ''),
+    scim: { filterLenient: e.SCIM_FILTER_LENIENT },
     passwordPolicy: {
       minLength: e.PASSWORD_MIN_LENGTH,
       maxLength: e.PASSWORD_MAX_LENGTH,

@@ -108,6 +108,9 @@ const USER_CORPUS: [string, string[], string?][] = [
   ['emails.type eq "work" and emails.value ew "example.com"', [A, B, D, E, H, I, J]],
   ['emails[primary eq false]', [A, B, D, E, H, I, J, M]],
   ['emails[not (type eq "work")]', [A, B, D, H, I, J, M]],
+  // Microsoft Entra's form: a value filter, a sub-attribute and a comparison (= emails[type eq "work" and value ...])
+  ['emails[type eq "work"].value ew "example.com"', [A, B, D, E, H, J]],
+  ['emails[type eq "home"].value co "gmail"', [A, J]],
   ['not (emails pr)', [F]],
   ['emails pr', [A, B, C, D, E, G, SB, H, I, J, M]],
   ['emails.display pr', [C]],
@@ -215,7 +218,7 @@ const INVALID: [string, string, string][] = [
   ['userName eq bob', 'invalidFilter', 'strings must be in double quotes'],
   ['not userName eq "x"', 'invalidFilter', "expected '(' after 'not'"],
   ['emails[type eq "work"', 'invalidFilter', "expected ']' to close the '[' at position 7"],
-  ['emails[type eq "work"].value eq "x"', 'invalidFilter', 'only allowed in PATCH paths'],
+  ['emails[type eq "work"].value', 'invalidFilter', "expected an operator (eq, ne, co, sw, ew, gt, ge, lt, le, pr) after 'value'"],
   ['emails[value co "x" and phoneNumbers[type eq "work"]]', 'invalidFilter', 'value filters cannot be nested'],
   ['foo eq "x"', 'invalidFilter', "Unknown attribute 'foo'"],
   ['name.nickname eq "x"', 'invalidFilter', "'name' has no sub-attribute 'nickname'"],

@@ -5,7 +5,7 @@
  */
 import type { Socket } from 'node:net';
 import type { Request, Response } from 'express';
-import { errorBody11 } from '../connectors/scim11/schema.js';
+import { errorBody11 } from '../scim/scim11.js';
 import { ScimError } from '../scim/errors.js';
 import { SCIM_CONTENT_TYPE } from '../scim/schemas.js';
 

@@ -10,7 +10,7 @@
  * `{ code, message }`. The gate reads one field per request: the readiness is computed in the background.
  */
 import type { RequestHandler } from 'express';
-import { errorBody11 } from '../connectors/scim11/schema.js';
+import { errorBody11 } from '../scim/scim11.js';
 import { ScimError } from '../scim/errors.js';
 import type { Readiness } from '../runtime/readiness.js';
 import { RETRY_AFTER_SECONDS } from './health.js';

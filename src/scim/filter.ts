@@ -1,66 +1,130 @@
 /**
- * SCIM filters (RFC 7644 §3.4.2.2) and PATCH paths (RFC 7644 §3.5.2).
+ * The SCIM filter grammar (RFC 7644 §3.4.2.2) and PATCH paths (RFC 7644 §3.5.2): a hand-written recursive-descent
+ * parser producing the syntax tree of filter-ast.ts. Every malformed input is a 400 with a detail naming what was
+ * expected, what was found and where (1-based character position).
  *
- * - A hand-written recursive-descent parser producing the syntax tree of filter-ast.ts. Every malformed input
- *   is a 400 with a detail naming what was expected, what was found and where (1-based character position).
- * - Attribute resolution and operand checks against the SCIM schemas as data (schema-defs.ts), shared with the
- *   SQL translation (src/userstore/filter-sql.ts) so both refuse the same filters with the same words.
- * - An in-memory evaluator over SCIM JSON, for PATCH value filters (`emails[type eq "work"]`) and for anything
- *   that already holds a rendered resource.
+ * Hostile input is bounded before it can cost anything (RFC 7644 §3.4.2.2 lets a service provider refuse filters
+ * it will not process, §3.12 invalidFilter): the length is checked before parsing starts, control characters
+ * before any token is read, and the number of terms and the nesting depth while parsing, so the parser's own
+ * recursion never goes deeper than SCIM_LIMITS.filterMaxDepth levels. The tree it builds is no deeper than that
+ * either (and/or chains are one node, filter-ast.ts), so the code that walks it (filter-eval.ts, the SQL
+ * translation) may recurse. The limits (SCIM_LIMITS, service-provider.ts) are named in each refusal.
  *
- * Semantics shared by the evaluator and the SQL translation:
- * - String comparisons ignore case unless the attribute is caseExact (RFC 7643 §2.2, §7); gt/ge/lt/le on strings
- *   are lexicographic by code point (after lower-casing when caseExact is false).
- * - dateTime values are compared as instants (RFC 7644 §3.4.2.2); a value without a time zone is read as UTC.
- * - A multi-valued attribute matches when any of its values matches (RFC 7644 §3.4.2.2); `emails co "x"` on a
- *   multi-valued complex attribute means `emails.value co "x"`.
- * - `ne` is the negation of `eq`: `title ne "x"` matches a resource without a title, like `not (title eq "x")`,
- *   and `emails.type ne "work"` matches when no email has type work.
- * - `eq null` means "not present", `ne null` means "present"; other operators refuse null.
- * - `pr`: present means not null, not "", not an empty array or object (RFC 7644 §3.4.2.2).
- * - Booleans support eq and ne only (true/false, or the strings "true"/"false" some clients send); numbers and
- *   dateTimes have no co/sw/ew; binary values support eq and ne only; a complex attribute cannot be compared.
+ * Forms real clients send beyond RFC 7644, accepted here:
+ * - `emails[type eq "work"].value eq "a@b.c"` (Microsoft Entra): a sub-attribute and a comparison after a value
+ *   filter, read as `emails[type eq "work" and value eq "a@b.c"]`, with any operator, `pr` included;
+ * - unquoted values in lenient mode (FilterSyntax.lenient, SCIM_FILTER_LENIENT): `userName eq alice`,
+ *   `meta.lastModified gt 2011-05-13T04:42:34Z`; see compareOperand for how a bare value is typed;
+ * - legacy attribute paths (`urn:...:User.manager`, `manager` without its URN), resolved in attribute-path.ts.
+ *
+ * Other grammars that are a subset of this one (SCIM 1.1's) are parsed here too, as a FilterDialect, so they get
+ * the same limits and the same tree.
+ *
+ * Evaluation lives in filter-eval.ts, resolution and operand checks in filter-operand.ts and attribute-path.ts;
+ * this module re-exports them for the modules that imported them from here.
  */
+import { ATTR_WORD_CHAR, ATTR_WORD_START, formatAttrPath, splitAttrPath } from './attribute-path.js';
 import { ScimError, type ScimType } from './errors.js';
 import type { AttrPath, CompareOp, Filter, FilterValue, PatchPath } from './filter-ast.js';
-import {
-  COMMON_ATTRIBUTES,
-  findAttribute,
-  type AttributeDef,
-  type ResolvedPath,
-  type ResourceTypeDef,
-  type SchemaDef,
-} from './schema-defs.js';
+import { SCIM_LIMITS } from './service-provider.js';
 
 export type { AttrPath, CompareOp, Filter, FilterValue, PatchPath } from './filter-ast.js';
+export { formatAttrPath, parseAttrPath } from './attribute-path.js';
+export { comparedAttribute, compareOperand, parseDateTime, resolveElementPath, resolveFilterPath, type Operand } from './filter-operand.js';
+export { evaluateElementFilter, evaluateFilter, validateFilter } from './filter-eval.js';
 
-const COMPARE_OPS: ReadonlySet<string> = new Set<CompareOp>(['eq', 'ne', 'co', 'sw', 'ew', 'gt', 'ge', 'lt', 'le']);
-/** Deeper nesting than this is refused rather than risking the stack on hostile input. */
-const MAX_DEPTH = 64;
-const WORD_CHAR = /[A-Za-z0-9_:.$-]/;
-const WORD_START = /[A-Za-z$]/;
+const COMPARE_OPS: readonly CompareOp[] = ['eq', 'ne', 'co', 'sw', 'ew', 'gt', 'ge', 'lt', 'le'];
 const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+const SUB_ATTR_CHAR = /[A-Za-z0-9_$-]/;
 const ATTR_NAME = /^\$?[A-Za-z][A-Za-z0-9_-]*$/;
-const URN = /^urn:[A-Za-z0-9][A-Za-z0-9-]*(?::[A-Za-z0-9._$-]+)+$/i;
+/**
+ * Control characters (C0 but tab, line feed and carriage return, which separate tokens like spaces; DEL; C1):
+ * no attribute value holds them, and NUL cannot even be sent to PostgreSQL.
+ */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/;
+/** Ends an unquoted value (lenient mode). */
+const BARE_END = /[\s()[\]"]/;
+
+/**
+ * A grammar that is a subset of RFC 7644's, parsed by the same parser (SCIM 1.1's: src/scim/scim11/filter.ts).
+ */
+export interface FilterDialect {
+  /** For messages: `Invalid SCIM 1.1 filter: ...`. */
+  name: string;
+  /** The comparison operators it has, and whether it has `pr`. */
+  operators: readonly CompareOp[];
+  present: boolean;
+  /** Whether it has `not (...)` and value filters `attr[...]`; each refusal names it. */
+  not: boolean;
+  valueFilters: boolean;
+  /** The SCIM 2.0 attribute path an attribute path word of the dialect names. */
+  path(word: string): string;
+}
+
+/** How filters are read: strict RFC 7644 (the default) or lenient, and in which dialect. */
+export interface FilterSyntax {
+  /**
+   * Accept unquoted comparison values (`userName eq alice`, `externalId eq 12ab`), which RFC 7644 §3.4.2.2 does
+   * not allow but clients in the field send. Default false (strict); the server's default comes from
+   * SCIM_FILTER_LENIENT (src/config.ts).
+   */
+  lenient?: boolean | undefined;
+  /** Another grammar than RFC 7644's (SCIM 1.1). */
+  dialect?: FilterDialect | undefined;
+}
 
 type Mode = 'filter' | 'path';
+
+/** A word as quoted in a message: long ones cut, so an error never echoes kilobytes of the request. */
+function clip(word: string): string {
+  return word.length > 64 ? `${word.slice(0, 61)}...` : word;
+}
 
 class Parser {
   pos = 0;
   private depth = 0;
+  private terms = 0;
+  private readonly lenient: boolean;
+  private readonly dialect: FilterDialect | undefined;
 
   constructor(
     private readonly text: string,
     private readonly mode: Mode,
-  ) {}
+    syntax: FilterSyntax = {},
+  ) {
+    this.lenient = syntax.lenient === true;
+    this.dialect = mode === 'filter' ? syntax.dialect : undefined;
+  }
 
   private get scimType(): ScimType {
     return this.mode === 'filter' ? 'invalidFilter' : 'invalidPath';
   }
 
+  get what(): string {
+    if (this.mode === 'path') return 'Invalid path';
+    return this.dialect ? `Invalid ${this.dialect.name} filter` : 'Invalid filter';
+  }
+
   fail(message: string, at = this.pos): never {
-    const what = this.mode === 'filter' ? 'Invalid filter' : 'Invalid path';
-    throw new ScimError(400, `${what}: ${message} at position ${at + 1}`, this.scimType);
+    throw new ScimError(400, `${this.what}: ${message} at position ${at + 1}`, this.scimType);
+  }
+
+  /** The length and character checks, before anything else looks at the text. */
+  checkText(): void {
+    const max = SCIM_LIMITS.filterMaxLength;
+    if (this.text.length > max) {
+      throw new ScimError(
+        400,
+        `${this.what}: it is ${this.text.length} characters long; this server's limit is ${max} characters`,
+        this.scimType,
+      );
+    }
+    const control = CONTROL.exec(this.text);
+    if (control) {
+      const code = control[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');
+      this.fail(`control character U+${code}; a ${this.mode} cannot contain control characters`, control.index);
+    }
   }
 
   char(at = this.pos): string | undefined {
@@ -78,9 +142,9 @@ class Parser {
   /** The word (attribute path, keyword or literal) starting at `at`, without consuming it. */
   private wordAt(at = this.pos): string | undefined {
     const first = this.char(at);
-    if (first === undefined || !WORD_START.test(first)) return undefined;
+    if (first === undefined || !ATTR_WORD_START.test(first)) return undefined;
     let end = at + 1;
-    while (end < this.text.length && WORD_CHAR.test(this.text[end]!)) end++;
+    while (end < this.text.length && ATTR_WORD_CHAR.test(this.text[end]!)) end++;
     return this.text.slice(at, end);
   }
 
@@ -90,9 +154,9 @@ class Parser {
     if (c === undefined) return `the end of the ${this.mode}`;
     if (c === '"') return 'a string';
     const word = this.wordAt(at);
-    if (word) return `'${word}'`;
-    const run = /^[^\s()[\]"]+/.exec(this.text.slice(at))?.[0];
-    return `'${run && run.length > 1 ? run : c}'`;
+    if (word) return `'${clip(word)}'`;
+    const run = /^[^\s()[\]"]+/.exec(this.text.slice(at, at + 100))?.[0];
+    return `'${run && run.length > 1 ? clip(run) : c}'`;
   }
 
   /** Consumes `keyword` (ignoring case) if it is the next word. */
@@ -111,24 +175,32 @@ class Parser {
 
   private nest(open: number): void {
     this.depth++;
-    if (this.depth > MAX_DEPTH) this.fail(`nesting deeper than ${MAX_DEPTH} levels`, open);
+    const max = SCIM_LIMITS.filterMaxDepth;
+    if (this.depth > max) this.fail(`nesting deeper than ${max} levels (parentheses, not, value filters), this server's limit`, open);
   }
 
   private unnest(): void {
     this.depth--;
   }
 
+  /** Counts one comparison or presence test. */
+  private term(at: number): void {
+    this.terms++;
+    const max = SCIM_LIMITS.filterMaxTerms;
+    if (this.terms > max) this.fail(`more than ${max} comparisons, this server's limit`, at);
+  }
+
   /** FILTER = logExp with `or` binding loosest (RFC 7644 §3.4.2.2: precedence not > and > or). */
   parseOr(inValueFilter: boolean): Filter {
-    let left = this.parseAnd(inValueFilter);
-    while (this.keyword('or')) left = { kind: 'or', left, right: this.parseAnd(inValueFilter) };
-    return left;
+    const filters = [this.parseAnd(inValueFilter)];
+    while (this.keyword('or')) filters.push(this.parseAnd(inValueFilter));
+    return filters.length === 1 ? filters[0]! : { kind: 'or', filters };
   }
 
   private parseAnd(inValueFilter: boolean): Filter {
-    let left = this.parseUnary(inValueFilter);
-    while (this.keyword('and')) left = { kind: 'and', left, right: this.parseUnary(inValueFilter) };
-    return left;
+    const filters = [this.parseUnary(inValueFilter)];
+    while (this.keyword('and')) filters.push(this.parseUnary(inValueFilter));
+    return filters.length === 1 ? filters[0]! : { kind: 'and', filters };
   }
 
   private parseUnary(inValueFilter: boolean): Filter {
@@ -146,6 +218,7 @@ class Parser {
       this.fail(`expected an attribute path, '(' or 'not', found '${word}'`);
     }
     if (word.toLowerCase() === 'not') {
+      if (this.dialect && !this.dialect.not) this.fail(`'not' is SCIM 2.0, not ${this.dialect.name}`);
       this.pos += word.length;
       this.skipWs();
       if (this.char() !== '(') this.fail(`expected '(' after 'not', found ${this.found()}`);
@@ -157,34 +230,48 @@ class Parser {
     const afterPath = this.pos;
     this.skipWs();
     if (this.char() === '[') {
+      if (this.dialect && !this.dialect.valueFilters) this.fail(`value filters ('[...]') are SCIM 2.0, not ${this.dialect.name}`);
       if (inValueFilter) this.fail('value filters cannot be nested');
       const open = this.pos;
       this.pos++;
       const filter = this.parseValueFilter(open);
-      if (this.char() === '.') {
-        this.fail("a sub-attribute after a value filter ('emails[type eq \"work\"].value') is only allowed in PATCH paths");
-      }
-      return { kind: 'valuePath', path, filter };
+      if (this.char() !== '.') return { kind: 'valuePath', path, filter };
+      // Microsoft Entra: `emails[type eq "work"].value eq "x"` means `emails[type eq "work" and value eq "x"]`.
+      this.pos++;
+      const subStart = this.pos;
+      const sub = this.subAttributeName();
+      const term = this.parseComparison({ attribute: sub }, subStart);
+      const filters = filter.kind === 'and' ? [...filter.filters, term] : [filter, term];
+      return { kind: 'valuePath', path, filter: { kind: 'and', filters } };
     }
     if (this.pos === afterPath && !this.atEnd()) {
       this.fail(`expected a space after the attribute path '${formatAttrPath(path)}', found ${this.found()}`);
     }
+    return this.parseComparison(path, start);
+  }
+
+  /** After an attribute path and whitespace: `pr`, or an operator and a value. */
+  private parseComparison(path: AttrPath, start: number): Filter {
+    this.skipWs();
     const opStart = this.pos;
     const opWord = this.wordAt();
     const op = opWord?.toLowerCase();
-    if (op === 'pr') {
+    const operators = this.dialect?.operators ?? COMPARE_OPS;
+    const present = this.dialect?.present ?? true;
+    const names = [...operators, ...(present ? ['pr'] : [])].join(', ');
+    this.term(start);
+    if (op === 'pr' && present) {
       this.pos += opWord!.length;
       return { kind: 'present', path };
     }
-    if (op === undefined || !COMPARE_OPS.has(op)) {
-      this.fail(
-        `expected an operator (eq, ne, co, sw, ew, gt, ge, lt, le, pr) after '${formatAttrPath(path)}', found ${this.found()}`,
-        opStart,
-      );
+    if (op === undefined || !operators.includes(op as CompareOp)) {
+      if (this.dialect && op !== undefined && (op === 'pr' || COMPARE_OPS.includes(op as CompareOp))) {
+        this.fail(`'${opWord}' is not a ${this.dialect.name} operator (${names})`, opStart);
+      }
+      this.fail(`expected an operator (${names}) after '${formatAttrPath(path)}', found ${this.found()}`, opStart);
     }
     this.pos += opWord!.length;
-    const value = this.parseValue(op);
-    return { kind: 'compare', path, op: op as CompareOp, value };
+    return { kind: 'compare', path, op: op as CompareOp, ...this.parseValue(op) };
   }
 
   /** After '(': a filter and the closing ')'. */
@@ -215,21 +302,31 @@ class Parser {
     return filter;
   }
 
-  /** attrPath = [URI ":"] ATTRNAME *1subAttr (RFC 7644 §3.10). */
+  /** After the '.' that follows a value filter: the sub-attribute's name. */
+  subAttributeName(): string {
+    const start = this.pos;
+    while (this.char() !== undefined && SUB_ATTR_CHAR.test(this.char()!)) this.pos++;
+    const sub = this.text.slice(start, this.pos);
+    if (!ATTR_NAME.test(sub)) this.fail(`expected a sub-attribute name after '.', found ${this.found(start)}`, start);
+    return sub;
+  }
+
+  /** attrPath = [URI ":"] ATTRNAME *1subAttr (RFC 7644 §3.10), after the dialect's own spelling is mapped. */
   parseAttrPathWord(): AttrPath {
     const start = this.pos;
     const word = this.wordAt();
     if (word === undefined) this.fail(`expected an attribute path, found ${this.found()}`);
     this.pos += word.length;
-    return splitAttrPath(word, (message) => this.fail(message, start));
+    return splitAttrPath(this.dialect ? this.dialect.path(word) : word, (message) => this.fail(message, start));
   }
 
-  /** compValue = false / null / true / number / string (JSON, RFC 7159). */
-  private parseValue(op: string): FilterValue {
+  /** compValue = false / null / true / number / string (JSON, RFC 7159); in lenient mode also a bare word. */
+  private parseValue(op: string): { value: FilterValue; bare?: string } {
     this.skipWs();
     const start = this.pos;
     const c = this.char();
-    if (c === '"') return this.parseString();
+    if (c === '"') return { value: this.parseString() };
+    if (this.lenient) return this.parseBareValue(op);
     if (c === '-' || (c !== undefined && c >= '0' && c <= '9')) {
       NUMBER.lastIndex = start;
       const m = NUMBER.exec(this.text);
@@ -238,16 +335,34 @@ class Parser {
         this.fail(`invalid number ${this.found()} (JSON number syntax)`, start);
       }
       this.pos += m[0].length;
-      return Number(m[0]);
+      return { value: Number(m[0]) };
     }
     const word = this.wordAt();
     const lower = word?.toLowerCase();
     if (lower === 'true' || lower === 'false' || lower === 'null') {
       this.pos += word!.length;
-      return lower === 'null' ? null : lower === 'true';
+      return { value: lower === 'null' ? null : lower === 'true' };
     }
     const hint = word ? ' (strings must be in double quotes)' : '';
     this.fail(`expected a value (a string in double quotes, a number, true, false or null) after '${op}', found ${this.found()}${hint}`);
+  }
+
+  /**
+   * Lenient mode: everything up to the next space, parenthesis, bracket or quote. A JSON literal keeps its type
+   * (and its text, for compareOperand to read it as a string where the attribute is one); anything else is a string.
+   */
+  private parseBareValue(op: string): { value: FilterValue; bare: string } {
+    const start = this.pos;
+    while (this.char() !== undefined && !BARE_END.test(this.char()!)) this.pos++;
+    const bare = this.text.slice(start, this.pos);
+    if (bare === '') this.fail(`expected a value after '${op}', found ${this.found()}`);
+    const lower = bare.toLowerCase();
+    if (lower === 'true' || lower === 'false') return { value: lower === 'true', bare };
+    if (lower === 'null') return { value: null, bare };
+    NUMBER.lastIndex = 0;
+    const m = NUMBER.exec(bare);
+    if (m && m[0] === bare) return { value: Number(bare), bare };
+    return { value: bare, bare };
   }
 
   private parseString(): string {
@@ -268,13 +383,20 @@ class Parser {
         continue;
       }
       const e = this.char(this.pos + 1);
-      const simple: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
+      const simple: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', n: '\n', r: '\r', t: '\t' };
+      const hex = this.text.slice(this.pos + 2, this.pos + 6);
       if (e !== undefined && e in simple) {
         out += simple[e];
         this.pos += 2;
-      } else if (e === 'u' && /^[0-9a-fA-F]{4}$/.test(this.text.slice(this.pos + 2, this.pos + 6))) {
-        out += String.fromCharCode(parseInt(this.text.slice(this.pos + 2, this.pos + 6), 16));
+      } else if (e === 'u' && /^[0-9a-fA-F]{4}$/.test(hex)) {
+        const code = parseInt(hex, 16);
+        if (CONTROL.test(String.fromCharCode(code))) {
+          this.fail(`the escape '\\u${hex}' is a control character; a ${this.mode} cannot contain control characters`);
+        }
+        out += String.fromCharCode(code);
         this.pos += 6;
+      } else if (e === 'b' || e === 'f') {
+        this.fail(`the escape '\\${e}' is a control character; a ${this.mode} cannot contain control characters`);
       } else {
         this.fail(`invalid escape '\\${e ?? ''}' in a string`);
       }
@@ -282,28 +404,19 @@ class Parser {
   }
 }
 
-function splitAttrPath(word: string, fail: (message: string) => never): AttrPath {
-  const colon = word.lastIndexOf(':');
-  const urn = colon >= 0 ? word.slice(0, colon) : undefined;
-  const rest = word.slice(colon + 1);
-  if (urn !== undefined && !URN.test(urn)) fail(`invalid schema URN '${urn}' in the attribute path '${word}'`);
-  const parts = rest.split('.');
-  if (parts.length > 2 || !parts.every((p) => ATTR_NAME.test(p))) {
-    fail(`invalid attribute path '${word}' (expected [schema URN:]attribute[.subAttribute])`);
-  }
-  return { ...(urn !== undefined && { urn }), attribute: parts[0]!, ...(parts[1] !== undefined && { subAttribute: parts[1] }) };
-}
-
 /**
  * Parses a filter (RFC 7644 §3.4.2.2). Operators and keywords ignore case; attribute names keep the client's
- * case (resolution ignores it). Throws ScimError 400 invalidFilter, with the position, for malformed input.
+ * case (resolution ignores it). Throws ScimError 400 invalidFilter, with the position, for malformed input and
+ * for a filter over this server's limits (SCIM_LIMITS: length, comparisons, nesting).
  *
  * @example parseFilter('userType eq "Employee" and emails[type eq "work" and value co "@example.com"]')
+ * @example parseFilter('userName eq alice', { lenient: true }) // { kind: 'compare', ..., value: 'alice', bare: 'alice' }
  */
-export function parseFilter(text: string): Filter {
-  const p = new Parser(text, 'filter');
+export function parseFilter(text: string, syntax: FilterSyntax = {}): Filter {
+  const p = new Parser(text, 'filter', syntax);
+  p.checkText();
   p.skipWs();
-  if (p.atEnd()) throw new ScimError(400, 'Invalid filter: the filter is empty', 'invalidFilter');
+  if (p.atEnd()) throw new ScimError(400, `${p.what}: the filter is empty`, 'invalidFilter');
   const filter = p.parseOr(false);
   p.skipWs();
   if (!p.atEnd()) p.fail(`unexpected ${p.found()} after a complete filter (expected 'and', 'or' or the end)`);
@@ -313,10 +426,12 @@ export function parseFilter(text: string): Filter {
 /**
  * Parses a PATCH operation's path (RFC 7644 §3.5.2: PATH = attrPath / valuePath [subAttr]):
  * `members`, `name.givenName`, `members[value eq "2819c223"]`, `emails[type eq "work"].value`,
- * `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager`. Throws ScimError 400 invalidPath.
+ * `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager`. Throws ScimError 400 invalidPath, also
+ * for a path over the filter limits.
  */
 export function parsePatchPath(text: string): PatchPath {
   const p = new Parser(text.trim(), 'path');
+  p.checkText();
   if (p.atEnd()) throw new ScimError(400, 'Invalid path: the path is empty', 'invalidPath');
   const path = p.parseAttrPathWord();
   let valueFilter: Filter | undefined;
@@ -326,41 +441,18 @@ export function parsePatchPath(text: string): PatchPath {
     const open = p.pos;
     p.pos++;
     valueFilter = p.parseValueFilter(open);
-    if (path.subAttribute !== undefined) {
+    // With a URN, `urn:...:User.emails[...]` may be the legacy dotted form of `urn:...:User:emails[...]`: only
+    // resolution, which knows the schemas, can tell (src/scim/attribute-path.ts).
+    if (path.subAttribute !== undefined && path.urn === undefined) {
       p.fail(`a value filter applies to a multi-valued attribute, not to the sub-attribute '${formatAttrPath(path)}'`, open);
     }
     if (p.char() === '.') {
       p.pos++;
-      const start = p.pos;
-      let sub = '';
-      while (p.char() !== undefined && /[A-Za-z0-9_$-]/.test(p.char()!)) sub += p.char(p.pos++);
-      if (!ATTR_NAME.test(sub)) p.fail(`expected a sub-attribute name after '.', found ${p.found(start)}`, start);
-      subAttribute = sub;
+      subAttribute = p.subAttributeName();
     }
   }
   if (!p.atEnd()) p.fail(`unexpected ${p.found()} after the path`);
   return { path, ...(valueFilter && { valueFilter }), ...(subAttribute !== undefined && { subAttribute }) };
-}
-
-/**
- * Parses one attribute path (`name.givenName`, `urn:...:User:manager.value`), e.g. a sortBy or an
- * `attributes` entry. Throws ScimError 400 with `scimType` (default invalidPath).
- */
-export function parseAttrPath(text: string, scimType: ScimType = 'invalidPath'): AttrPath {
-  const word = text.trim();
-  const fail = (message: string): never => {
-    throw new ScimError(400, `Invalid attribute path: ${message}`, scimType);
-  };
-  if (word === '') fail('the attribute path is empty');
-  if (!WORD_START.test(word[0]!) || ![...word].every((c) => WORD_CHAR.test(c))) {
-    fail(`'${word}' is not [schema URN:]attribute[.subAttribute]`);
-  }
-  return splitAttrPath(word, fail);
-}
-
-/** The path as text, in the client's spelling: `urn:...:User:manager.value`. */
-export function formatAttrPath(path: AttrPath): string {
-  return `${path.urn !== undefined ? `${path.urn}:` : ''}${path.attribute}${path.subAttribute !== undefined ? `.${path.subAttribute}` : ''}`;
 }
 
 /** A canonical, fully parenthesised rendering of a filter (for logs and tests). */
@@ -372,351 +464,10 @@ export function formatFilter(filter: Filter): string {
       return `${formatAttrPath(filter.path)} pr`;
     case 'and':
     case 'or':
-      return `(${formatFilter(filter.left)} ${filter.kind} ${formatFilter(filter.right)})`;
+      return `(${filter.filters.map(formatFilter).join(` ${filter.kind} `)})`;
     case 'not':
       return `not (${formatFilter(filter.filter)})`;
     case 'valuePath':
       return `${formatAttrPath(filter.path)}[${formatFilter(filter.filter)}]`;
   }
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Resolution and operand checks (shared with src/userstore/filter-sql.ts)
-
-function invalidFilter(detail: string): ScimError {
-  return new ScimError(400, detail, 'invalidFilter');
-}
-
-/**
- * Resolves a filter's attribute path against a resource type (RFC 7644 §3.10), ignoring case. Core attributes
- * may omit their schema URN; an extension attribute without its URN is accepted when exactly one extension
- * defines it. Unknown attributes and attributes that are never returned (password) are refused.
- */
-export function resolveFilterPath(rt: ResourceTypeDef, path: AttrPath, scimType: ScimType = 'invalidFilter'): ResolvedPath {
-  const text = formatAttrPath(path);
-  const fail = (detail: string): never => {
-    throw new ScimError(400, detail, scimType);
-  };
-  const schemas = [rt.schema, ...rt.extensions.map((e) => e.schema)];
-  let candidates: SchemaDef[];
-  if (path.urn !== undefined) {
-    const schema = schemas.find((s) => s.id.toLowerCase() === path.urn!.toLowerCase());
-    if (!schema) fail(`Unknown schema '${path.urn}' in the attribute path '${text}' (resource type ${rt.name})`);
-    candidates = [schema!];
-  } else {
-    candidates = schemas;
-  }
-  const found: ResolvedPath[] = [];
-  for (const schema of candidates) {
-    const attributes = schema === rt.schema ? [...COMMON_ATTRIBUTES, ...schema.attributes] : schema.attributes;
-    const attribute = findAttribute(attributes, path.attribute);
-    if (attribute) found.push({ schema, attribute });
-    // Core attributes win over extension attributes of the same name.
-    if (attribute && schema === rt.schema) break;
-  }
-  if (found.length > 1 && found[0]!.schema !== rt.schema) {
-    fail(`Attribute '${text}' is ambiguous: qualify it with its schema URN (${found.map((f) => f.schema.id).join(', ')})`);
-  }
-  const resolved = found[0];
-  if (!resolved) return fail(`Unknown attribute '${text}' (resource type ${rt.name})`);
-  if (resolved.attribute.returned === 'never') fail(`Attribute '${text}' cannot be used in a filter: it is never returned`);
-  if (path.subAttribute === undefined) return resolved;
-  const sub = resolved.attribute.subAttributes && findAttribute(resolved.attribute.subAttributes, path.subAttribute);
-  if (!sub) return fail(`Unknown attribute '${text}': '${resolved.attribute.name}' has no sub-attribute '${path.subAttribute}'`);
-  return { ...resolved, subAttribute: sub };
-}
-
-/**
- * Resolves a path inside a value filter (`type` in `emails[type eq "work"]`) against the filtered attribute:
- * a sub-attribute of a complex attribute, or `value` for the elements of a simple multi-valued attribute.
- */
-export function resolveElementPath(parent: AttributeDef, path: AttrPath, scimType: ScimType = 'invalidFilter'): AttributeDef {
-  const text = formatAttrPath(path);
-  const fail = (detail: string): never => {
-    throw new ScimError(400, detail, scimType);
-  };
-  if (path.urn !== undefined || path.subAttribute !== undefined) {
-    fail(`Unknown attribute '${text}' in the value filter of '${parent.name}': name one of its sub-attributes`);
-  }
-  if (parent.type !== 'complex') {
-    if (path.attribute.toLowerCase() === 'value') return { ...parent, name: 'value', multiValued: false };
-    fail(`Unknown attribute '${text}' in the value filter of '${parent.name}': its elements have only 'value'`);
-  }
-  const sub = parent.subAttributes && findAttribute(parent.subAttributes, path.attribute);
-  if (!sub) return fail(`Unknown attribute '${text}': '${parent.name}' has no sub-attribute '${path.attribute}'`);
-  return sub;
-}
-
-/**
- * The attribute a comparison applies to: the sub-attribute if given; for a multi-valued complex attribute
- * without one, its `value` sub-attribute (`emails co "x"` = `emails.value co "x"`). A complex attribute
- * without `value` cannot be compared.
- */
-export function comparedAttribute(resolved: { attribute: AttributeDef; subAttribute?: AttributeDef | undefined }, text: string): AttributeDef {
-  if (resolved.subAttribute) return resolved.subAttribute;
-  const attr = resolved.attribute;
-  if (attr.type !== 'complex') return attr;
-  const value = attr.multiValued ? attr.subAttributes && findAttribute(attr.subAttributes, 'value') : undefined;
-  if (value) return value;
-  const example = attr.subAttributes?.[0]?.name;
-  throw invalidFilter(
-    `Attribute '${text}' is complex and cannot be compared${example ? `: name a sub-attribute, e.g. '${text}.${example}'` : ''}`,
-  );
-}
-
-/** A comparison value checked against the attribute's type. */
-export type Operand =
-  | { type: 'string'; value: string }
-  | { type: 'number'; value: number }
-  | { type: 'boolean'; value: boolean }
-  /** `value`: the instant as ISO 8601 with its zone (Z added when missing); `ms`: epoch milliseconds. */
-  | { type: 'dateTime'; value: string; ms: number };
-
-const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d+)?(Z|[+-]\d{2}:\d{2})?$/i;
-
-/** Parses an xsd:dateTime (RFC 7643 §2.3.5) as an instant; undefined if it is not one. */
-export function parseDateTime(text: string): { iso: string; ms: number } | undefined {
-  const m = DATE_TIME.exec(text);
-  if (!m) return undefined;
-  const iso = m[8] ? text.toUpperCase() : `${text}Z`;
-  const ms = Date.parse(iso);
-  if (Number.isNaN(ms)) return undefined;
-  // Date.parse rolls 2026-02-30 over to March; refuse it instead.
-  const [, y, mo, d] = m;
-  const check = new Date(Date.UTC(Number(y), Number(mo) - 1, Number(d)));
-  if (check.getUTCMonth() !== Number(mo) - 1 || check.getUTCDate() !== Number(d)) return undefined;
-  return { iso, ms };
-}
-
-/**
- * Checks that `op value` applies to the attribute `def` (RFC 7644 §3.4.2.2) and returns the typed operand;
- * null for `eq null` / `ne null` (absent / present). Throws 400 invalidFilter on a type mismatch.
- */
-export function compareOperand(def: AttributeDef, op: CompareOp, value: FilterValue, text: string): Operand | null {
-  const fail = (why: string): never => {
-    throw invalidFilter(`Invalid filter '${text} ${op} ${JSON.stringify(value)}': ${why}`);
-  };
-  if (value === null) {
-    if (op === 'eq' || op === 'ne') return null;
-    fail(`'${op}' cannot compare with null (use 'pr' or 'not (... pr)')`);
-  }
-  switch (def.type) {
-    case 'complex':
-      return fail(`'${text}' is complex and cannot be compared`);
-    case 'boolean': {
-      if (op !== 'eq' && op !== 'ne') fail(`'${op}' does not apply to the boolean attribute '${text}' (only eq, ne and pr do)`);
-      if (typeof value === 'boolean') return { type: 'boolean', value };
-      // Some clients (Microsoft Entra) send booleans as strings.
-      if (typeof value === 'string' && /^(true|false)$/i.test(value)) return { type: 'boolean', value: value.toLowerCase() === 'true' };
-      return fail(`'${text}' is a boolean: compare it with true or false`);
-    }
-    case 'integer':
-    case 'decimal': {
-      if (op === 'co' || op === 'sw' || op === 'ew') fail(`'${op}' does not apply to the number attribute '${text}'`);
-      if (typeof value !== 'number') return fail(`'${text}' is a number: compare it with a number`);
-      return { type: 'number', value };
-    }
-    case 'dateTime': {
-      if (op === 'co' || op === 'sw' || op === 'ew') fail(`'${op}' does not apply to the dateTime attribute '${text}'`);
-      if (typeof value !== 'string') return fail(`'${text}' is a dateTime: compare it with a string such as "2026-01-31T12:00:00Z"`);
-      const instant = parseDateTime(value);
-      if (!instant) return fail(`"${value}" is not a dateTime (xsd:dateTime, e.g. "2026-01-31T12:00:00Z")`);
-      return { type: 'dateTime', value: instant.iso, ms: instant.ms };
-    }
-    case 'binary':
-      if (op !== 'eq' && op !== 'ne') fail(`'${op}' does not apply to the binary attribute '${text}' (only eq, ne and pr do)`);
-      if (typeof value !== 'string') return fail(`'${text}' is binary (base64): compare it with a string`);
-      return { type: 'string', value };
-    case 'string':
-    case 'reference':
-      if (typeof value !== 'string') return fail(`'${text}' is a string: compare it with a string in double quotes`);
-      return { type: 'string', value };
-  }
-}
-
-/**
- * Checks every attribute path and operand of a filter against a resource type, without evaluating it: the
- * same 400s the SQL translation and the evaluator give, up front.
- */
-export function validateFilter(filter: Filter, rt: ResourceTypeDef): void {
-  evaluate(filter, { kind: 'validate', rt });
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// In-memory evaluation
-
-type Json = Record<string, unknown>;
-
-function isObject(v: unknown): v is Json {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** Looks a key up ignoring case (RFC 7643 §2.1). */
-function get(obj: unknown, key: string): unknown {
-  if (!isObject(obj)) return undefined;
-  if (key in obj) return obj[key];
-  const lower = key.toLowerCase();
-  for (const [k, v] of Object.entries(obj)) if (k.toLowerCase() === lower) return v;
-  return undefined;
-}
-
-function isPresent(v: unknown): boolean {
-  if (v === undefined || v === null || v === '') return false;
-  if (Array.isArray(v)) return v.some(isPresent);
-  if (isObject(v)) return Object.values(v).some(isPresent);
-  return true;
-}
-
-type Scope =
-  | { kind: 'resource'; rt: ResourceTypeDef; resource: Json }
-  | { kind: 'element'; parent: AttributeDef; element: unknown }
-  | { kind: 'validate'; rt: ResourceTypeDef }
-  | { kind: 'validateElement'; parent: AttributeDef };
-
-/** The values a path designates: every value of a multi-valued attribute, one value otherwise. */
-interface Values {
-  /** The attribute compared (see comparedAttribute); undefined when only `pr` or a value filter applies. */
-  text: string;
-  resolved: { attribute: AttributeDef; subAttribute?: AttributeDef | undefined };
-  /** The values designated by the path itself (for pr and valuePath). */
-  raw: unknown[];
-}
-
-function lookup(scope: Scope, path: AttrPath): Values {
-  const text = formatAttrPath(path);
-  if (scope.kind === 'element' || scope.kind === 'validateElement') {
-    const def = resolveElementPath(scope.parent, path);
-    if (scope.kind === 'validateElement') return { text, resolved: { attribute: def }, raw: [] };
-    const v = scope.parent.type === 'complex' ? get(scope.element, def.name) : scope.element;
-    return { text, resolved: { attribute: def }, raw: def.multiValued && Array.isArray(v) ? v : [v] };
-  }
-  const resolved = resolveFilterPath(scope.rt, path);
-  if (scope.kind === 'validate') return { text, resolved, raw: [] };
-  const container = resolved.schema === scope.rt.schema ? scope.resource : get(scope.resource, resolved.schema.id);
-  const value = get(container, resolved.attribute.name);
-  const elements = resolved.attribute.multiValued ? (Array.isArray(value) ? value : value === undefined ? [] : [value]) : [value];
-  if (!resolved.subAttribute) return { text, resolved, raw: elements };
-  const sub = resolved.subAttribute;
-  const raw = elements.flatMap((e): unknown[] => {
-    const v = get(e, sub.name);
-    return sub.multiValued && Array.isArray(v) ? (v as unknown[]) : [v];
-  });
-  return { text, resolved, raw };
-}
-
-function compareStrings(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-function matches(v: unknown, op: CompareOp, operand: Operand, def: AttributeDef): boolean {
-  let order: number;
-  switch (operand.type) {
-    case 'boolean':
-      return v === operand.value; // eq (ne is the negation of eq)
-    case 'number':
-      if (typeof v !== 'number') return false;
-      order = v - operand.value;
-      break;
-    case 'dateTime': {
-      const instant = typeof v === 'string' ? parseDateTime(v) : undefined;
-      if (!instant) return false;
-      order = instant.ms - operand.ms;
-      break;
-    }
-    case 'string': {
-      if (typeof v !== 'string') return false;
-      const a = def.caseExact ? v : v.toLowerCase();
-      const b = def.caseExact ? operand.value : operand.value.toLowerCase();
-      if (op === 'co') return a.includes(b);
-      if (op === 'sw') return a.startsWith(b);
-      if (op === 'ew') return a.endsWith(b);
-      order = compareStrings(a, b);
-      break;
-    }
-  }
-  switch (op) {
-    case 'eq':
-      return order === 0;
-    case 'gt':
-      return order > 0;
-    case 'ge':
-      return order >= 0;
-    case 'lt':
-      return order < 0;
-    case 'le':
-      return order <= 0;
-    default:
-      return false;
-  }
-}
-
-function evaluate(filter: Filter, scope: Scope): boolean {
-  switch (filter.kind) {
-    case 'and': {
-      // Validation walks both sides; evaluation may stop early.
-      const left = evaluate(filter.left, scope);
-      const right = evaluate(filter.right, scope);
-      return left && right;
-    }
-    case 'or': {
-      const left = evaluate(filter.left, scope);
-      const right = evaluate(filter.right, scope);
-      return left || right;
-    }
-    case 'not':
-      return !evaluate(filter.filter, scope);
-    case 'present': {
-      const { raw } = lookup(scope, filter.path);
-      return raw.some(isPresent);
-    }
-    case 'compare': {
-      const { text, resolved, raw } = lookup(scope, filter.path);
-      const def = comparedAttribute(resolved, text);
-      const operand = compareOperand(def, filter.op, filter.value, text);
-      // `emails co "x"`: compare the value sub-attribute of each element.
-      const values = def === resolved.attribute || def === resolved.subAttribute ? raw : raw.map((e) => get(e, def.name));
-      if (operand === null) return filter.op === 'eq' ? !values.some(isPresent) : values.some(isPresent);
-      if (filter.op === 'ne') return !values.some((v) => matches(v, 'eq', operand, def));
-      return values.some((v) => matches(v, filter.op, operand, def));
-    }
-    case 'valuePath': {
-      if (scope.kind === 'element' || scope.kind === 'validateElement') throw invalidFilter('Value filters cannot be nested');
-      const text = formatAttrPath(filter.path);
-      if (filter.path.subAttribute !== undefined) {
-        throw invalidFilter(`A value filter applies to a multi-valued or complex attribute, not to the sub-attribute '${text}'`);
-      }
-      const { resolved, raw } = lookup(scope, filter.path);
-      const parent = resolved.attribute;
-      if (!parent.multiValued && parent.type !== 'complex') {
-        throw invalidFilter(`A value filter applies to a multi-valued or complex attribute; '${text}' is a single ${parent.type}`);
-      }
-      if (scope.kind === 'validate') return evaluate(filter.filter, { kind: 'validateElement', parent });
-      return raw.some((element) => element !== undefined && element !== null && evaluate(filter.filter, { kind: 'element', parent, element }));
-    }
-  }
-}
-
-/**
- * Evaluates a filter against a SCIM resource in its JSON form (as rendered: core attributes at the top level,
- * extension attributes under their schema URN). Throws ScimError 400 invalidFilter for unknown attributes and
- * type mismatches, whatever the resource holds.
- *
- * Note: `userName` is compared as rendered, i.e. `DOMAIN/name` for users of a secondary domain, whereas the SQL
- * translation compares the bare name unless the filter value carries a domain prefix.
- */
-export function evaluateFilter(filter: Filter, resource: Record<string, unknown>, rt: ResourceTypeDef): boolean {
-  validateFilter(filter, rt);
-  return evaluate(filter, { kind: 'resource', rt, resource });
-}
-
-/**
- * Evaluates a value filter against one element of a multi-valued attribute (RFC 7644 §3.5.2: the `[...]` of
- * `emails[type eq "work"]`): its paths name sub-attributes of `attribute` (or `value` for a simple multi-valued
- * attribute, whose elements are the values themselves).
- *
- * @example evaluateElementFilter(parsePatchPath('emails[type eq "work"]').valueFilter!, { value: 'a@x', type: 'work' }, emailsDef) // true
- */
-export function evaluateElementFilter(filter: Filter, element: unknown, attribute: AttributeDef): boolean {
-  evaluate(filter, { kind: 'validateElement', parent: attribute });
-  return evaluate(filter, { kind: 'element', parent: attribute, element });
 }

@@ -13,8 +13,10 @@
  */
 import { ScimError, type ScimType } from './errors.js';
 import type { Filter, PatchPath } from './filter-ast.js';
-import { evaluateElementFilter, parsePatchPath } from './filter.js';
-import { COMMON_ATTRIBUTES, findAttribute, type AttributeDef, type ResourceTypeDef, type SchemaDef } from './schema-defs.js';
+import { attributesOf, isPathProblem, lookupAttrPath, schemaOf } from './attribute-path.js';
+import { evaluateElementFilter } from './filter-eval.js';
+import { parsePatchPath } from './filter.js';
+import { findAttribute, type AttributeDef, type ResourceTypeDef, type SchemaDef } from './schema-defs.js';
 import { SCHEMA_PATCH_OP } from './schemas.js';
 
 type Json = Record<string, unknown>;
@@ -142,7 +144,7 @@ export const PATCH_COMPATIBILITY = {
   elementFromEqFilter(filter: Filter, attr: AttributeDef): Json | undefined {
     const element: Json = {};
     const collect = (f: Filter): boolean => {
-      if (f.kind === 'and') return collect(f.left) && collect(f.right);
+      if (f.kind === 'and') return f.filters.every(collect);
       if (f.kind !== 'compare' || f.op !== 'eq' || f.path.subAttribute !== undefined || f.value === null) return false;
       const sub = findAttribute(attr.subAttributes ?? [], f.path.attribute);
       if (!sub || sub.mutability === 'readOnly') return false;
@@ -688,24 +690,25 @@ class PatchEngine {
 
   // --- paths -----------------------------------------------------------------------------------------------
 
-  /** Resolves a parsed path against the schemas; `scimType` says how an unknown name is reported. */
+  /**
+   * Resolves a parsed path against the schemas (src/scim/attribute-path.ts, shared with filters, projection and
+   * sortBy); `scimType` says how an unknown name is reported.
+   */
   private resolve(pp: PatchPath, text: string, scimType: 'invalidPath' | 'invalidValue'): Target {
-    const schema = pp.path.urn === undefined ? this.core : this.schemaById(pp.path.urn);
-    if (!schema) throw bad(scimType, `Unknown schema '${pp.path.urn}' in '${text}'`);
-    const attr = findAttribute(this.attributesOf(schema), pp.path.attribute);
-    if (!attr) throw bad(scimType, `Unknown attribute '${pp.path.attribute}' in '${text}'`);
-    if (pp.path.subAttribute !== undefined && (pp.valueFilter !== undefined || pp.subAttribute !== undefined)) {
+    const resolved = lookupAttrPath(this.rt, pp.path);
+    if (isPathProblem(resolved)) throw bad(scimType, resolved.detail);
+    const { schema, attribute: attr } = resolved;
+    if (resolved.subAttribute !== undefined && (pp.valueFilter !== undefined || pp.subAttribute !== undefined)) {
       throw bad(scimType, `'${text}' has a sub-attribute before a value filter`);
     }
     if (pp.valueFilter !== undefined) {
       if (!attr.multiValued) throw bad(scimType, `'${attr.name}' is single-valued; a value filter cannot select from it (RFC 7644 §3.5.2)`);
       checkValueFilter(pp.valueFilter, attr, text, scimType);
     }
-    const subName = pp.path.subAttribute ?? pp.subAttribute;
-    let sub: AttributeDef | undefined;
-    if (subName !== undefined) {
-      sub = findAttribute(attr.subAttributes ?? [], subName);
-      if (!sub) throw bad(scimType, `Unknown sub-attribute '${subName}' of '${attr.name}' in '${text}'`);
+    let sub = resolved.subAttribute;
+    if (pp.subAttribute !== undefined) {
+      sub = findAttribute(attr.subAttributes ?? [], pp.subAttribute);
+      if (!sub) throw bad(scimType, `Unknown sub-attribute '${pp.subAttribute}' of '${attr.name}' in '${text}'`);
     }
     return { schema, attr, sub, filter: pp.valueFilter, text };
   }
@@ -719,12 +722,11 @@ class PatchEngine {
   }
 
   private schemaById(id: string): SchemaDef | undefined {
-    const lower = id.toLowerCase();
-    return this.schemas.find((s) => s.id.toLowerCase() === lower);
+    return schemaOf(this.rt, id);
   }
 
   private attributesOf(schema: SchemaDef): AttributeDef[] {
-    return schema === this.core ? [...COMMON_ATTRIBUTES, ...schema.attributes] : schema.attributes;
+    return attributesOf(this.rt, schema);
   }
 
   /** The object holding a schema's attributes in the working resource, created for an extension if absent. */
@@ -851,9 +853,8 @@ class MemberDeltaBuilder {
 /** The ids of a filter made only of `value eq "<id>"` terms joined by `or`; undefined for any other filter. */
 function valueEqIds(filter: Filter): string[] | undefined {
   if (filter.kind === 'or') {
-    const left = valueEqIds(filter.left);
-    const right = valueEqIds(filter.right);
-    return left && right ? [...left, ...right] : undefined;
+    const ids = filter.filters.map(valueEqIds);
+    return ids.every((i) => i !== undefined) ? ids.flat() : undefined;
   }
   if (
     filter.kind === 'compare' &&

@@ -13,13 +13,18 @@
  * `meta.lastModified`, `urn:...:enterprise:2.0:User:employeeNumber`, or a whole extension's URN. `schemas` is
  * always kept.
  *
+ * Names resolve as everywhere else (src/scim/attribute-path.ts), so the legacy forms clients send work here too:
+ * `urn:...:enterprise:2.0:User.manager`, and `manager` for an extension attribute no other schema defines. A bare
+ * name two extensions define is refused (400 invalidValue naming both): which one was meant cannot be guessed.
+ *
  * Unknown attribute names are ignored rather than refused. A client may well ask for attributes of a schema
  * it knows and this server does not serve (Entra ID and Okta send fixed lists); the resource has no value for
  * them, so leaving them out is the accurate answer, and it is what most service providers do. A name that is
  * not even attribute notation (`name..x`, `a.b.c`, `a b`) is a client bug and gets 400 invalidValue.
  */
+import { isPathProblem, lookupAttrPath, parseAttrPath, type AttrPath } from './attribute-path.js';
 import { ScimError } from './errors.js';
-import { COMMON_ATTRIBUTES, findAttribute, resolvePath, type AttributeDef, type ResourceTypeDef } from './schema-defs.js';
+import { COMMON_ATTRIBUTES, findAttribute, type AttributeDef, type ResolvedPath, type ResourceTypeDef } from './schema-defs.js';
 
 export interface ProjectionRequest {
   attributes?: string[] | undefined;
@@ -28,8 +33,11 @@ export interface ProjectionRequest {
 
 type Json = Record<string, unknown>;
 
-/** attrPath = [URI ":"] ATTRNAME *1subAttr (RFC 7644 §3.10), or a bare schema URN. `$` allows `$ref`. */
-const ATTR_PATH = /^(?:urn:[^\s,]+:)?[A-Za-z$][\w$-]*(?:\.[A-Za-z$][\w$-]*)?$/;
+/**
+ * attrPath = [URI ":"] ATTRNAME *1subAttr (RFC 7644 §3.10), or a bare schema URN. `$` allows `$ref`. After a URN,
+ * up to two dots: the legacy form `urn:...:User.manager.value` (src/scim/attribute-path.ts).
+ */
+const ATTR_PATH = /^(?:urn:[^\s,]+:[A-Za-z$][\w$-]*(?:\.[A-Za-z$][\w$-]*){0,2}|[A-Za-z$][\w$-]*(?:\.[A-Za-z$][\w$-]*)?)$/;
 const SCHEMA_URN = /^urn:[^\s,]+$/;
 
 /**
@@ -89,7 +97,7 @@ function selectionOf(rt: ResourceTypeDef, names: readonly string[]): Selection {
       entry(whole.id).whole = true;
       continue;
     }
-    const resolved = resolvePath(rt, name);
+    const resolved = resolveListed(rt, name);
     if (!resolved) continue; // unknown: ignored, see the header comment
     const s = entry(resolved.schema.id);
     const key = resolved.attribute.name.toLowerCase();
@@ -98,6 +106,22 @@ function selectionOf(rt: ResourceTypeDef, names: readonly string[]): Selection {
     else if (current !== 'all') s.attributes.set(key, new Set([...(current ?? []), resolved.subAttribute.name.toLowerCase()]));
   }
   return selection;
+}
+
+/** A name of an `attributes` list resolved against `rt`; undefined when unknown, 400 when ambiguous. */
+function resolveListed(rt: ResourceTypeDef, name: string): ResolvedPath | undefined {
+  let path: AttrPath;
+  try {
+    path = parseAttrPath(name, 'invalidValue');
+  } catch (err) {
+    // Not attribute notation this server's schemas could hold (an unusual URN): there is nothing to show.
+    if (err instanceof ScimError) return undefined;
+    throw err;
+  }
+  const resolved = lookupAttrPath(rt, path);
+  if (!isPathProblem(resolved)) return resolved;
+  if (resolved.kind === 'ambiguous') throw ScimError.badRequest(resolved.detail, 'invalidValue');
+  return undefined;
 }
 
 function isObject(v: unknown): v is Json {

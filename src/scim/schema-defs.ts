@@ -191,10 +191,14 @@ export const GROUP_SCHEMA: SchemaDef = {
     attr('members', 'complex', 'A list of members of the Group', { multiValued: true }, [
       str('value', 'Identifier of the member of this Group', { caseExact: true, mutability: 'immutable' }),
       attr('$ref', 'reference', 'The URI of the member resource', { mutability: 'immutable', referenceTypes: ['User', 'Group'] }),
-      // returned: request. RFC 7643 §8.7.1 lists only value, $ref and type for members; the server's display
-      // (the member's userName / displayName) is there for clients that ask for it (`attributes=members.display`),
-      // so a client reading a group back finds its members exactly as it wrote them.
-      str('display', 'The display name of the member', { mutability: 'readOnly', returned: 'request' }),
+      // The member user's userName (`DOMAIN/name` outside PRIMARY), as WSO2 IS shows members, or the nested
+      // group's displayName: always present and unique, where a user's displayName (RFC 7643 §8.4's example) may
+      // be missing or shared. Computed when the group is read (src/userstore/groups.ts loadMembers), so a rename
+      // shows at once in every group; `members.display` filters compare the same names (filter-sql.ts).
+      // returned: request. RFC 7643 §8.7.1's Group schema has only value, $ref and type for members, and a
+      // client reading a group back expects its members as it wrote them (scim2-tester compares them whole):
+      // display comes when the client names members or members.display in `attributes`.
+      str('display', "The member's userName (a user) or displayName (a group)", { mutability: 'readOnly', returned: 'request' }),
       str('type', 'The type of the member', { mutability: 'immutable', canonicalValues: ['User', 'Group'] }),
     ]),
   ],
@@ -220,38 +224,9 @@ export function findAttribute(attributes: readonly AttributeDef[], name: string)
   return attributes.find((a) => a.name.toLowerCase() === lower);
 }
 
-/** A resolved attribute path: which schema, which attribute, which sub-attribute. */
+/** A resolved attribute path: which schema, which attribute, which sub-attribute (src/scim/attribute-path.ts). */
 export interface ResolvedPath {
   schema: SchemaDef;
   attribute: AttributeDef;
   subAttribute?: AttributeDef | undefined;
-}
-
-/**
- * Resolves `attr`, `attr.sub`, `urn:...:attr` and `urn:...:attr.sub` against a resource type (RFC 7644
- * §3.10). Common attributes (id, externalId, meta) resolve against the core schema. Returns undefined for
- * an unknown attribute.
- */
-export function resolvePath(rt: ResourceTypeDef, path: string): ResolvedPath | undefined {
-  let schema = rt.schema;
-  let rest = path;
-  const schemas = [rt.schema, ...rt.extensions.map((e) => e.schema)];
-  // A schema URN prefix ends at the last ':' before the attribute name (RFC 7644 §3.10).
-  const lowerPath = path.toLowerCase();
-  const prefixed = schemas
-    .filter((s) => lowerPath.startsWith(`${s.id.toLowerCase()}:`))
-    .sort((a, b) => b.id.length - a.id.length)[0];
-  if (prefixed) {
-    schema = prefixed;
-    rest = path.slice(prefixed.id.length + 1);
-  }
-  const [name, sub, more] = rest.split('.');
-  if (more !== undefined || !name) return undefined;
-  const attributes = schema === rt.schema ? [...COMMON_ATTRIBUTES, ...schema.attributes] : schema.attributes;
-  const attribute = findAttribute(attributes, name);
-  if (!attribute) return undefined;
-  if (sub === undefined) return { schema, attribute };
-  if (attribute.type !== 'complex' || !attribute.subAttributes) return undefined;
-  const subAttribute = findAttribute(attribute.subAttributes, sub);
-  return subAttribute ? { schema, attribute, subAttribute } : undefined;
 }

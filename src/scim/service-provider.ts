@@ -8,7 +8,11 @@
 /** RFC 7643 §8.7.2 (kept here, beside the resource it names, rather than in schemas.ts, which others own). */
 export const SCHEMA_SERVICE_PROVIDER_CONFIG = 'urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig';
 
-/** Limits announced in ServiceProviderConfig and enforced by the Bulk, filter and list handlers. */
+/**
+ * Limits enforced by the Bulk, filter and list handlers; those RFC 7643 §5 has a place for are announced in
+ * ServiceProviderConfig (bulk.maxOperations, bulk.maxPayloadSize, filter.maxResults), the others are named in the
+ * error a client gets when it goes over them.
+ */
 export const SCIM_LIMITS = {
   /** RFC 7644 §3.7: a Bulk request with more operations is refused with 413. */
   bulkMaxOperations: 1000,
@@ -16,6 +20,19 @@ export const SCIM_LIMITS = {
   bulkMaxPayloadSize: 1_048_576,
   /** RFC 7643 §5 filter.maxResults: the most resources one query answers with. */
   filterMaxResults: 1000,
+  /**
+   * A filter (or PATCH path) longer than this many characters is refused with 400 invalidFilter (invalidPath)
+   * before it is parsed (RFC 7644 §3.12: "the specified filter ... exceeds some limit"). 16 KiB is as much as a GET request line carries through
+   * most proxies; POST /.search can carry more, which is never needed by a real client.
+   */
+  filterMaxLength: 16_384,
+  /**
+   * The most comparisons and presence tests one filter may hold: enough for a client that looks up a batch of
+   * users by id in one request (`id eq "..." or id eq "..."`), while keeping the SQL a filter becomes small.
+   */
+  filterMaxTerms: 200,
+  /** The deepest nesting of parentheses, `not (...)` and value filters a filter may have. */
+  filterMaxDepth: 64,
 } as const;
 
 /** RFC 9865 §4: the pagination methods and page sizes of list and search responses. */
@@ -67,6 +84,9 @@ export function serviceProviderConfig(scimBaseUrl: string, opts: { documentation
     documentationUri: opts.documentationUri ?? 'https://www.rfc-editor.org/rfc/rfc7644.html',
     patch: { supported: true },
     bulk: { supported: true, maxOperations: SCIM_LIMITS.bulkMaxOperations, maxPayloadSize: SCIM_LIMITS.bulkMaxPayloadSize },
+    // Only RFC 7643 §5's attributes: strict clients refuse any other (scim2-models, which scim2-tester uses,
+    // forbids unknown attributes in `filter` and unknown extension schemas here). The filter limits beyond
+    // maxResults (SCIM_LIMITS.filterMax*) are stated in each refusal's detail and in the README instead.
     filter: { supported: true, maxResults: SCIM_LIMITS.filterMaxResults },
     changePassword: { supported: true },
     sort: { supported: true },

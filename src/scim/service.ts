@@ -22,7 +22,8 @@ import { ScimError, type ScimType } from './errors.js';
 import { formatIdempotencyKey } from './idempotency-key.js';
 import { InboundRequests, requestFingerprint, RETRY_AFTER_SECONDS, type InboundOutcome, type Pending, type WriteRequest } from './inbound-requests.js';
 import { assertImmutableUnchanged } from './mutability.js';
-import { parseFilter } from './filter.js';
+import { isPathProblem, lookupAttrPath, parseAttrPath } from './attribute-path.js';
+import { parseFilter, type FilterDialect, type FilterSyntax } from './filter.js';
 import { parseGroupInput, toScimGroup } from './group-resource.js';
 import { mapPatchPasswords } from './patch-password.js';
 import { project, projectionOf, type ProjectionRequest } from './projection.js';
@@ -86,6 +87,11 @@ export interface ScimServiceDeps {
   /** How long a write waits for its workflow before answering 202 Accepted (REQUEST_TIMEOUT_MS). */
   requestTimeoutMs: number;
   log?: Logger | undefined;
+  /**
+   * How `filter` parameters are read: `lenient` accepts unquoted values (config SCIM_FILTER_LENIENT); `dialect`
+   * gives another grammar per resource type (the SCIM 1.1 endpoint's). Default: strict RFC 7644.
+   */
+  filters?: { lenient: boolean; dialect?: ((type: ResourceTypeName) => FilterDialect) | undefined } | undefined;
 }
 
 /**
@@ -352,7 +358,7 @@ export class ScimService {
     if (!result.ok) throw rejection(result);
     if (!('group' in result)) throw new ScimError(500, 'Unexpected workflow result');
     // Load them now only if the answer shows them.
-    const group = this.wantsMembers(projection) ? ((await getGroup(this.deps.db, result.group.id)) ?? result.group) : result.group;
+    const group = this.wantsMembers(projection, rt) ? ((await getGroup(this.deps.db, result.group.id)) ?? result.group) : result.group;
     return {
       status: 200,
       body: this.renderGroup(group.version >= result.group.version ? group : result.group, rt, projection),
@@ -441,10 +447,26 @@ export class ScimService {
 
   // ---- Groups -----------------------------------------------------------------------------------------
 
+  /** The syntax `filter` parameters of `type` are read with. */
+  private filterSyntax(type: ResourceTypeName): FilterSyntax {
+    const f = this.deps.filters;
+    return { lenient: f?.lenient === true, dialect: f?.dialect?.(type) };
+  }
+
   /** Whether a group response needs its members (they may be many: load them only when they are shown). */
-  private wantsMembers(projection: ProjectionRequest): boolean {
-    const named = (list: string[] | undefined) =>
-      list?.some((a) => /^(urn:ietf:params:scim:schemas:core:2\.0:group:)?members(\..*)?$/i.test(a)) ?? false;
+  private wantsMembers(projection: ProjectionRequest, rt: ResourceTypeDef): boolean {
+    // Names resolve as projection resolves them (`members`, `members.display`, a URN-qualified form).
+    const isMembers = (name: string): boolean => {
+      if (name.toLowerCase() === rt.schema.id.toLowerCase()) return true;
+      try {
+        const r = lookupAttrPath(rt, parseAttrPath(name));
+        return !isPathProblem(r) && r.schema === rt.schema && r.attribute.name === 'members';
+      } catch (err) {
+        if (err instanceof ScimError) return false; // not attribute notation: projection ignores it too
+        throw err;
+      }
+    };
+    const named = (list: string[] | undefined) => list?.some(isMembers) ?? false;
     if (projection.excludedAttributes && named(projection.excludedAttributes)) return false;
     if (projection.attributes && !named(projection.attributes)) return false;
     return true;
@@ -461,7 +483,7 @@ export class ScimService {
   async getGroup(id: string, query: ListParams = {}, pre: Preconditions = {}): Promise<ScimResult> {
     const rt = await this.rt('Group');
     const projection = projectionOf(query);
-    const group = await getGroup(this.deps.db, id, { members: this.wantsMembers(projection) });
+    const group = await getGroup(this.deps.db, id, { members: this.wantsMembers(projection, rt) });
     if (!group) throw ScimError.notFound('Group', id);
     return notModified(pre, group.version) ?? { status: 200, body: this.renderGroup(group, rt, projection), headers: { ETag: etagOf(group.version) } };
   }
@@ -517,7 +539,7 @@ export class ScimService {
     const rt = await this.rt(type);
     const projection = projectionOf(params);
     const filterText = stringParam(params.filter, 'filter');
-    const filter = filterText === undefined ? undefined : parseFilter(filterText);
+    const filter = filterText === undefined ? undefined : parseFilter(filterText, this.filterSyntax(type));
     const sortBy = stringParam(params.sortBy, 'sortBy');
     const sortOrderText = stringParam(params.sortOrder, 'sortOrder');
     if (sortOrderText !== undefined && !/^(ascending|descending)$/i.test(sortOrderText)) {
@@ -546,7 +568,7 @@ export class ScimService {
     };
     const { total, ids } = type === 'User' ? await queryUserIds(this.deps.db, query) : await queryGroupIds(this.deps.db, query);
     const records: (UserRecord | GroupRecord)[] =
-      type === 'User' ? await getUsersByIds(this.deps.db, ids) : await getGroupsByIds(this.deps.db, ids, { members: this.wantsMembers(projection) });
+      type === 'User' ? await getUsersByIds(this.deps.db, ids) : await getGroupsByIds(this.deps.db, ids, { members: this.wantsMembers(projection, rt) });
     const resources = records.map((r) =>
       'userName' in r ? this.renderUser(r, rt, projection) : this.renderGroup(r, rt, projection),
     );

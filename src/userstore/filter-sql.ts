@@ -548,9 +548,8 @@ type Scope = { kind: 'resource'; rt: ResourceTypeDef } | { kind: 'element'; pare
 function translate(filter: Filter, scope: Scope): Sql {
   switch (filter.kind) {
     case 'and':
-      return sql`(${translate(filter.left, scope)} AND ${translate(filter.right, scope)})`;
     case 'or':
-      return sql`(${translate(filter.left, scope)} OR ${translate(filter.right, scope)})`;
+      return sql`(${join(filter.filters.map((f) => translate(f, scope)), filter.kind === 'and' ? ' AND ' : ' OR ')})`;
     case 'not':
       return not(translate(filter.filter, scope));
     case 'present':
@@ -559,7 +558,7 @@ function translate(filter: Filter, scope: Scope): Sql {
       if (scope.kind === 'element') {
         const def = resolveElementPath(scope.parent, filter.path);
         const s = scope.sub(def, text);
-        return filter.kind === 'present' ? present(s) : compare(s, filter.op, compareOperand(def, filter.op, filter.value, text));
+        return filter.kind === 'present' ? present(s) : compare(s, filter.op, compareOperand(def, filter.op, filter.value, text, filter.bare));
       }
       const resolved = resolveFilterPath(scope.rt, filter.path);
       const t = target(scope.rt, resolved, text);
@@ -569,7 +568,7 @@ function translate(filter: Filter, scope: Scope): Sql {
         return exists(t.rows, resolved.subAttribute ? present(t.rows.sub(resolved.subAttribute, text)) : TRUE);
       }
       const def = comparedAttribute(resolved, text);
-      const operand = compareOperand(def, filter.op, filter.value, text);
+      const operand = compareOperand(def, filter.op, filter.value, text, filter.bare);
       if (t.kind === 'scalar') return compare(t.scalar, filter.op, operand);
       if (t.kind === 'complex') throw invalidFilter(`Attribute '${text}' is complex and cannot be compared`);
       const s = t.rows.sub(def, text);
@@ -581,10 +580,10 @@ function translate(filter: Filter, scope: Scope): Sql {
     case 'valuePath': {
       const text = formatAttrPath(filter.path);
       if (scope.kind === 'element') throw invalidFilter('Value filters cannot be nested');
-      if (filter.path.subAttribute !== undefined) {
+      const resolved = resolveFilterPath(scope.rt, filter.path);
+      if (resolved.subAttribute !== undefined) {
         throw invalidFilter(`A value filter applies to a multi-valued or complex attribute, not to the sub-attribute '${text}'`);
       }
-      const resolved = resolveFilterPath(scope.rt, filter.path);
       const t = target(scope.rt, resolved, text);
       if (t.kind === 'scalar') {
         throw invalidFilter(`A value filter applies to a multi-valued or complex attribute; '${text}' is a single ${resolved.attribute.type}`);

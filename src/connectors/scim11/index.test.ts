@@ -21,7 +21,7 @@ import { clearDiscoveryCache, DISCOVERY_TTL_MS } from '../scim-discovery.js';
 import type { OutboundUser } from '../types.js';
 import scim11Default, { scim11Factory } from './index.js';
 import { userPatchBody } from './patch-body.js';
-import { resourceFrom11, SCIM11_CORE, SCIM11_ENTERPRISE } from './schema.js';
+import { resourceFrom11, SCIM11_CORE, SCIM11_ENTERPRISE } from '../../scim/scim11.js';
 
 let target: ScriptedTarget;
 let base: string;

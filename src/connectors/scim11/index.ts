@@ -35,7 +35,7 @@ import { defineConnector } from '../define.js';
 import { withMappedAttributes } from '../scim-mapping.js';
 import { chooseUpdateMethod, patchOrPut, serviceProviderConfigUrl, type UpdateMethod } from '../scim-discovery.js';
 import { deactivatePatchBody, groupPatchBody, userPatchBody, type Patch11Body } from './patch-body.js';
-import { errorMessageOf, isObject, resourceTo11, SCIM11_CORE } from './schema.js';
+import { errorMessageOf, isObject, resourceTo11, SCIM11_CORE } from '../../scim/scim11.js';
 
 const JSON_TYPE = 'application/json';
 

@@ -17,7 +17,7 @@
  * Operator-defined extensions are sent as they are; an attribute of one the user lost cannot be named here (the
  * connector does not know those schemas), so it is only cleared by a PUT.
  */
-import { ENTERPRISE_ATTRIBUTES, isObject, SCIM11_CORE, SCIM11_ENTERPRISE } from './schema.js';
+import { ENTERPRISE_ATTRIBUTES, isObject, SCIM11_CORE, SCIM11_ENTERPRISE } from '../../scim/scim11.js';
 
 type Json = Record<string, unknown>;
 

@@ -7,9 +7,10 @@
  * - /Schemas lists the resource schemas: core User, Enterprise User, Group and the operator's extensions.
  *   Each carries only its own attributes, as in RFC 7643 §8.7.1 (id, externalId and meta are common to all
  *   resources, RFC 7643 §3.1, and not repeated in each schema).
- * - Other methods get 405 with `Allow: GET, HEAD`, as a SCIM error body.
+ * - Other methods get 405 with `Allow: GET, HEAD`, as a SCIM error body, whatever the request's body.
  *
- * Mounted inside the SCIM router, after its authentication: discovery needs the same credential as the rest.
+ * Mounted inside the SCIM router after its authentication (discovery needs the same credential as the rest) and
+ * before its body parser (no handler here reads a body, so none is parsed, refused or waited for).
  */
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import { ScimError } from '../../scim/errors.js';

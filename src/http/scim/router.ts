@@ -13,6 +13,8 @@ import { SchemaRegistry } from '../../scim/schema-registry.js';
 import { ScimService } from '../../scim/service.js';
 import { SCIM_LIMITS, SCIM_PAGINATION } from '../../scim/service-provider.js';
 import { CursorCodec } from '../../scim/cursor.js';
+import type { FilterDialect } from '../../scim/filter.js';
+import type { ResourceTypeName } from '../../scim/schema-defs.js';
 import { KeyedDigest } from '../../crypto/keyed-digest.js';
 import { callerOf, hasScope, requireScope } from '../auth.js';
 import { discoveryRouter } from './discovery.js';
@@ -25,7 +27,7 @@ export const SCIM_BODY_LIMIT = SCIM_LIMITS.bulkMaxPayloadSize;
 export const SCIM_JSON_TYPES = ['application/json', 'application/scim+json', 'application/*+json'];
 
 /** The SCIM operations as the api runs them, for /scim2 and /wso2/scim alike. */
-export function createScimService(ctx: AppContext, log: Logger): ScimService {
+export function createScimService(ctx: AppContext, log: Logger, opts: { filterDialect?: (type: ResourceTypeName) => FilterDialect } = {}): ScimService {
   return new ScimService({
     db: ctx.db,
     temporal: ctx.temporal,
@@ -38,6 +40,7 @@ export function createScimService(ctx: AppContext, log: Logger): ScimService {
     sealer: ctx.sealer,
     cursors: new CursorCodec(new KeyedDigest(ctx.box.keyring, 'scim-cursor'), SCIM_PAGINATION.cursorTimeout),
     requestFingerprints: new KeyedDigest(ctx.box.keyring, 'request-fingerprint'),
+    filters: { lenient: ctx.config.scim.filterLenient, dialect: opts.filterDialect },
   });
 }
 
@@ -51,13 +54,15 @@ export function scimRouter(ctx: AppContext, log: Logger): Router {
       (res, seconds) => sendScim(res, 429, new ScimError(429, throttledMessage(seconds)).toBody()),
     ),
   );
+  const schemas = SchemaRegistry.for(ctx.db);
+  // Discovery is read-only and reads no body: mounted before the body parser, so a write to it is 405 whatever
+  // its body (malformed, too large, of another type), never a 400 or 413 about a body nobody would read.
+  router.use(discoveryRouter(schemas, ctx.config.api.publicBaseUrl));
   // One limit for every body: the Bulk maxPayloadSize advertised in ServiceProviderConfig (RFC 7644 §3.7.4).
   router.use(jsonBody({ type: SCIM_JSON_TYPES, limit: SCIM_BODY_LIMIT }));
   // Every write runs under an Idempotency-Key, with a bounded wait (src/http/scim/write-request.ts).
   router.use(writeRequests(ctx.config.requestTimeoutMs));
-  const schemas = SchemaRegistry.for(ctx.db);
   const service = createScimService(ctx, log);
-  router.use(discoveryRouter(schemas, ctx.config.api.publicBaseUrl));
   router.use('/Users', resourceRouter(service, 'User'));
   router.use('/Groups', resourceRouter(service, 'Group'));
   router.use('/Me', meRouter(service));

@@ -20,7 +20,7 @@
  */
 import { ScimError } from '../../scim/errors.js';
 import { SCHEMA_ENTERPRISE_USER, SCHEMA_PATCH_OP } from '../../scim/schemas.js';
-import { attributePathTo20, enterpriseFrom11, isObject, keyOf, SCIM11_ENTERPRISE } from '../../connectors/scim11/schema.js';
+import { attributePathTo20, enterpriseFrom11, isObject, keyOf, SCIM11_ENTERPRISE } from '../../scim/scim11.js';
 
 type Json = Record<string, unknown>;
 

@@ -1,29 +1,30 @@
 /**
  * The SCIM 1.1 service provider (SCIM Protocol 1.1, Core Schema 1.1), mounted at /wso2/scim where WSO2 IS
- * serves it: /Users and /Groups with POST, GET (by id, and lists with `filter`), PUT, PATCH and DELETE, and
- * /ServiceProviderConfigs.
+ * serves it: /Users and /Groups with POST, GET (by id, and lists with `filter`), PUT, PATCH and DELETE, and the
+ * read-only /ServiceProviderConfigs and /Schemas[/Users|/Groups] (src/scim/scim11-discovery.ts).
  *
  * It is a translation layer over ScimService, never a second implementation: each request's 1.1 JSON, filter
- * and PATCH become their 2.0 equivalents (src/connectors/scim11/schema.ts, ./filter.ts, ./patch.ts), the
+ * and PATCH become their 2.0 equivalents (src/scim/scim11.ts, src/scim/scim11-filter.ts, ./patch.ts), the
  * operation runs exactly as a /scim2 one does (every write through the InboundProvision workflow, so outbound
  * provisioning follows), and the 2.0 answer goes back in 1.1 form: `schemas: ["urn:scim:schemas:core:1.0"]`,
  * meta.location under this base path, errors as `{"Errors": [{"description", "code"}]}`. Authentication and
  * scopes are those of /scim2 (scimAuthenticate, requireScope, SCOPES); audit records name the channel scim11.
  */
 import { Router, type NextFunction, type Request, type Response } from 'express';
-import { isObject, errorBody11, resourceFrom11, resourceTo11, SCIM11_CORE, attributePathTo20 } from '../../connectors/scim11/schema.js';
+import { isObject, errorBody11, resourceFrom11, resourceTo11, SCIM11_CORE, attributePathTo20 } from '../../scim/scim11.js';
 import type { Logger } from '../../log.js';
 import { ScimError } from '../../scim/errors.js';
+import { SchemaRegistry } from '../../scim/schema-registry.js';
 import { SCHEMA_ERROR } from '../../scim/schemas.js';
-import { SCIM_LIMITS } from '../../scim/service-provider.js';
+import { schema11, serviceProviderConfigs11 } from '../../scim/scim11-discovery.js';
+import { scim11FilterDialect } from '../../scim/scim11-filter.js';
 import type { ListParams, ScimResult, ScimService } from '../../scim/service.js';
 import { callerOf, requireScope, scimAuthenticate, throttledMessage } from '../auth.js';
 import type { AppContext } from '../context.js';
-import { preconditions, SCOPES } from '../scim/resources.js';
 import { jsonBody } from '../input.js';
+import { preconditions, SCOPES } from '../scim/resources.js';
 import { createScimService, SCIM_BODY_LIMIT, SCIM_JSON_TYPES, scimErrorOf } from '../scim/router.js';
 import { writeRequests } from '../scim/write-request.js';
-import { filterTo20 } from './filter.js';
 import { patchTo20 } from './patch.js';
 
 type ResourceType = 'User' | 'Group';
@@ -79,14 +80,15 @@ function stringOf(v: unknown, name: string): string | undefined {
 
 /**
  * The query parameters of SCIM 1.1 (SCIM Protocol 1.1 §3.2: filter, sortBy, sortOrder, startIndex, count,
- * attributes) as ScimService's ListParams: attribute names and the filter in 2.0 form.
+ * attributes) as ScimService's ListParams: attribute names in 2.0 form. The filter stays in 1.1 form: this
+ * router's ScimService reads it in the SCIM 1.1 dialect (src/scim/scim11-filter.ts).
  */
 export function listParamsTo20(query: Record<string, unknown>, type: ResourceType): ListParams {
   const filter = stringOf(query.filter, 'filter');
   const sortBy = stringOf(query.sortBy, 'sortBy');
   const attributes = stringOf(query.attributes, 'attributes');
   return {
-    ...(filter !== undefined && { filter: filterTo20(filter, type) }),
+    ...(filter !== undefined && { filter }),
     ...(sortBy !== undefined && { sortBy: attributePathTo20(sortBy, type) }),
     ...(query.sortOrder !== undefined && { sortOrder: query.sortOrder }),
     ...(query.startIndex !== undefined && { startIndex: query.startIndex }),
@@ -187,23 +189,42 @@ function resources11(service: ScimService, type: ResourceType): Router {
   return router;
 }
 
-/** SCIM 1.1 /ServiceProviderConfigs (Core Schema 1.1 §5): what this endpoint supports. */
-function serviceProviderConfigs11(): Json {
-  return {
-    schemas: [SCIM11_CORE],
-    documentationUrl: 'https://github.com/wso2/docs-is',
-    patch: { supported: true },
-    bulk: { supported: false, maxOperations: 0, maxPayloadSize: 0 },
-    filter: { supported: true, maxResults: SCIM_LIMITS.filterMaxResults },
-    changePassword: { supported: true },
-    sort: { supported: true },
-    etag: { supported: true },
-    xmlDataFormat: { supported: false },
-    authenticationSchemes: [
-      { name: 'HTTP Basic', description: 'The operator (admin) credential', specUrl: 'http://www.ietf.org/rfc/rfc2617.txt', primary: false },
-      { name: 'OAuth Bearer Token', description: 'An access token from /oauth2/token', specUrl: 'http://tools.ietf.org/html/rfc6750', primary: true },
-    ],
+/** 405 for anything but GET and HEAD on the read-only discovery endpoints, whatever the request's body. */
+function methodNotAllowed11(req: Request, res: Response): void {
+  res.setHeader('Allow', 'GET, HEAD');
+  sendError11(res, 405, `${req.method} is not supported on ${req.baseUrl}${req.path}: it is read-only`);
+}
+
+/**
+ * /ServiceProviderConfigs and /Schemas[/Users|/Groups]. Mounted before the body parser: they read no body, so a
+ * write to them is 405 whatever it carries.
+ */
+function discovery11(registry: SchemaRegistry): Router {
+  const router = Router();
+  const send = (res: Response, body: unknown) => res.status(200).type('application/json').send(JSON.stringify(body));
+  const resourceType = async (name: string) => {
+    const lower = name.toLowerCase();
+    // `/Schemas/Users` as SCIM Protocol 1.1 writes it; the resource name and the 1.1 schema id work too.
+    return (await registry.resourceTypes()).find((rt) =>
+      [rt.endpoint.slice(1), rt.name, `${SCIM11_CORE}:${rt.name}`].some((n) => n.toLowerCase() === lower),
+    );
   };
+  router.get('/ServiceProviderConfigs', (_req, res) => send(res, serviceProviderConfigs11()));
+  router.get('/Schemas', async (_req, res) => {
+    const schemas = (await registry.resourceTypes()).map((rt) => schema11(rt, base11(res)));
+    send(res, { schemas: [SCIM11_CORE], totalResults: schemas.length, itemsPerPage: schemas.length, startIndex: 1, Resources: schemas });
+  });
+  router.get('/Schemas/:name', async (req, res) => {
+    const name = String(req.params.name);
+    const rt = await resourceType(name);
+    if (!rt) {
+      sendError11(res, 404, `No schema '${name}': this endpoint serves /Schemas/Users and /Schemas/Groups`);
+      return;
+    }
+    send(res, schema11(rt, base11(res)));
+  });
+  for (const path of ['/ServiceProviderConfigs', '/Schemas', '/Schemas/:name']) router.all(path, methodNotAllowed11);
+  return router;
 }
 
 /**
@@ -230,14 +251,13 @@ export function scim11Router(ctx: AppContext, log: Logger): Router {
     res.locals.scim11Base = `${ctx.config.api.publicBaseUrl}${req.baseUrl}`;
     next();
   });
+  const schemas = SchemaRegistry.for(ctx.db);
+  router.use(discovery11(schemas));
   router.use(jsonBody({ type: SCIM_JSON_TYPES, limit: SCIM_BODY_LIMIT }));
   router.use(writeRequests(ctx.config.requestTimeoutMs));
-  const service = createScimService(ctx, log);
+  const service = createScimService(ctx, log, { filterDialect: scim11FilterDialect });
   router.use('/Users', resources11(service, 'User'));
   router.use('/Groups', resources11(service, 'Group'));
-  router.get('/ServiceProviderConfigs', (_req, res) => {
-    res.status(200).type('application/json').send(JSON.stringify(serviceProviderConfigs11()));
-  });
   router.use((req: Request, res: Response) => {
     sendError11(res, 404, `No SCIM 1.1 endpoint at ${req.method} ${req.originalUrl}`);
   });

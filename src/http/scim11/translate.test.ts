@@ -12,13 +12,13 @@ import {
   resourceTo11,
   SCIM11_CORE,
   SCIM11_ENTERPRISE,
-} from '../../connectors/scim11/schema.js';
+} from '../../scim/scim11.js';
 import { ScimError } from '../../scim/errors.js';
-import { parseFilter } from '../../scim/filter.js';
+import { formatFilter } from '../../scim/filter.js';
 import { applyGroupPatch, applyPatch } from '../../scim/patch.js';
 import { groupResourceType, userResourceType } from '../../scim/schema-defs.js';
 import { SCHEMA_ENTERPRISE_USER, SCHEMA_GROUP, SCHEMA_PATCH_OP, SCHEMA_USER } from '../../scim/schemas.js';
-import { filterTo20 } from './filter.js';
+import { parseScim11Filter } from '../../scim/scim11-filter.js';
 import { patchTo20 } from './patch.js';
 import { listParamsTo20 } from './router.js';
 
@@ -131,43 +131,50 @@ describe('attribute paths', () => {
 });
 
 describe('filters', () => {
+  const to20 = (filter: string, type: 'User' | 'Group' = 'User', lenient = false) => formatFilter(parseScim11Filter(filter, type, { lenient }));
   it.each([
     ['userName eq "bjensen"', 'userName eq "bjensen"'],
     ['userName Eq "bjensen"', 'userName eq "bjensen"'],
     ['name.familyName co "O\'Malley"', 'name.familyName co "O\'Malley"'],
     ['title pr', 'title pr'],
-    ['title pr and userType eq "Employee"', 'title pr and userType eq "Employee"'],
-    ['userType eq "Employee" and (emails co "example.com" or emails co "example.org")', 'userType eq "Employee" and (emails co "example.com" or emails co "example.org")'],
+    ['title pr and userType eq "Employee"', '(title pr and userType eq "Employee")'],
+    ['userType eq "Employee" and (emails co "example.com" or emails co "example.org")', '(userType eq "Employee" and (emails co "example.com" or emails co "example.org"))'],
     ['meta.lastModified gt "2011-05-13T04:42:34Z"', 'meta.lastModified gt "2011-05-13T04:42:34Z"'],
     ['active eq TRUE', 'active eq true'],
     ['urn:scim:schemas:core:1.0:userName sw "J"', 'userName sw "J"'],
     ['urn:scim:schemas:extension:enterprise:1.0:manager.managerId eq "26118915"', `${ENT}:manager.value eq "26118915"`],
+    ['department eq "Tour Operations"', `${ENT}:department eq "Tour Operations"`],
     ['userName eq "a \\"quoted\\" name"', 'userName eq "a \\"quoted\\" name"'],
   ])('%s -> %s', (filter, expected) => {
-    const out = filterTo20(filter, 'User');
-    expect(out).toBe(expected);
-    expect(() => parseFilter(out)).not.toThrow(); // the 2.0 parser takes it
+    expect(to20(filter)).toBe(expected);
   });
 
   it('translates group filters', () => {
-    expect(filterTo20('displayName eq "Tour Guides"', 'Group')).toBe('displayName eq "Tour Guides"');
+    expect(to20('displayName eq "Tour Guides"', 'Group')).toBe('displayName eq "Tour Guides"');
+  });
+
+  it('reads unquoted values in lenient mode, as /scim2 does', () => {
+    expect(to20('userName eq bjensen', 'User', true)).toBe('userName eq "bjensen"');
   });
 
   it.each([
-    ['userName ne "x"', /not a SCIM 1.1 operator/],
-    ['userName ew "x"', /not a SCIM 1.1 operator/],
-    ['not (userName eq "x")', /'not' is SCIM 2.0/],
-    ['emails[type eq "work"]', /value paths/],
-    ['userName eq bjensen', /not a value/],
-    ['userName eq', /a value is expected/],
-    ['(userName eq "x"', /not closed/],
-    ['userName eq "x" userName', /unexpected text/],
+    ['userName ne "x"', /'ne' is not a SCIM 1\.1 operator/],
+    ['userName ew "x"', /'ew' is not a SCIM 1\.1 operator/],
+    ['not (userName eq "x")', /'not' is SCIM 2\.0/],
+    ['emails[type eq "work"]', /value filters \('\[\.\.\.\]'\) are SCIM 2\.0/],
+    ['userName eq bjensen', /strings must be in double quotes/],
+    ['userName eq', /expected a value/],
+    ['(userName eq "x"', /expected '\)' to close/],
+    ['userName eq "x" userName', /unexpected 'userName' after a complete filter/],
     ['userName eq "x', /unterminated/],
-    ['', /ends where an attribute/],
+    ['', /the filter is empty/],
+    ['userName eq "\u0000"', /control character/],
+    [`${'('.repeat(70)}title pr${')'.repeat(70)}`, /nesting deeper than 64 levels/],
   ])('refuses %s', (filter, message) => {
-    const err = scimError(() => filterTo20(filter, 'User'));
+    const err = scimError(() => to20(filter));
     expect(err.status).toBe(400);
     expect(err.scimType).toBe('invalidFilter');
+    expect(err.detail).toMatch(/^Invalid SCIM 1\.1 filter: /);
     expect(err.detail).toMatch(message);
   });
 
@@ -175,7 +182,8 @@ describe('filters', () => {
     expect(
       listParamsTo20({ filter: 'department eq "X"', sortBy: 'urn:scim:schemas:core:1.0:userName', sortOrder: 'descending', startIndex: '11', count: '5', attributes: 'userName, emails,manager' }, 'User'),
     ).toEqual({
-      filter: `${ENT}:department eq "X"`,
+      filter: 'department eq "X"', // read in the SCIM 1.1 dialect by the router's ScimService
+
       sortBy: 'userName',
       sortOrder: 'descending',
       startIndex: '11',

@@ -1,6 +1,7 @@
 /**
  * SCIM 1.1 resources <-> SCIM 2.0 resources, as pure functions over JSON: the one translation shared by the
- * SCIM 1.1 service provider (src/http/scim11/) and the SCIM 1.1 outbound connector (./index.ts).
+ * SCIM 1.1 service provider (src/http/scim11/) and the SCIM 1.1 outbound connector (src/connectors/scim11/).
+ * Protocol knowledge, so it lives in src/scim/ and both import it (neither imports the other).
  *
  * SCIM 1.1 (the "SCIM Core Schema 1.1" and "SCIM Protocol 1.1" drafts, which WSO2 IS serves at /wso2/scim)
  * has the same User and Group attributes as RFC 7643, with these differences, each handled here:
@@ -8,10 +9,10 @@
  *   `urn:scim:schemas:extension:enterprise:1.0`, whose `manager` is `{managerId, displayName}`;
  * - no `$ref` sub-attributes and no `meta.resourceType`;
  * - error bodies `{"Errors": [{"description": "...", "code": "409"}]}`;
- * - a filter grammar without `ne`, `ew`, `not` or value paths (`emails[...]`), see ./filter.ts;
- * - PATCH as a partial resource (see ./patch.ts).
+ * - a filter grammar without `ne`, `ew`, `not` or value paths (`emails[...]`), see src/http/scim11/filter.ts;
+ * - PATCH as a partial resource (see src/http/scim11/patch.ts and src/connectors/scim11/patch-body.ts).
  */
-import { SCHEMA_ENTERPRISE_USER, SCHEMA_GROUP, SCHEMA_USER } from '../../scim/schemas.js';
+import { SCHEMA_ENTERPRISE_USER, SCHEMA_GROUP, SCHEMA_USER } from './schemas.js';
 
 export const SCIM11_CORE = 'urn:scim:schemas:core:1.0';
 export const SCIM11_ENTERPRISE = 'urn:scim:schemas:extension:enterprise:1.0';
