@@ -17,6 +17,8 @@ declare module 'vitest' {
   export interface ProvidedContext {
     temporalAddress: string;
     temporalCliPath: string;
+    /** The shared dev server's Web UI (its HTTP API serves histories to anybody who reaches it). */
+    temporalUiUrl: string;
     workflowBundle: string;
   }
 }
@@ -33,6 +35,7 @@ export async function setup(project: TestProject): Promise<void> {
   fs.writeFileSync(bundlePath, bundle.code);
   project.provide('temporalAddress', server.address);
   project.provide('temporalCliPath', cliPath);
+  project.provide('temporalUiUrl', server.uiUrl);
   project.provide('workflowBundle', bundlePath);
 }
 

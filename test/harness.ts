@@ -22,6 +22,12 @@ export interface Instance {
   baseUrl: string;
   admin: { username: string; password: string };
   databaseUrl: string;
+  /** The embedded database's data folder (undefined on a PostgreSQL server). */
+  databaseDir: string | undefined;
+  /** The instance's ENCRYPTION_KEYS (`kid:base64`), for tests that decode what an operator with the key could. */
+  encryptionKeys: string;
+  /** What the api and worker printed so far (with StartInstanceOptions.captureOutput). */
+  output(): string[];
   taskQueue: string;
   temporalAddress: string;
   startApi(): Promise<void>;
@@ -55,7 +61,7 @@ export async function testStack(): Promise<Stack> {
   };
 }
 
-async function createDatabase(name: string, serverUrl: string | undefined): Promise<{ url: string; drop(): Promise<void> }> {
+async function createDatabase(name: string, serverUrl: string | undefined): Promise<{ url: string; dir?: string; drop(): Promise<void> }> {
   if (serverUrl) {
     const dbName = `prov_${name.toLowerCase().replace(/[^a-z0-9]/g, '_')}_${crypto.randomBytes(4).toString('hex')}`;
     const admin = new pg.Client({ connectionString: serverUrl });
@@ -86,6 +92,7 @@ async function createDatabase(name: string, serverUrl: string | undefined): Prom
   const m = await child.ready;
   return {
     url: m[1]!,
+    dir,
     async drop() {
       await child.stop();
       fs.rmSync(dir, { recursive: true, force: true });
@@ -98,6 +105,8 @@ export interface StartInstanceOptions {
   stack?: Stack;
   /** Start the worker too (default). Without it the api is up but not ready: writes are refused with 503. */
   worker?: boolean;
+  /** Keep every line the api and worker processes print, for Instance.output() (tests that inspect logs). */
+  captureOutput?: boolean;
 }
 
 /**
@@ -132,6 +141,7 @@ export async function startInstance(name: string, opts: StartInstanceOptions = {
     PASSWORD_HASH_COST: '12',
     ...opts.env,
   };
+  const captured: string[] = [];
   let api: ManagedChild | undefined;
   let worker: ManagedChild | undefined;
   const spawnRole = (role: 'api' | 'worker') =>
@@ -142,7 +152,7 @@ export async function startInstance(name: string, opts: StartInstanceOptions = {
       env,
       cwd: PROJECT_ROOT,
       ready: role === 'api' ? /^api ready/ : /^worker ready/,
-      output: VERBOSE ? undefined : null,
+      output: opts.captureOutput ? (line) => captured.push(`[${role}] ${line}`) : VERBOSE ? undefined : null,
     });
 
   const instance: Instance = {
@@ -150,6 +160,9 @@ export async function startInstance(name: string, opts: StartInstanceOptions = {
     baseUrl: `http://127.0.0.1:${port}`,
     admin,
     databaseUrl: db.url,
+    databaseDir: db.dir,
+    encryptionKeys: env.ENCRYPTION_KEYS!,
+    output: () => [...captured],
     taskQueue,
     temporalAddress: stack.temporalAddress,
     async startApi() {
