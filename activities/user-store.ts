@@ -25,7 +25,7 @@ export interface UserStoreDeps {
 }
 
 /** The idempotency key of the current activity: one write per workflow and activity type. */
-function requestId(): string {
+export function requestId(): string {
   const info = Context.current().info;
   return `${info.workflowExecution?.workflowId ?? info.activityId}:${info.activityType}`;
 }

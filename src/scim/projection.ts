@@ -74,7 +74,7 @@ interface SchemaSelection {
 
 type Selection = Map<string, SchemaSelection>;
 
-function selectionOf(rt: ResourceTypeDef, names: readonly string[]): Selection {
+function selectionOf(rt: ResourceTypeDef<string>, names: readonly string[]): Selection {
   const selection: Selection = new Map();
   const entry = (schemaId: string): SchemaSelection => {
     const key = schemaId.toLowerCase();
@@ -189,7 +189,7 @@ function projectAttributes(
  *   project(user, await registry.user(), { attributes: ['userName', 'name.givenName'] })
  *   // => { schemas, id, userName, name: { givenName } }
  */
-export function project(resource: Record<string, unknown>, rt: ResourceTypeDef, req: ProjectionRequest = {}): Record<string, unknown> {
+export function project(resource: Record<string, unknown>, rt: ResourceTypeDef<string>, req: ProjectionRequest = {}): Record<string, unknown> {
   assertExclusive(req);
   const listed = (req.attributes?.length ?? 0) > 0;
   const mode: Mode = { listed };

@@ -11,6 +11,7 @@ import type { PrismaClient } from '../db/client.js';
 import { isUniqueViolation } from '../db/errors.js';
 import { type Prisma } from '../generated/prisma/client.js';
 import type { MultiValue, ScimRejection, UserInput, UserRecord } from '../provisioning/types.js';
+import { revokeUserTokens } from '../http/oauth/adapter.js';
 import { qualifiedUserName } from '../scim/user-resource.js';
 
 /**
@@ -260,7 +261,7 @@ export async function createUser(
       });
       if (taken) return { ok: false, rejection: uniquenessRejection(input) };
       const row = await tx.user.create({
-        data: { id, domainId: domain, passwordHash, version: 1, ...attributeColumns(input) },
+        data: { id, domainId: domain, passwordHash, passwordChangedAt: passwordHash === null ? null : new Date(), version: 1, ...attributeColumns(input) },
         include: userInclude,
       });
       return { ok: true, user: toUserRecord(row) };
@@ -303,6 +304,11 @@ async function writeReplacement(
     select: { id: true },
   });
   if (taken) return { ok: false, rejection: uniquenessRejection(input) };
+  // A new password, or a deactivation, ends the user's sessions: its stored tokens go now, and tokens issued
+  // before password_changed_at are refused from now on (src/http/auth.ts).
+  const before = passwordHash !== undefined || input.active === false ? await tx.user.findUnique({ where: { id }, select: { passwordHash: true, active: true } }) : null;
+  const passwordChanged = passwordHash !== undefined && passwordHash !== before?.passwordHash;
+  if (passwordChanged || (input.active === false && before?.active !== false)) await revokeUserTokens(tx, id);
   await tx.userEmail.deleteMany({ where: { userId: id } });
   await tx.userPhoneNumber.deleteMany({ where: { userId: id } });
   await tx.userAddress.deleteMany({ where: { userId: id } });
@@ -311,6 +317,7 @@ async function writeReplacement(
     data: {
       ...attributeColumns(input),
       ...(passwordHash !== undefined && { passwordHash }),
+      ...(passwordChanged && { passwordChangedAt: new Date() }),
       version: { increment: 1 },
     },
     include: userInclude,
@@ -421,7 +428,10 @@ export async function restoreUser(db: PrismaClient, requestId: string, snapshot:
       if (!('status' in current)) return writeReplacement(tx, id, current.domain_id, input, snapshot.passwordHash);
       const domain = await domainId(tx, input.domain);
       if (!domain) return { ok: false, rejection: { status: 400, detail: `Unknown user store domain '${input.domain}'` } };
-      await tx.user.create({ data: { id, domainId: domain, passwordHash: snapshot.passwordHash, version: afterVersion + 1, ...attributeColumns(input) } });
+      // Re-created: tokens it had before its deletion must not come back to life with it.
+      await tx.user.create({
+        data: { id, domainId: domain, passwordHash: snapshot.passwordHash, passwordChangedAt: new Date(), version: afterVersion + 1, ...attributeColumns(input) },
+      });
       const groupIds = (groups ?? []).map((g) => g.value);
       const existing = await tx.group.findMany({ where: { id: { in: groupIds } }, select: { id: true } });
       if (existing.length > 0) {

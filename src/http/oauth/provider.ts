@@ -31,6 +31,8 @@ export interface VerifiedToken {
   /** The user, for password-grant tokens. */
   accountId: string | undefined;
   scopes: ReadonlySet<string>;
+  /** When it was issued, in seconds since the epoch (its `iat`). */
+  issuedAt: number;
 }
 
 export interface OAuthServer {
@@ -94,6 +96,7 @@ export async function createOAuthServer(deps: { config: Config; db: PrismaClient
         clientId: token.clientId,
         accountId: access?.accountId,
         scopes: new Set(token.scope?.split(' ').filter(Boolean) ?? []),
+        issuedAt: token.iat,
       };
     },
   };
