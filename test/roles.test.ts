@@ -152,11 +152,14 @@ describe('SCIM /Roles (WSO2 Roles API)', () => {
     expect(created.body).toMatchObject({
       schemas: [ROLE_SCHEMA],
       displayName: 'auditors',
-      users: [{ value: carol, display: 'scim-carol', $ref: `${a.baseUrl}/scim2/Users/${carol}` }],
+      users: [{ value: carol, $ref: `${a.baseUrl}/scim2/Users/${carol}` }],
       permissions: [{ value: 'internal_user_mgt_list' }],
       meta: { resourceType: 'Role', location: `${a.baseUrl}/scim2/Roles/${id}`, version: 'W/"1"' },
     });
     expect(created.body.groups).toBeUndefined();
+    // The server's names of the assigned users come when asked for (returned: request, as for Group members).
+    const named = await call(a, 'GET', `/scim2/Roles/${id}?attributes=users.display,externalId`, undefined, t);
+    expect(named.body.users).toEqual([{ display: 'scim-carol' }]);
 
     const listed = await call(a, 'GET', `/scim2/Roles?filter=${encodeURIComponent('displayName eq "auditors"')}`, undefined, t);
     expect(listed.body).toMatchObject({ totalResults: 1, Resources: [{ id, displayName: 'auditors' }] });
@@ -179,7 +182,7 @@ describe('SCIM /Roles (WSO2 Roles API)', () => {
       t,
     );
     expect(patched.status, JSON.stringify(patched.body)).toBe(200);
-    expect(patched.body).toMatchObject({ displayName: 'auditors-2', users: [{ value: dave }], groups: [{ value: ops, display: 'scim-ops' }] });
+    expect(patched.body).toMatchObject({ displayName: 'auditors-2', users: [{ value: dave }], groups: [{ value: ops, $ref: `${a.baseUrl}/scim2/Groups/${ops}` }] });
     expect((patched.body.permissions as Json[]).map((p) => p.value).sort()).toEqual(['internal_user_mgt_list', 'internal_user_mgt_view']);
     expect(patched.headers.get('etag')).toBe('W/"2"');
 
@@ -194,9 +197,9 @@ describe('SCIM /Roles (WSO2 Roles API)', () => {
     expect(stale.status).toBe(412);
     expect((await call(a, 'GET', `/scim2/Roles/${id}`, undefined, t)).body).toMatchObject({ displayName: 'auditors-2', users: [{ value: dave }] });
 
-    const replaced = await call(a, 'PUT', `/scim2/Roles/${id}`, { schemas: [ROLE_SCHEMA], displayName: 'auditors-3', permissions: ['internal_user_mgt_view'] }, t);
+    const replaced = await call(a, 'PUT', `/scim2/Roles/${id}`, { schemas: [ROLE_SCHEMA], displayName: 'auditors-3', externalId: 'ext-7', permissions: ['internal_user_mgt_view'] }, t);
     expect(replaced.status, JSON.stringify(replaced.body)).toBe(200);
-    expect(replaced.body).toMatchObject({ displayName: 'auditors-3', permissions: [{ value: 'internal_user_mgt_view' }] });
+    expect(replaced.body).toMatchObject({ displayName: 'auditors-3', externalId: 'ext-7', permissions: [{ value: 'internal_user_mgt_view' }] });
     // Empty multi-valued attributes are unassigned, hence absent (RFC 7643 §2.4).
     expect(replaced.body.users).toBeUndefined();
     expect(replaced.body.groups).toBeUndefined();

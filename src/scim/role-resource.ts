@@ -61,11 +61,18 @@ function permissions(value: unknown, where = 'permissions'): string[] {
   ];
 }
 
+function externalId(value: unknown, where = 'externalId'): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string' || value.length > MAX_NAME) throw ScimError.badRequest(`Attribute '${where}' must be a string of at most ${MAX_NAME} characters`);
+  return value;
+}
+
 /** Validates a Role resource from a POST or PUT body. `description` is not part of the SCIM schema: kept as is. */
 export function parseRoleInput(body: unknown): Omit<RoleInput, 'description'> {
   if (!isObject(body)) throw ScimError.badRequest('The request body must be a JSON object', 'invalidSyntax');
   return {
     name: displayName(get(body, 'displayName')),
+    externalId: externalId(get(body, 'externalId')),
     users: ids(get(body, 'users'), 'users'),
     groups: ids(get(body, 'groups'), 'groups'),
     permissions: permissions(get(body, 'permissions')),
@@ -100,6 +107,7 @@ function valuesOf(attribute: ListAttribute, value: unknown, where: string): stri
 export function parseRolePatch(body: unknown): RolePatch {
   const operations: RoleListOperation[] = [];
   let name: string | undefined;
+  let external: string | null | undefined;
   parsePatchOperations(body).forEach((op, i) => {
     const where = `Operations[${i}]`;
     if (op.path === undefined) {
@@ -108,6 +116,10 @@ export function parseRolePatch(body: unknown): RolePatch {
       for (const [key, value] of Object.entries(op.value)) {
         if (key.toLowerCase() === 'displayname') {
           name = displayName(value, `${where}.value.displayName`);
+          continue;
+        }
+        if (key.toLowerCase() === 'externalid') {
+          external = externalId(value, `${where}.value.externalId`) ?? null;
           continue;
         }
         const attribute = listAttribute(key);
@@ -126,6 +138,10 @@ export function parseRolePatch(body: unknown): RolePatch {
       name = displayName(op.value, `${where}.value`);
       return;
     }
+    if (attr.toLowerCase() === 'externalid' && m?.[2] === undefined) {
+      external = op.op === 'remove' ? null : (externalId(op.value, `${where}.value`) ?? null);
+      return;
+    }
     const attribute = listAttribute(attr);
     if (!m || !attribute) throw new ScimError(400, `${where}: '${op.path}' is not an attribute of a Role (displayName, users, groups, permissions)`, 'invalidPath');
     if (m[2] !== undefined) {
@@ -140,7 +156,7 @@ export function parseRolePatch(body: unknown): RolePatch {
     }
     operations.push({ attribute, op: op.op, values: valuesOf(attribute, op.value, `${where}.value`) });
   });
-  return { ...(name !== undefined && { name }), operations };
+  return { ...(name !== undefined && { name }), ...(external !== undefined && { externalId: external }), operations };
 }
 
 /** Renders a stored role as a SCIM Role resource; `users` and `groups` only when they were loaded. */
@@ -149,6 +165,7 @@ export function toScimRole(role: RoleRecord, baseUrl: string): Record<string, un
   return {
     schemas: [SCHEMA_ROLE],
     id: role.id,
+    ...(role.externalId !== undefined && { externalId: role.externalId }),
     displayName: role.name,
     ...(role.users && { users: role.users.map((u) => ({ value: u.value, display: u.display, $ref: `${scim}/Users/${u.value}` })) }),
     ...(role.groups && { groups: role.groups.map((g) => ({ value: g.value, display: g.display, $ref: `${scim}/Groups/${g.value}` })) }),

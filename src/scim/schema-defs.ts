@@ -207,12 +207,15 @@ export const GROUP_SCHEMA: SchemaDef = {
 /** WSO2's SCIM 2.0 Roles API schema (charon3 `SCIMConstants.ROLE_SCHEMA_URI`). */
 export const SCHEMA_ROLE = 'urn:ietf:params:scim:schemas:extension:2.0:Role';
 
-/** A reference to an assigned user or group: its id, its name (server-computed) and its location. */
+/**
+ * A reference to an assigned user or group, shaped as Group.members is (and for the same reasons): `value` and
+ * `$ref` as the client names the user or group, `display` (its name, server-computed) only when asked for.
+ */
 function assignment(name: string, description: string, referenceType: string): AttributeDef {
   return attr(name, 'complex', description, { multiValued: true }, [
-    str('value', `The id of the ${referenceType}`, { caseExact: true }),
-    str('display', `The name of the ${referenceType}`, { mutability: 'readOnly' }),
-    attr('$ref', 'reference', `The URI of the ${referenceType}`, { mutability: 'readOnly', referenceTypes: [referenceType] }),
+    str('value', `The id of the ${referenceType}`, { caseExact: true, mutability: 'immutable' }),
+    attr('$ref', 'reference', `The URI of the ${referenceType}`, { mutability: 'immutable', referenceTypes: [referenceType] }),
+    str('display', `The name of the ${referenceType}`, { mutability: 'readOnly', returned: 'request' }),
   ]);
 }
 
@@ -230,7 +233,7 @@ export const ROLE_SCHEMA: SchemaDef = {
     assignment('groups', 'Groups assigned to the role: their members hold it', 'Group'),
     attr('permissions', 'complex', 'The API scopes the role permits', { multiValued: true }, [
       str('value', 'An API scope (internal_user_mgt_view, ...)', { caseExact: true, canonicalValues: [...API_SCOPES] }),
-      str('display', 'The scope, for display', { mutability: 'readOnly' }),
+      str('display', 'The scope, for display', { mutability: 'readOnly', returned: 'request' }),
     ]),
   ],
 };

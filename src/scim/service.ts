@@ -499,16 +499,23 @@ export class ScimService {
    * it can (a type whose schema lacks a filter attribute contributes nothing); the pages run through Users,
    * then Groups. Cursors are not offered here.
    */
-  async searchAll(caller: ScimCaller, params: ListParams, types: readonly ResourceTypeName[]): Promise<ScimResult> {
+  async searchAll(
+    caller: ScimCaller,
+    params: ListParams,
+    types: readonly ResourceTypeName[],
+    /** Listings of resource types served elsewhere (Roles), searched after these, in the same way. */
+    others: readonly ((params: ListParams) => Promise<ScimResult>)[] = [],
+  ): Promise<ScimResult> {
     if (params.cursor !== undefined) throw ScimError.badRequest('Cursor pagination is offered on /Users and /Groups, not on the root search');
     const startIndex = Math.max(intParam(params.startIndex, 'startIndex') ?? 1, 1);
     const count = Math.min(Math.max(intParam(params.count, 'count') ?? SCIM_PAGINATION.defaultPageSize, 0), SCIM_LIMITS.filterMaxResults);
-    const totals: { type: ResourceTypeName; total: number }[] = [];
+    const listers = [...types.map((type) => (p: ListParams) => this.list(caller, type, p)), ...others];
+    const totals: { list: (p: ListParams) => Promise<ScimResult>; total: number }[] = [];
     let lastError: ScimError | undefined;
-    for (const type of types) {
+    for (const list of listers) {
       try {
-        const r = await this.list(caller, type, { ...params, startIndex: 1, count: 0 });
-        totals.push({ type, total: r.body?.totalResults as number });
+        const r = await list({ ...params, startIndex: 1, count: 0 });
+        totals.push({ list, total: r.body?.totalResults as number });
       } catch (err) {
         if (!(err instanceof ScimError) || err.scimType !== 'invalidFilter') throw err;
         lastError = err;
@@ -517,13 +524,13 @@ export class ScimService {
     if (totals.length === 0 && lastError) throw lastError;
     const resources: unknown[] = [];
     let skip = startIndex - 1;
-    for (const { type, total } of totals) {
+    for (const { list, total } of totals) {
       if (resources.length >= count) break;
       if (skip >= total) {
         skip -= total;
         continue;
       }
-      const page = await this.list(caller, type, { ...params, startIndex: skip + 1, count: count - resources.length });
+      const page = await list({ ...params, startIndex: skip + 1, count: count - resources.length });
       resources.push(...(page.body?.Resources as unknown[]));
       skip = 0;
     }

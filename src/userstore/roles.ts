@@ -21,6 +21,7 @@ import { isUuid, once, type Tx } from './users.js';
 /** A role's full writable state (create, replace). */
 export interface RoleInput {
   name: string;
+  externalId?: string | undefined;
   description?: string | undefined;
   /** API scopes (validated by the caller against src/http/oauth/scopes.ts). */
   permissions: string[];
@@ -41,6 +42,8 @@ export interface RoleListOperation {
 export interface RolePatch {
   name?: string | undefined;
   /** null clears it. */
+  externalId?: string | null | undefined;
+  /** null clears it. */
   description?: string | null | undefined;
   operations: RoleListOperation[];
 }
@@ -60,6 +63,7 @@ export interface RoleMember {
 export interface RoleRecord {
   id: string;
   name: string;
+  externalId?: string | undefined;
   description?: string | undefined;
   permissions: string[];
   /** Absent when the read did not load assignments. */
@@ -100,6 +104,7 @@ function toRoleRecord(row: RoleRow, members?: { users: RoleMember[]; groups: Rol
   return {
     id: row.id,
     name: row.name,
+    externalId: row.externalId ?? undefined,
     description: row.description ?? undefined,
     permissions: row.permissions,
     ...(members && { users: members.users, groups: members.groups }),
@@ -262,7 +267,14 @@ async function applyChange(tx: Tx, pendingKey: string, id: string, change: RoleC
     const { input } = change;
     await assertNameFree(tx, input.name, id);
     const row = await tx.role.create({
-      data: { id, name: input.name, nameNormalized: input.name.toLowerCase(), description: input.description ?? null, permissions: [...new Set(input.permissions)] },
+      data: {
+        id,
+        name: input.name,
+        nameNormalized: input.name.toLowerCase(),
+        externalId: input.externalId ?? null,
+        description: input.description ?? null,
+        permissions: [...new Set(input.permissions)],
+      },
     });
     // A new role is nobody's outbound provisioning role yet: nothing to re-provision.
     const w: Writer = { tx, roleId: id, pendingKey: undefined };
@@ -290,9 +302,11 @@ async function applyChange(tx: Tx, pendingKey: string, id: string, change: RoleC
   let permissions = current.permissions;
   let name = current.name;
   let description: string | null = current.description;
+  let externalId: string | null = current.externalId;
   if (change.operation === 'replace') {
     const { input } = change;
     name = input.name;
+    externalId = input.externalId ?? null;
     description = input.description ?? null;
     permissions = [...new Set(input.permissions)];
     await replaceAssignments(w, 'users', input.users);
@@ -301,6 +315,7 @@ async function applyChange(tx: Tx, pendingKey: string, id: string, change: RoleC
     const { patch } = change;
     if (patch.name !== undefined) name = patch.name;
     if (patch.description !== undefined) description = patch.description;
+    if (patch.externalId !== undefined) externalId = patch.externalId;
     for (const op of patch.operations) {
       if (op.attribute === 'permissions') {
         permissions = applyPermissions(permissions, op);
@@ -316,7 +331,7 @@ async function applyChange(tx: Tx, pendingKey: string, id: string, change: RoleC
   if (name !== current.name) await assertNameFree(tx, name, id);
   const row = await tx.role.update({
     where: { id },
-    data: { name, nameNormalized: name.toLowerCase(), description, permissions, version: { increment: 1 } },
+    data: { name, nameNormalized: name.toLowerCase(), externalId, description, permissions, version: { increment: 1 } },
   });
   const provisioningPending = provisioning ? await tx.roleProvisioningPending.count({ where: { requestId: pendingKey } }) : 0;
   return { ok: true, role: toRoleRecord(row), provisioningPending };
@@ -335,10 +350,10 @@ export interface RoleNameFilter {
   value: string;
 }
 
-/** Roles in creation order, a page of them, with the total; assignments are not loaded. */
+/** Roles in creation order (or by name), a page of them, with the total; assignments are not loaded. */
 export async function listRoles(
   db: PrismaClient,
-  q: { name?: RoleNameFilter | undefined; startIndex: number; count: number },
+  q: { name?: RoleNameFilter | undefined; startIndex: number; count: number; byName?: 'asc' | 'desc' | undefined },
 ): Promise<{ total: number; roles: RoleRecord[] }> {
   const value = q.name?.value.toLowerCase();
   const where: Prisma.RoleWhereInput =
@@ -350,7 +365,12 @@ export async function listRoles(
   const [total, rows] = await Promise.all([
     db.role.count({ where }),
     q.count > 0
-      ? db.role.findMany({ where, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }], skip: Math.max(q.startIndex, 1) - 1, take: q.count })
+      ? db.role.findMany({
+          where,
+          orderBy: q.byName ? [{ nameNormalized: q.byName }] : [{ createdAt: 'asc' }, { id: 'asc' }],
+          skip: Math.max(q.startIndex, 1) - 1,
+          take: q.count,
+        })
       : Promise.resolve([]),
   ]);
   return { total, roles: rows.map((r) => toRoleRecord(r)) };

@@ -53,6 +53,7 @@ export function roleView(role: RoleRecord) {
   return {
     id: role.id,
     name: role.name,
+    externalId: role.externalId ?? null,
     description: role.description ?? null,
     permissions: role.permissions,
     ...(role.users && { users: role.users.map((u) => ({ id: u.value, name: u.display })) }),

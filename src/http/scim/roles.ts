@@ -4,7 +4,7 @@
  * permissions, users, groups), `_delete` (DELETE).
  *
  * - Lists filter on displayName only, with eq, co, sw or ew (what WSO2's role filter supports); startIndex and
- *   count page them; sortBy is refused with 400, as WSO2 refuses it.
+ *   count page them; they sort by creation, or by displayName (`sortBy`; other attributes are 400).
  * - Every write is a RoleChange workflow (workflows/role-change.ts), as every user and group write is an
  *   InboundProvision: assigning a user to an outbound provisioning role provisions it.
  * - Roles span every user store domain: an application restricted to its own domain cannot manage them (403).
@@ -21,7 +21,7 @@ import { SCIM_LIMITS, SCIM_PAGINATION } from '../../scim/service-provider.js';
 import { intParam, notModified, requiredVersion, stringParam, type ListParams, type ScimResult } from '../../scim/service.js';
 import { etagOf } from '../../scim/user-resource.js';
 import { getRole, listRoles, type RoleChange, type RoleNameFilter } from '../../userstore/roles.js';
-import { callerOf, requireScope } from '../auth.js';
+import { callerOf, hasScope, requireScope, type Caller } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { preconditions, searchParams, send } from './resources.js';
 
@@ -63,6 +63,42 @@ function idParam(req: Request): string {
   return typeof id === 'string' ? id : '';
 }
 
+/**
+ * Lists roles as a SCIM ListResponse, from list parameters (RFC 7644 §3.4.2): /Roles, /Roles/.search, and the
+ * server root's /.search (src/http/scim/router.ts), where a filter on anything but displayName makes Roles contribute
+ * nothing (its invalidFilter is skipped there, as for a type lacking the attribute).
+ */
+export function roleLister(ctx: AppContext): (params: ListParams) => Promise<ScimResult> {
+  const rt = roleResourceType();
+  return async (params) => {
+    const sortBy = stringParam(params.sortBy, 'sortBy');
+    if (sortBy !== undefined && !/^(urn:ietf:params:scim:schemas:extension:2\.0:role:)?displayName$/i.test(sortBy)) {
+      throw new ScimError(400, `Invalid sortBy '${sortBy}': roles sort by displayName only`, 'invalidValue');
+    }
+    const sortOrder = stringParam(params.sortOrder, 'sortOrder');
+    if (sortOrder !== undefined && !/^(ascending|descending)$/i.test(sortOrder)) throw ScimError.badRequest("sortOrder must be 'ascending' or 'descending'");
+    if (params.cursor !== undefined) throw new ScimError(400, 'Roles are paged with startIndex and count, not cursors', 'invalidValue');
+    const count = Math.min(Math.max(intParam(params.count, 'count') ?? SCIM_PAGINATION.defaultPageSize, 0), SCIM_LIMITS.filterMaxResults);
+    const startIndex = Math.max(intParam(params.startIndex, 'startIndex') ?? 1, 1);
+    const { total, roles } = await listRoles(ctx.db, {
+      name: nameFilter(stringParam(params.filter, 'filter')),
+      startIndex,
+      count,
+      ...(sortBy !== undefined && { byName: sortOrder?.toLowerCase() === 'descending' ? ('desc' as const) : ('asc' as const) }),
+    });
+    const resources = roles.map((r) => project(toScimRole(r, ctx.config.api.publicBaseUrl), rt, projectionOf(params)));
+    return {
+      status: 200,
+      body: { schemas: [SCHEMA_LIST_RESPONSE], totalResults: total, startIndex, itemsPerPage: resources.length, Resources: resources },
+    };
+  };
+}
+
+/** Whether a caller may see roles: the view scope, and not confined to one user store domain (roles span them all). */
+export function mayViewRoles(caller: Caller): boolean {
+  return hasScope(caller, [ROLE_SCOPES.view]) && !('domain' in caller.inbound && caller.inbound.restricted);
+}
+
 export function rolesRouter(ctx: AppContext): Router {
   const router = Router();
   const base = ctx.config.api.publicBaseUrl;
@@ -97,18 +133,7 @@ export function rolesRouter(ctx: AppContext): Router {
     return { status, body: render(role, query), headers: { ETag: etagOf(role.version), ...headers } };
   };
 
-  const list = async (params: ListParams): Promise<ScimResult> => {
-    if (params.sortBy !== undefined || params.sortOrder !== undefined) throw new ScimError(400, 'Roles cannot be sorted', 'invalidValue');
-    if (params.cursor !== undefined) throw new ScimError(400, 'Roles are paged with startIndex and count, not cursors', 'invalidValue');
-    const count = Math.min(Math.max(intParam(params.count, 'count') ?? SCIM_PAGINATION.defaultPageSize, 0), SCIM_LIMITS.filterMaxResults);
-    const startIndex = Math.max(intParam(params.startIndex, 'startIndex') ?? 1, 1);
-    const { total, roles } = await listRoles(ctx.db, { name: nameFilter(stringParam(params.filter, 'filter')), startIndex, count });
-    const resources = roles.map((r) => render(r, params));
-    return {
-      status: 200,
-      body: { schemas: [SCHEMA_LIST_RESPONSE], totalResults: total, startIndex, itemsPerPage: resources.length, Resources: resources },
-    };
-  };
+  const list = roleLister(ctx);
 
   router.post('/', requireScope(ROLE_SCOPES.create), async (req, res) => {
     const input = parseRoleInput(req.body);

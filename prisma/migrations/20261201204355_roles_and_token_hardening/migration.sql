@@ -9,6 +9,7 @@ CREATE TABLE "role" (
     "id" UUID NOT NULL,
     "name" TEXT NOT NULL,
     "name_normalized" TEXT NOT NULL,
+    "external_id" TEXT,
     "description" TEXT,
     "permissions" TEXT[] DEFAULT ARRAY[]::TEXT[],
     "version" INTEGER NOT NULL DEFAULT 1,
