@@ -1,6 +1,7 @@
 /**
- * The RoleChange workflow's activities: the role write (idempotent through the store_request ledger, like every
- * user-store write) and the hand-over of the users whose outbound provisioning the change re-decides.
+ * Role-based provisioning activities: the RoleChange workflow's role write (idempotent through the store_request
+ * ledger, like every user-store write), and the hand-over, by RoleChange and by InboundProvision for group membership
+ * changes, of the users whose outbound provisioning a change re-decides.
  *
  * Those users were recorded by the write itself, in its transaction (role_provisioning_pending), so they are known
  * however many they are (a group of 100,000 members assigned to a provisioning role) without passing through
@@ -15,7 +16,7 @@ import { roleProvisioningTargets } from '../src/provisioning/provisioning-roles.
 import type { Initiator, OutboundTarget } from '../src/provisioning/types.js';
 import * as roles from '../src/userstore/roles.js';
 import { getUsersByIds } from '../src/userstore/users.js';
-import { requestId } from './user-store.js';
+import { requestId, workflowId } from './user-store.js';
 
 export interface RoleActivityDeps {
   db: PrismaClient;
@@ -28,11 +29,6 @@ export interface RoleActivityDeps {
 const PAGE = 200;
 const PARALLEL = 8;
 
-function workflowId(): string {
-  const info = Context.current().info;
-  return info.workflowExecution?.workflowId ?? info.activityId;
-}
-
 export function createRoleActivities(deps: RoleActivityDeps) {
   const { db, temporal } = deps;
   return {
@@ -41,16 +37,17 @@ export function createRoleActivities(deps: RoleActivityDeps) {
     },
 
     /**
-     * Hands every user the role change recorded to its OutboundFanOut: a `roleChange` resync event to the resident
-     * service provider's targets whose identity provider names the role. The event id is the workflow's and the
-     * user's, so a page handed over twice (a retry after a crash) is taken once by the fan-out.
+     * Hands every user the change recorded (a role assignment, or a membership change of a group holding an outbound
+     * provisioning role) to its OutboundFanOut: a `roleChange` resync event to the resident service provider's
+     * targets whose identity provider names the role. The event id names the workflow, the role and the user, so a
+     * page handed over twice (a retry after a crash) is taken once by the fan-out.
      */
     async enqueueRoleProvisioning(args: { initiator: Initiator }): Promise<{ enqueued: number }> {
       const key = workflowId();
       const targetsOf = new Map<string, Promise<OutboundTarget[]>>();
       let enqueued = 0;
       for (;;) {
-        const rows = await db.roleProvisioningPending.findMany({ where: { requestId: key }, orderBy: { userId: 'asc' }, take: PAGE });
+        const rows = await db.roleProvisioningPending.findMany({ where: { requestId: key }, orderBy: [{ userId: 'asc' }, { roleId: 'asc' }], take: PAGE });
         if (rows.length === 0) break;
         const users = new Map((await getUsersByIds(db, rows.map((r) => r.userId))).map((u) => [u.id, u]));
         const jobs = rows.map((row) => async () => {
@@ -60,7 +57,7 @@ export function createRoleActivities(deps: RoleActivityDeps) {
           // Deleted since (its deletion goes to the targets on its own), or no target names the role any more.
           if (!user || targets.length === 0) return;
           await enqueueProvisioningEvent(temporal, deps, {
-            eventId: `${key}:role:${user.id}`,
+            eventId: `${key}:role:${row.roleId}:${user.id}`,
             resourceType: 'User',
             operation: 'update',
             localId: user.id,
@@ -74,7 +71,7 @@ export function createRoleActivities(deps: RoleActivityDeps) {
           enqueued += 1;
         });
         for (let i = 0; i < jobs.length; i += PARALLEL) await Promise.all(jobs.slice(i, i + PARALLEL).map((job) => job()));
-        await db.roleProvisioningPending.deleteMany({ where: { requestId: key, userId: { in: rows.map((r) => r.userId) } } });
+        await db.roleProvisioningPending.deleteMany({ where: { requestId: key, OR: rows.map((r) => ({ userId: r.userId, roleId: r.roleId })) } });
         Context.current().heartbeat(enqueued);
       }
       return { enqueued };

@@ -24,10 +24,15 @@ export interface UserStoreDeps {
   passwordPolicy: PasswordPolicy;
 }
 
+/** The id of the workflow running the current activity. */
+export function workflowId(): string {
+  const info = Context.current().info;
+  return info.workflowExecution?.workflowId ?? info.activityId;
+}
+
 /** The idempotency key of the current activity: one write per workflow and activity type. */
 export function requestId(): string {
-  const info = Context.current().info;
-  return `${info.workflowExecution?.workflowId ?? info.activityId}:${info.activityType}`;
+  return `${workflowId()}:${Context.current().info.activityType}`;
 }
 
 /** PATCH works on the rendered resource; its links are irrelevant there. */
@@ -84,7 +89,7 @@ export function createUserStoreActivities({ db, schemas, passwordPolicy }: UserS
       return groups.createGroup(db, requestId(), args.id, args.input);
     },
     async replaceGroup(args: { id: string; input: GroupInput; ifMatchVersion?: number | undefined }): Promise<groups.GroupStoreResult> {
-      return groups.replaceGroup(db, requestId(), args.id, args.input, args.ifMatchVersion);
+      return groups.replaceGroup(db, requestId(), args.id, args.input, args.ifMatchVersion, workflowId());
     },
     async patchGroup(args: { id: string; patch: unknown; ifMatchVersion?: number | undefined }): Promise<groups.GroupStoreResult> {
       const rt = await freshSchemas().group();
@@ -105,13 +110,14 @@ export function createUserStoreActivities({ db, schemas, passwordPolicy }: UserS
           };
         },
         args.ifMatchVersion,
+        workflowId(),
       );
     },
     async restoreGroup(args: { snapshot: groups.GroupSnapshot; afterVersion: number }): Promise<groups.GroupStoreResult> {
       return groups.restoreGroup(db, requestId(), args.snapshot, args.afterVersion);
     },
     async deleteGroup(args: { id: string; ifMatchVersion?: number | undefined }): Promise<groups.GroupStoreResult> {
-      return groups.deleteGroup(db, requestId(), args.id, args.ifMatchVersion);
+      return groups.deleteGroup(db, requestId(), args.id, args.ifMatchVersion, workflowId());
     },
   };
 }

@@ -424,6 +424,13 @@ describe('role-based outbound provisioning', () => {
     expect((await admin('POST', `/roles/${roleId}/groups`, { groups: [crew] })).status).toBe(200);
     await eventually(async () => ((await onB('gina')) === 1 ? true : undefined), 30_000, 'gina on B');
 
+    // Joining or leaving a group that holds the role provisions or deprovisions, too.
+    const hank = await createUser('hank');
+    expect((await call(a, 'PATCH', `/scim2/Groups/${crew}`, patchOp({ op: 'add', path: 'members', value: [{ value: hank }] }))).status).toBe(200);
+    await eventually(async () => ((await onB('hank')) === 1 ? true : undefined), 30_000, 'hank on B');
+    expect((await call(a, 'PATCH', `/scim2/Groups/${crew}`, patchOp({ op: 'remove', path: `members[value eq "${hank}"]` }))).status).toBe(200);
+    await eventually(async () => ((await onB('hank')) === 0 ? true : undefined), 30_000, 'hank gone from B');
+
     // Unassigned: deprovisioned (deleted at B, the connector's default), and a later change is not sent.
     expect((await admin('DELETE', `/roles/${roleId}/users/${frank}`)).status).toBe(204);
     await eventually(async () => ((await onB('frank')) === 0 ? true : undefined), 30_000, 'frank gone from B');

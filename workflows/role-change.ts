@@ -16,22 +16,13 @@ import type { createActivities } from '../activities/index.js';
 import type { Initiator, ScimRejection } from '../src/provisioning/types.js';
 import type { RoleChange, RoleRecord } from '../src/userstore/roles.js';
 import { ProvisioningOutcomeKey } from '../src/temporal/search-attributes.js';
-import { NON_RETRYABLE, userStoreWrite } from './activity-profiles.js';
+import { roleProvisioningHandOver, userStoreWrite } from './activity-profiles.js';
 
 type Activities = ReturnType<typeof createActivities>;
 
 const store = proxyLocalActivities<Activities>(userStoreWrite);
 
-/**
- * Handing the affected users to their fan-outs: one signal-with-start per user, paged; a role held through a group
- * of 100,000 members takes minutes, hence the long start-to-close, with a heartbeat per page so a killed worker is
- * noticed within a minute. Retried without limit: the assignment was accepted, so its provisioning is owed.
- */
-const handOver = proxyActivities<Activities>({
-  startToCloseTimeout: '2 hours',
-  heartbeatTimeout: '1 minute',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: NON_RETRYABLE },
-});
+const handOver = proxyActivities<Activities>(roleProvisioningHandOver);
 
 export interface RoleChangeInput {
   /** The role; absent for a create (the workflow picks its id, so a retried create finds its own row). */

@@ -337,6 +337,38 @@ async function applyChange(tx: Tx, pendingKey: string, id: string, change: RoleC
   return { ok: true, role: toRoleRecord(row), provisioningPending };
 }
 
+/**
+ * For a membership change of a group: records (role_provisioning_pending, keyed by the changing workflow) the users
+ * who joined or left it, once per outbound provisioning role the group holds, so they are provisioned to, or
+ * deprovisioned from, those roles' identity providers. Nothing when the group holds no such role (the usual case:
+ * one indexed lookup). Returns how many were recorded.
+ */
+export async function recordGroupRoleProvisioning(tx: Tx, pendingKey: string, groupId: string, before: readonly MemberRefLike[], after: readonly MemberRefLike[]): Promise<number> {
+  const provisioning = await tx.$queryRaw<{ n: number }[]>`
+    SELECT count(*)::int AS n FROM role_group rg JOIN identity_provider_provisioning_role p ON p.role_id = rg.role_id
+    WHERE rg.group_id = ${groupId}::uuid`;
+  if ((provisioning[0]?.n ?? 0) === 0) return 0;
+  const users = (refs: readonly MemberRefLike[]) => new Set(refs.filter((m) => m.type === 'User').map((m) => m.value.toLowerCase()));
+  const had = users(before);
+  const has = users(after);
+  const changed = [...[...had].filter((id) => !has.has(id)), ...[...has].filter((id) => !had.has(id))].filter(isUuid);
+  if (changed.length === 0) return 0;
+  return tx.$executeRaw`
+    INSERT INTO role_provisioning_pending (request_id, user_id, role_id)
+    SELECT DISTINCT ${pendingKey}, u.id, rg.role_id
+    FROM scim_user u
+    JOIN role_group rg ON rg.group_id = ${groupId}::uuid
+    JOIN identity_provider_provisioning_role p ON p.role_id = rg.role_id
+    WHERE u.id = ANY(${changed}::uuid[])
+    ON CONFLICT DO NOTHING`;
+}
+
+/** A group member reference as the group store keeps it (src/provisioning/types.ts MemberRef). */
+interface MemberRefLike {
+  value: string;
+  type?: 'User' | 'Group' | undefined;
+}
+
 export async function getRole(db: PrismaClient, id: string, opts: { assignments?: boolean } = {}): Promise<RoleRecord | undefined> {
   if (!isUuid(id)) return undefined;
   const row = await db.role.findUnique({ where: { id } });

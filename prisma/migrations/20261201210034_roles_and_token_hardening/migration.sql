@@ -52,7 +52,7 @@ CREATE TABLE "role_provisioning_pending" (
     "role_id" UUID NOT NULL,
     "created_at" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
 
-    CONSTRAINT "role_provisioning_pending_pkey" PRIMARY KEY ("request_id","user_id")
+    CONSTRAINT "role_provisioning_pending_pkey" PRIMARY KEY ("request_id","user_id","role_id")
 );
 
 -- CreateIndex
