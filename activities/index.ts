@@ -4,6 +4,7 @@
  */
 import { createOutboundActivities, type OutboundDeps } from './outbound.js';
 import { createReconcileActivities } from './reconcile.js';
+import { createRoleActivities } from './roles.js';
 import { createUserStoreActivities, type UserStoreDeps } from './user-store.js';
 
 export type ActivityDeps = OutboundDeps & UserStoreDeps;
@@ -13,5 +14,6 @@ export function createActivities(deps: ActivityDeps) {
     ...createUserStoreActivities(deps),
     ...createOutboundActivities(deps),
     ...createReconcileActivities(deps),
+    ...createRoleActivities(deps),
   };
 }

@@ -18,6 +18,7 @@ import type { SecretBox } from '../src/crypto/secret-box.js';
 import type { PrismaClient } from '../src/db/client.js';
 import { mapOutboundUser } from '../src/provisioning/attribute-mapping.js';
 import { loadConnectorConfig } from '../src/provisioning/connectors.js';
+import { provisioningRoleGate } from '../src/provisioning/provisioning-roles.js';
 import { resolveOutboundTargets } from '../src/provisioning/targets.js';
 import { eventSubject, type DeliveryOutcome, type DeliveryReport, type GroupEvent, type OutboundTarget, type ProvisioningEvent, type SupersededEvent, type UserEvent } from '../src/provisioning/types.js';
 import { getGroup } from '../src/userstore/groups.js';
@@ -77,7 +78,8 @@ export function createOutboundActivities(deps: OutboundDeps) {
     }
   }
 
-  async function deliver(event: ProvisioningEvent, target: OutboundTarget): Promise<DeliveryReport> {
+  async function deliver(original: ProvisioningEvent, target: OutboundTarget): Promise<DeliveryReport> {
+    let event = original;
     const report = (outcome: DeliveryOutcome, extra: { remoteId?: string | undefined; error?: string | undefined } = {}) => ({
       eventId: event.eventId,
       connectorId: target.connectorId,
@@ -106,6 +108,21 @@ export function createOutboundActivities(deps: OutboundDeps) {
     }
     const where = { connectorId_resourceType_localId: { connectorId: target.connectorId, resourceType: event.resourceType, localId: event.localId } };
     const link = await db.remoteLink.findUnique({ where });
+    if (event.resourceType === 'User' && event.operation !== 'delete') {
+      // Role-based provisioning (src/provisioning/provisioning-roles.ts), decided on the store as it is now.
+      const gate = await provisioningRoleGate(db, target.connectorId, event.localId);
+      if (gate.restricted && !gate.holds) {
+        const live = link?.remoteId && !link.deletedAt;
+        if (!event.roleChange || !live) {
+          const error = `not sent: the user holds none of identity provider ${gate.idpName ?? '?'}'s outbound provisioning roles`;
+          await audit(event, target, 'skipped', { remoteId: link?.remoteId ?? undefined, error });
+          return report('skipped', { error });
+        }
+        // It lost its last provisioning role of this identity provider: deprovisioned there (deleted, or deactivated
+        // under `deprovision: deactivate`), its link kept as a tombstone, as for a deletion.
+        event = { ...event, operation: 'delete' };
+      }
+    }
     const resync = event.resync === true;
     if (link && link.appliedVersion >= BigInt(event.version) && !resync) {
       // Already applied (a repeated delivery), or a newer change already reached this target. If this very
@@ -159,9 +176,10 @@ export function createOutboundActivities(deps: OutboundDeps) {
       create: { ...where.connectorId_resourceType_localId, remoteId: remoteId ?? null, appliedVersion, deletedAt: deleted ? new Date() : null },
       update: { remoteId: remoteId ?? null, appliedVersion, deletedAt: deleted ? new Date() : null },
     });
-    // A user reaching this target for the first time: the groups already there (or on their way) lack it. Only
-    // after its own link is recorded, so the group deliveries this starts can translate it.
-    if (event.resourceType === 'User' && event.operation === 'create' && !link?.remoteId) await resyncGroupsOf(event, target);
+    // A user reaching this target for the first time (created, or provisioned by a later update or role change):
+    // the groups already there (or on their way) lack it. Only after its own link is recorded, so the group
+    // deliveries this starts can translate it.
+    if (event.resourceType === 'User' && event.operation !== 'delete' && (!link?.remoteId || link.deletedAt)) await resyncGroupsOf(event, target);
     await audit(event, target, 'delivered', { remoteId });
     return report('delivered', { remoteId });
   }

@@ -29,6 +29,12 @@ export interface UserStoreDeps {
   sealer: SecretSealer;
 }
 
+/** The id of the workflow running the current activity. */
+export function workflowId(): string {
+  const info = Context.current().info;
+  return info.workflowExecution?.workflowId ?? info.activityId;
+}
+
 /**
  * The idempotency key of the current activity: one write per workflow and activity type. For a keyed request's
  * workflow (its id derived from the client's Idempotency-Key, src/scim/inbound-requests.ts) the run id is part of it:
@@ -36,11 +42,11 @@ export interface UserStoreDeps {
  * and that is a new request, not one the ledger may answer from an old result. (An operator's reset of such a workflow
  * to before its write runs the write again.) Other workflows keep the form their histories were recorded with.
  */
-function requestId(): string {
+export function requestId(): string {
   const info = Context.current().info;
   const execution = info.workflowExecution;
   if (execution?.workflowId.startsWith(INBOUND_REQUEST_PREFIX)) return `${execution.workflowId}:${execution.runId}:${info.activityType}`;
-  return `${execution?.workflowId ?? info.activityId}:${info.activityType}`;
+  return `${workflowId()}:${info.activityType}`;
 }
 
 /** PATCH works on the rendered resource; its links are irrelevant there. */
@@ -108,7 +114,7 @@ export function createUserStoreActivities({ db, schemas, passwordPolicy, sealer 
       return groups.createGroup(db, requestId(), args.id, args.input);
     },
     async replaceGroup(args: { id: string; input: GroupInput; ifMatchVersion?: number | undefined }): Promise<groups.GroupStoreResult> {
-      return groups.replaceGroup(db, requestId(), args.id, args.input, args.ifMatchVersion);
+      return groups.replaceGroup(db, requestId(), args.id, args.input, args.ifMatchVersion, workflowId());
     },
     async patchGroup(args: { id: string; patch: unknown; ifMatchVersion?: number | undefined }): Promise<groups.GroupStoreResult> {
       const rt = await freshSchemas().group();
@@ -129,13 +135,14 @@ export function createUserStoreActivities({ db, schemas, passwordPolicy, sealer 
           };
         },
         args.ifMatchVersion,
+        workflowId(),
       );
     },
     async restoreGroup(args: { snapshot: groups.GroupSnapshot; afterVersion: number }): Promise<groups.GroupStoreResult> {
       return groups.restoreGroup(db, requestId(), args.snapshot, args.afterVersion);
     },
     async deleteGroup(args: { id: string; ifMatchVersion?: number | undefined }): Promise<groups.GroupStoreResult> {
-      return groups.deleteGroup(db, requestId(), args.id, args.ifMatchVersion);
+      return groups.deleteGroup(db, requestId(), args.id, args.ifMatchVersion, workflowId());
     },
   };
 }

@@ -274,6 +274,9 @@ describe('the password grant', () => {
   beforeAll(async () => {
     app = await createApplication({ name: 'password-app', grantTypes: ['password'], scopes: ['internal_user_mgt_view', 'internal_user_mgt_list', 'internal_login'] });
     userId = await createUserAsAdmin('alice', 'Alice-pw-1');
+    // A password-grant token carries only what the user's roles permit (test/roles.test.ts covers that policy).
+    const role = await admin('POST', '/roles', { name: 'user-readers', permissions: ['internal_user_mgt_view', 'internal_user_mgt_list'], users: [userId] });
+    expect(role.status, await role.clone().text()).toBe(201);
   });
 
   it('issues a token bound to the user, for the requested scopes', async () => {
@@ -314,7 +317,7 @@ describe('the password grant', () => {
     expect((await tokenRequest(app, { grant_type: 'password', username: 'bob', password: 'Bob-pw-123' })).body.error).toBe('invalid_grant');
     // ...but an application provisioning to PARTNERS finds him there.
     const partnerApp = await createApplication({ name: 'partner-app', grantTypes: ['password'], scopes: ['internal_login'], inboundProvisioning: { userStoreDomain: 'partners' } });
-    expect(partnerApp.inboundProvisioning).toEqual({ userStoreDomain: 'PARTNERS' });
+    expect(partnerApp.inboundProvisioning).toEqual({ userStoreDomain: 'PARTNERS', restrictToDomain: false });
     const plain = await tokenRequest(partnerApp, { grant_type: 'password', username: 'bob', password: 'Bob-pw-123' });
     expect(plain.status, JSON.stringify(plain.body)).toBe(200);
     expect((await storedToken(plain.body.access_token!))?.accountId).toBe(bobId);
@@ -332,10 +335,10 @@ describe('the password grant', () => {
 
   it('stops accepting the token of a user who was deleted', async () => {
     const id = await createUserAsAdmin('short-lived', 'Short-pw-1');
-    const token = await accessToken(app, { grant_type: 'password', username: 'short-lived', password: 'Short-pw-1', scope: 'internal_user_mgt_list' });
-    expect((await bearer(token, 'GET', '/scim2/Users?count=0')).status).toBe(200);
+    const token = await accessToken(app, { grant_type: 'password', username: 'short-lived', password: 'Short-pw-1', scope: 'internal_login' });
+    expect((await bearer(token, 'GET', '/scim2/Me')).status).toBe(200);
     expect((await is.request('DELETE', `/scim2/Users/${id}`)).status).toBe(204);
-    const res = await bearer(token, 'GET', '/scim2/Users?count=0');
+    const res = await bearer(token, 'GET', '/scim2/Me');
     await expectScimError(res, 401);
     expect(res.headers.get('www-authenticate')).toContain('error="invalid_token"');
   });

@@ -57,3 +57,15 @@ export function connectorCall(retry: RetrySettings): ActivityOptions {
     },
   };
 }
+
+/**
+ * Handing the users a role change (or a membership change of a group holding an outbound provisioning role)
+ * recorded to their OutboundFanOut: one signal-with-start per user, paged. A role held through a group of 100,000
+ * members takes minutes, hence the long start-to-close, with a heartbeat per page so a killed worker is noticed
+ * within a minute. Retried without limit: the change was accepted, so its provisioning is owed.
+ */
+export const roleProvisioningHandOver: ActivityOptions = {
+  startToCloseTimeout: '2 hours',
+  heartbeatTimeout: '1 minute',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: NON_RETRYABLE },
+};

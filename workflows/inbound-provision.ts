@@ -12,6 +12,7 @@
 import {
   condition,
   patched,
+  proxyActivities,
   proxyLocalActivities,
   setHandler,
   upsertMemo,
@@ -36,7 +37,7 @@ import {
 import { patchPassword } from '../src/scim/patch-password.js';
 import type { UserSnapshot } from '../src/userstore/users.js';
 import { ProvisioningOutcomeKey, UserIdKey, UserNameKey } from '../src/temporal/search-attributes.js';
-import { configRead, outboundEnqueue, userStoreWrite } from './activity-profiles.js';
+import { configRead, outboundEnqueue, roleProvisioningHandOver, userStoreWrite } from './activity-profiles.js';
 import { keyword } from './keyword.js';
 import { deliveryReportSignal } from './messages.js';
 
@@ -46,6 +47,7 @@ type Activities = ReturnType<typeof createActivities>;
 const store = proxyLocalActivities<Activities>(userStoreWrite);
 const config = proxyLocalActivities<Activities>(configRead);
 const outbound = proxyLocalActivities<Activities>(outboundEnqueue);
+const handOver = proxyActivities<Activities>(roleProvisioningHandOver);
 
 interface Common {
   initiator: Initiator;
@@ -124,6 +126,14 @@ async function provisionGroup(input: GroupOperation & Common, reports: Map<strin
   if (!stored.ok) return rejected(`group ${input.operation}`, stored.rejection);
   const group = stored.group;
   const previous = stored.previous;
+  // Members who joined or left a group holding an outbound provisioning role are provisioned to, or deprovisioned
+  // from, its identity providers (src/provisioning/provisioning-roles.ts): handed over after the change (and after
+  // its compensation, if a blocking target refused it), so each delivery decides on the membership that stands.
+  const provisionByRole = async () => {
+    if ((stored.provisioningPending ?? 0) > 0 && patched('group-role-provisioning')) {
+      await handOver.enqueueRoleProvisioning({ initiator: input.initiator });
+    }
+  };
   const { workflowId } = workflowInfo();
   const { targets, pendingTargets, failedTargets, outcome } = await fanOut(
     input,
@@ -143,6 +153,7 @@ async function provisionGroup(input: GroupOperation & Common, reports: Map<strin
   // Saga, as for users: a blocking target refused the change, so it is undone here and at the targets that took it.
   if (failedTargets.length > 0 && patched('blocking-rejection-compensation-groups')) {
     const undone = await compensateGroup(input, group, previous, targets);
+    await provisionByRole();
     const reasons = failedTargets.map((f) => `${f.label}: ${f.error ?? 'rejected'}`).join('; ');
     return rejected(`group ${input.operation}`, {
       status: 400,
@@ -155,6 +166,7 @@ async function provisionGroup(input: GroupOperation & Common, reports: Map<strin
       `group ${input.operation} ${group.domain}/${group.displayName} v${group.version}: ${outcome}; ` +
       `targets: ${targets.map((t) => `${t.label}${t.blocking ? ' (blocking)' : ''}`).join(', ') || 'none'}`,
   });
+  await provisionByRole();
   return { ok: true, group, pendingTargets, failedTargets };
 }
 

@@ -170,12 +170,18 @@ export async function outboundFanOut(input: OutboundFanOutInput): Promise<void> 
    * The updates at the head of a target's queue that one delivery can serve: a delivery sends the resource's whole
    * state, so when updates pile up behind a slow or retrying target, only the newest needs to go; the others are
    * audited as superseded by it. Creates, deletes, updates carrying a password (a one-time value the newest state
-   * may lack) and updates whose request waits for this target (blocking) are always delivered on their own.
+   * may lack), updates whose request waits for this target (blocking) and role changes are always delivered on
+   * their own.
    */
   function foldableRun(queue: QueueItem[]): QueueItem[] {
     if (!patched('fold-superseded-updates')) return [queue[0]!];
+    // Role-change events (roleChange) deprovision when the user lost its provisioning role: folded into a plain
+    // update, that would be lost. No patch needed: histories recorded before them have no such events.
     const foldable = ({ event, target }: QueueItem) =>
-      event.operation === 'update' && !(event.resourceType === 'User' && event.user.password !== undefined) && !(event.replyTo && target.blocking);
+      event.operation === 'update' &&
+      !(event.resourceType === 'User' && event.user.password !== undefined) &&
+      !(event.replyTo && target.blocking) &&
+      event.roleChange !== true;
     let n = 0;
     while (n < queue.length && n < MAX_FOLDED && foldable(queue[n]!)) n += 1;
     return queue.slice(0, Math.max(n, 1));

@@ -18,12 +18,17 @@ import type { Initiator } from '../provisioning/types.js';
 import { ScimError } from '../scim/errors.js';
 import { PRIMARY_DOMAIN } from '../scim/user-resource.js';
 import { clientAddress } from '../security/client-address.js';
+import { userAccess } from '../userstore/user-access.js';
 import type { AppContext } from './context.js';
 import { oauthServer } from './oauth/provider.js';
+import { EVERYONE_SCOPES } from './oauth/scopes.js';
 import { sendScim } from './scim/respond.js';
 
-/** Where an application's SCIM writes go: a user store domain, or nowhere locally (proxy mode). */
-export type InboundTarget = { domain: string } | { proxyMode: true };
+/**
+ * Where an application's SCIM writes go: a user store domain, or nowhere locally (proxy mode). `restricted`: the
+ * application reads and writes only users and groups of that domain (its `inboundProvisioning.restrictToDomain`).
+ */
+export type InboundTarget = { domain: string; restricted?: boolean | undefined } | { proxyMode: true };
 
 export interface Caller {
   initiator: Initiator;
@@ -133,20 +138,37 @@ export function requireAdmin(ctx: AppContext, channel: string, deny: (res: Respo
 /** Escapes a value for a quoted-string auth-param (RFC 9110 §5.6.4). */
 const quoted = (v: string) => `"${v.replace(/[\\"]/g, '\\$&')}"`;
 
-/** The caller of a Bearer token, or why it is refused. */
+/**
+ * The caller of a Bearer token, or why it is refused. Checked on every request, so what changed since the token was
+ * issued applies at once: scopes withdrawn from the application no longer count; for a password-grant token, the
+ * user must still exist and be active, the token must be younger than the user's last password change, and its
+ * scopes narrow to what the user's roles permit now (plus what every user may do, EVERYONE_SCOPES). The user's side
+ * is one query (userAccess), in place of the existence check it replaces; client-credentials tokens need none.
+ */
 async function tokenCaller(ctx: AppContext, token: string, channel: string): Promise<Caller | string> {
   const server = await oauthServer(ctx);
   const verified = await server.verifyAccessToken(token);
   if (!verified) return 'The access token is unknown, expired or revoked';
   const app = await ctx.db.application.findUnique({ where: { clientId: verified.clientId }, include: { inboundDomain: true } });
   if (!app || app.isResident) return 'The application of this access token no longer exists';
-  if (verified.accountId !== undefined) {
-    const user = await ctx.db.user.findUnique({ where: { id: verified.accountId }, select: { active: true } });
-    if (!user || user.active === false) return 'The user of this access token no longer exists or is inactive';
-  }
+  // An application without a domain (its domain was deleted) provisions to PRIMARY, as WSO2 defaults to.
+  const domain = app.inboundDomain?.name ?? PRIMARY_DOMAIN;
   // Scopes withdrawn from the application since the token was issued no longer count.
   const allowed = new Set(app.scopes);
-  const scopes = new Set([...verified.scopes].filter((s) => allowed.has(s)));
+  let scopes = new Set([...verified.scopes].filter((s) => allowed.has(s)));
+  if (verified.accountId !== undefined) {
+    const access = await userAccess(ctx.db, verified.accountId);
+    if (!access || access.active === false) return 'The user of this access token no longer exists or is inactive';
+    // `iat` has whole seconds: a token of the very second of the change passes (the store deleted the older ones).
+    if (access.passwordChangedAt !== null && verified.issuedAt < Math.floor(access.passwordChangedAt / 1000)) {
+      return "The access token was issued before the user's password changed";
+    }
+    if (app.restrictToInboundDomain && !app.proxyMode && access.domain !== domain) {
+      return `The user of this access token is not in user store domain ${domain}, to which the application is restricted`;
+    }
+    const permitted = new Set([...EVERYONE_SCOPES, ...access.permissions]);
+    scopes = new Set([...scopes].filter((s) => permitted.has(s)));
+  }
   return {
     initiator: {
       applicationId: app.id,
@@ -156,8 +178,7 @@ async function tokenCaller(ctx: AppContext, token: string, channel: string): Pro
     scopes,
     applicationId: app.id,
     ...(verified.accountId !== undefined && { userId: verified.accountId }),
-    // An application without a domain (its domain was deleted) provisions to PRIMARY, as WSO2 defaults to.
-    inbound: app.proxyMode ? { proxyMode: true } : { domain: app.inboundDomain?.name ?? PRIMARY_DOMAIN },
+    inbound: app.proxyMode ? { proxyMode: true } : { domain, ...(app.restrictToInboundDomain && { restricted: true }) },
   };
 }
 

@@ -20,14 +20,23 @@ import { PRIMARY_DOMAIN_ID, RESIDENT_APPLICATION_ID, RESIDENT_APPLICATION_NAME }
 
 const distinct = <T>(values: T[]): T[] => [...new Set(values)];
 
+/**
+ * An application's inbound provisioning, replaced as a whole when given: its user store domain (`restrictToDomain`:
+ * its tokens then read, list, search and write only users and groups of that domain; off by default, as before the
+ * setting existed), or proxy mode.
+ */
 const inboundProvisioningInput = z
   .object({
     userStoreDomain: z.string().trim().min(1).optional(),
+    restrictToDomain: z.boolean().optional(),
     proxyMode: z.boolean().optional(),
   })
   .strict()
   .refine((v) => (v.proxyMode === true) !== (v.userStoreDomain !== undefined), {
     message: 'give either { "userStoreDomain": "<DOMAIN>" } or { "proxyMode": true }',
+  })
+  .refine((v) => !(v.proxyMode === true && v.restrictToDomain === true), {
+    message: 'restrictToDomain needs a userStoreDomain: in proxy mode nothing is stored to restrict to',
   });
 
 const applicationFields = {
@@ -94,7 +103,7 @@ export function applicationView(row: ApplicationRow) {
     scopes: row.scopes,
     inboundProvisioning: row.proxyMode
       ? { proxyMode: true as const }
-      : { userStoreDomain: row.inboundDomain?.name ?? PRIMARY_DOMAIN },
+      : { userStoreDomain: row.inboundDomain?.name ?? PRIMARY_DOMAIN, restrictToDomain: row.restrictToInboundDomain },
     created: row.createdAt.toISOString(),
     lastModified: row.updatedAt.toISOString(),
   };
@@ -129,12 +138,12 @@ export class ApplicationService {
     await this.row(id);
   }
 
-  private async inboundColumns(input: { userStoreDomain?: string | undefined; proxyMode?: boolean | undefined }) {
-    if (input.proxyMode) return { proxyMode: true, inboundDomainId: null };
+  private async inboundColumns(input: { userStoreDomain?: string | undefined; restrictToDomain?: boolean | undefined; proxyMode?: boolean | undefined }) {
+    if (input.proxyMode) return { proxyMode: true, inboundDomainId: null, restrictToInboundDomain: false };
     const name = (input.userStoreDomain ?? PRIMARY_DOMAIN).toUpperCase();
     const domain = await this.db.userStoreDomain.findUnique({ where: { name } });
     if (!domain) throw new AdminError(400, 'invalid_request', `Unknown user store domain '${name}'`, ['inboundProvisioning.userStoreDomain: create it first with POST /api/server/v1/userstores']);
-    return { proxyMode: false, inboundDomainId: domain.id };
+    return { proxyMode: false, inboundDomainId: domain.id, restrictToInboundDomain: input.restrictToDomain === true };
   }
 
   private async assertFree(name: string | undefined, clientId: string | undefined, exceptId?: string): Promise<void> {

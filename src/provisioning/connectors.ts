@@ -83,6 +83,19 @@ export const connectorUpdateInput = z
   })
   .strict();
 
+/**
+ * An identity provider's role configuration, in WSO2's shape (`PUT /identity-providers/{id}/roles`):
+ * `outboundProvisioningRoles` names local roles whose holders alone are provisioned to its connectors
+ * (src/provisioning/provisioning-roles.ts). Role mappings belong to federation, which is not built yet: only an
+ * empty list is accepted, so nobody configures what does nothing.
+ */
+export const identityProviderRolesInput = z
+  .object({
+    mappings: z.array(z.unknown()).max(0, { message: 'role mappings come with federated login, which is not available yet' }).optional(),
+    outboundProvisioningRoles: z.array(z.string().trim().min(1).max(255)).max(100).default([]),
+  })
+  .strict();
+
 export const identityProviderInput = z
   .object({
     name: z.string().min(1).max(255),
@@ -91,6 +104,7 @@ export const identityProviderInput = z
     alias: z.string().max(255).optional(),
     enabled: z.boolean().default(true),
     outboundConnectors: z.array(connectorInput).default([]),
+    roles: identityProviderRolesInput.optional(),
   })
   .strict();
 
@@ -176,7 +190,10 @@ function connectorData(box: SecretBox, input: ConnectorInput) {
   };
 }
 
-const idpInclude = { connectors: { orderBy: { createdAt: 'asc' } } } as const;
+const idpInclude = {
+  connectors: { orderBy: { createdAt: 'asc' } },
+  provisioningRoles: { include: { role: true }, orderBy: { role: { name: 'asc' } } },
+} as const;
 type IdpRow = Prisma.IdentityProviderGetPayload<{ include: typeof idpInclude }>;
 
 export function identityProviderView(row: IdpRow, box: SecretBox) {
@@ -188,6 +205,7 @@ export function identityProviderView(row: IdpRow, box: SecretBox) {
     alias: row.alias,
     enabled: row.enabled,
     outboundConnectors: row.connectors.map((c) => connectorView(c, box)),
+    roles: { mappings: [], outboundProvisioningRoles: row.provisioningRoles.map((p) => p.role.name) },
     created: row.createdAt.toISOString(),
     lastModified: row.updatedAt.toISOString(),
   };
@@ -200,9 +218,39 @@ export class ProvisioningConfigService {
     private readonly registry: ConnectorRegistry,
   ) {}
 
+  /** Role names to ids, ignoring case; an unknown name is a 400 naming it. */
+  private async provisioningRoleIds(names: readonly string[]): Promise<string[]> {
+    const wanted = [...new Set(names.map((n) => n.toLowerCase()))];
+    if (wanted.length === 0) return [];
+    const rows = await this.db.role.findMany({ where: { nameNormalized: { in: wanted } }, select: { id: true, nameNormalized: true } });
+    const unknown = wanted.filter((n) => !rows.some((r) => r.nameNormalized === n));
+    if (unknown.length > 0) {
+      throw new AdminError(400, 'invalid_request', 'Unknown roles in roles.outboundProvisioningRoles', unknown.map((n) => `'${n}': create it first (POST /api/server/v1/roles)`));
+    }
+    return rows.map((r) => r.id);
+  }
+
+  /**
+   * `PUT /identity-providers/{id}/roles`: replaces the outbound provisioning roles. Applies to the next change of
+   * each user (and at once to role assignments); users provisioned before stay at the target until they lose a
+   * role, are deleted or are re-sent.
+   */
+  async setIdentityProviderRoles(idpId: string, body: unknown) {
+    const input = parseInput(identityProviderRolesInput, body);
+    const roleIds = await this.provisioningRoleIds(input.outboundProvisioningRoles);
+    const exists = await this.db.identityProvider.findUnique({ where: { id: idpId }, select: { id: true } });
+    if (!exists) throw new AdminError(404, 'not_found', `Identity provider ${idpId} not found`);
+    await this.db.$transaction([
+      this.db.identityProviderProvisioningRole.deleteMany({ where: { idpId } }),
+      this.db.identityProviderProvisioningRole.createMany({ data: roleIds.map((roleId) => ({ idpId, roleId })) }),
+    ]);
+    return (await this.getIdentityProvider(idpId)).roles;
+  }
+
   async createIdentityProvider(body: unknown) {
     const input = parseInput(identityProviderInput, body);
     for (const c of input.outboundConnectors) await validateConnector(this.registry, c);
+    const provisioningRoleIds = await this.provisioningRoleIds(input.roles?.outboundProvisioningRoles ?? []);
     const types = input.outboundConnectors.map((c) => c.type);
     if (new Set(types).size !== types.length) throw new AdminError(400, 'invalid_request', 'At most one connector of each type per identity provider');
     try {
@@ -214,6 +262,7 @@ export class ProvisioningConfigService {
           alias: input.alias ?? null,
           enabled: input.enabled,
           connectors: { create: input.outboundConnectors.map((c) => connectorData(this.box, c)) },
+          provisioningRoles: { create: provisioningRoleIds.map((roleId) => ({ roleId })) },
         },
         include: idpInclude,
       });

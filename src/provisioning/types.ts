@@ -193,6 +193,12 @@ interface EventBase {
    * on-demand re-send.
    */
   resync?: boolean | undefined;
+  /**
+   * The user gained or lost a role that a target's identity provider names as an outbound provisioning role
+   * (src/provisioning/provisioning-roles.ts): the delivery provisions the user there if it holds one of them now,
+   * and deprovisions it there otherwise. Never folded into another update: that one would not deprovision.
+   */
+  roleChange?: boolean | undefined;
 }
 
 /** A change of a user: the user after it (for delete: as it was before), with the password if the change set one. */

@@ -67,17 +67,17 @@ export function formatAttrPath(path: AttrPath): string {
 }
 
 /** The schemas of a resource type, core first. */
-function schemasOf(rt: ResourceTypeDef): SchemaDef[] {
+function schemasOf(rt: ResourceTypeDef<string>): SchemaDef[] {
   return [rt.schema, ...rt.extensions.map((e) => e.schema)];
 }
 
 /** The attributes of one schema of `rt`; the core schema also holds the common id, externalId and meta. */
-export function attributesOf(rt: ResourceTypeDef, schema: SchemaDef): AttributeDef[] {
+export function attributesOf(rt: ResourceTypeDef<string>, schema: SchemaDef): AttributeDef[] {
   return schema === rt.schema ? [...COMMON_ATTRIBUTES, ...schema.attributes] : schema.attributes;
 }
 
 /** A schema of `rt` by its URN, ignoring case. */
-export function schemaOf(rt: ResourceTypeDef, urn: string): SchemaDef | undefined {
+export function schemaOf(rt: ResourceTypeDef<string>, urn: string): SchemaDef | undefined {
   const lower = urn.toLowerCase();
   return schemasOf(rt).find((s) => s.id.toLowerCase() === lower);
 }
@@ -90,7 +90,7 @@ export type PathProblem = { kind: 'unknown' | 'ambiguous'; detail: string };
  *
  * @example lookupAttrPath(userResourceType(), { attribute: 'manager' }) // { schema: enterprise, attribute: manager }
  */
-export function lookupAttrPath(rt: ResourceTypeDef, path: AttrPath): ResolvedPath | PathProblem {
+export function lookupAttrPath(rt: ResourceTypeDef<string>, path: AttrPath): ResolvedPath | PathProblem {
   const text = formatAttrPath(path);
   const urn = path.urn;
   let { attribute, subAttribute } = path;
@@ -135,7 +135,7 @@ export function isPathProblem(r: ResolvedPath | PathProblem): r is PathProblem {
  * Resolves a path against a resource type (RFC 7644 §3.10, and the forms in this module's header). Throws
  * ScimError 400 with `scimType` for an unknown or ambiguous path.
  */
-export function resolveAttrPath(rt: ResourceTypeDef, path: AttrPath, scimType: ScimType): ResolvedPath {
+export function resolveAttrPath(rt: ResourceTypeDef<string>, path: AttrPath, scimType: ScimType): ResolvedPath {
   const r = lookupAttrPath(rt, path);
   if (isPathProblem(r)) throw new ScimError(400, r.detail, scimType);
   return r;

@@ -82,7 +82,7 @@ interface SchemaSelection {
 
 type Selection = Map<string, SchemaSelection>;
 
-function selectionOf(rt: ResourceTypeDef, names: readonly string[]): Selection {
+function selectionOf(rt: ResourceTypeDef<string>, names: readonly string[]): Selection {
   const selection: Selection = new Map();
   const entry = (schemaId: string): SchemaSelection => {
     const key = schemaId.toLowerCase();
@@ -109,7 +109,7 @@ function selectionOf(rt: ResourceTypeDef, names: readonly string[]): Selection {
 }
 
 /** A name of an `attributes` list resolved against `rt`; undefined when unknown, 400 when ambiguous. */
-function resolveListed(rt: ResourceTypeDef, name: string): ResolvedPath | undefined {
+function resolveListed(rt: ResourceTypeDef<string>, name: string): ResolvedPath | undefined {
   let path: AttrPath;
   try {
     path = parseAttrPath(name, 'invalidValue');
@@ -213,7 +213,7 @@ function projectAttributes(
  *   project(user, await registry.user(), { attributes: ['userName', 'name.givenName'] })
  *   // => { schemas, id, userName, name: { givenName } }
  */
-export function project(resource: Record<string, unknown>, rt: ResourceTypeDef, req: ProjectionRequest = {}): Record<string, unknown> {
+export function project(resource: Record<string, unknown>, rt: ResourceTypeDef<string>, req: ProjectionRequest = {}): Record<string, unknown> {
   assertExclusive(req);
   const listed = (req.attributes?.length ?? 0) > 0;
   const mode: Mode = { listed };

@@ -6,6 +6,7 @@
  * Core User, Enterprise User and Group are fixed here; operator-defined extensions (admin API) are loaded
  * from the scim_schema_extension table and use the same shapes.
  */
+import { API_SCOPES } from '../http/oauth/scopes.js';
 import { SCHEMA_ENTERPRISE_USER, SCHEMA_GROUP, SCHEMA_USER } from './schemas.js';
 
 export type AttributeType = 'string' | 'boolean' | 'decimal' | 'integer' | 'dateTime' | 'reference' | 'complex' | 'binary';
@@ -37,9 +38,12 @@ export interface SchemaDef {
 
 export type ResourceTypeName = 'User' | 'Group';
 
-/** A resource type with its core schema and extensions (RFC 7643 §6). */
-export interface ResourceTypeDef {
-  name: ResourceTypeName;
+/**
+ * A resource type with its core schema and extensions (RFC 7643 §6). `N` is User or Group for the resources the
+ * user store serves through ScimService; Role (fixed, not extensible) is a resource type of its own.
+ */
+export interface ResourceTypeDef<N extends string = ResourceTypeName> {
+  name: N;
   endpoint: string;
   description: string;
   schema: SchemaDef;
@@ -203,6 +207,44 @@ export const GROUP_SCHEMA: SchemaDef = {
     ]),
   ],
 };
+
+/** WSO2's SCIM 2.0 Roles API schema (charon3 `SCIMConstants.ROLE_SCHEMA_URI`). */
+export const SCHEMA_ROLE = 'urn:ietf:params:scim:schemas:extension:2.0:Role';
+
+/**
+ * A reference to an assigned user or group, shaped as Group.members is (and for the same reasons): `value` and
+ * `$ref` as the client names the user or group, `display` (its name, server-computed) only when asked for.
+ */
+function assignment(name: string, description: string, referenceType: string): AttributeDef {
+  return attr(name, 'complex', description, { multiValued: true }, [
+    str('value', `The id of the ${referenceType}`, { caseExact: true, mutability: 'immutable' }),
+    attr('$ref', 'reference', `The URI of the ${referenceType}`, { mutability: 'immutable', referenceTypes: [referenceType] }),
+    str('display', `The name of the ${referenceType}`, { mutability: 'readOnly', returned: 'request' }),
+  ]);
+}
+
+/**
+ * WSO2's Role (its Roles API): a name, the permissions it grants (this server's API scopes, rendered as WSO2's v2
+ * does, `{ value }`), and the users and groups assigned to it (src/scim/role-resource.ts, src/http/scim/roles.ts).
+ */
+export const ROLE_SCHEMA: SchemaDef = {
+  id: SCHEMA_ROLE,
+  name: 'Role',
+  description: 'Role',
+  attributes: [
+    str('displayName', 'The name of the role', { required: true, uniqueness: 'server' }),
+    assignment('users', 'Users assigned to the role', 'User'),
+    assignment('groups', 'Groups assigned to the role: their members hold it', 'Group'),
+    attr('permissions', 'complex', 'The API scopes the role permits', { multiValued: true }, [
+      str('value', 'An API scope (internal_user_mgt_view, ...)', { caseExact: true, canonicalValues: [...API_SCOPES] }),
+      str('display', 'The scope, for display', { mutability: 'readOnly', returned: 'request' }),
+    ]),
+  ],
+};
+
+export function roleResourceType(): ResourceTypeDef<'Role'> {
+  return { name: 'Role', endpoint: '/Roles', description: 'Role', schema: ROLE_SCHEMA, extensions: [] };
+}
 
 export function userResourceType(extensions: { schema: SchemaDef; required: boolean }[] = []): ResourceTypeDef {
   return {

@@ -27,6 +27,7 @@ import {
   findAttribute,
   GROUP_SCHEMA,
   groupResourceType,
+  SCHEMA_ROLE,
   USER_SCHEMA,
   userResourceType,
   type AttributeDef,
@@ -59,7 +60,7 @@ const ATTRIBUTE_NAME = /^[A-Za-z][\w$-]*$/;
 const SCHEMA_URN = /^urn:[A-Za-z0-9][A-Za-z0-9-]{0,31}:[A-Za-z0-9()+,\-.:=@;$_!*'%]*[A-Za-z0-9()+,\-.=@;$_!*'%]$/;
 /** Names the RFCs own: core resource schemas, the API messages, the discovery resources. */
 const RESERVED_URN_PREFIXES = ['urn:ietf:params:scim:schemas:core:', 'urn:ietf:params:scim:api:'];
-const RESERVED_URNS = [SCHEMA_USER, SCHEMA_GROUP, SCHEMA_ENTERPRISE_USER].map((u) => u.toLowerCase());
+const RESERVED_URNS = [SCHEMA_USER, SCHEMA_GROUP, SCHEMA_ENTERPRISE_USER, SCHEMA_ROLE].map((u) => u.toLowerCase());
 
 /** `schemas` is common to every SCIM object (RFC 7643 §3); an extension attribute of that name would be ambiguous. */
 const RESERVED_ATTRIBUTE_NAMES = ['schemas'];

@@ -26,12 +26,13 @@ import { isPathProblem, lookupAttrPath, parseAttrPath } from './attribute-path.j
 import { parseFilter, type FilterDialect, type FilterSyntax } from './filter.js';
 import { parseGroupInput, toScimGroup } from './group-resource.js';
 import { mapPatchPasswords } from './patch-password.js';
+import { applyGroupPatch } from './patch.js';
 import { project, projectionOf, type ProjectionRequest } from './projection.js';
 import { validateExtensionValue, type SchemaRegistry } from './schema-registry.js';
 import type { ResourceTypeDef, ResourceTypeName } from './schema-defs.js';
 import { SCHEMA_LIST_RESPONSE } from './schemas.js';
 import { SCIM_LIMITS, SCIM_PAGINATION } from './service-provider.js';
-import { etagOf, extensionParsers, parseUserInput, toScimUser } from './user-resource.js';
+import { etagOf, extensionParsers, parseUserInput, PRIMARY_DOMAIN, splitDomain, toScimUser } from './user-resource.js';
 
 export interface ScimResult {
   status: number;
@@ -44,7 +45,8 @@ export interface ScimResult {
 /** Who is asking, as the SCIM layer needs it (src/http/auth.ts builds it from the credentials). */
 export interface ScimCaller {
   initiator: Initiator;
-  inbound: { domain: string } | { proxyMode: true };
+  /** `restricted`: the caller reads and writes only users and groups of `domain` (see restrictedDomain). */
+  inbound: { domain: string; restricted?: boolean | undefined } | { proxyMode: true };
   userId?: string | undefined;
   /**
    * The write request's Idempotency-Key and fingerprint (set by src/http/scim/write-request.ts); without it a write
@@ -52,6 +54,19 @@ export interface ScimCaller {
    */
   request?: WriteRequest | undefined;
 }
+
+/**
+ * The user store domain a caller is confined to (its application's `inboundProvisioning.restrictToDomain`), if
+ * any. Such a caller finds nothing of other domains: a GET, PUT, PATCH or DELETE of another domain's user or
+ * group is 404 (as if it did not exist, so nothing leaks), lists and filters never return them, a POST into
+ * another domain is 403, and group members and user groups of other domains are neither shown nor accepted.
+ */
+export function restrictedDomain(caller: ScimCaller): string | undefined {
+  return 'domain' in caller.inbound && caller.inbound.restricted ? caller.inbound.domain : undefined;
+}
+
+/** The domain of a name the server rendered as `DOMAIN/name` (bare in PRIMARY): how members and groups are shown. */
+const domainOfDisplay = (display: string | undefined) => (display === undefined ? undefined : (splitDomain(display).domain ?? PRIMARY_DOMAIN));
 
 /** Query parameters of a list or search (RFC 7644 §3.4.2), as strings from a URL or values from a body. */
 export interface ListParams {
@@ -114,7 +129,7 @@ function etagVersions(header: string, comparison: 'if-match' | 'if-none-match'):
  * so a change in between still gives 412. An If-Match naming several versions is checked here against the
  * current version and the matching one is passed on.
  */
-function requiredVersion(pre: Preconditions, current: { version: number } | undefined): number | undefined {
+export function requiredVersion(pre: Preconditions, current: { version: number } | undefined): number | undefined {
   if (pre.ifNoneMatch !== undefined && current && etagVersions(pre.ifNoneMatch, 'if-none-match') === '*') {
     throw new ScimError(412, 'If-None-Match: * failed: the resource exists');
   }
@@ -128,7 +143,7 @@ function requiredVersion(pre: Preconditions, current: { version: number } | unde
 }
 
 /** 304 for a GET whose If-None-Match names the current version (RFC 7232 §3.2). */
-function notModified(pre: Preconditions, version: number): ScimResult | undefined {
+export function notModified(pre: Preconditions, version: number): ScimResult | undefined {
   if (pre.ifNoneMatch === undefined) return undefined;
   const versions = etagVersions(pre.ifNoneMatch, 'if-none-match');
   return versions === '*' || versions.includes(version) ? { status: 304, headers: { ETag: etagOf(version) } } : undefined;
@@ -137,7 +152,7 @@ function notModified(pre: Preconditions, version: number): ScimResult | undefine
 /** The largest startIndex accepted: far beyond any result set, and safe as a database offset. */
 const MAX_START_INDEX = 2_147_483_647;
 
-function intParam(value: unknown, name: string): number | undefined {
+export function intParam(value: unknown, name: string): number | undefined {
   if (value === undefined || value === null || value === '') return undefined;
   const n = typeof value === 'number' ? value : typeof value === 'string' && /^\s*-?\d{1,15}\s*$/.test(value) ? Number(value) : NaN;
   if (!Number.isSafeInteger(n)) throw ScimError.badRequest(`${name} must be an integer of at most 15 digits`);
@@ -151,7 +166,7 @@ function startIndexParam(value: unknown): number {
   return n;
 }
 
-function stringParam(value: unknown, name: string): string | undefined {
+export function stringParam(value: unknown, name: string): string | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'string') throw ScimError.badRequest(`${name} must be a string`);
   return value;
@@ -353,15 +368,17 @@ export class ScimService {
   }
 
   /** A group PATCH's answer: the store did not load the members (a PATCH on a big group touches only the rows it names). */
-  private async patchedGroupAnswer(result: InboundOutcome, rt: ResourceTypeDef, projection: ProjectionRequest): Promise<ScimResult> {
+  private async patchedGroupAnswer(result: InboundOutcome, rt: ResourceTypeDef, projection: ProjectionRequest, caller?: ScimCaller): Promise<ScimResult> {
     if ('pending' in result) return this.pendingAnswer(result);
     if (!result.ok) throw rejection(result);
     if (!('group' in result)) throw new ScimError(500, 'Unexpected workflow result');
+    // A domain-restricted caller sees only its domain's members (the status resource's reader sees them all).
+    const confined = (g: GroupRecord) => (caller ? this.confineGroup(caller, g) : g);
     // Load them now only if the answer shows them.
     const group = this.wantsMembers(projection, rt) ? ((await getGroup(this.deps.db, result.group.id)) ?? result.group) : result.group;
     return {
       status: 200,
-      body: this.renderGroup(group.version >= result.group.version ? group : result.group, rt, projection),
+      body: this.renderGroup(confined(group.version >= result.group.version ? group : result.group), rt, projection),
       headers: { ETag: etagOf(result.group.version) },
     };
   }
@@ -376,24 +393,63 @@ export class ScimService {
     return 'domain' in caller.inbound ? caller.inbound.domain : 'PRIMARY';
   }
 
+  /** The resource if the caller may see it (restrictedDomain); otherwise it does not exist for the caller. */
+  private visible<T extends { domain: string }>(caller: ScimCaller, record: T | undefined): T | undefined {
+    const only = restrictedDomain(caller);
+    return record && (only === undefined || record.domain === only) ? record : undefined;
+  }
+
+  /** A restricted caller writes into its own domain only: anything else is 403, with the domain named. */
+  private assertWritable(caller: ScimCaller, domain: string, what: string): void {
+    const only = restrictedDomain(caller);
+    if (only !== undefined && domain !== only) {
+      throw new ScimError(403, `This application is restricted to user store domain ${only}: it cannot write ${what} in ${domain}`);
+    }
+  }
+
+  /** For a restricted caller: a user without the groups, a group without the members, of other domains. */
+  private confineUser(caller: ScimCaller, user: UserRecord): UserRecord {
+    const only = restrictedDomain(caller);
+    return only === undefined || !user.groups ? user : { ...user, groups: user.groups.filter((g) => domainOfDisplay(g.display) === only) };
+  }
+
+  private confineGroup(caller: ScimCaller, group: GroupRecord): GroupRecord {
+    const only = restrictedDomain(caller);
+    return only === undefined || !group.members ? group : { ...group, members: group.members.filter((m) => domainOfDisplay(m.display) === only) };
+  }
+
+  /** Group members a restricted caller names must be users or groups of its domain (others do not exist for it). */
+  private async assertMembersVisible(caller: ScimCaller, members: readonly { value: string }[]): Promise<void> {
+    const only = restrictedDomain(caller);
+    const ids = [...new Set(members.map((m) => m.value.toLowerCase()).filter(isUuid))];
+    if (only === undefined || ids.length === 0) return;
+    const [users, groups] = await Promise.all([
+      this.deps.db.user.findMany({ where: { id: { in: ids }, domain: { name: { not: only } } }, select: { id: true } }),
+      this.deps.db.group.findMany({ where: { id: { in: ids }, domain: { name: { not: only } } }, select: { id: true } }),
+    ]);
+    const outside = users[0]?.id ?? groups[0]?.id;
+    if (outside !== undefined) throw ScimError.badRequest(`Member '${outside}' does not exist in user store domain ${only}`);
+  }
+
   // ---- Users ------------------------------------------------------------------------------------------
 
   async createUser(caller: ScimCaller, body: unknown, query: ListParams = {}): Promise<ScimResult> {
     const rt = await this.rt('User');
     const projection = projectionOf(query);
     const parsed = parseUserInput(body, { defaultDomain: this.defaultDomain(caller), extensions: this.parsers(rt) });
+    this.assertWritable(caller, parsed.domain, 'users');
     // New accounts are active unless the client says otherwise (as in WSO2).
     const user = { ...parsed, active: parsed.active ?? true, password: this.deps.sealer.sealOptional(parsed.password) };
     const result = await this.run(caller, { operation: 'create', user, ...this.common(caller) }, { userName: user.userName });
     return this.userAnswer(result, rt, projection, true);
   }
 
-  async getUser(id: string, query: ListParams = {}, pre: Preconditions = {}): Promise<ScimResult> {
+  async getUser(caller: ScimCaller, id: string, query: ListParams = {}, pre: Preconditions = {}): Promise<ScimResult> {
     const rt = await this.rt('User');
     const projection = projectionOf(query);
-    const user = await getUser(this.deps.db, id);
+    const user = this.visible(caller, await getUser(this.deps.db, id));
     if (!user) throw ScimError.notFound('User', id);
-    return notModified(pre, user.version) ?? { status: 200, body: this.renderUser(user, rt, projection), headers: { ETag: etagOf(user.version) } };
+    return notModified(pre, user.version) ?? { status: 200, body: this.renderUser(this.confineUser(caller, user), rt, projection), headers: { ETag: etagOf(user.version) } };
   }
 
   async replaceUser(caller: ScimCaller, id: string, body: unknown, pre: Preconditions = {}, query: ListParams = {}): Promise<ScimResult> {
@@ -401,7 +457,7 @@ export class ScimService {
     const projection = projectionOf(query);
     const proxy = 'proxyMode' in caller.inbound;
     const result = await this.orEarlierAttempt(caller, async () => {
-      const current = isUuid(id) ? await getUser(this.deps.db, id) : undefined;
+      const current = isUuid(id) ? this.visible(caller, await getUser(this.deps.db, id)) : undefined;
       if (!current && !(proxy && isUuid(id))) throw ScimError.notFound('User', id);
       if (current) assertImmutableUnchanged(rt, this.renderUser(current, rt, {}), body);
       // A PUT without a domain prefix keeps the user in its domain.
@@ -420,7 +476,7 @@ export class ScimService {
     const rt = await this.rt('User');
     const projection = projectionOf(query);
     const result = await this.orEarlierAttempt(caller, async () => {
-      const current = isUuid(id) ? await getUser(this.deps.db, id) : undefined;
+      const current = isUuid(id) ? this.visible(caller, await getUser(this.deps.db, id)) : undefined;
       if (!current && !('proxyMode' in caller.inbound)) throw ScimError.notFound('User', id);
       return this.run(
         caller,
@@ -434,7 +490,7 @@ export class ScimService {
   async deleteUser(caller: ScimCaller, id: string, pre: Preconditions = {}): Promise<ScimResult> {
     const proxy = 'proxyMode' in caller.inbound;
     const result = await this.orEarlierAttempt(caller, async () => {
-      const current = isUuid(id) ? await getUser(this.deps.db, id) : undefined;
+      const current = isUuid(id) ? this.visible(caller, await getUser(this.deps.db, id)) : undefined;
       if (!current && !(proxy && isUuid(id))) throw ScimError.notFound('User', id);
       return this.run(
         caller,
@@ -476,26 +532,29 @@ export class ScimService {
     const rt = await this.rt('Group');
     const projection = projectionOf(query);
     const group = parseGroupInput(body, { defaultDomain: this.defaultDomain(caller), extensions: this.parsers(rt) });
+    this.assertWritable(caller, group.domain, 'groups');
+    await this.assertMembersVisible(caller, group.members);
     const result = await this.run(caller, { operation: 'create', resourceType: 'Group', group, ...this.common(caller) }, {});
     return this.groupAnswer(result, rt, projection, true);
   }
 
-  async getGroup(id: string, query: ListParams = {}, pre: Preconditions = {}): Promise<ScimResult> {
+  async getGroup(caller: ScimCaller, id: string, query: ListParams = {}, pre: Preconditions = {}): Promise<ScimResult> {
     const rt = await this.rt('Group');
     const projection = projectionOf(query);
-    const group = await getGroup(this.deps.db, id, { members: this.wantsMembers(projection, rt) });
+    const group = this.visible(caller, await getGroup(this.deps.db, id, { members: this.wantsMembers(projection, rt) }));
     if (!group) throw ScimError.notFound('Group', id);
-    return notModified(pre, group.version) ?? { status: 200, body: this.renderGroup(group, rt, projection), headers: { ETag: etagOf(group.version) } };
+    return notModified(pre, group.version) ?? { status: 200, body: this.renderGroup(this.confineGroup(caller, group), rt, projection), headers: { ETag: etagOf(group.version) } };
   }
 
   async replaceGroup(caller: ScimCaller, id: string, body: unknown, pre: Preconditions = {}, query: ListParams = {}): Promise<ScimResult> {
     const rt = await this.rt('Group');
     const projection = projectionOf(query);
     const result = await this.orEarlierAttempt(caller, async () => {
-      const current = await getGroup(this.deps.db, id, { members: false });
+      const current = this.visible(caller, await getGroup(this.deps.db, id, { members: false }));
       if (!current) throw ScimError.notFound('Group', id);
       assertImmutableUnchanged(rt, this.renderGroup(current, rt, {}), body);
       const group = parseGroupInput(body, { defaultDomain: current.domain, extensions: this.parsers(rt) });
+      await this.assertMembersVisible(caller, group.members);
       return this.run(
         caller,
         { operation: 'replace', resourceType: 'Group', groupId: id, group, ifMatchVersion: requiredVersion(pre, current), ...this.common(caller) },
@@ -509,20 +568,25 @@ export class ScimService {
     const rt = await this.rt('Group');
     const projection = projectionOf(query);
     const result = await this.orEarlierAttempt(caller, async () => {
-      const current = await getGroup(this.deps.db, id, { members: false });
+      const current = this.visible(caller, await getGroup(this.deps.db, id, { members: false }));
       if (!current) throw ScimError.notFound('Group', id);
+      if (restrictedDomain(caller) !== undefined) {
+        // The members the PATCH adds, read as the store will (it applies the PATCH itself, under the row lock).
+        const { members } = applyGroupPatch(toScimGroup(current, this.base), body, rt);
+        await this.assertMembersVisible(caller, [...members.add, ...(members.replaceAll ?? [])]);
+      }
       return this.run(
         caller,
         { operation: 'patch', resourceType: 'Group', groupId: id, patch: body, ifMatchVersion: requiredVersion(pre, current), ...this.common(caller) },
         {},
       );
     });
-    return this.patchedGroupAnswer(result, rt, projection);
+    return this.patchedGroupAnswer(result, rt, projection, caller);
   }
 
   async deleteGroup(caller: ScimCaller, id: string, pre: Preconditions = {}): Promise<ScimResult> {
     const result = await this.orEarlierAttempt(caller, async () => {
-      const current = await getGroup(this.deps.db, id, { members: false });
+      const current = this.visible(caller, await getGroup(this.deps.db, id, { members: false }));
       if (!current) throw ScimError.notFound('Group', id);
       return this.run(
         caller,
@@ -535,7 +599,7 @@ export class ScimService {
 
   // ---- Lists and searches (RFC 7644 §3.4.2, §3.4.3; cursors: RFC 9865) -------------------------------
 
-  async list(type: ResourceTypeName, params: ListParams): Promise<ScimResult> {
+  async list(caller: ScimCaller, type: ResourceTypeName, params: ListParams): Promise<ScimResult> {
     const rt = await this.rt(type);
     const projection = projectionOf(params);
     const filterText = stringParam(params.filter, 'filter');
@@ -564,13 +628,14 @@ export class ScimService {
       sortOrder,
       startIndex,
       count,
+      domain: restrictedDomain(caller),
       ...(cursor?.after && { after: { created: new Date(cursor.after.created), id: cursor.after.id }, startIndex: 1 }),
     };
     const { total, ids } = type === 'User' ? await queryUserIds(this.deps.db, query) : await queryGroupIds(this.deps.db, query);
     const records: (UserRecord | GroupRecord)[] =
       type === 'User' ? await getUsersByIds(this.deps.db, ids) : await getGroupsByIds(this.deps.db, ids, { members: this.wantsMembers(projection, rt) });
     const resources = records.map((r) =>
-      'userName' in r ? this.renderUser(r, rt, projection) : this.renderGroup(r, rt, projection),
+      'userName' in r ? this.renderUser(this.confineUser(caller, r), rt, projection) : this.renderGroup(this.confineGroup(caller, r), rt, projection),
     );
 
     const body: Record<string, unknown> = {
@@ -601,16 +666,23 @@ export class ScimService {
    * it can (a type whose schema lacks a filter attribute contributes nothing); the pages run through Users,
    * then Groups. Cursors are not offered here.
    */
-  async searchAll(params: ListParams, types: readonly ResourceTypeName[]): Promise<ScimResult> {
+  async searchAll(
+    caller: ScimCaller,
+    params: ListParams,
+    types: readonly ResourceTypeName[],
+    /** Listings of resource types served elsewhere (Roles), searched after these, in the same way. */
+    others: readonly ((params: ListParams) => Promise<ScimResult>)[] = [],
+  ): Promise<ScimResult> {
     if (params.cursor !== undefined) throw ScimError.badRequest('Cursor pagination is offered on /Users and /Groups, not on the root search');
     const startIndex = startIndexParam(params.startIndex);
     const count = Math.min(Math.max(intParam(params.count, 'count') ?? SCIM_PAGINATION.defaultPageSize, 0), SCIM_LIMITS.filterMaxResults);
-    const totals: { type: ResourceTypeName; total: number }[] = [];
+    const listers = [...types.map((type) => (p: ListParams) => this.list(caller, type, p)), ...others];
+    const totals: { list: (p: ListParams) => Promise<ScimResult>; total: number }[] = [];
     let lastError: ScimError | undefined;
-    for (const type of types) {
+    for (const list of listers) {
       try {
-        const r = await this.list(type, { ...params, startIndex: 1, count: 0 });
-        totals.push({ type, total: r.body?.totalResults as number });
+        const r = await list({ ...params, startIndex: 1, count: 0 });
+        totals.push({ list, total: r.body?.totalResults as number });
       } catch (err) {
         if (!(err instanceof ScimError) || err.scimType !== 'invalidFilter') throw err;
         lastError = err;
@@ -619,13 +691,13 @@ export class ScimService {
     if (totals.length === 0 && lastError) throw lastError;
     const resources: unknown[] = [];
     let skip = startIndex - 1;
-    for (const { type, total } of totals) {
+    for (const { list, total } of totals) {
       if (resources.length >= count) break;
       if (skip >= total) {
         skip -= total;
         continue;
       }
-      const page = await this.list(type, { ...params, startIndex: skip + 1, count: count - resources.length });
+      const page = await list({ ...params, startIndex: skip + 1, count: count - resources.length });
       resources.push(...(page.body?.Resources as unknown[]));
       skip = 0;
     }

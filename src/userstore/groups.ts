@@ -10,11 +10,20 @@ import { isUniqueViolation } from '../db/errors.js';
 import type { Prisma } from '../generated/prisma/client.js';
 import { MAX_GROUP_SNAPSHOT_MEMBERS, type GroupInput, type GroupRecord, type GroupSnapshot, type MemberDelta, type MemberRef, type ScimRejection } from '../provisioning/types.js';
 import { qualifiedUserName } from '../scim/user-resource.js';
+import { recordGroupRoleProvisioning } from './roles.js';
 import { domainId, isUuid, once, type Tx } from './users.js';
 
 export type { GroupSnapshot };
 
-export type GroupStoreResult = { ok: true; group: GroupRecord; previous?: GroupSnapshot | undefined } | { ok: false; rejection: ScimRejection };
+export type GroupStoreResult =
+  | {
+      ok: true;
+      group: GroupRecord;
+      previous?: GroupSnapshot | undefined;
+      /** Users who joined or left while the group holds an outbound provisioning role (recordGroupRoleProvisioning). */
+      provisioningPending?: number | undefined;
+    }
+  | { ok: false; rejection: ScimRejection };
 
 const groupInclude = { domain: true } as const satisfies Prisma.GroupInclude;
 type GroupRow = Prisma.GroupGetPayload<{ include: typeof groupInclude }>;
@@ -218,6 +227,8 @@ export async function replaceGroup(
   id: string,
   input: GroupInput,
   ifMatchVersion?: number,
+  /** The changing workflow's id, keying the users recorded for role-based provisioning. */
+  pendingKey = requestId,
 ): Promise<GroupStoreResult> {
   return write(
     db,
@@ -235,7 +246,8 @@ export async function replaceGroup(
       await addMembers(tx, id, input.members);
       const row = await writeAttributes(tx, id, input);
       const members = await loadMembers(tx, id);
-      return { ok: true, group: toGroupRecord(row, members), previous: snapshotOf(before, membersBefore, members) };
+      const provisioningPending = await recordGroupRoleProvisioning(tx, pendingKey, id, membersBefore, members);
+      return { ok: true, group: toGroupRecord(row, members), previous: snapshotOf(before, membersBefore, members), provisioningPending };
     },
     input,
   );
@@ -252,6 +264,7 @@ export async function patchGroup(
   id: string,
   patch: (current: GroupRecord) => { input: GroupInput; delta: MemberDelta; matchesMember?: (m: MemberRecord) => boolean },
   ifMatchVersion?: number,
+  pendingKey = requestId,
 ): Promise<GroupStoreResult> {
   let attempted: ReturnType<typeof patch> | undefined;
   return write(db, requestId, async (tx) => {
@@ -281,7 +294,8 @@ export async function patchGroup(
     await applyMemberDelta(tx, id, delta, result.matchesMember);
     const membersAfter = await memberRefs(tx, id, named);
     const updated = await writeAttributes(tx, id, input);
-    return { ok: true, group: toGroupRecord(updated, undefined), previous: snapshotOf(row, membersBefore, membersAfter) };
+    const provisioningPending = await recordGroupRoleProvisioning(tx, pendingKey, id, membersBefore, membersAfter);
+    return { ok: true, group: toGroupRecord(updated, undefined), previous: snapshotOf(row, membersBefore, membersAfter), provisioningPending };
   }, undefined, () => attempted && { ...attempted.input, members: attempted.delta });
 }
 
@@ -302,13 +316,15 @@ async function applyMemberDelta(tx: Tx, groupId: string, delta: MemberDelta, mat
   if (delta.add.length > 0) await addMembers(tx, groupId, delta.add);
 }
 
-export async function deleteGroup(db: PrismaClient, requestId: string, id: string, ifMatchVersion?: number): Promise<GroupStoreResult> {
+export async function deleteGroup(db: PrismaClient, requestId: string, id: string, ifMatchVersion?: number, pendingKey = requestId): Promise<GroupStoreResult> {
   return write(db, requestId, async (tx) => {
     await lockGroup(tx, id, ifMatchVersion);
     const row = await tx.group.findUniqueOrThrow({ where: { id }, include: groupInclude });
     const members = await memberRefs(tx, id);
+    // Before the deletion takes the group's role assignments with it: its members lose those roles.
+    const provisioningPending = await recordGroupRoleProvisioning(tx, pendingKey, id, members, []);
     await tx.group.delete({ where: { id } });
-    return { ok: true, group: { ...toGroupRecord(row, undefined), version: row.version + 1 }, previous: snapshotOf(row, members, []) };
+    return { ok: true, group: { ...toGroupRecord(row, undefined), version: row.version + 1 }, previous: snapshotOf(row, members, []), provisioningPending };
   });
 }
 

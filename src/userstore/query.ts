@@ -28,6 +28,8 @@ export interface ListQuery {
   count: number;
   /** Keyset cursor: continue after this resource, in the default order only (no sortBy). */
   after?: { created: Date; id: string } | undefined;
+  /** Only resources of this user store domain (a caller restricted to its domain, src/scim/service.ts). */
+  domain?: string | undefined;
 }
 
 export interface ListStatements {
@@ -54,7 +56,8 @@ const TABLES = {
 
 function buildListStatements(q: ListQuery): ListStatements {
   const { from, alias } = TABLES[q.rt.name];
-  const where = q.filter ? filterSql(q.rt, q.filter) : sql`TRUE`;
+  const filtered = q.filter ? filterSql(q.rt, q.filter) : sql`TRUE`;
+  const where = q.domain === undefined ? filtered : sql`(${filtered}) AND d.name = ${q.domain}`;
   const count = sql`SELECT count(*)::integer AS total FROM ${from} WHERE ${where}`;
   const size = Math.max(0, Math.floor(q.count));
   if (size === 0) return { count, page: undefined };

@@ -11,6 +11,7 @@ import type { PrismaClient } from '../db/client.js';
 import { isUniqueViolation, refusedValueRejection } from '../db/errors.js';
 import { type Prisma } from '../generated/prisma/client.js';
 import type { MultiValue, ScimRejection, UserInput, UserRecord } from '../provisioning/types.js';
+import { revokeUserTokens } from '../http/oauth/adapter.js';
 import { qualifiedUserName } from '../scim/user-resource.js';
 import { checkUserName, USERNAME_PROFILE_VERSION } from './username.js';
 import { isPlaceholderKey, keyChanged, keyForUpdate, keyFreed, placeholderKey } from './username-conflicts.js';
@@ -279,7 +280,7 @@ export async function createUser(
       });
       if (taken) return { ok: false, rejection: uniquenessRejection(input) };
       const row = await tx.user.create({
-        data: { id, domainId: domain, passwordHash, version: 1, ...attributeColumns(input, enforced.key) },
+        data: { id, domainId: domain, passwordHash, passwordChangedAt: passwordHash === null ? null : new Date(), version: 1, ...attributeColumns(input, enforced.key) },
         include: userInclude,
       });
       return { ok: true, user: toUserRecord(row) };
@@ -326,6 +327,11 @@ async function writeReplacement(
   const key = await keyForUpdate(tx, id, domain, input.userName, current.user_name_normalized);
   if ('taken' in key) return { ok: false, rejection: uniquenessRejection(input) };
   if ('invalid' in key) return { ok: false, rejection: invalidUserName(key.invalid) };
+  // A new password, or a deactivation, ends the user's sessions: its stored tokens go now, and tokens issued
+  // before password_changed_at are refused from now on (src/http/auth.ts).
+  const before = passwordHash !== undefined || input.active === false ? await tx.user.findUnique({ where: { id }, select: { passwordHash: true, active: true } }) : null;
+  const passwordChanged = passwordHash !== undefined && passwordHash !== before?.passwordHash;
+  if (passwordChanged || (input.active === false && before?.active !== false)) await revokeUserTokens(tx, id);
   await tx.userEmail.deleteMany({ where: { userId: id } });
   await tx.userPhoneNumber.deleteMany({ where: { userId: id } });
   await tx.userAddress.deleteMany({ where: { userId: id } });
@@ -334,6 +340,7 @@ async function writeReplacement(
     data: {
       ...attributeColumns(input, key.key),
       ...(passwordHash !== undefined && { passwordHash }),
+      ...(passwordChanged && { passwordChangedAt: new Date() }),
       version: { increment: 1 },
     },
     include: userInclude,
@@ -452,7 +459,10 @@ export async function restoreUser(db: PrismaClient, requestId: string, snapshot:
       // A stored name the profile refuses (kept by the data migration) comes back as it was: findable by id only.
       const enforced = checkUserName(input.userName);
       const key = enforced.ok ? enforced.key : placeholderKey(id);
-      await tx.user.create({ data: { id, domainId: domain, passwordHash: snapshot.passwordHash, version: afterVersion + 1, ...attributeColumns(input, key) } });
+      // Re-created: tokens it had before its deletion must not come back to life with it.
+      await tx.user.create({
+        data: { id, domainId: domain, passwordHash: snapshot.passwordHash, passwordChangedAt: new Date(), version: afterVersion + 1, ...attributeColumns(input, key) },
+      });
       if (!enforced.ok) {
         await tx.userNameConflict.create({
           data: { userId: id, domainId: domain, reason: 'invalid', detail: enforced.error.message, profileVersion: USERNAME_PROFILE_VERSION },

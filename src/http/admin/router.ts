@@ -10,6 +10,8 @@
  *                                                                    change it (settings replaced, secrets merged by
  *                                                                    name, null removes one; enable/disable)
  *   DELETE /identity-providers/{id}/provisioning/outbound-connectors/{connectorId}
+ *   GET|PUT /identity-providers/{id}/roles                            { "outboundProvisioningRoles": ["<role name>"] }:
+ *                                                                    only holders of these roles are provisioned there
  *   POST   /applications                                             create an application (OAuth client); its
  *                                                                     client secret is in this answer only
  *   GET    /applications                                             list (the resident SP first; never a secret)
@@ -20,6 +22,15 @@
  *   GET    /applications/{id}/provisioning/outbound-connectors       outbound links ({id} = resident: every operation)
  *   POST   /applications/{id}/provisioning/outbound-connectors       link a connector (blocking, rules, JIT)
  *   DELETE /applications/{id}/provisioning/outbound-connectors/{linkId}
+ *   POST   /roles                                                    create a role ({ name, description, permissions
+ *                                                                    (API scopes), users, groups }); a RoleChange workflow
+ *   GET    /roles                                                    list (without assignments)
+ *   GET    /roles/{id}                                               one, with its users and groups
+ *   PATCH  /roles/{id}                                               name, description; permissions, users, groups replaced
+ *   DELETE /roles/{id}                                               409 while an identity provider provisions by it
+ *   POST   /roles/{id}/users | /roles/{id}/groups                    assign ({ "users": [ids] } / { "groups": [ids] })
+ *   DELETE /roles/{id}/users/{userId} | /roles/{id}/groups/{groupId} unassign
+ *   GET    /users/{id}/roles                                         a user's roles (direct, via groups) and permissions
  *   POST   /userstores                                               add a user store domain
  *   GET    /userstores                                               list
  *   DELETE /userstores/{name}                                        409 while users, groups or applications use it
@@ -73,6 +84,7 @@ import type { AppContext } from '../context.js';
 import { inputErrorOf, jsonBody } from '../input.js';
 import { reconcileAdminRouter, removeReconcileSchedule, syncReconcileSchedule } from './reconcile.js';
 import { requestsAdminRouter } from './requests.js';
+import { rolesAdminRouter } from './roles.js';
 import { schemasAdminRouter } from './schemas.js';
 import { securityAdminRouter } from './security.js';
 
@@ -107,6 +119,8 @@ export function adminRouter(ctx: AppContext, log: Logger): Router {
   router.use(reconcileAdminRouter(ctx));
   // Sign-in protection: locks, throttles, unlock, security events (src/http/admin/security.ts).
   router.use(securityAdminRouter(ctx));
+  // Roles and their assignments: /roles, /users/{id}/roles (src/http/admin/roles.ts).
+  router.use(rolesAdminRouter(ctx));
 
   // A connector whose settings.reconcile has intervalMinutes or cron gets its reconciliation schedule when saved; the
   // answer shows it (or why it could not be saved) as `reconcileSchedule`.
@@ -132,6 +146,13 @@ export function adminRouter(ctx: AppContext, log: Logger): Router {
     await service.deleteIdentityProvider(idp.id);
     for (const c of idp.outboundConnectors) await removeReconcileSchedule(ctx, c.id);
     res.status(204).end();
+  });
+  // WSO2's role configuration of an identity provider: its outbound provisioning roles (src/provisioning/provisioning-roles.ts).
+  router.get('/identity-providers/:id/roles', async (req, res) => {
+    res.json((await service.getIdentityProvider(uuidParam(req, 'id'))).roles);
+  });
+  router.put('/identity-providers/:id/roles', async (req, res) => {
+    res.json(await service.setIdentityProviderRoles(uuidParam(req, 'id'), req.body));
   });
   router.post('/identity-providers/:id/provisioning/outbound-connectors', async (req, res) => {
     const idp = await service.getIdentityProvider(uuidParam(req, 'id'));

@@ -65,6 +65,16 @@ export async function revokeClientTokens(db: PrismaClient, clientId: string): Pr
   return count;
 }
 
+/**
+ * Deletes every token, grant and session issued for a user: called by the user store when the user's password
+ * changes or the user is deactivated, in that change's transaction, so its sessions end with it (the token check
+ * refuses older tokens anyway: this keeps them from lingering in the table).
+ */
+export async function revokeUserTokens(db: Pick<PrismaClient, 'oAuthPayload'>, userId: string): Promise<number> {
+  const { count } = await db.oAuthPayload.deleteMany({ where: { payload: { path: ['accountId'], equals: userId } } });
+  return count;
+}
+
 const expiresAtOf = (expiresIn: number | undefined): Date | null =>
   expiresIn !== undefined && expiresIn > 0 ? new Date(Date.now() + expiresIn * 1000) : null;
 

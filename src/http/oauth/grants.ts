@@ -13,10 +13,14 @@
  * password is checked (WSO2 refuses the right password of a locked account too), and every wrong password
  * counts for the address and, if the user exists, for the user.
  *
- * Scope policy, the same for both: every requested scope must be one of the API scopes
- * (src/http/oauth/scopes.ts) the application is authorised for, otherwise `invalid_scope`; with no
- * `scope` parameter the token gets every scope the application is authorised for (RFC 6749 §3.3 allows
- * such a default; WSO2 clients always name their scopes).
+ * Scope policy: every requested scope must be one of the API scopes (src/http/oauth/scopes.ts) the application
+ * is authorised for, otherwise `invalid_scope`; with no `scope` parameter the request asks for every scope the
+ * application is authorised for (RFC 6749 §3.3 allows such a default; WSO2 clients always name their scopes).
+ * A client-credentials token gets them: the application acts for itself. A password-grant token gets only those
+ * the user's roles permit, plus what every user may do (EVERYONE_SCOPES: WSO2's Internal/everyone), as WSO2
+ * issues them: RFC 6749 §3.3 lets the server "fully or partially ignore the scope requested", and the answer's
+ * `scope` then says what was granted. A request whose every named scope the user lacks is `invalid_scope`: a
+ * token good for nothing it asked for would only fail later, with a less clear error.
  */
 import { errors, type Provider, type TokenEndpointGrantContext } from 'oidc-provider';
 import { hashPassword, verifyPassword } from '../../crypto/password.js';
@@ -24,23 +28,38 @@ import type { PrismaClient } from '../../db/client.js';
 import { PRIMARY_DOMAIN, splitDomain } from '../../scim/user-resource.js';
 import { clientAddress } from '../../security/client-address.js';
 import type { LoginGuard, LoginRefusal } from '../../security/login-guard.js';
+import { userAccess } from '../../userstore/user-access.js';
 import { checkUserName } from '../../userstore/username.js';
 import { throttledError } from './client-guard.js';
-import { isApiScope, parseScope } from './scopes.js';
+import { EVERYONE_SCOPES, isApiScope, parseScope } from './scopes.js';
 
 type Ctx = TokenEndpointGrantContext<{ username?: string; password?: string }>;
 
-/** The scopes a token request gets, or `invalid_scope`. */
-export function grantedScopes(clientScope: string | undefined, requested: string | undefined): string[] {
+/**
+ * The scopes a token request gets, or `invalid_scope`. `permitted` (password grant): the scopes the user may hold;
+ * the others asked for are left out, and none left of those named is `invalid_scope`.
+ *
+ * @example
+ *   grantedScopes('internal_login internal_user_mgt_update', 'internal_user_mgt_update internal_login', new Set(['internal_login']))
+ *   // => ['internal_login']
+ */
+export function grantedScopes(clientScope: string | undefined, requested: string | undefined, permitted?: ReadonlySet<string>): string[] {
   const allowed = parseScope(clientScope);
-  if (requested === undefined) return allowed;
-  const allowList = new Set(allowed);
-  const wanted = parseScope(requested);
-  for (const scope of wanted) {
-    if (!isApiScope(scope)) throw new errors.InvalidScope(`unknown scope ${scope}`, scope);
-    if (!allowList.has(scope)) throw new errors.InvalidScope(`the client is not authorised for scope ${scope}`, scope);
+  let wanted = allowed;
+  if (requested !== undefined) {
+    const allowList = new Set(allowed);
+    wanted = parseScope(requested);
+    for (const scope of wanted) {
+      if (!isApiScope(scope)) throw new errors.InvalidScope(`unknown scope ${scope}`, scope);
+      if (!allowList.has(scope)) throw new errors.InvalidScope(`the client is not authorised for scope ${scope}`, scope);
+    }
   }
-  return wanted;
+  if (permitted === undefined) return wanted;
+  const granted = wanted.filter((s) => permitted.has(s));
+  if (requested !== undefined && wanted.length > 0 && granted.length === 0) {
+    throw new errors.InvalidScope(`the user's roles permit none of the requested scopes (${wanted.join(' ')})`, wanted.join(' '));
+  }
+  return granted;
 }
 
 function tokenResponse(value: string, token: { expiration: number; tokenType: string; scope?: string | undefined }) {
@@ -114,6 +133,23 @@ async function authenticateUser(
   return { refused: after.reason === 'account_locked' ? 'locked' : 'throttled', refusal: after };
 }
 
+/**
+ * What a password-grant token for this user gets: the requested scopes its roles permit (userAccess), refused when
+ * the application is restricted to its user store domain and the user lives in another one.
+ */
+async function userScopes(db: PrismaClient, clientId: string, accountId: string, clientScope: string | undefined, requested: string | undefined): Promise<string[]> {
+  const [access, app] = await Promise.all([
+    userAccess(db, accountId),
+    db.application.findUnique({ where: { clientId }, select: { restrictToInboundDomain: true, proxyMode: true, inboundDomain: { select: { name: true } } } }),
+  ]);
+  if (!access) throw Object.assign(new errors.InvalidGrant(), { error_description: 'invalid username or password' });
+  const domain = app?.inboundDomain?.name ?? PRIMARY_DOMAIN;
+  if (app?.restrictToInboundDomain && !app.proxyMode && access.domain !== domain) {
+    throw Object.assign(new errors.InvalidGrant(), { error_description: `this application serves users of user store domain ${domain} only` });
+  }
+  return grantedScopes(clientScope, requested, new Set([...EVERYONE_SCOPES, ...access.permissions]));
+}
+
 export function registerGrants(provider: Provider, db: PrismaClient, security: { guard: LoginGuard; trustProxyHops: number }): void {
   provider.registerGrantType(
     'client_credentials',
@@ -135,7 +171,8 @@ export function registerGrants(provider: Provider, db: PrismaClient, security: {
       if (!params.username || !params.password) throw new errors.InvalidRequest('missing required parameter(s) (username, password)');
       const problem = credentialProblem(params.username, 'username', 1024) ?? credentialProblem(params.password, 'password', 4096);
       if (problem) throw new errors.InvalidRequest(problem);
-      const scopes = grantedScopes(client.scope, params.scope);
+      // The requested scopes are checked before the password, so a misconfigured client learns it at once.
+      grantedScopes(client.scope, params.scope);
       const address = clientAddress(ctx.req, security.trustProxyHops);
       const auth = await authenticateUser(db, security.guard, address, { clientId: client.clientId, username: params.username, password: params.password });
       if ('refused' in auth) {
@@ -149,6 +186,7 @@ export function registerGrants(provider: Provider, db: PrismaClient, security: {
         throw Object.assign(new errors.InvalidGrant(), { error_description: description });
       }
       const accountId = auth.userId;
+      const scopes = await userScopes(db, client.clientId, accountId, client.scope, params.scope);
       // A grant ties the token to the user and the application, as the authorization-code flow would.
       const grant = new provider.Grant({ accountId, clientId: client.clientId });
       if (scopes.length > 0) grant.addOIDCScope(scopes.join(' '));

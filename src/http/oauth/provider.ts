@@ -33,6 +33,8 @@ export interface VerifiedToken {
   /** The user, for password-grant tokens. */
   accountId: string | undefined;
   scopes: ReadonlySet<string>;
+  /** When it was issued, in seconds since the epoch (its `iat`). */
+  issuedAt: number;
 }
 
 export interface OAuthServer {
@@ -114,6 +116,7 @@ export async function createOAuthServer(deps: { config: Config; db: PrismaClient
         clientId: token.clientId,
         accountId: access?.accountId,
         scopes: new Set(token.scope?.split(' ').filter(Boolean) ?? []),
+        issuedAt: token.iat,
       };
     },
   };

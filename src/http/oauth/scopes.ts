@@ -41,9 +41,24 @@ export const API_SCOPES = [
   'internal_bulk_group_delete',
   /** /scim2/Me: the signed-in user's own account (WSO2's self-service scope; needs a password-grant token) */
   'internal_login',
+  /** POST /scim2/Roles (WSO2's SCIM 2.0 Roles API scopes) */
+  'internal_role_mgt_create',
+  /** GET /scim2/Roles, /scim2/Roles/{id} and POST /scim2/Roles/.search */
+  'internal_role_mgt_view',
+  /** PUT and PATCH /scim2/Roles/{id}: name, permissions, and assigning users and groups */
+  'internal_role_mgt_update',
+  /** DELETE /scim2/Roles/{id} */
+  'internal_role_mgt_delete',
 ] as const;
 
 export type ApiScope = (typeof API_SCOPES)[number];
+
+/**
+ * What every user may do without any role: WSO2's `Internal/everyone` role, which holds the self-service
+ * permission (`internal_login`: /scim2/Me, the user's own account). A password-grant token carries these and the
+ * scopes of the user's roles, never more (src/http/oauth/grants.ts, src/http/auth.ts).
+ */
+export const EVERYONE_SCOPES: readonly ApiScope[] = ['internal_login'];
 
 const known: ReadonlySet<string> = new Set(API_SCOPES);
 

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ScimError } from '../../scim/errors.js';
+import { SCHEMA_ROLE } from '../../scim/schema-defs.js';
 import { SCHEMA_RESOURCE_TYPE, SCHEMA_SCHEMA, SchemaRegistry, type ExtensionStore } from '../../scim/schema-registry.js';
 import { SCHEMA_ENTERPRISE_USER, SCHEMA_GROUP, SCHEMA_LIST_RESPONSE, SCHEMA_USER } from '../../scim/schemas.js';
 import { SCHEMA_SERVICE_PROVIDER_CONFIG, SCIM_LIMITS } from '../../scim/service-provider.js';
@@ -85,10 +86,10 @@ describe('SCIM discovery', () => {
     for (const s of schemes) expect(s.documentationUri && s.specUri).toMatch(/^https:\/\//);
   });
 
-  it('GET /ResourceTypes lists User and Group in a ListResponse (RFC 7644 §4)', async () => {
+  it('GET /ResourceTypes lists User, Group and Role (WSO2 Roles API) in a ListResponse (RFC 7644 §4)', async () => {
     const r = await get('/scim2/ResourceTypes?startIndex=2&count=1&sortBy=name');
     expect(r.status).toBe(200);
-    expect(r.body).toMatchObject({ schemas: [SCHEMA_LIST_RESPONSE], totalResults: 2, itemsPerPage: 2, startIndex: 1 });
+    expect(r.body).toMatchObject({ schemas: [SCHEMA_LIST_RESPONSE], totalResults: 3, itemsPerPage: 3, startIndex: 1 });
     expect(r.body.Resources).toEqual([
       {
         schemas: [SCHEMA_RESOURCE_TYPE],
@@ -109,11 +110,22 @@ describe('SCIM discovery', () => {
         schema: SCHEMA_GROUP,
         meta: { resourceType: 'ResourceType', location: 'https://id.example.com/scim2/ResourceTypes/Group' },
       },
+      {
+        schemas: [SCHEMA_RESOURCE_TYPE],
+        id: 'Role',
+        name: 'Role',
+        endpoint: '/Roles',
+        description: 'Role',
+        schema: SCHEMA_ROLE,
+        meta: { resourceType: 'ResourceType', location: 'https://id.example.com/scim2/ResourceTypes/Role' },
+      },
     ]);
   });
 
   it('GET /ResourceTypes/{name} and /Schemas/{urn}, ignoring case; 404 SCIM errors otherwise', async () => {
     expect((await get('/scim2/ResourceTypes/group')).body.id).toBe('Group');
+    expect((await get('/scim2/ResourceTypes/role')).body.id).toBe('Role');
+    expect((await get(`/scim2/Schemas/${SCHEMA_ROLE}`)).body).toMatchObject({ id: SCHEMA_ROLE, name: 'Role' });
     const user = await get(`/scim2/Schemas/${SCHEMA_USER.toLowerCase()}`);
     expect(user.body).toMatchObject({ schemas: [SCHEMA_SCHEMA], id: SCHEMA_USER, name: 'User', meta: { resourceType: 'Schema', location: `https://id.example.com/scim2/Schemas/${SCHEMA_USER}` } });
     for (const path of ['/scim2/ResourceTypes/Device', '/scim2/Schemas/urn:example:nothing']) {
@@ -123,10 +135,10 @@ describe('SCIM discovery', () => {
     }
   });
 
-  it('GET /Schemas: core User (its own attributes only, RFC 7643 §8.7.1), Enterprise User, Group', async () => {
+  it('GET /Schemas: core User (its own attributes only, RFC 7643 §8.7.1), Enterprise User, Group, Role', async () => {
     const r = await get('/scim2/Schemas');
     const schemas = r.body.Resources as { id: string; attributes: { name: string; returned: string; subAttributes?: unknown[] }[] }[];
-    expect(schemas.map((s) => s.id)).toEqual([SCHEMA_USER, SCHEMA_ENTERPRISE_USER, SCHEMA_GROUP]);
+    expect(schemas.map((s) => s.id)).toEqual([SCHEMA_USER, SCHEMA_ENTERPRISE_USER, SCHEMA_GROUP, SCHEMA_ROLE]);
     const names = schemas[0]!.attributes.map((a) => a.name);
     expect(names).toContain('userName');
     expect(names).not.toContain('id');

@@ -4,7 +4,8 @@
  * - The collections answer in ListResponse form with everything at once: RFC 7644 §4 says the query
  *   parameters of §3.4.2 (filtering, sorting, paging, attributes) SHALL be ignored, except that a `filter`
  *   SHOULD get 403 so a client cannot believe its conditions were applied. That applies to every endpoint here.
- * - /Schemas lists the resource schemas: core User, Enterprise User, Group and the operator's extensions.
+ * - /ResourceTypes lists User and Group (with the operator's extensions) and Role (WSO2's Roles API, fixed).
+ * - /Schemas lists the resource schemas: core User, Enterprise User, Group, the operator's extensions and Role.
  *   Each carries only its own attributes, as in RFC 7643 §8.7.1 (id, externalId and meta are common to all
  *   resources, RFC 7643 §3.1, and not repeated in each schema).
  * - Other methods get 405 with `Allow: GET, HEAD`, as a SCIM error body, whatever the request's body.
@@ -14,7 +15,7 @@
  */
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import { ScimError } from '../../scim/errors.js';
-import type { AttributeDef, ResourceTypeDef, SchemaDef } from '../../scim/schema-defs.js';
+import { ROLE_SCHEMA, roleResourceType, type AttributeDef, type ResourceTypeDef, type SchemaDef } from '../../scim/schema-defs.js';
 import { SCHEMA_RESOURCE_TYPE, SCHEMA_SCHEMA, type SchemaRegistry } from '../../scim/schema-registry.js';
 import { SCHEMA_LIST_RESPONSE } from '../../scim/schemas.js';
 import { serviceProviderConfig } from '../../scim/service-provider.js';
@@ -51,7 +52,7 @@ export function schemaView(schema: SchemaDef, scimBase: string): Record<string, 
 }
 
 /** A ResourceType resource (RFC 7643 §6, example in §8.6). */
-export function resourceTypeView(rt: ResourceTypeDef, scimBase: string): Record<string, unknown> {
+export function resourceTypeView(rt: ResourceTypeDef<string>, scimBase: string): Record<string, unknown> {
   return {
     schemas: [SCHEMA_RESOURCE_TYPE],
     id: rt.name,
@@ -95,23 +96,24 @@ export function discoveryRouter(registry: SchemaRegistry, publicBaseUrl: string)
   });
 
   router.get('/ResourceTypes', refuseFilter, async (_req, res) => {
-    sendScim(res, 200, listResponse((await registry.resourceTypes()).map((rt) => resourceTypeView(rt, scimBase))));
+    const types: ResourceTypeDef<string>[] = [...(await registry.resourceTypes()), roleResourceType()];
+    sendScim(res, 200, listResponse(types.map((rt) => resourceTypeView(rt, scimBase))));
   });
 
   router.get('/ResourceTypes/:name', refuseFilter, async (req, res) => {
     const name = String(req.params.name);
-    const rt = await registry.resourceType(name);
+    const rt: ResourceTypeDef<string> | undefined = name.toLowerCase() === 'role' ? roleResourceType() : await registry.resourceType(name);
     if (!rt) throw new ScimError(404, `No resource type '${name}'`);
     sendScim(res, 200, resourceTypeView(rt, scimBase));
   });
 
   router.get('/Schemas', refuseFilter, async (_req, res) => {
-    sendScim(res, 200, listResponse((await registry.schemas()).map((s) => schemaView(s, scimBase))));
+    sendScim(res, 200, listResponse([...(await registry.schemas()), ROLE_SCHEMA].map((s) => schemaView(s, scimBase))));
   });
 
   router.get('/Schemas/:id', refuseFilter, async (req, res) => {
     const id = String(req.params.id);
-    const schema = await registry.schema(id);
+    const schema = id.toLowerCase() === ROLE_SCHEMA.id.toLowerCase() ? ROLE_SCHEMA : await registry.schema(id);
     if (!schema) throw new ScimError(404, `No schema '${id}'`);
     sendScim(res, 200, schemaView(schema, scimBase));
   });

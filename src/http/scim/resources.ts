@@ -86,7 +86,7 @@ export function resourceRouter(service: ScimService, type: ResourceTypeName): Ro
   const user = type === 'User';
   const bound = {
     create: (c: Caller, body: unknown, q: ListParams) => (user ? service.createUser(c, body, q) : service.createGroup(c, body, q)),
-    get: (id: string, q: ListParams, p: Preconditions) => (user ? service.getUser(id, q, p) : service.getGroup(id, q, p)),
+    get: (c: Caller, id: string, q: ListParams, p: Preconditions) => (user ? service.getUser(c, id, q, p) : service.getGroup(c, id, q, p)),
     replace: (c: Caller, id: string, body: unknown, p: Preconditions, q: ListParams) =>
       user ? service.replaceUser(c, id, body, p, q) : service.replaceGroup(c, id, body, p, q),
     patch: (c: Caller, id: string, body: unknown, p: Preconditions, q: ListParams) =>
@@ -98,13 +98,13 @@ export function resourceRouter(service: ScimService, type: ResourceTypeName): Ro
     send(res, await bound.create(callerOf(res), req.body, req.query));
   });
   router.get('/', requireScope(scopes.list), async (req, res) => {
-    send(res, await service.list(type, req.query));
+    send(res, await service.list(callerOf(res), type, req.query));
   });
   router.post('/.search', requireScope(scopes.list), async (req, res) => {
-    send(res, await service.list(type, searchParams(req.body)));
+    send(res, await service.list(callerOf(res), type, searchParams(req.body)));
   });
   router.get('/:id', requireScope(scopes.view), async (req, res) => {
-    send(res, await bound.get(idParam(req), req.query, preconditions(req)));
+    send(res, await bound.get(callerOf(res), idParam(req), req.query, preconditions(req)));
   });
   router.put('/:id', requireScope(scopes.update), async (req, res) => {
     send(res, await bound.replace(callerOf(res), idParam(req), req.body, preconditions(req), req.query));
@@ -131,7 +131,7 @@ export function meRouter(service: ScimService): Router {
   };
   router.use(requireScope('internal_login'));
   router.get('/', async (req, res) => {
-    send(res, await service.getUser(self(res), req.query, preconditions(req)));
+    send(res, await service.getUser(callerOf(res), self(res), req.query, preconditions(req)));
   });
   router.put('/', async (req, res) => {
     send(res, await service.replaceUser(callerOf(res), self(res), req.body, preconditions(req), req.query));

@@ -19,6 +19,7 @@ import { KeyedDigest } from '../../crypto/keyed-digest.js';
 import { callerOf, hasScope, requireScope } from '../auth.js';
 import { discoveryRouter } from './discovery.js';
 import { meRouter, resourceRouter, searchParams, send, SCOPES } from './resources.js';
+import { mayViewRoles, ROLE_SCOPES, roleLister, rolesRouter } from './roles.js';
 import { sendScim } from './respond.js';
 import { writeRequests } from './write-request.js';
 
@@ -66,11 +67,13 @@ export function scimRouter(ctx: AppContext, log: Logger): Router {
   router.use('/Users', resourceRouter(service, 'User'));
   router.use('/Groups', resourceRouter(service, 'Group'));
   router.use('/Me', meRouter(service));
-  router.post('/.search', requireScope(SCOPES.User.list, SCOPES.Group.list), async (req, res) => {
+  router.use('/Roles', rolesRouter(ctx));
+  const roles = roleLister(ctx);
+  router.post('/.search', requireScope(SCOPES.User.list, SCOPES.Group.list, ROLE_SCOPES.view), async (req, res) => {
     const caller = callerOf(res);
     // Each resource type is searched only if the caller may list it.
     const types = (['User', 'Group'] as const).filter((t) => hasScope(caller, [SCOPES[t].list]));
-    send(res, await service.searchAll(searchParams(req.body), types));
+    send(res, await service.searchAll(caller, searchParams(req.body), types, mayViewRoles(caller) ? [roles] : []));
   });
   router.post('/Bulk', requireScope('internal_bulk_resource_create'), async (req, res) => {
     const caller = callerOf(res);

@@ -154,12 +154,13 @@ function resources11(service: ScimService, type: ResourceType): Router {
     send11(res, user ? await service.createUser(callerOf(res), body, q) : await service.createGroup(callerOf(res), body, q), type);
   });
   router.get('/', requireScope(scopes.list), async (req, res) => {
-    send11(res, await service.list(type, listParamsTo20(req.query, type)), type);
+    send11(res, await service.list(callerOf(res), type, listParamsTo20(req.query, type)), type);
   });
   router.get('/:id', requireScope(scopes.view), async (req, res) => {
     const q = listParamsTo20(req.query, type);
     const pre = preconditions(req);
-    send11(res, user ? await service.getUser(idParam(req), q, pre) : await service.getGroup(idParam(req), q, pre), type);
+    const c = callerOf(res);
+    send11(res, user ? await service.getUser(c, idParam(req), q, pre) : await service.getGroup(c, idParam(req), q, pre), type);
   });
   router.put('/:id', requireScope(scopes.update), async (req, res) => {
     const body = resourceFrom11(req.body, type);
@@ -176,7 +177,7 @@ function resources11(service: ScimService, type: ResourceType): Router {
     const id = idParam(req);
     if (patch.Operations.length === 0) {
       // A partial resource that changes nothing: the resource as it is (RFC 7644 needs at least one operation).
-      send11(res, user ? await service.getUser(id, q) : await service.getGroup(id, q), type);
+      send11(res, user ? await service.getUser(c, id, q) : await service.getGroup(c, id, q), type);
       return;
     }
     send11(res, user ? await service.patchUser(c, id, patch, pre, q) : await service.patchGroup(c, id, patch, pre, q), type);
