@@ -16,6 +16,7 @@ import Provider, { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Next } from 'koa';
 import { clientAddress } from '../../security/client-address.js';
 import type { LoginAttempt, LoginGuard, LoginRefusal } from '../../security/login-guard.js';
+import { CLIENT_ID } from './adapter.js';
 
 /** oidc-provider's routes that authenticate the client (route names, so a changed path keeps working). */
 const CLIENT_AUTH_ROUTES = new Set(['token', 'revocation', 'introspection']);
@@ -46,7 +47,8 @@ export function clientAuthGuard(guard: LoginGuard, trustProxyHops: number) {
   const attemptOf = (ctx: KoaContextWithOIDC, clientId: string | undefined): LoginAttempt => ({
     kind: 'client',
     address: clientAddress(ctx.req, trustProxyHops),
-    ...(clientId !== undefined && clientId.length <= MAX_CLIENT_ID_CHARS && { account: clientId }),
+    // Only a client id this server could have issued names an account (a NUL or a 5,000-character id never does).
+    ...(clientId !== undefined && clientId.length <= MAX_CLIENT_ID_CHARS && CLIENT_ID.test(clientId) && { account: clientId }),
   });
 
   return {
