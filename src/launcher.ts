@@ -26,6 +26,7 @@ import { databaseUrl } from './runtime/database-url.js';
 import { resolveSecrets, secretsMessage, type RuntimeSecrets } from './runtime/secrets.js';
 import { acquireTemporalCli, PROJECT_ROOT } from './temporal/cli-binary.js';
 import { startDevServer } from './temporal/dev-server.js';
+import { TEMPORAL_UI_PATH } from './http/temporal-ui.js';
 
 type Stoppable = { name: string; stop(): Promise<void> };
 
@@ -96,6 +97,7 @@ export async function launch(config: Config): Promise<void> {
 
     let temporalAddress = config.temporal.address;
     let uiUrl = config.temporal.uiUrl;
+    let uiUpstream: string | undefined;
     if (!temporalAddress) {
       const cli = await acquireTemporalCli({ cliPath: config.temporal.cliPath });
       const devServerEnv = environmentWithout(NOT_FOR_THE_DEV_SERVER);
@@ -110,6 +112,8 @@ export async function launch(config: Config): Promise<void> {
             uiPort: config.temporal.uiPort,
             namespace: config.temporal.namespace,
             codecEndpoint: `${config.api.publicBaseUrl}/codec`,
+            // Operators reach the UI through the api (sign-in required, same origin as the codec endpoint).
+            uiPublicPath: TEMPORAL_UI_PATH,
             env: devServerEnv,
             signal,
             // The dev server is chatty at warn level (pollers complaining while it stops); keep its errors.
@@ -117,13 +121,14 @@ export async function launch(config: Config): Promise<void> {
               if (/level=(ERROR|FATAL)/.test(line)) process.stderr.write(`[temporal] ${line}\n`);
             },
           });
-          uiUrl ??= dev.uiUrl;
           return { pid: dev.child.pid, exit: dev.child.exit, stop: () => dev.stop() };
         },
       });
       started.push(temporal);
       await temporal.start();
       temporalAddress = `127.0.0.1:${config.temporal.devPort}`;
+      uiUpstream = `http://127.0.0.1:${config.temporal.uiPort}`;
+      uiUrl ??= `${config.api.publicBaseUrl}${TEMPORAL_UI_PATH}/`;
     }
 
     const env: NodeJS.ProcessEnv = {
@@ -133,6 +138,7 @@ export async function launch(config: Config): Promise<void> {
       DATABASE_URL: dbUrl,
       TEMPORAL_ADDRESS: temporalAddress,
       ...(uiUrl !== undefined && { TEMPORAL_UI_URL: uiUrl }),
+      ...(uiUpstream !== undefined && { TEMPORAL_UI_UPSTREAM: uiUpstream }),
       ADMIN_USERNAME: secrets.admin.username,
       SECRETS_FD: String(PRIVATE_INPUT_FD),
     };
@@ -160,7 +166,7 @@ export async function launch(config: Config): Promise<void> {
         `  SCIM 2.0 base URL   ${base}/scim2`,
         `  Admin API           ${base}/api/server/v1`,
         `  OAuth token         ${base}/oauth2/token   (register an application: POST ${base}/api/server/v1/applications)`,
-        `  Temporal UI         ${uiUrl ?? '(set TEMPORAL_UI_URL to show it here)'}`,
+        `  Temporal UI         ${uiUrl ?? '(set TEMPORAL_UI_URL to show it here)'}${uiUpstream ? '   (sign in with the admin credential)' : ''}`,
         `  Admin credential    ${credentialLine(secrets)}`,
         `  Database            ${config.database.url ? 'DATABASE_URL' : `embedded PostgreSQL (PGlite) in ${path.relative(process.cwd(), config.dataDir)}/pglite`}`,
         `  Health              ${base}/health (alive), ${base}/ready (can apply writes)`,

@@ -107,6 +107,8 @@ export interface StartInstanceOptions {
   worker?: boolean;
   /** Keep every line the api and worker processes print, for Instance.output() (tests that inspect logs). */
   captureOutput?: boolean;
+  /** The api's port (default: a free one), for tests that must name the api's URL before it starts. */
+  port?: number;
 }
 
 /**
@@ -117,7 +119,7 @@ export async function startInstance(name: string, opts: StartInstanceOptions = {
   const stack = opts.stack ?? (await testStack());
   const db = await createDatabase(name, stack.postgresUrl);
   await applyMigrations({ databaseUrl: db.url, migrationsDir: path.join(PROJECT_ROOT, 'prisma', 'migrations') });
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const admin = { username: 'admin', password: `pw-${crypto.randomBytes(9).toString('base64url')}` };
   const taskQueue = `provisioning-${name}-${crypto.randomBytes(4).toString('hex')}`;
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `data-${name}-`));

@@ -18,6 +18,8 @@ export interface DevServerOptions {
   namespaces?: string[];
   /** Lets the Web UI decode encrypted payloads through the API's codec endpoint. */
   codecEndpoint?: string;
+  /** Serve the Web UI under this path (e.g. /temporal-ui), as the api's reverse proxy does (src/http/temporal-ui.ts). */
+  uiPublicPath?: string;
   output?: ((line: string) => void) | null;
   /** Environment of the server process (default: this process's). */
   env?: NodeJS.ProcessEnv;
@@ -51,6 +53,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
     ...(opts.namespaces ?? []).flatMap((ns) => ['--namespace', ns]),
     ...(opts.dbFile ? ['--db-filename', opts.dbFile] : []),
     ...(opts.codecEndpoint ? ['--ui-codec-endpoint', opts.codecEndpoint] : []),
+    ...(opts.uiPublicPath ? ['--ui-public-path', opts.uiPublicPath] : []),
     ...SEARCH_ATTRIBUTES.flatMap((k) => ['--search-attribute', `${k.name}=${SA_TYPE[k.type]}`]),
   ];
   const address = `127.0.0.1:${opts.port}`;
