@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from './config.js';
 
-const key = Buffer.alloc(32, 7).toString('base64');
+const key = Buffer.from(Array.from({ length: 32 }, (_, i) => i * 7 + 1)).toString('base64');
 
 describe('loadConfig', () => {
   it('defaults to embedded mode with no external services', () => {
@@ -67,5 +67,16 @@ describe('loadConfig', () => {
     expect(loadConfig({}).scim.filterLenient).toBe(true);
     expect(loadConfig({ SCIM_FILTER_LENIENT: 'false' }).scim.filterLenient).toBe(false);
     expect(() => loadConfig({ SCIM_FILTER_LENIENT: 'maybe' })).toThrow(/SCIM_FILTER_LENIENT/);
+  });
+
+  it('refuses placeholder secrets (issue #8: docker-compose defaulted to a known password and an all-zero key)', () => {
+    const production = { DATABASE_URL: 'postgresql://u:p@db:5432/p', TEMPORAL_ADDRESS: 'temporal:7233' };
+    const realKey = `k1:${Buffer.alloc(32, 7).toString('base64')}`; // 7 repeated: a placeholder too
+    expect(() => loadConfig({ ...production, ADMIN_PASSWORD: 'change-me-please', ENCRYPTION_KEYS: `k1:${Buffer.alloc(32).toString('base64')}` })).toThrow(
+      /ADMIN_PASSWORD: is a well-known placeholder[\s\S]*ENCRYPTION_KEYS: a key is the same byte repeated/,
+    );
+    expect(() => loadConfig({ ...production, ADMIN_PASSWORD: 's3cret-long-enough', ENCRYPTION_KEYS: realKey })).toThrow(/same byte repeated/);
+    const good = `k1:${Buffer.from(Array.from({ length: 32 }, (_, i) => i)).toString('base64')}`;
+    expect(loadConfig({ ...production, ADMIN_PASSWORD: 's3cret-long-enough', ENCRYPTION_KEYS: good }).mode).toBe('production');
   });
 });

@@ -275,6 +275,9 @@ export interface LoginSecurityConfig {
   trustProxyHops: number;
 }
 
+/** Admin passwords seen in examples and defaults, refused as if unset. */
+const PLACEHOLDER_PASSWORDS = new Set(['change-me-please', 'changeme', 'change-me', 'password', 'admin', 'administrator', 'secret', '12345678', 'password1']);
+
 /** Parses and validates settings; throws ConfigError listing every bad value at once. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // Empty strings count as unset, as in most twelve-factor tooling.
@@ -295,6 +298,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (production && e.ENCRYPTION_KEYS === undefined && e.SECRETS_FD === undefined) {
     issues.push('ENCRYPTION_KEYS: required in production mode (e.g. k1:$(openssl rand -base64 32))');
+  }
+  // Secrets that are set but are no secret: examples from documentation, and keys a placeholder would give (the same
+  // byte 32 times, like the all-zero key an example file carries). In any mode: embedded mode generates real ones.
+  if (e.ADMIN_PASSWORD !== undefined && PLACEHOLDER_PASSWORDS.has(e.ADMIN_PASSWORD.toLowerCase())) {
+    issues.push('ADMIN_PASSWORD: is a well-known placeholder; set a real secret (e.g. openssl rand -base64 24)');
+  }
+  if (e.ENCRYPTION_KEYS?.some((k) => k.key.every((b) => b === k.key[0]))) {
+    issues.push('ENCRYPTION_KEYS: a key is the same byte repeated (a placeholder); generate one with openssl rand -base64 32');
   }
   if (e.PASSWORD_MIN_LENGTH > e.PASSWORD_MAX_LENGTH) issues.push('PASSWORD_MIN_LENGTH: must not exceed PASSWORD_MAX_LENGTH');
   if (e.ACCOUNT_LOCK_TIME_SECONDS > e.ACCOUNT_LOCK_MAX_TIME_SECONDS) {

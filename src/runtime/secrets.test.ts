@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../config.js';
 import { keyringToEnv, resolveSecrets, secretsMessage } from './secrets.js';
 
-const key = Buffer.alloc(32, 9).toString('base64');
+const key = Buffer.from(Array.from({ length: 32 }, (_, i) => i * 9 + 2)).toString('base64');
 const dirs: string[] = [];
 const tmpDir = () => {
   const d = fs.mkdtempSync(path.join(os.tmpdir(), 'secrets-'));
