@@ -23,7 +23,7 @@
  * token good for nothing it asked for would only fail later, with a less clear error.
  */
 import { errors, type Provider, type TokenEndpointGrantContext } from 'oidc-provider';
-import { hashPassword, verifyPassword } from '../../crypto/password.js';
+import { hashPassword, needsRehash, verifyPassword } from '../../crypto/password.js';
 import type { PrismaClient } from '../../db/client.js';
 import { PRIMARY_DOMAIN, splitDomain } from '../../scim/user-resource.js';
 import { clientAddress } from '../../security/client-address.js';
@@ -125,12 +125,29 @@ async function authenticateUser(
   const ok = (await verifyPassword(credentials.password, hash)) && user?.passwordHash != null;
   if (ok) {
     await guard.recordSuccess(attempt);
+    if (needsRehash(user.passwordHash!)) await rehash(db, user.id, user.passwordHash!, credentials.password);
     // The right password of an inactive user is refused, but it was no guess: nothing is counted.
     return user.active !== false ? { userId: user.id } : { refused: 'invalid' };
   }
   const after = await guard.recordFailure(attempt);
   if (after.allowed) return { refused: 'invalid' };
   return { refused: after.reason === 'account_locked' ? 'locked' : 'throttled', refusal: after };
+}
+
+/**
+ * Replaces a hash made with weaker parameters than the current ones (src/crypto/password.ts), now that the password
+ * is at hand: the same password, so it is no password change (password_changed_at stays, tokens live on) and no
+ * user-management event. Conditional on the hash read, so a change made meanwhile always wins. Best effort: a
+ * failure leaves the old hash, which still verifies.
+ */
+async function rehash(db: PrismaClient, userId: string, oldHash: string, password: string): Promise<void> {
+  try {
+    const next = await hashPassword(password);
+    // Raw, so lastModified stays: nothing a SCIM client can see changed.
+    await db.$executeRaw`UPDATE scim_user SET password_hash = ${next} WHERE id = ${userId}::uuid AND password_hash = ${oldHash}`;
+  } catch {
+    // the next sign-in tries again
+  }
 }
 
 /**
