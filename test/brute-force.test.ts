@@ -93,7 +93,7 @@ async function createUser(userName: string, password: string): Promise<string> {
 function passwordGrant(from: string, username: string, password: string, client: { clientId: string; clientSecret: string } = app): Promise<Answer> {
   return send(from, 'POST', '/oauth2/token', {
     headers: { Authorization: basic(client.clientId, client.clientSecret), 'Content-Type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'password', username, password, scope: 'internal_user_mgt_view' }).toString(),
+    body: new URLSearchParams({ grant_type: 'password', username, password, scope: 'internal_login' }).toString(),
   });
 }
 
@@ -120,7 +120,7 @@ beforeAll(async () => {
   const res = await json(is, 'POST', '/api/server/v1/applications', {
     name: 'bruteforce-app',
     grantTypes: ['client_credentials', 'password'],
-    scopes: ['internal_user_mgt_view'],
+    scopes: ['internal_login', 'internal_user_mgt_view'],
   });
   expect(res.status, JSON.stringify(res.body)).toBe(201);
   app = res.body as unknown as App;

@@ -7,18 +7,18 @@ describe('the door: JSON values', () => {
   });
 
   it('refuses NUL and lone surrogates in values and member names (issue #8: NUL hung the store activity)', () => {
-    expect(jsonValueProblem({ userName: 'a\u0000b' })).toMatch(/userName contains a NUL/);
-    expect(jsonValueProblem({ emails: [{ value: 'x\ud800' }] })).toMatch(/emails\[0\]\.value contains a lone UTF-16 surrogate/);
-    expect(jsonValueProblem({ ['k\u0000']: 1 })).toMatch(/member name/);
-    expect(jsonValueProblem({ s: '\udc00' })).toMatch(/lone/);
+    expect(jsonValueProblem({ userName: 'a\u0000b' })?.detail).toMatch(/userName contains a NUL/);
+    expect(jsonValueProblem({ emails: [{ value: 'x\ud800' }] })?.detail).toMatch(/emails\[0\]\.value contains a lone UTF-16 surrogate/);
+    expect(jsonValueProblem({ ['k\u0000']: 1 })?.detail).toMatch(/member name/);
+    expect(jsonValueProblem({ s: '\udc00' })?.detail).toMatch(/lone/);
   });
 
   it('bounds string length and nesting depth, without recursion (20,000 levels deep)', () => {
     expect(jsonValueProblem({ s: 'x'.repeat(INPUT_LIMITS.stringLength) })).toBeUndefined();
-    expect(jsonValueProblem({ s: 'x'.repeat(INPUT_LIMITS.stringLength + 1) })).toMatch(/longer than/);
+    expect(jsonValueProblem({ s: 'x'.repeat(INPUT_LIMITS.stringLength + 1) })?.detail).toMatch(/longer than/);
     let deep: unknown = 1;
     for (let i = 0; i < 20_000; i++) deep = [deep];
-    expect(jsonValueProblem({ data: deep })).toMatch(/nested deeper than 32/);
+    expect(jsonValueProblem({ data: deep })?.detail).toMatch(/nested deeper than 32/);
     let ok: unknown = 1;
     for (let i = 0; i < INPUT_LIMITS.jsonDepth - 1; i++) ok = { a: ok };
     expect(jsonValueProblem(ok)).toBeUndefined();
@@ -32,11 +32,21 @@ describe('the door: URLs', () => {
   });
 
   it('refuses malformed and non-UTF-8 escapes and NUL (issue #8: /scim2/Users/% answered 500)', () => {
-    expect(urlProblem('/scim2/Users/%')).toMatch(/not valid percent-encoded UTF-8/);
-    expect(urlProblem('/scim2/Users/%E0%A4%A')).toMatch(/not valid/);
-    expect(urlProblem('/scim2/Users/%ED%A0%80')).toMatch(/not valid/); // an encoded surrogate is not UTF-8
-    expect(urlProblem('/scim2/Users?filter=%FF')).toMatch(/not valid/);
-    expect(urlProblem('/scim2/Users?filter=a%00b')).toMatch(/NUL/);
-    expect(urlProblem('/api/server/v1/applications/%00')).toMatch(/NUL/);
+    expect(urlProblem('/scim2/Users/%')?.detail).toMatch(/not valid percent-encoded UTF-8/);
+    expect(urlProblem('/scim2/Users/%E0%A4%A')?.detail).toMatch(/not valid/);
+    expect(urlProblem('/scim2/Users/%ED%A0%80')?.detail).toMatch(/not valid/); // an encoded surrogate is not UTF-8
+    expect(urlProblem('/scim2/Users?filter=%FF')?.detail).toMatch(/not valid/);
+    expect(urlProblem('/scim2/Users?filter=a%00b')?.detail).toMatch(/NUL/);
+    expect(urlProblem('/api/server/v1/applications/%00')?.detail).toMatch(/NUL/);
   });
 });
+
+describe('the door: where a problem is', () => {
+  it('names the top-level member or query parameter, so a bad filter can be invalidFilter (RFC 7644 §3.4.2.2)', () => {
+    expect(jsonValueProblem({ schemas: [], filter: 'userName eq "a\u0000"' })?.field).toBe('filter');
+    expect(jsonValueProblem({ Operations: [{ value: { title: 'x\ud800' } }] })?.field).toBe('Operations');
+    expect(urlProblem('/scim2/Users?count=1&filter=%00')?.field).toBe('filter');
+    expect(urlProblem('/scim2/Users/%')?.field).toBeUndefined();
+  });
+});
+

@@ -24,6 +24,15 @@ export const INPUT_LIMITS = {
   stringLength: 65_536,
 } as const;
 
+/**
+ * What is wrong with a request: a detail the client may see, and where: the top-level body member or query parameter
+ * it was found in (a SCIM `filter` makes it an `invalidFilter`, RFC 7644 §3.4.2.2).
+ */
+export interface InputProblem {
+  detail: string;
+  field?: string | undefined;
+}
+
 /** A request the door refuses: its status, and a detail the client may see. */
 export class InputRejected extends Error {
   override name = 'InputRejected';
@@ -33,6 +42,8 @@ export class InputRejected extends Error {
     readonly detail: string,
     /** What kind of problem, for SCIM's scimType (RFC 7644 §3.12). */
     readonly kind: 'syntax' | 'value' = 'value',
+    /** The top-level body member the problem is in, if one. */
+    readonly field?: string | undefined,
   ) {
     super(detail);
   }
@@ -55,25 +66,25 @@ function stringProblem(s: string, where: string, maxLength: number = INPUT_LIMIT
  * The first problem of a parsed JSON value, or undefined. Iterative (an explicit stack), so no input is too deep
  * to be checked; stops at the first problem.
  */
-export function jsonValueProblem(value: unknown, maxStringLength: number = INPUT_LIMITS.stringLength): string | undefined {
-  const stack: { v: unknown; depth: number; path: string }[] = [{ v: value, depth: 0, path: 'the body' }];
+export function jsonValueProblem(value: unknown, maxStringLength: number = INPUT_LIMITS.stringLength): InputProblem | undefined {
+  const stack: { v: unknown; depth: number; path: string; field?: string }[] = [{ v: value, depth: 0, path: 'the body' }];
   while (stack.length > 0) {
-    const { v, depth, path } = stack.pop()!;
+    const { v, depth, path, field } = stack.pop()!;
     if (typeof v === 'string') {
-      const problem = stringProblem(v, `The value at ${path}`, maxStringLength);
-      if (problem) return problem;
+      const detail = stringProblem(v, `The value at ${path}`, maxStringLength);
+      if (detail) return { detail, field };
       continue;
     }
     if (v === null || typeof v !== 'object') continue;
-    if (depth >= INPUT_LIMITS.jsonDepth) return `The body is nested deeper than ${INPUT_LIMITS.jsonDepth} levels (at ${path.slice(0, 80)}…)`;
+    if (depth >= INPUT_LIMITS.jsonDepth) return { detail: `The body is nested deeper than ${INPUT_LIMITS.jsonDepth} levels (at ${path.slice(0, 80)}…)`, field };
     if (Array.isArray(v)) {
-      for (let i = v.length - 1; i >= 0; i--) stack.push({ v: v[i], depth: depth + 1, path: `${path}[${i}]` });
+      for (let i = v.length - 1; i >= 0; i--) stack.push({ v: v[i], depth: depth + 1, path: `${path}[${i}]`, ...(field !== undefined && { field }) });
       continue;
     }
     for (const [k, x] of Object.entries(v)) {
-      const problem = stringProblem(k, `The member name ${describe(k)} at ${path}`, maxStringLength);
-      if (problem) return problem;
-      stack.push({ v: x, depth: depth + 1, path: path === 'the body' ? k : `${path}.${k}` });
+      const detail = stringProblem(k, `The member name ${describe(k)} at ${path}`, maxStringLength);
+      if (detail) return { detail, field };
+      stack.push({ v: x, depth: depth + 1, path: depth === 0 ? k : `${path}.${k}`, field: field ?? k });
     }
   }
   return undefined;
@@ -84,8 +95,17 @@ function decodeComponent(raw: string, plusIsSpace: boolean): string {
   return decodeURIComponent(plusIsSpace ? raw.replace(/\+/g, ' ') : raw);
 }
 
+/** A query parameter's name, if it decodes. */
+function safeDecode(raw: string): string | undefined {
+  try {
+    return decodeComponent(raw, true);
+  } catch {
+    return undefined;
+  }
+}
+
 /** The problem with a request's URL, if any (see the header). */
-export function urlProblem(url: string): string | undefined {
+export function urlProblem(url: string): InputProblem | undefined {
   const q = url.indexOf('?');
   const path = q < 0 ? url : url.slice(0, q);
   const query = q < 0 ? '' : url.slice(q + 1);
@@ -94,20 +114,22 @@ export function urlProblem(url: string): string | undefined {
     try {
       decoded = decodeComponent(segment, false);
     } catch {
-      return `The URL path segment ${describe(segment)} is not valid percent-encoded UTF-8 (RFC 3986 §2.1)`;
+      return { detail: `The URL path segment ${describe(segment)} is not valid percent-encoded UTF-8 (RFC 3986 §2.1)` };
     }
-    if (decoded.includes('\u0000')) return 'The URL path contains a NUL character (U+0000)';
+    if (decoded.includes('\u0000')) return { detail: 'The URL path contains a NUL character (U+0000)' };
   }
   for (const part of query.split('&')) {
     if (part === '') continue;
     let decoded: string;
+    const eq = part.indexOf('=');
+    const field = safeDecode(eq < 0 ? part : part.slice(0, eq));
     try {
       decoded = decodeComponent(part, true);
     } catch {
-      return `The query component ${describe(part)} is not valid percent-encoded UTF-8 (RFC 3986 §2.1)`;
+      return { detail: `The query component ${describe(part)} is not valid percent-encoded UTF-8 (RFC 3986 §2.1)`, field };
     }
-    const problem = stringProblem(decoded, 'A query parameter');
-    if (problem) return problem;
+    const detail = stringProblem(decoded, field !== undefined ? `The query parameter ${describe(field)}` : 'A query parameter');
+    if (detail) return { detail, field };
   }
   return undefined;
 }
@@ -116,11 +138,11 @@ export function urlProblem(url: string): string | undefined {
  * Express middleware refusing a request whose URL is malformed, through the protocol's own error (`refuse`), before
  * routing (express would otherwise fail to decode a route parameter and answer 500).
  */
-export function checkUrl(refuse: (req: Request, res: Response, status: number, detail: string) => void): RequestHandler {
+export function checkUrl(refuse: (req: Request, res: Response, status: number, detail: string, field?: string) => void): RequestHandler {
   return (req, res, next) => {
     const problem = urlProblem(req.url);
     if (problem) {
-      refuse(req, res, 400, problem);
+      refuse(req, res, 400, problem.detail, problem.field);
       return;
     }
     next();
@@ -145,7 +167,7 @@ export function jsonBody(opts: { limit: number | string; type: string[]; maxStri
   });
   const check = (req: Request, _res: Response, next: NextFunction) => {
     const problem = req.body === undefined ? undefined : jsonValueProblem(req.body, opts.maxStringLength);
-    next(problem ? new InputRejected(400, problem) : undefined);
+    next(problem ? new InputRejected(400, problem.detail, 'value', problem.field) : undefined);
   };
   return [parse, check];
 }
@@ -154,8 +176,11 @@ export function jsonBody(opts: { limit: number | string; type: string[]; maxStri
  * The status and client-visible message of an error thrown by the body parser or the door, or undefined when the
  * error is something else (then it is the router's own business). One mapping for every API.
  */
-export function inputErrorOf(err: unknown, limit: string): { status: number; message: string; kind: 'syntax' | 'value' | 'tooLarge' } | undefined {
-  if (err instanceof InputRejected) return { status: err.status, message: err.detail, kind: err.kind };
+export function inputErrorOf(
+  err: unknown,
+  limit: string,
+): { status: number; message: string; kind: 'syntax' | 'value' | 'tooLarge'; field?: string | undefined } | undefined {
+  if (err instanceof InputRejected) return { status: err.status, message: err.detail, kind: err.kind, field: err.field };
   const e = err as { type?: unknown; status?: unknown; message?: unknown; encoding?: unknown; charset?: unknown; expose?: unknown };
   const text = (v: unknown) => (typeof v === 'string' ? v : '');
   const status = typeof e.status === 'number' ? e.status : undefined;

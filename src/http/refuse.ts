@@ -10,9 +10,11 @@ import { ScimError } from '../scim/errors.js';
 import { SCIM_CONTENT_TYPE } from '../scim/schemas.js';
 
 /** The content type and body of an error for a request to `path`. */
-export function errorFor(path: string, status: number, detail: string): { contentType: string; body: string } {
+export function errorFor(path: string, status: number, detail: string, field?: string): { contentType: string; body: string } {
   if (path.startsWith('/scim2')) {
-    return { contentType: SCIM_CONTENT_TYPE, body: JSON.stringify(new ScimError(status, detail, status === 400 ? 'invalidValue' : undefined).toBody()) };
+    // RFC 7644 §3.12: a bad `filter` is invalidFilter, any other bad value invalidValue.
+    const scimType = status !== 400 ? undefined : field?.toLowerCase() === 'filter' ? 'invalidFilter' : 'invalidValue';
+    return { contentType: SCIM_CONTENT_TYPE, body: JSON.stringify(new ScimError(status, detail, scimType).toBody()) };
   }
   if (path.startsWith('/wso2/scim')) return { contentType: 'application/json', body: JSON.stringify(errorBody11(status, detail)) };
   if (path.startsWith('/oauth2')) {
@@ -21,8 +23,8 @@ export function errorFor(path: string, status: number, detail: string): { conten
   return { contentType: 'application/json', body: JSON.stringify({ code: status === 503 ? 'unavailable' : 'invalid_request', message: detail }) };
 }
 
-export function refuse(req: Request, res: Response, status: number, detail: string): void {
-  const { contentType, body } = errorFor(req.path, status, detail);
+export function refuse(req: Request, res: Response, status: number, detail: string, field?: string): void {
+  const { contentType, body } = errorFor(req.path, status, detail, field);
   res.status(status).type(contentType).send(body);
 }
 

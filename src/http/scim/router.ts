@@ -94,7 +94,8 @@ export function scimErrorOf(err: unknown, req: Request, log: Logger): [number, R
   if (err instanceof ScimError) return [err.status, err.toBody()];
   const input = inputErrorOf(err, `${SCIM_BODY_LIMIT} bytes (maxPayloadSize)`);
   if (input) {
-    const scimType = input.kind === 'tooLarge' ? 'tooLarge' : input.kind === 'syntax' ? 'invalidSyntax' : 'invalidValue';
+    const scimType =
+      input.kind === 'tooLarge' ? 'tooLarge' : input.kind === 'syntax' ? 'invalidSyntax' : input.field?.toLowerCase() === 'filter' ? 'invalidFilter' : 'invalidValue';
     return [input.status, new ScimError(input.status, input.message, input.status === 415 ? undefined : scimType).toBody()];
   }
   const e = err as { message?: string };
