@@ -96,7 +96,7 @@ it('serves the UI to signed-in operators only, and decodes histories with the pa
     await page.waitForFunction("document.body.innerText.includes('PatchOp')", undefined, { timeout: 30_000 });
   } catch (err) {
     await page.screenshot({ path: path.join(shots, 'history-failed.png'), fullPage: true });
-    throw new Error(`the history page never showed the decoded input (screenshot: ${shots}/history-failed.png): ${String(err)}`);
+    throw new Error(`the history page never showed the decoded input (screenshot: ${shots}/history-failed.png)`, { cause: err });
   }
   await page.screenshot({ path: path.join(shots, 'history.png'), fullPage: true });
   const text = await page.innerText('body');

@@ -8,6 +8,8 @@
  * write that succeeds is a bug the test reports.
  */
 
+import { prng } from './prng.js';
+
 export type Protocol = 'scim2' | 'scim11' | 'admin' | 'oauth';
 
 export interface FuzzCase {
@@ -32,17 +34,6 @@ export interface CorpusFixtures {
   cursor: string;
 }
 
-/** mulberry32: a small seeded PRNG, so a failing corpus can be replayed from its seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SCIM = 'application/scim+json';
 const JSON_TYPE = 'application/json';
