@@ -277,7 +277,9 @@ describe('bounded waits and an engine that goes away', () => {
     expect(Number(unavailable.headers.get('retry-after'))).toBeGreaterThan(0);
     const key = unavailable.headers.get('idempotency-key')!;
     expect(key).toMatch(/^"[0-9a-f-]{36}"$/);
-    expect(String(unavailable.body.detail)).toMatch(/did not confirm the request; it may have been accepted\. Repeat it with the same Idempotency-Key/);
+    // Either the attempt's answer (the engine did not confirm the start), or, once the api has seen the engine go, the
+    // readiness gate's (nothing attempted): both give the key to repeat the request with.
+    expect(String(unavailable.body.detail)).toMatch(/did not confirm the request; it may have been accepted\. Repeat it with the same Idempotency-Key|not ready .*nothing was applied/);
 
     // The engine is back (the api and worker reconnect by themselves): the retry with the key is applied, once.
     const created = await eventually(

@@ -6,6 +6,7 @@
  * applications and user store domains.
  */
 import crypto from 'node:crypto';
+import http from 'node:http';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -264,6 +265,27 @@ describe('token endpoint errors', () => {
     const res = await fetch(`${is.baseUrl}/scim2/Users`);
     await expectScimError(res, 401);
     expect(res.headers.get('www-authenticate')).toMatch(/^Basic .*Bearer/);
+  });
+
+  it('builds discovery URLs from PUBLIC_BASE_URL, never from the Host header (issue #8: Host: evil.example)', async () => {
+    const { port } = new URL(is.baseUrl);
+    const body = await new Promise<string>((resolve, reject) => {
+      const req = http.request(
+        { host: '127.0.0.1', port, path: '/oauth2/.well-known/openid-configuration', headers: { Host: 'evil.example', 'X-Forwarded-Host': 'evil.example', 'X-Forwarded-Proto': 'https' } },
+        (res) => {
+          let text = '';
+          res.on('data', (c: Buffer) => (text += c.toString()));
+          res.on('end', () => resolve(text));
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+    const discovery = JSON.parse(body) as { issuer: string; token_endpoint: string; revocation_endpoint: string };
+    expect(discovery.issuer).toBe(`${is.baseUrl}/oauth2`);
+    expect(discovery.token_endpoint).toBe(`${is.baseUrl}/oauth2/token`);
+    expect(discovery.revocation_endpoint.startsWith(`${is.baseUrl}/oauth2/`)).toBe(true);
+    expect(body).not.toContain('evil.example');
   });
 });
 

@@ -148,6 +148,10 @@ describe('ETags (RFC 7644 §3.14)', () => {
     expect(ok.status).toBe(200);
     expect(ok.headers.get('etag')).toBe('W/"2"');
     expect((await call('DELETE', `/scim2/Users/${id}`, undefined, { 'If-Match': 'W/"1"' })).status).toBe(412);
+    // A strong tag never matches the weak ETag (RFC 9110 §8.8.3.2; issue #8: If-Match "2" matched W/"2"), while
+    // If-None-Match compares weakly, so "2" names the current version there.
+    expect((await call('DELETE', `/scim2/Users/${id}`, undefined, { 'If-Match': '"2"' })).status).toBe(412);
+    expect((await call('GET', `/scim2/Users/${id}`, undefined, { 'If-None-Match': '"2"' })).status).toBe(304);
     expect((await call('GET', `/scim2/Users/${id}`)).body.displayName).toBe('Erin');
     expect((await call('DELETE', `/scim2/Users/${id}`, undefined, { 'If-Match': 'W/"2"' })).status).toBe(204);
   });

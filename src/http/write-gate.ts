@@ -9,7 +9,9 @@
  * Each protocol gets its own error body: SCIM 2.0's (RFC 7644 §3.12), SCIM 1.1's, the admin API's
  * `{ code, message }`. The gate reads one field per request: the readiness is computed in the background.
  */
+import { randomUUID } from 'node:crypto';
 import type { RequestHandler } from 'express';
+import { formatIdempotencyKey, parseIdempotencyKey } from '../scim/idempotency-key.js';
 import { errorBody11 } from '../scim/scim11.js';
 import { ScimError } from '../scim/errors.js';
 import type { Readiness } from '../runtime/readiness.js';
@@ -19,6 +21,15 @@ import { sendScim } from './scim/respond.js';
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const GATED = /^\/(scim2|wso2\/scim|api\/server\/v1)(\/|$)/i;
 const SEARCH = /\/\.search\/?$/i;
+
+/** The client's Idempotency-Key, if it sent a well-formed one. */
+function clientKey(header: string | string[] | undefined): string | undefined {
+  try {
+    return parseIdempotencyKey(header);
+  } catch {
+    return undefined;
+  }
+}
 
 export function writeGate(readiness: Readiness): RequestHandler {
   return (req, res, next) => {
@@ -30,6 +41,9 @@ export function writeGate(readiness: Readiness): RequestHandler {
       .map(([name]) => name);
     const message = `The provisioning engine is not ready (${failing.length > 0 ? `${failing.join(', ')} unavailable` : 'starting'}): nothing was applied; retry in ${RETRY_AFTER_SECONDS} s`;
     res.set('Retry-After', String(RETRY_AFTER_SECONDS));
+    // As every 503 of a SCIM write does (src/scim/inbound-requests.ts): the key to repeat it with, the client's own or
+    // a new one. Nothing was applied, so any key is safe; one rule for clients: repeat a 503 with its key.
+    if (m[1]!.toLowerCase() !== 'api/server/v1') res.set('Idempotency-Key', formatIdempotencyKey(clientKey(req.headers['idempotency-key']) ?? randomUUID()));
     switch (m[1]!.toLowerCase()) {
       case 'scim2':
         return sendScim(res, 503, new ScimError(503, message).toBody());

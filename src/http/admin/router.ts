@@ -320,20 +320,27 @@ export function adminRouter(ctx: AppContext, log: Logger): Router {
       const exists = await ctx.db.outboundConnector.findUnique({ where: { id: connectorId }, select: { id: true } });
       throw exists ? new AdminError(409, 'conflict', 'The connector is not quarantined') : new AdminError(404, 'not_found', `No outbound connector '${connectorId}'`);
     }
+    const signalledIds = new Set<string>();
+    const signal = async (workflowId: string) => {
+      if (signalledIds.has(workflowId)) return;
+      try {
+        await ctx.temporal.workflow.getHandle(workflowId).signal(resumeConnectorSignal, { connectorId });
+        signalledIds.add(workflowId);
+      } catch {
+        // Completed in between: nothing held there.
+      }
+    };
+    // First the fan-outs whose deliveries were audited `held` for this connector (the database knows them at once),
+    // then every running fan-out the visibility store lists (it may lag behind a fan-out started a moment ago).
+    const held = await ctx.db.provisioningAudit.findMany({ where: { connectorId, outcome: 'held' }, select: { workflowId: true }, distinct: ['workflowId'] });
+    for (const { workflowId } of held) await signal(workflowId);
     // Listing may fail transiently (a busy visibility store): try a few times; held deliveries look at their
     // connector again within minutes anyway, so the resume itself (the database) already stands.
-    const signalledIds = new Set<string>();
     let listError: unknown;
     for (let attempt = 1; attempt <= 3; attempt++) {
       try {
         for await (const wf of ctx.temporal.workflow.list({ query: `WorkflowType = 'outboundFanOut' AND ExecutionStatus = 'Running'` })) {
-          if (signalledIds.has(wf.workflowId)) continue;
-          try {
-            await ctx.temporal.workflow.getHandle(wf.workflowId).signal(resumeConnectorSignal, { connectorId });
-            signalledIds.add(wf.workflowId);
-          } catch {
-            // Completed in between: nothing held there.
-          }
+          await signal(wf.workflowId);
         }
         listError = undefined;
         break;
