@@ -8,13 +8,29 @@
  * Files run in parallel, TEST_WORKERS at a time (3 by default): on the project's 2-core machines an end-to-end file
  * spends most of its time waiting on its processes, Temporal and timers, so three at once finish the suite in about
  * half the time without starving any (each file has its own instances, task queues and databases; ports are free
- * ones). Files whose database is not the project's (the launcher runs its own embedded PostgreSQL) run in one project.
+ * ones).
+ *
+ * The postgres project runs the files whose outcome can depend on the database: what the store, filters, migrations,
+ * locks and the outbound bookkeeping do in SQL. Files that exercise a connector's protocol, a browser, the launcher
+ * (which runs its own embedded PostgreSQL) or a third-party checker do the same on either database, so only the
+ * embedded project, which runs every file, runs them.
  */
 import { defineConfig } from 'vitest/config';
 
 const e2e = ['test/**/*.test.ts'];
-/** End-to-end files that do not use the project's database: one project runs them. */
-const embeddedOnly = ['test/launcher-supervision.test.ts'];
+/** End-to-end files whose outcome does not depend on the database (see above): the embedded project runs them. */
+const embeddedOnly = [
+  'test/launcher-supervision.test.ts',
+  'test/operator-ui.test.ts',
+  'test/scim2-tester.test.ts',
+  'test/connector-plugin.test.ts',
+  'test/outbound-google.test.ts',
+  'test/outbound-salesforce.test.ts',
+  'test/outbound-spml.test.ts',
+  'test/outbound-scim11.test.ts',
+  'test/outbound-scim2-auth.test.ts',
+  'test/outbound-third-party-scim.test.ts',
+];
 const postgresUrl = process.env.TEST_DATABASE_URL;
 
 export default defineConfig({
