@@ -255,8 +255,8 @@ describe("members' display", () => {
     expect(outer.status, JSON.stringify(outer.body)).toBe(201);
     const displays = (g: Json) => ((g.members as { display?: string }[] | undefined) ?? []).map((m) => m.display).sort();
     const outerPath = `/scim2/Groups/${String(outer.body.id)}?attributes=members`;
-    // returned: request (src/scim/schema-defs.ts): members come as written unless the client names them.
-    expect(displays(outer.body)).toEqual([undefined, undefined]);
+    // Returned by default, in the creation answer too.
+    expect(displays(outer.body)).toEqual(['ff-carol', 'ff-inner']);
     expect(displays((await call('GET', outerPath)).body)).toEqual(['ff-carol', 'ff-inner']);
 
     const renamed = await call('PATCH', `/scim2/Users/${String(carol.body.id)}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'userName', value: 'ff-caroline' }] });

@@ -51,8 +51,8 @@ describe('Groups', () => {
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     const group = created.body as { id: string; members: { value: string; display: string; type: string }[]; meta: { version: string } };
     expect(created.headers.get('location')).toBe(`${is.baseUrl}/scim2/Groups/${group.id}`);
-    expect(group.members.every((m) => m.type === 'User' && m.display === undefined)).toBe(true);
-    // members.display is returned on request only (see src/scim/schema-defs.ts).
+    // Each member's display is its userName (RFC 7643 §4.2, as WSO2 shows members), computed by the server.
+    expect(group.members.map((m) => `${m.type}:${m.display}`).sort()).toEqual(['User:grp-alice', 'User:grp-bob']);
     const withDisplay = await call('GET', `/scim2/Groups/${group.id}?attributes=members.value,members.display`);
     expect((withDisplay.body.members as { display: string }[]).map((m) => m.display).sort()).toEqual(['grp-alice', 'grp-bob']);
 

@@ -199,10 +199,8 @@ export const GROUP_SCHEMA: SchemaDef = {
       // group's displayName: always present and unique, where a user's displayName (RFC 7643 §8.4's example) may
       // be missing or shared. Computed when the group is read (src/userstore/groups.ts loadMembers), so a rename
       // shows at once in every group; `members.display` filters compare the same names (filter-sql.ts).
-      // returned: request. RFC 7643 §8.7.1's Group schema has only value, $ref and type for members, and a
-      // client reading a group back expects its members as it wrote them (scim2-tester compares them whole):
-      // display comes when the client names members or members.display in `attributes`.
-      str('display', "The member's userName (a user) or displayName (a group)", { mutability: 'readOnly', returned: 'request' }),
+      // Returned by default (RFC 7643 §4.2 lists it; §8.4's example group and WSO2 show it), readOnly.
+      str('display', "The member's userName (a user) or displayName (a group)", { mutability: 'readOnly' }),
       str('type', 'The type of the member', { mutability: 'immutable', canonicalValues: ['User', 'Group'] }),
     ]),
   ],
