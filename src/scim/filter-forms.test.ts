@@ -7,13 +7,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { filterSql, sortSql } from '../userstore/filter-sql.js';
-import { ScimError } from './errors.js';
 import { evaluateFilter, formatFilter, parseFilter, parsePatchPath, type FilterSyntax } from './filter.js';
 import { applyPatch } from './patch.js';
 import { project } from './projection.js';
 import { groupResourceType, userResourceType, type AttributeDef, type SchemaDef } from './schema-defs.js';
 import { SCHEMA_PATCH_OP } from './schemas.js';
 import { SCIM_LIMITS } from './service-provider.js';
+import { caughtScimError } from '../../test/support/scim-error.js';
 
 const ENT = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
 const ACME = 'urn:example:params:scim:schemas:extension:acme:2.0:User';
@@ -59,15 +59,6 @@ const alice: Record<string, unknown> = {
   meta: { resourceType: 'User', created: '2011-05-13T04:42:34Z', lastModified: '2026-03-01T00:00:00Z', version: 'W/"3"' },
 };
 
-function scimError(fn: () => unknown): ScimError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof ScimError) return error;
-    throw error;
-  }
-  throw new Error('expected a ScimError');
-}
 
 /** The time a call takes, in milliseconds. */
 function timed(fn: () => unknown): number {
@@ -98,14 +89,14 @@ describe('filter limits (issue #8)', () => {
     ['not counts as a level', () => `${'not ('.repeat(65)}a pr${')'.repeat(65)}`, /nesting deeper than 64 levels/],
   ])('%s', (_name, build, detail) => {
     const text = build();
-    const error = scimError(() => parseFilter(text));
+    const error = caughtScimError(() => parseFilter(text));
     expect([error.status, error.scimType]).toEqual([400, 'invalidFilter']);
     expect(error.detail).toMatch(detail);
     expect(timed(() => parseFilter(text))).toBeLessThan(200);
   });
 
   it('a PATCH path over the limits is invalidPath', () => {
-    const error = scimError(() => parsePatchPath(`emails[${Array.from({ length: 201 }, () => 'type eq "x"').join(' or ')}]`));
+    const error = caughtScimError(() => parsePatchPath(`emails[${Array.from({ length: 201 }, () => 'type eq "x"').join(' or ')}]`));
     expect([error.status, error.scimType]).toEqual([400, 'invalidPath']);
     expect(error.detail).toMatch(/more than 200 comparisons/);
   });
@@ -124,11 +115,11 @@ describe('filter limits (issue #8)', () => {
     const padded = `userName eq "${'x'.repeat(SCIM_LIMITS.filterMaxLength - 'userName eq ""'.length)}"`;
     expect(padded.length).toBe(SCIM_LIMITS.filterMaxLength);
     expect(() => parseFilter(padded)).not.toThrow();
-    expect(scimError(() => parseFilter(`${padded} `)).detail).toMatch(/16385 characters long/);
+    expect(caughtScimError(() => parseFilter(`${padded} `)).detail).toMatch(/16385 characters long/);
   });
 
   it('never echoes a huge word back in an error', () => {
-    const error = scimError(() => parseFilter(`userName eq "x" ${'y'.repeat(5000)}`));
+    const error = caughtScimError(() => parseFilter(`userName eq "x" ${'y'.repeat(5000)}`));
     expect(error.detail.length).toBeLessThan(200);
   });
 });
@@ -148,14 +139,14 @@ describe('control characters (issue #8)', () => {
     ['a vertical tab between tokens', 'userName\u000beq "a"', /U\+000B/],
   ])('refuses %s', (_name, text, detail) => {
     for (const lenient of [false, true]) {
-      const error = scimError(() => parseFilter(text, { lenient }));
+      const error = caughtScimError(() => parseFilter(text, { lenient }));
       expect([error.status, error.scimType]).toEqual([400, 'invalidFilter']);
       expect(error.detail).toMatch(detail);
     }
   });
 
   it('refuses them in PATCH paths too', () => {
-    expect(scimError(() => parsePatchPath('emails[value eq "\\u0000"]')).scimType).toBe('invalidPath');
+    expect(caughtScimError(() => parsePatchPath('emails[value eq "\\u0000"]')).scimType).toBe('invalidPath');
   });
 
   it('keeps tabs and line breaks between tokens, and \\n, \\r, \\t escapes in values', () => {
@@ -199,7 +190,7 @@ describe("Microsoft Entra's value path followed by a sub-attribute", () => {
     ['emails[type eq "work"].nope eq "x"', "Unknown attribute 'nope': 'emails' has no sub-attribute 'nope'"],
     ['emails[type eq "work"].value eq 42', `Invalid filter 'value eq 42': 'value' is a string: compare it with a string in double quotes`],
   ])('checks the sub-attribute and its operand: %s', (text, detail) => {
-    expect(scimError(() => evaluateFilter(parseFilter(text), alice, rt)).detail).toBe(detail);
+    expect(caughtScimError(() => evaluateFilter(parseFilter(text), alice, rt)).detail).toBe(detail);
   });
 });
 
@@ -247,15 +238,15 @@ describe('unquoted values (lenient mode, SCIM_FILTER_LENIENT)', () => {
     ['active eq yes', "'active' is a boolean: compare it with true or false"],
     ['meta.created gt yesterday', '"yesterday" is not a dateTime'],
   ])('still refuses a bare value the attribute cannot hold: %s', (text, detail) => {
-    expect(scimError(() => evaluateFilter(parseFilter(text, lenient), alice, rt)).detail).toContain(detail);
+    expect(caughtScimError(() => evaluateFilter(parseFilter(text, lenient), alice, rt)).detail).toContain(detail);
   });
 
   it.each(['userName eq', 'userName eq )', 'userName eq ]'])('still needs a value: %j', (text) => {
-    expect(scimError(() => parseFilter(text, lenient)).detail).toMatch(/expected a value after 'eq'/);
+    expect(caughtScimError(() => parseFilter(text, lenient)).detail).toMatch(/expected a value after 'eq'/);
   });
 
   it.each(['userName eq alice', 'meta.lastModified gt 2011-05-13T04:42:34Z', 'externalId eq 12ab'])('strict mode refuses %s', (text) => {
-    const error = scimError(() => parseFilter(text));
+    const error = caughtScimError(() => parseFilter(text));
     expect([error.status, error.scimType]).toEqual([400, 'invalidFilter']);
   });
 });
@@ -326,24 +317,24 @@ describe('legacy attribute paths: the dotted URN form and extension attributes w
   describe('a name two extensions define is refused, naming both', () => {
     const both = `${ACME} and ${BETA} both define it; qualify it with its schema URN`;
     it('in a filter (invalidFilter)', () => {
-      const error = scimError(() => filterSql(ambiguous, parseFilter('badge eq "A-7"')));
+      const error = caughtScimError(() => filterSql(ambiguous, parseFilter('badge eq "A-7"')));
       expect([error.status, error.scimType, error.detail]).toEqual([400, 'invalidFilter', `Attribute 'badge' is ambiguous: ${both}`]);
-      expect(scimError(() => evaluateFilter(parseFilter('badge pr'), alice, ambiguous)).detail).toContain(both);
+      expect(caughtScimError(() => evaluateFilter(parseFilter('badge pr'), alice, ambiguous)).detail).toContain(both);
     });
     it('in a PATCH path (invalidPath)', () => {
-      const error = scimError(() => applyPatch(alice, { schemas: [SCHEMA_PATCH_OP], Operations: [{ op: 'replace', path: 'badge', value: 'x' }] }, ambiguous));
+      const error = caughtScimError(() => applyPatch(alice, { schemas: [SCHEMA_PATCH_OP], Operations: [{ op: 'replace', path: 'badge', value: 'x' }] }, ambiguous));
       expect([error.status, error.scimType]).toEqual([400, 'invalidPath']);
       expect(error.detail).toContain(both);
     });
     it('in attributes / excludedAttributes (invalidValue)', () => {
       for (const req of [{ attributes: ['badge'] }, { excludedAttributes: ['badge'] }]) {
-        const error = scimError(() => project(alice, ambiguous, req));
+        const error = caughtScimError(() => project(alice, ambiguous, req));
         expect([error.status, error.scimType]).toEqual([400, 'invalidValue']);
         expect(error.detail).toContain(both);
       }
     });
     it('in sortBy (invalidValue)', () => {
-      const error = scimError(() => sortSql(ambiguous, 'badge'));
+      const error = caughtScimError(() => sortSql(ambiguous, 'badge'));
       expect([error.status, error.scimType]).toEqual([400, 'invalidValue']);
       expect(error.detail).toContain(both);
     });

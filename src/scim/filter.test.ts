@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { ScimError } from './errors.js';
 import {
   evaluateElementFilter,
   evaluateFilter,
@@ -11,6 +10,7 @@ import {
   validateFilter,
 } from './filter.js';
 import { findAttribute, groupResourceType, userResourceType, type SchemaDef } from './schema-defs.js';
+import { caughtScimError } from '../../test/support/scim-error.js';
 
 const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
 const ACME = 'urn:example:params:scim:schemas:extension:acme:2.0:User';
@@ -29,15 +29,6 @@ const acmeSchema: SchemaDef = {
 };
 const rt = userResourceType([{ schema: acmeSchema, required: false }]);
 
-function scimError(fn: () => unknown): ScimError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof ScimError) return error;
-    throw error;
-  }
-  throw new Error('expected a ScimError');
-}
 
 describe('parseFilter: the grammar of RFC 7644 §3.4.2.2', () => {
   const cases: [string, string][] = [
@@ -150,7 +141,7 @@ describe('parseFilter: the grammar of RFC 7644 §3.4.2.2', () => {
     ['title eq "x" or', "Invalid filter: expected an attribute path, '(' or 'not', found the end of the filter at position 16"],
   ];
   it.each(errors)('refuses %j', (text, detail) => {
-    const error = scimError(() => parseFilter(text));
+    const error = caughtScimError(() => parseFilter(text));
     expect(error.status).toBe(400);
     expect(error.scimType).toBe('invalidFilter');
     expect(error.detail).toBe(detail);
@@ -158,7 +149,7 @@ describe('parseFilter: the grammar of RFC 7644 §3.4.2.2', () => {
 
   it('refuses nesting deeper than 64 levels', () => {
     const deep = `${'('.repeat(70)}a pr${')'.repeat(70)}`;
-    expect(scimError(() => parseFilter(deep)).detail).toBe(
+    expect(caughtScimError(() => parseFilter(deep)).detail).toBe(
       "Invalid filter: nesting deeper than 64 levels (parentheses, not, value filters), this server's limit at position 65",
     );
     expect(formatFilter(parseFilter(`${'('.repeat(60)}a pr${')'.repeat(60)}`))).toBe('a pr');
@@ -211,7 +202,7 @@ describe('parsePatchPath: RFC 7644 §3.5.2 PATH', () => {
     ['name givenName', "Invalid path: unexpected 'givenName' after the path at position 6"],
     ['1abc', "Invalid path: expected an attribute path, found '1abc' at position 1"],
   ])('refuses %j', (text, detail) => {
-    const error = scimError(() => parsePatchPath(text));
+    const error = caughtScimError(() => parsePatchPath(text));
     expect([error.status, error.scimType, error.detail]).toEqual([400, 'invalidPath', detail]);
   });
 });
@@ -222,9 +213,9 @@ describe('parseAttrPath', () => {
     expect(parseAttrPath(`${ENTERPRISE}:department`)).toEqual({ urn: ENTERPRISE, attribute: 'department' });
   });
   it('refuses with the scimType asked for', () => {
-    const error = scimError(() => parseAttrPath('name[x]', 'invalidValue'));
+    const error = caughtScimError(() => parseAttrPath('name[x]', 'invalidValue'));
     expect([error.status, error.scimType, error.detail]).toEqual([400, 'invalidValue', "Invalid attribute path: 'name[x]' is not [schema URN:]attribute[.subAttribute]"]);
-    expect(scimError(() => parseAttrPath('')).scimType).toBe('invalidPath');
+    expect(caughtScimError(() => parseAttrPath('')).scimType).toBe('invalidPath');
   });
 });
 
@@ -354,13 +345,13 @@ describe('evaluateFilter on a whole resource', () => {
     ['phoneNumbers[bar pr]', "Unknown attribute 'bar': 'phoneNumbers' has no sub-attribute 'bar'"],
   ];
   it.each(invalid)('refuses %s', (text, detail) => {
-    const error = scimError(() => evaluateFilter(parseFilter(text), alice, rt));
+    const error = caughtScimError(() => evaluateFilter(parseFilter(text), alice, rt));
     expect([error.status, error.scimType, error.detail]).toEqual([400, 'invalidFilter', detail]);
   });
 
   it('validateFilter checks without a resource', () => {
     expect(() => validateFilter(parseFilter('emails[type eq "work"] and meta.created gt "2026-01-01T00:00:00Z"'), rt)).not.toThrow();
-    expect(scimError(() => validateFilter(parseFilter('members pr'), rt)).detail).toBe("Unknown attribute 'members' (resource type User)");
+    expect(caughtScimError(() => validateFilter(parseFilter('members pr'), rt)).detail).toBe("Unknown attribute 'members' (resource type User)");
     expect(() => validateFilter(parseFilter('members[type eq "Group"]'), groupResourceType())).not.toThrow();
   });
 });
@@ -395,7 +386,7 @@ describe('evaluateElementFilter: one element of a multi-valued attribute (PATCH 
     ['type eq "x"', tags, "Unknown attribute 'type' in the value filter of 'tags': its elements have only 'value'"],
     ['emails[type eq "x"]', emails, 'Value filters cannot be nested'],
   ] as const)('refuses %s', (text, attribute, detail) => {
-    const error = scimError(() => evaluateElementFilter(parseFilter(text), {}, attribute));
+    const error = caughtScimError(() => evaluateElementFilter(parseFilter(text), {}, attribute));
     expect([error.status, error.scimType, error.detail]).toEqual([400, 'invalidFilter', detail]);
   });
 });

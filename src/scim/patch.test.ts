@@ -9,6 +9,7 @@ import { parsePatchPath } from './filter.js';
 import { applyGroupPatch, applyPatch, parsePatchOperations, type MemberDelta } from './patch.js';
 import { groupResourceType, userResourceType, type AttributeDef, type ResourceTypeDef, type SchemaDef } from './schema-defs.js';
 import { SCHEMA_ENTERPRISE_USER, SCHEMA_GROUP, SCHEMA_PATCH_OP, SCHEMA_USER } from './schemas.js';
+import { caughtScimError } from '../../test/support/scim-error.js';
 
 type Json = Record<string, unknown>;
 
@@ -155,15 +156,6 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-function scimErrorOf(fn: () => unknown): ScimError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ScimError) return err;
-    throw err;
-  }
-  throw new Error('expected a ScimError');
-}
 
 // --- applyPatch: resources -----------------------------------------------------------------------------------
 
@@ -851,7 +843,7 @@ const errorCases: ErrorCase[] = [
 describe('applyPatch errors', () => {
   it.each(errorCases)('$name -> 400 $scimType', (c) => {
     const resource = deepFreeze(structuredClone(c.resource ?? BJENSEN));
-    const err = scimErrorOf(() => applyPatch(resource, deepFreeze(c.body), c.rt ?? USERS));
+    const err = caughtScimError(() => applyPatch(resource, deepFreeze(c.body), c.rt ?? USERS));
     expect({ status: err.status, scimType: err.scimType }).toEqual({ status: 400, scimType: c.scimType });
     if (c.detail) expect(err.detail).toMatch(c.detail);
   });
@@ -1024,7 +1016,7 @@ describe('applyGroupPatch', () => {
     ['an unknown attribute in a member filter', 'invalidPath', [{ op: 'remove', path: 'members[name eq "u1"]' }]],
     ['removing the required displayName', 'invalidValue', [{ op: 'remove', path: 'displayName' }]],
   ])('%s -> 400 %s', (_name, scimType, operations) => {
-    const err = scimErrorOf(() => applyGroupPatch(TOUR_GUIDES_BARE, patchBody(...operations), GROUPS));
+    const err = caughtScimError(() => applyGroupPatch(TOUR_GUIDES_BARE, patchBody(...operations), GROUPS));
     expect({ status: err.status, scimType: err.scimType }).toEqual({ status: 400, scimType });
   });
 });

@@ -3,21 +3,12 @@
  * Microsoft Entra (add, remove by value filter or listed values, replace), read into the store's role changes.
  */
 import { describe, expect, it } from 'vitest';
-import { ScimError } from './errors.js';
 import { parseRoleInput, parseRolePatch, SCHEMA_ROLE, toScimRole } from './role-resource.js';
+import { caughtScimError } from '../../test/support/scim-error.js';
 
 const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 const patch = (...Operations: unknown[]) => ({ schemas: [PATCH_OP], Operations });
 
-function scimError(fn: () => unknown): ScimError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ScimError) return err;
-    throw err;
-  }
-  throw new Error('expected a ScimError');
-}
 
 describe('parseRoleInput', () => {
   it("reads displayName, users, groups and permissions (WSO2 v2 objects or v1 strings)", () => {
@@ -33,9 +24,9 @@ describe('parseRoleInput', () => {
   });
 
   it('refuses a missing name and permissions that are not API scopes with 400 invalidValue', () => {
-    expect(scimError(() => parseRoleInput({ users: [] }))).toMatchObject({ status: 400, scimType: 'invalidValue' });
-    expect(scimError(() => parseRoleInput({ displayName: 'x', permissions: ['/permission/admin'] })).detail).toMatch(/not a permission/);
-    expect(scimError(() => parseRoleInput({ displayName: 'x', users: [{ display: 'no value' }] })).detail).toMatch(/users\[0\]\.value/);
+    expect(caughtScimError(() => parseRoleInput({ users: [] }))).toMatchObject({ status: 400, scimType: 'invalidValue' });
+    expect(caughtScimError(() => parseRoleInput({ displayName: 'x', permissions: ['/permission/admin'] })).detail).toMatch(/not a permission/);
+    expect(caughtScimError(() => parseRoleInput({ displayName: 'x', users: [{ display: 'no value' }] })).detail).toMatch(/users\[0\]\.value/);
   });
 });
 
@@ -72,10 +63,10 @@ describe('parseRolePatch', () => {
   });
 
   it('refuses unknown paths, other filters, removing displayName and a malformed envelope', () => {
-    expect(scimError(() => parseRolePatch(patch({ op: 'add', path: 'audience', value: 'x' })))).toMatchObject({ status: 400, scimType: 'invalidPath' });
-    expect(scimError(() => parseRolePatch(patch({ op: 'remove', path: 'users[display eq "a"]' })))).toMatchObject({ scimType: 'invalidFilter' });
-    expect(scimError(() => parseRolePatch(patch({ op: 'remove', path: 'displayName' })))).toMatchObject({ scimType: 'mutability' });
-    expect(scimError(() => parseRolePatch({ Operations: [] }))).toMatchObject({ status: 400, scimType: 'invalidSyntax' });
+    expect(caughtScimError(() => parseRolePatch(patch({ op: 'add', path: 'audience', value: 'x' })))).toMatchObject({ status: 400, scimType: 'invalidPath' });
+    expect(caughtScimError(() => parseRolePatch(patch({ op: 'remove', path: 'users[display eq "a"]' })))).toMatchObject({ scimType: 'invalidFilter' });
+    expect(caughtScimError(() => parseRolePatch(patch({ op: 'remove', path: 'displayName' })))).toMatchObject({ scimType: 'mutability' });
+    expect(caughtScimError(() => parseRolePatch({ Operations: [] }))).toMatchObject({ status: 400, scimType: 'invalidSyntax' });
   });
 });
 

@@ -13,7 +13,6 @@ import {
   SCIM11_CORE,
   SCIM11_ENTERPRISE,
 } from '../../scim/scim11.js';
-import { ScimError } from '../../scim/errors.js';
 import { formatFilter } from '../../scim/filter.js';
 import { applyGroupPatch, applyPatch } from '../../scim/patch.js';
 import { groupResourceType, userResourceType } from '../../scim/schema-defs.js';
@@ -21,18 +20,10 @@ import { SCHEMA_ENTERPRISE_USER, SCHEMA_GROUP, SCHEMA_PATCH_OP, SCHEMA_USER } fr
 import { parseScim11Filter } from '../../scim/scim11-filter.js';
 import { patchTo20 } from './patch.js';
 import { listParamsTo20 } from './router.js';
+import { caughtScimError } from '../../../test/support/scim-error.js';
 
 const ENT = SCHEMA_ENTERPRISE_USER;
 
-function scimError(fn: () => unknown): ScimError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ScimError) return err;
-    throw err;
-  }
-  throw new Error('expected a ScimError');
-}
 
 describe('SCIM 1.1 resources -> SCIM 2.0', () => {
   it('a 1.1 User with the enterprise extension becomes a 2.0 User (manager.managerId -> manager.value)', () => {
@@ -171,7 +162,7 @@ describe('filters', () => {
     ['userName eq "\u0000"', /control character/],
     [`${'('.repeat(70)}title pr${')'.repeat(70)}`, /nesting deeper than 64 levels/],
   ])('refuses %s', (filter, message) => {
-    const err = scimError(() => to20(filter));
+    const err = caughtScimError(() => to20(filter));
     expect(err.status).toBe(400);
     expect(err.scimType).toBe('invalidFilter');
     expect(err.detail).toMatch(/^Invalid SCIM 1\.1 filter: /);
@@ -190,7 +181,7 @@ describe('filters', () => {
       count: '5',
       attributes: `userName,emails,${ENT}:manager`,
     });
-    expect(scimError(() => listParamsTo20({ filter: ['a', 'b'] }, 'User')).status).toBe(400);
+    expect(caughtScimError(() => listParamsTo20({ filter: ['a', 'b'] }, 'User')).status).toBe(400);
   });
 });
 
@@ -318,7 +309,7 @@ describe('PATCH', () => {
     ['an unknown operation', { emails: [{ value: 'a@b', operation: 'add' }] }, /can only be "delete"/],
     ['a delete naming nothing', { addresses: [{ operation: 'delete' }] }, /names no sub-attribute/],
   ])('refuses %s', (_what, body, message) => {
-    const err = scimError(() => patchTo20(body, 'User'));
+    const err = caughtScimError(() => patchTo20(body, 'User'));
     expect(err.status).toBe(400);
     expect(err.detail).toMatch(message);
   });
