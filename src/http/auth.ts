@@ -18,10 +18,10 @@ import type { Initiator } from '../provisioning/types.js';
 import { ScimError } from '../scim/errors.js';
 import { PRIMARY_DOMAIN } from '../scim/user-resource.js';
 import { clientAddress } from '../security/client-address.js';
-import { userAccess } from '../userstore/user-access.js';
+import { excludingDomain, userAccess } from '../userstore/user-access.js';
 import type { AppContext } from './context.js';
 import { oauthServer } from './oauth/provider.js';
-import { EVERYONE_SCOPES } from './oauth/scopes.js';
+import { permittedScopes } from './oauth/scopes.js';
 import { sendScim } from './scim/respond.js';
 
 /**
@@ -163,10 +163,9 @@ async function tokenCaller(ctx: AppContext, token: string, channel: string): Pro
     if (access.passwordChangedAt !== null && verified.issuedAt < Math.floor(access.passwordChangedAt / 1000)) {
       return "The access token was issued before the user's password changed";
     }
-    if (app.restrictToInboundDomain && !app.proxyMode && access.domain !== domain) {
-      return `The user of this access token is not in user store domain ${domain}, to which the application is restricted`;
-    }
-    const permitted = new Set([...EVERYONE_SCOPES, ...access.permissions]);
+    const only = excludingDomain(app, access);
+    if (only) return `The user of this access token is not in user store domain ${only}, to which the application is restricted`;
+    const permitted = permittedScopes(access);
     scopes = new Set([...scopes].filter((s) => permitted.has(s)));
   }
   return {

@@ -54,8 +54,8 @@ const LONE_SURROGATE = /\p{Cs}/u;
 
 const describe = (s: string) => (s.length > 40 ? `${JSON.stringify(s.slice(0, 40))}…` : JSON.stringify(s));
 
-/** The problem with one decoded string, if any. */
-function stringProblem(s: string, where: string, maxLength: number = INPUT_LIMITS.stringLength): string | undefined {
+/** The problem with one decoded string (`where` names it in the detail), if any; shared by every door of the api. */
+export function stringProblem(s: string, where: string, maxLength: number = INPUT_LIMITS.stringLength): string | undefined {
   if (s.includes('\u0000')) return `${where} contains a NUL character (U+0000), which is not allowed`;
   if (LONE_SURROGATE.test(s)) return `${where} contains a lone UTF-16 surrogate, which is not a character`;
   if (s.length > maxLength) return `${where} is longer than ${maxLength} characters`;

@@ -5,6 +5,7 @@
  * with a password-grant token, so a role removal, a deactivation or a password change applies at once; the
  * password grant (src/http/oauth/grants.ts) runs it to decide a new token's scopes.
  */
+import { PRIMARY_DOMAIN } from '../scim/user-resource.js';
 import type { RawQueryClient } from './query.js';
 import { isUuid } from './users.js';
 
@@ -39,4 +40,17 @@ export async function userAccess(db: RawQueryClient, userId: string): Promise<Us
   const row = rows[0];
   if (!row) return undefined;
   return { active: row.active, domain: row.domain, passwordChangedAt: row.password_changed_ms, permissions: row.permissions };
+}
+
+/**
+ * The user store domain an application is restricted to (`restrictToInboundDomain`) when this user lives outside it,
+ * so the application may not act for the user; undefined when it may. Applications in proxy mode or without the
+ * restriction serve every user; one whose domain was deleted is PRIMARY's.
+ */
+export function excludingDomain(
+  app: { restrictToInboundDomain: boolean; proxyMode: boolean; inboundDomain: { name: string } | null },
+  access: Pick<UserAccess, 'domain'>,
+): string | undefined {
+  const domain = app.inboundDomain?.name ?? PRIMARY_DOMAIN;
+  return app.restrictToInboundDomain && !app.proxyMode && access.domain !== domain ? domain : undefined;
 }

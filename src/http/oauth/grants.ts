@@ -28,10 +28,11 @@ import type { PrismaClient } from '../../db/client.js';
 import { PRIMARY_DOMAIN, splitDomain } from '../../scim/user-resource.js';
 import { clientAddress } from '../../security/client-address.js';
 import type { LoginGuard, LoginRefusal } from '../../security/login-guard.js';
-import { userAccess } from '../../userstore/user-access.js';
+import { excludingDomain, userAccess } from '../../userstore/user-access.js';
 import { checkUserName } from '../../userstore/username.js';
 import { throttledError } from './client-guard.js';
-import { EVERYONE_SCOPES, isApiScope, parseScope } from './scopes.js';
+import { stringProblem } from '../input.js';
+import { isApiScope, parseScope, permittedScopes } from './scopes.js';
 
 type Ctx = TokenEndpointGrantContext<{ username?: string; password?: string }>;
 
@@ -71,16 +72,6 @@ function tokenResponse(value: string, token: { expiration: number; tokenType: st
   };
 }
 
-/**
- * Why a form parameter cannot be a user name or password, if it cannot: the form parser decodes leniently, so a NUL,
- * a lone surrogate or an absurd length reaches here and must be refused before it reaches the database.
- */
-function credentialProblem(value: string, name: string, maxLength: number): string | undefined {
-  if (value.length > maxLength) return `${name} is longer than ${maxLength} characters`;
-  if (value.includes('\u0000') || /\p{Cs}/u.test(value)) return `${name} contains a character that is not allowed`;
-  return undefined;
-}
-
 /** A well-formed hash of nothing anybody knows, so an unknown user costs as much time as a wrong password. */
 let decoyHash: Promise<string> | undefined;
 
@@ -95,17 +86,15 @@ async function authenticateUser(
   db: PrismaClient,
   guard: LoginGuard,
   address: string,
-  credentials: { clientId: string; username: string; password: string },
+  app: GrantApplication | null,
+  credentials: { username: string; password: string },
 ): Promise<UserAuthentication> {
   const fromAddress = await guard.check({ kind: 'user', address });
   if (!fromAddress.allowed) return { refused: 'throttled', refusal: fromAddress };
   const { domain: prefix, name } = splitDomain(credentials.username.trim());
   let domain = prefix;
-  if (domain === undefined) {
-    // Unprefixed names live in the application's inbound provisioning domain (PRIMARY in proxy mode).
-    const app = await db.application.findUnique({ where: { clientId: credentials.clientId }, include: { inboundDomain: true } });
-    domain = app && !app.proxyMode && app.inboundDomain ? app.inboundDomain.name : PRIMARY_DOMAIN;
-  }
+  // Unprefixed names live in the application's inbound provisioning domain (PRIMARY in proxy mode).
+  if (domain === undefined) domain = app && !app.proxyMode && app.inboundDomain ? app.inboundDomain.name : PRIMARY_DOMAIN;
   // The name is compared as RFC 8265 says (src/userstore/username.ts): `ＡＬＩＣＥ` and `Alice` are alice; a name the
   // profile refuses designates nobody (and still costs a hash, below).
   const enforced = checkUserName(name);
@@ -150,21 +139,19 @@ async function rehash(db: PrismaClient, userId: string, oldHash: string, passwor
   }
 }
 
+/** What the password grant reads of the calling application, once per request. */
+type GrantApplication = { restrictToInboundDomain: boolean; proxyMode: boolean; inboundDomain: { name: string } | null };
+
 /**
  * What a password-grant token for this user gets: the requested scopes its roles permit (userAccess), refused when
  * the application is restricted to its user store domain and the user lives in another one.
  */
-async function userScopes(db: PrismaClient, clientId: string, accountId: string, clientScope: string | undefined, requested: string | undefined): Promise<string[]> {
-  const [access, app] = await Promise.all([
-    userAccess(db, accountId),
-    db.application.findUnique({ where: { clientId }, select: { restrictToInboundDomain: true, proxyMode: true, inboundDomain: { select: { name: true } } } }),
-  ]);
+async function userScopes(db: PrismaClient, app: GrantApplication | null, accountId: string, clientScope: string | undefined, requested: string | undefined): Promise<string[]> {
+  const access = await userAccess(db, accountId);
   if (!access) throw Object.assign(new errors.InvalidGrant(), { error_description: 'invalid username or password' });
-  const domain = app?.inboundDomain?.name ?? PRIMARY_DOMAIN;
-  if (app?.restrictToInboundDomain && !app.proxyMode && access.domain !== domain) {
-    throw Object.assign(new errors.InvalidGrant(), { error_description: `this application serves users of user store domain ${domain} only` });
-  }
-  return grantedScopes(clientScope, requested, new Set([...EVERYONE_SCOPES, ...access.permissions]));
+  const only = app ? excludingDomain(app, access) : undefined;
+  if (only) throw Object.assign(new errors.InvalidGrant(), { error_description: `this application serves users of user store domain ${only} only` });
+  return grantedScopes(clientScope, requested, permittedScopes(access));
 }
 
 export function registerGrants(provider: Provider, db: PrismaClient, security: { guard: LoginGuard; trustProxyHops: number }): void {
@@ -186,12 +173,18 @@ export function registerGrants(provider: Provider, db: PrismaClient, security: {
     async (ctx: Ctx) => {
       const { client, params } = ctx.oidc;
       if (!params.username || !params.password) throw new errors.InvalidRequest('missing required parameter(s) (username, password)');
-      const problem = credentialProblem(params.username, 'username', 1024) ?? credentialProblem(params.password, 'password', 4096);
+      // The form parser decodes leniently, so a NUL, a lone surrogate or an absurd length reaches here: refused with
+      // the door's own rules (src/http/input.ts) before anything is looked up.
+      const problem = stringProblem(params.username, 'username', 1024) ?? stringProblem(params.password, 'password', 4096);
       if (problem) throw new errors.InvalidRequest(problem);
       // The requested scopes are checked before the password, so a misconfigured client learns it at once.
       grantedScopes(client.scope, params.scope);
       const address = clientAddress(ctx.req, security.trustProxyHops);
-      const auth = await authenticateUser(db, security.guard, address, { clientId: client.clientId, username: params.username, password: params.password });
+      const app = await db.application.findUnique({
+        where: { clientId: client.clientId },
+        select: { restrictToInboundDomain: true, proxyMode: true, inboundDomain: { select: { name: true } } },
+      });
+      const auth = await authenticateUser(db, security.guard, address, app, { username: params.username, password: params.password });
       if ('refused' in auth) {
         if (auth.refused === 'throttled') throw throttledError(ctx, auth.refusal);
         // A 400 invalid_grant as for a wrong password (RFC 6749 §5.2: the grant is invalid), told apart by its
@@ -203,7 +196,7 @@ export function registerGrants(provider: Provider, db: PrismaClient, security: {
         throw Object.assign(new errors.InvalidGrant(), { error_description: description });
       }
       const accountId = auth.userId;
-      const scopes = await userScopes(db, client.clientId, accountId, client.scope, params.scope);
+      const scopes = await userScopes(db, app, accountId, client.scope, params.scope);
       // A grant ties the token to the user and the application, as the authorization-code flow would.
       const grant = new provider.Grant({ accountId, clientId: client.clientId });
       if (scopes.length > 0) grant.addOIDCScope(scopes.join(' '));

@@ -70,3 +70,11 @@ export function isApiScope(value: string): value is ApiScope {
 export function parseScope(value: string | undefined | null): string[] {
   return [...new Set((value ?? '').split(' ').filter((s) => s !== ''))];
 }
+
+/**
+ * The scopes a user's token may carry: what its roles permit, and what every user may do (EVERYONE_SCOPES). The
+ * password grant narrows a new token to them; the token check narrows every request's to them again.
+ */
+export function permittedScopes(access: { permissions: readonly string[] }): ReadonlySet<string> {
+  return new Set([...EVERYONE_SCOPES, ...access.permissions]);
+}
