@@ -60,14 +60,6 @@ export function bearerToken(req: Request): string | undefined {
   return header.slice(6).trim();
 }
 
-/** Whether the request carries the admin credential (compared in constant time, both parts always). */
-export function isAdminRequest(req: Request, admin: { username: string; password: string }): boolean {
-  const creds = basicCredentials(req);
-  const okUser = creds !== undefined && safeEqual(creds.username, admin.username);
-  const okPassword = creds !== undefined && safeEqual(creds.password, admin.password);
-  return okUser && okPassword;
-}
-
 /** The outcome of an admin credential check under the login guard. */
 export type AdminAuthentication = { outcome: 'accepted' } | { outcome: 'refused' } | { outcome: 'throttled'; retryAfterSeconds: number };
 
@@ -84,11 +76,24 @@ export type AdminAuthentication = { outcome: 'accepted' } | { outcome: 'refused'
 export async function authenticateAdmin(ctx: Pick<AppContext, 'admin' | 'loginGuard' | 'config'>, req: Request): Promise<AdminAuthentication> {
   const creds = basicCredentials(req);
   if (!creds) return { outcome: 'refused' };
-  const address = clientAddress(req, ctx.config.loginSecurity.trustProxyHops);
-  const attempt = { kind: 'operator' as const, address, ...(safeEqual(creds.username, ctx.admin.username) && { account: ctx.admin.username }) };
+  return authenticateOperator(ctx, clientAddress(req, ctx.config.loginSecurity.trustProxyHops), creds);
+}
+
+/**
+ * Checks an operator credential from any channel (HTTP Basic, the sign-in form) under the login guard; see
+ * authenticateAdmin. Both parts are always compared, in constant time.
+ */
+export async function authenticateOperator(
+  ctx: Pick<AppContext, 'admin' | 'loginGuard'>,
+  address: string,
+  creds: { username: string; password: string },
+): Promise<AdminAuthentication> {
+  const okUser = safeEqual(creds.username, ctx.admin.username);
+  const attempt = { kind: 'operator' as const, address, ...(okUser && { account: ctx.admin.username }) };
   const before = await ctx.loginGuard.check(attempt);
   if (!before.allowed) return { outcome: 'throttled', retryAfterSeconds: before.retryAfterSeconds };
-  if (isAdminRequest(req, ctx.admin)) {
+  const okPassword = safeEqual(creds.password, ctx.admin.password);
+  if (okUser && okPassword) {
     await ctx.loginGuard.recordSuccess(attempt);
     return { outcome: 'accepted' };
   }

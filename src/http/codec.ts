@@ -18,7 +18,7 @@ import type { Payload } from '@temporalio/common';
 import { isSealed } from '../crypto/sealed-secret.js';
 import { mapPatchPasswords } from '../scim/patch-password.js';
 import type { EncryptionCodec } from '../temporal/codec.js';
-import { authenticateAdmin, basicCredentials, throttledMessage } from './auth.js';
+import { authenticateAdmin, throttledMessage } from './auth.js';
 import type { AppContext } from './context.js';
 import { jsonBody } from './input.js';
 import type { OperatorSessions } from './operator/sessions.js';
@@ -91,18 +91,16 @@ export function codecRouter(ctx: AppContext, codec: EncryptionCodec, sessions: O
       res.status(204).end();
       return;
     }
-    // The admin credential, under the login guard (a wrong one counts as a failure from this address).
-    if (basicCredentials(req)) {
-      const auth = await authenticateAdmin(ctx, req);
-      if (auth.outcome === 'accepted') {
-        next();
-        return;
-      }
-      if (auth.outcome === 'throttled') {
-        res.setHeader('Retry-After', String(auth.retryAfterSeconds));
-        res.status(429).json({ code: 'too_many_requests', message: throttledMessage(auth.retryAfterSeconds) });
-        return;
-      }
+    // The admin credential, under the login guard (a wrong one counts as a failure from this address; none, nothing).
+    const auth = await authenticateAdmin(ctx, req);
+    if (auth.outcome === 'accepted') {
+      next();
+      return;
+    }
+    if (auth.outcome === 'throttled') {
+      res.setHeader('Retry-After', String(auth.retryAfterSeconds));
+      res.status(429).json({ code: 'too_many_requests', message: throttledMessage(auth.retryAfterSeconds) });
+      return;
     }
     // A session cookie counts only on requests from this server's pages or from the configured UI: another site
     // cannot make a signed-in browser decode for it (its fetch would carry the cookie, but not an allowed Origin).

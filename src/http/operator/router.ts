@@ -11,9 +11,8 @@
  * another site cannot sign a browser in or out. `return` must be a path on this server.
  */
 import express, { Router, type Request, type Response } from 'express';
-import { safeEqual } from '../../crypto/password.js';
 import { clientAddress } from '../../security/client-address.js';
-import { throttledMessage } from '../auth.js';
+import { authenticateOperator, throttledMessage } from '../auth.js';
 import type { AppContext } from '../context.js';
 import type { OperatorSessions } from './sessions.js';
 
@@ -79,23 +78,16 @@ export function operatorRouter(ctx: AppContext, sessions: OperatorSessions): Rou
     // Guarded as the admin credential is everywhere (src/security/login-guard.ts): per address, and per (operator,
     // address); while throttled the password is not even compared.
     const address = clientAddress(req, ctx.config.loginSecurity.trustProxyHops);
-    const okUser = safeEqual(username, ctx.admin.username);
-    const attempt = { kind: 'operator' as const, address, ...(okUser && { account: ctx.admin.username }) };
-    const before = await ctx.loginGuard.check(attempt);
-    if (!before.allowed) {
-      res.setHeader('Retry-After', String(before.retryAfterSeconds));
-      page(res, 429, { returnTo, message: throttledMessage(before.retryAfterSeconds) });
+    const auth = await authenticateOperator(ctx, address, { username, password });
+    if (auth.outcome === 'throttled') {
+      res.setHeader('Retry-After', String(auth.retryAfterSeconds));
+      page(res, 429, { returnTo, message: throttledMessage(auth.retryAfterSeconds) });
       return;
     }
-    // Both parts always compared, in constant time (as HTTP Basic is checked in src/http/auth.ts).
-    const okPassword = safeEqual(password, ctx.admin.password);
-    if (!(okUser && okPassword)) {
-      const after = await ctx.loginGuard.recordFailure(attempt);
-      if (!after.allowed) res.setHeader('Retry-After', String(after.retryAfterSeconds));
-      page(res, after.allowed ? 401 : 429, { returnTo, message: after.allowed ? 'The username or password is not right.' : throttledMessage(after.retryAfterSeconds) });
+    if (auth.outcome === 'refused') {
+      page(res, 401, { returnTo, message: 'The username or password is not right.' });
       return;
     }
-    await ctx.loginGuard.recordSuccess(attempt);
     await sessions.open(res, ctx.admin.username, address);
     res.redirect(303, returnTo);
   });
