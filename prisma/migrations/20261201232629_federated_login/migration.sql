@@ -51,3 +51,5 @@ ALTER TABLE "federated_link" ADD CONSTRAINT "federated_link_user_id_fkey" FOREIG
 
 -- AddForeignKey
 ALTER TABLE "federated_link" ADD CONSTRAINT "federated_link_idp_id_fkey" FOREIGN KEY ("idp_id") REFERENCES "identity_provider"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+-- CreateIndex
+CREATE INDEX "federation_request_interaction_uid_idx" ON "federation_request"("interaction_uid");
