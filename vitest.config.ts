@@ -30,6 +30,7 @@ const embeddedOnly = [
   'test/outbound-scim11.test.ts',
   'test/outbound-scim2-auth.test.ts',
   'test/outbound-third-party-scim.test.ts',
+  'test/oidc-test-idps.test.ts',
 ];
 const postgresUrl = process.env.TEST_DATABASE_URL;
 

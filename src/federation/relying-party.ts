@@ -91,6 +91,9 @@ function clientAuth(a: RelyingPartyIdp['authenticator']): oidc.ClientAuth {
 function tune(config: oidc.Configuration, a: RelyingPartyIdp['authenticator']): oidc.Configuration {
   config.timeout = IDP_TIMEOUT_SECONDS;
   config[oidc.customFetch] = boundedFetch;
+  // openid-client skips the ID token's signature check for tokens from the token endpoint (TLS vouches for them,
+  // OIDC Core §3.1.3.7 item 6): issue #9 asks for the signature and its alg to be checked against the IdP's JWKS.
+  oidc.enableNonRepudiationChecks(config);
   // http is accepted only for loopback issuers (src/federation/config.ts endpointUrl): development and tests.
   if (isLoopbackHttp(a.issuer)) oidc.allowInsecureRequests(config);
   return config;
