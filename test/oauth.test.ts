@@ -438,7 +438,7 @@ describe('admin API: applications', () => {
     const cases: [unknown, string][] = [
       [{}, 'name'],
       [{ name: 'x', scopes: ['internal_everything'] }, 'scopes'],
-      [{ name: 'x', grantTypes: ['authorization_code'] }, 'grantTypes'],
+      [{ name: 'x', grantTypes: ['implicit'] }, 'grantTypes'],
       [{ name: 'x', grantTypes: [] }, 'grantTypes'],
       [{ name: 'x', clientId: 'has:colon' }, 'clientId'],
       [{ name: 'x', inboundProvisioning: { userStoreDomain: 'PRIMARY', proxyMode: true } }, 'inboundProvisioning'],

@@ -342,3 +342,66 @@ describe('RP-initiated logout', () => {
     expect(next.url.pathname).toBe('/authenticationendpoint/login.do');
   });
 });
+
+describe('applications through the admin API', () => {
+  it('validate redirect URIs, the OIDC settings and the login method with clear 400s, and show them', async () => {
+    const cases: Array<[Record<string, unknown>, RegExp]> = [
+      [{ name: 'bad1', grantTypes: ['authorization_code'], redirectUris: ['http://app.example/cb'] }, /redirectUris\[0\] must use https/],
+      [{ name: 'bad2', grantTypes: ['authorization_code'], redirectUris: ['https://app.example/cb#frag'] }, /fragment/],
+      [{ name: 'bad3', grantTypes: ['authorization_code'] }, /at least one redirect URI/],
+      [{ name: 'bad4', grantTypes: ['refresh_token'] }, /refresh_token/],
+      [{ name: 'bad5', grantTypes: ['client_credentials'], publicClient: true }, /public client/],
+      [{ name: 'bad6', grantTypes: ['authorization_code'], redirectUris: Array.from({ length: 21 }, (_, i) => `https://a.example/${i}`) }, /at most 20/],
+      [{ name: 'bad7', grantTypes: ['authorization_code'], redirectUris: [CALLBACK], loginMethod: { type: 'federated', identityProvider: 'nope-idp' } }, /'nope-idp'/],
+    ];
+    for (const [body, message] of cases) {
+      const res = await json(is, 'POST', '/api/server/v1/applications', body);
+      expect(res.status, JSON.stringify(body)).toBe(400);
+      expect(JSON.stringify(res.body), JSON.stringify(body)).toMatch(message);
+    }
+    const names = (await json(is, 'GET', '/api/server/v1/applications')).body as unknown as { name: string }[];
+    expect(names.some((a) => a.name.startsWith('bad'))).toBe(false);
+
+    const spa = await json(is, 'POST', '/api/server/v1/applications', { name: 'spa', grantTypes: ['authorization_code'], redirectUris: [CALLBACK], publicClient: true });
+    expect(spa.status).toBe(201);
+    expect(spa.body.clientSecret).toBeUndefined();
+    expect(spa.body).toMatchObject({ publicClient: true, responseTypes: ['code'], redirectUris: [CALLBACK], skipConsent: false, loginMethod: { type: 'local' } });
+  });
+
+  it('a public client signs in with PKCE alone', async () => {
+    const spa = await createApp({ name: 'spa-2', grantTypes: ['authorization_code'], redirectUris: [CALLBACK], publicClient: true, skipConsent: true });
+    const config = await client.discovery(new URL(issuer), spa.clientId, { token_endpoint_auth_method: 'none' }, client.None(), { execute: [client.allowInsecureRequests] });
+    const { tokens } = await signIn(config, 'CORP/bob');
+    expect(tokens.claims()!.sub).toBe(bobId);
+    expect(tokens.refresh_token).toBeUndefined();
+  });
+});
+
+describe('login methods', () => {
+  it('lists the allowed identity providers with the local form, and hands a choice or fidp to the federation', async () => {
+    expect((await json(is, 'POST', '/api/server/v1/identity-providers', { name: 'corp-idp', homeRealmIdentifier: 'corp-realm' })).status).toBe(201);
+    const app = await createApp({
+      name: 'choosy',
+      grantTypes: ['authorization_code'],
+      redirectUris: [CALLBACK],
+      loginMethod: { type: 'choice', identityProviders: ['corp-idp'], local: true },
+    });
+    const config = await rp(app);
+    const jar = new CookieJar();
+    const page = await browse(jar, (await start(config)).url);
+    expect(page.body).toContain('Continue with corp-idp');
+    expect(page.body).toContain('<label for="password">');
+    // Without the lead's federation this server answers the "not available" page for a hand-off.
+    const chosen = await browse(jar, new URL(actionOf(page.body), is.baseUrl), { method: 'POST', form: { csrf: csrfOf(page.body), idp: 'corp-idp' } });
+    expect(chosen.status).toBe(501);
+    expect(chosen.body).toContain('This sign-in method is not available.');
+    const notAllowed = await browse(jar, new URL(actionOf(page.body), is.baseUrl), { method: 'POST', form: { csrf: csrfOf(page.body), idp: 'other' } });
+    expect(notAllowed.status).toBe(400);
+
+    const byRealm = await browse(new CookieJar(), (await start(config, 'openid', { fidp: 'corp-realm' })).url);
+    expect(byRealm.status).toBe(501);
+    // An unknown realm is ignored: the usual page.
+    const unknownRealm = await browse(new CookieJar(), (await start(config, 'openid', { fidp: 'elsewhere' })).url);
+    expect(unknownRealm.body).toContain('Continue with corp-idp');
+  });
+});

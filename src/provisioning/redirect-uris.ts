@@ -14,6 +14,7 @@ export function redirectUriProblem(value: string): string | undefined {
   if (value.length > MAX_REDIRECT_URI_CHARS) return `at most ${MAX_REDIRECT_URI_CHARS} characters`;
   if (value.includes('#')) return 'must not have a fragment (#...)';
   // Control characters and spaces would be normalised away by URL parsing, so two strings could mean one URI.
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what this refuses
   if (/[\s\u0000-\u001f\u007f]/.test(value)) return 'must not contain spaces or control characters';
   let url: URL;
   try {

@@ -132,7 +132,7 @@ export async function createOAuthServer(deps: { config: Config; db: PrismaClient
     },
     interactions: { url: (_ctx, interaction) => `${base}${promptPath(interaction.prompt.name, interaction.uid)}` },
     // WSO2 issues a refresh token whenever the application has the refresh_token grant (not only for offline_access).
-    issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+    issueRefreshToken: (_ctx, client) => Promise.resolve(client.grantTypeAllowed('refresh_token')),
     // Every refresh rotates: the used token is consumed, and presenting it again revokes the whole grant
     // (RFC 9700 §4.14.2, refresh token replay detection).
     rotateRefreshToken: true,

@@ -48,8 +48,9 @@ export interface Federation {
 
 /** A federation that is not there: every hand-off answers "this sign-in method is not available". */
 export const unavailableFederation: Federation = {
-  async begin(_req, res) {
+  begin(_req, res) {
     renderErrorPage(res, 501, 'error.methodUnavailable');
+    return Promise.resolve();
   },
 };
 
