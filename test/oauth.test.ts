@@ -282,7 +282,7 @@ describe('token endpoint errors', () => {
       req.end();
     });
     const discovery = JSON.parse(body) as { issuer: string; token_endpoint: string; revocation_endpoint: string };
-    expect(discovery.issuer).toBe(`${is.baseUrl}/oauth2`);
+    expect(discovery.issuer).toBe(`${is.baseUrl}/oauth2/token`);
     expect(discovery.token_endpoint).toBe(`${is.baseUrl}/oauth2/token`);
     expect(discovery.revocation_endpoint.startsWith(`${is.baseUrl}/oauth2/`)).toBe(true);
     expect(body).not.toContain('evil.example');
@@ -438,7 +438,7 @@ describe('admin API: applications', () => {
     const cases: [unknown, string][] = [
       [{}, 'name'],
       [{ name: 'x', scopes: ['internal_everything'] }, 'scopes'],
-      [{ name: 'x', grantTypes: ['authorization_code'] }, 'grantTypes'],
+      [{ name: 'x', grantTypes: ['implicit'] }, 'grantTypes'],
       [{ name: 'x', grantTypes: [] }, 'grantTypes'],
       [{ name: 'x', clientId: 'has:colon' }, 'clientId'],
       [{ name: 'x', inboundProvisioning: { userStoreDomain: 'PRIMARY', proxyMode: true } }, 'inboundProvisioning'],

@@ -1,6 +1,6 @@
 /**
- * The express application: SCIM 2.0 at /scim2, the admin API at /api/server/v1, the OAuth 2.0 token
- * endpoint under /oauth2, liveness at /health and readiness at /ready; writes wait for readiness (write-gate.ts).
+ * The express application: SCIM 2.0 at /scim2, the admin API at /api/server/v1, the OAuth 2.0 authorization
+ * server and OpenID Provider under /oauth2 (with its sign-in pages under /authenticationendpoint), liveness at /health and readiness at /ready; writes wait for readiness (write-gate.ts).
  * Handlers authenticate, validate and answer; they never call connectors themselves.
  */
 import express, { type Express } from 'express';
@@ -13,6 +13,7 @@ import { refuse } from './refuse.js';
 import type { AppContext } from './context.js';
 import { healthRouter } from './health.js';
 import { oauthRouter } from './oauth/provider.js';
+import { interactionRouter, unavailableFederation, type Federation } from './pages/interactions.js';
 import { operatorRouter } from './operator/router.js';
 import { OperatorSessions } from './operator/sessions.js';
 import { scimRouter } from './scim/router.js';
@@ -20,7 +21,11 @@ import { scim11Router } from './scim11/router.js';
 import { temporalUiRouter } from './temporal-ui.js';
 import { writeGate } from './write-gate.js';
 
-export function createApp(ctx: AppContext, log: Logger): Express {
+/**
+ * `federation`: the relying-party side of federated sign-in (src/http/pages/interactions.ts Federation); without it
+ * every federated sign-in answers "this sign-in method is not available".
+ */
+export function createApp(ctx: AppContext, log: Logger, opts: { federation?: Federation } = {}): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false); // SCIM ETags are resource versions, set by the handlers
@@ -35,7 +40,13 @@ export function createApp(ctx: AppContext, log: Logger): Express {
   });
   app.use(operatorRouter(ctx, sessions));
   if (ctx.config.temporal.uiUpstream) app.use(temporalUiRouter(ctx.config.temporal.uiUpstream, sessions, log));
+  // Discovery where WSO2 publishes it (under the issuer, /oauth2/token) and at the root; RP-initiated logout at
+  // WSO2's /oidc/logout too (src/http/oauth/provider.ts).
+  app.get(['/oauth2/token/.well-known/openid-configuration', '/.well-known/openid-configuration'], oauthRouter(ctx, '/.well-known/openid-configuration'));
+  app.use('/oidc/logout', oauthRouter(ctx, '/logout'));
   app.use('/oauth2', oauthRouter(ctx));
+  // The sign-in pages (login, IdP choice, consent) under /authenticationendpoint (src/http/pages/).
+  app.use(interactionRouter(ctx, { federation: opts.federation ?? unavailableFederation }));
   app.use('/scim2', scimRouter(ctx, log));
   app.use('/wso2/scim', scim11Router(ctx, log));
   app.use('/api/server/v1', adminRouter(ctx, log));

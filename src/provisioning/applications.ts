@@ -14,11 +14,29 @@ import { Prisma } from '../generated/prisma/client.js';
 import { APPLICATION_GRANT_TYPES, CLIENT_ID, revokeClientTokens } from '../http/oauth/adapter.js';
 import { API_SCOPES } from '../http/oauth/scopes.js';
 import { PRIMARY_DOMAIN } from '../scim/user-resource.js';
+import { allowedIdentityProviders, LOCAL_LOGIN, loginMethodInput, type LoginMethod } from '../federation/config.js';
+import { MAX_REDIRECT_URIS, redirectUriProblem } from './redirect-uris.js';
 import { AdminError, parseInput } from './connectors.js';
 import { PRIMARY_DOMAIN_ID, RESIDENT_APPLICATION_ID, RESIDENT_APPLICATION_NAME } from './defaults.js';
 
 
 const distinct = <T>(values: T[]): T[] => [...new Set(values)];
+
+/** Response types of the authorization endpoint an application may have (the code flow only). */
+export const RESPONSE_TYPES = ['code'] as const;
+
+function redirectUris(field: string) {
+  return z
+    .array(z.string())
+    .max(MAX_REDIRECT_URIS, { message: `at most ${MAX_REDIRECT_URIS} URIs` })
+    .superRefine((values, rctx) => {
+      values.forEach((value, i) => {
+        const problem = redirectUriProblem(value);
+        if (problem) rctx.addIssue({ code: 'custom', path: [i], message: `${field}[${i}] ${problem}` });
+      });
+    })
+    .transform(distinct);
+}
 
 /**
  * An application's inbound provisioning, replaced as a whole when given: its user store domain (`restrictToDomain`:
@@ -49,6 +67,17 @@ const applicationFields = {
     .transform(distinct),
   scopes: z.array(z.enum(API_SCOPES, { message: `unknown scope; known scopes: ${API_SCOPES.join(', ')}` })).transform(distinct),
   inboundProvisioning: inboundProvisioningInput,
+  /** Where the authorization endpoint may send the code: compared exactly (src/provisioning/redirect-uris.ts). */
+  redirectUris: redirectUris('redirectUris'),
+  /** Where RP-initiated logout may send the browser afterwards: compared exactly. */
+  postLogoutRedirectUris: redirectUris('postLogoutRedirectUris'),
+  responseTypes: z.array(z.enum(RESPONSE_TYPES, { message: `expected one of ${RESPONSE_TYPES.join(', ')}` })).max(RESPONSE_TYPES.length).transform(distinct),
+  /** No client secret (a SPA, a mobile application): token_endpoint_auth_method none, PKCE still required. */
+  publicClient: z.boolean(),
+  /** No consent page for this application (WSO2's "Skip Login Consent", for first-party applications). */
+  skipConsent: z.boolean(),
+  /** How its users sign in (src/federation/config.ts); the identity providers it names must exist. */
+  loginMethod: loginMethodInput,
 };
 
 /**
@@ -58,6 +87,9 @@ const applicationFields = {
  *   { "name": "hr-app", "grantTypes": ["client_credentials", "password"],
  *     "scopes": ["internal_user_mgt_create", "internal_user_mgt_view"],
  *     "inboundProvisioning": { "userStoreDomain": "PRIMARY" } }
+ *   { "name": "portal", "grantTypes": ["authorization_code", "refresh_token"],
+ *     "redirectUris": ["https://portal.example/callback"], "postLogoutRedirectUris": ["https://portal.example/"],
+ *     "loginMethod": { "type": "choice", "identityProviders": ["corp-idp"], "local": true } }
  */
 export const applicationInput = z
   .object({
@@ -67,6 +99,12 @@ export const applicationInput = z
     grantTypes: applicationFields.grantTypes.default(['client_credentials']),
     scopes: applicationFields.scopes.default([]),
     inboundProvisioning: applicationFields.inboundProvisioning.default({ userStoreDomain: PRIMARY_DOMAIN }),
+    redirectUris: applicationFields.redirectUris.default([]),
+    postLogoutRedirectUris: applicationFields.postLogoutRedirectUris.default([]),
+    responseTypes: applicationFields.responseTypes.optional(),
+    publicClient: applicationFields.publicClient.default(false),
+    skipConsent: applicationFields.skipConsent.default(false),
+    loginMethod: applicationFields.loginMethod.default(LOCAL_LOGIN),
   })
   .strict();
 
@@ -104,9 +142,44 @@ export function applicationView(row: ApplicationRow) {
     inboundProvisioning: row.proxyMode
       ? { proxyMode: true as const }
       : { userStoreDomain: row.inboundDomain?.name ?? PRIMARY_DOMAIN, restrictToDomain: row.restrictToInboundDomain },
+    redirectUris: row.redirectUris,
+    postLogoutRedirectUris: row.postLogoutRedirectUris,
+    responseTypes: row.responseTypes,
+    publicClient: row.publicClient,
+    skipConsent: row.skipConsent,
+    loginMethod: loginMethodOf(row.loginMethod),
     created: row.createdAt.toISOString(),
     lastModified: row.updatedAt.toISOString(),
   };
+}
+
+/** An application's stored login method; null (and anything unreadable) is local. */
+export function loginMethodOf(json: Prisma.JsonValue | null): LoginMethod {
+  const parsed = loginMethodInput.safeParse(json);
+  return parsed.success ? parsed.data : LOCAL_LOGIN;
+}
+
+/** The OpenID Connect settings of an application, as they stand after a write. */
+interface OidcShape {
+  grantTypes: string[];
+  redirectUris: string[];
+  responseTypes: string[];
+  publicClient: boolean;
+}
+
+/** The rules between the OpenID Connect fields, checked on the application as a write would leave it. */
+function oidcProblems(app: OidcShape): string[] {
+  const problems: string[] = [];
+  const code = app.grantTypes.includes('authorization_code');
+  if (code && app.redirectUris.length === 0) problems.push('redirectUris: the authorization_code grant needs at least one redirect URI');
+  if (code && !app.responseTypes.includes('code')) problems.push('responseTypes: the authorization_code grant needs the response type code');
+  if (!code && app.responseTypes.includes('code')) problems.push('responseTypes: the response type code needs the authorization_code grant');
+  if (app.grantTypes.includes('refresh_token') && !code) problems.push('grantTypes: refresh_token is issued by the authorization_code grant: add it');
+  if (app.publicClient) {
+    const confidential = app.grantTypes.filter((g) => g === 'client_credentials' || g === 'password');
+    if (confidential.length > 0) problems.push(`publicClient: a public client has no secret, so it cannot use ${confidential.join(', ')}`);
+  }
+  return problems;
 }
 
 const newClientId = () => crypto.randomBytes(18).toString('base64url');
@@ -146,6 +219,25 @@ export class ApplicationService {
     return { proxyMode: false, inboundDomainId: domain.id, restrictToInboundDomain: input.restrictToDomain === true };
   }
 
+  /** 400 naming every identity provider of the login method that does not exist. */
+  private async assertIdentityProviders(method: LoginMethod): Promise<void> {
+    const names = allowedIdentityProviders(method);
+    if (names.length === 0) return;
+    const found = await this.db.identityProvider.findMany({ where: { name: { in: names } }, select: { name: true } });
+    const known = new Set(found.map((f) => f.name));
+    const unknown = names.filter((n) => !known.has(n));
+    if (unknown.length > 0) {
+      throw new AdminError(400, 'invalid_request', `Unknown identity provider${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => `'${n}'`).join(', ')} in loginMethod`, [
+        'loginMethod: create it first with POST /api/server/v1/identity-providers',
+      ]);
+    }
+  }
+
+  private assertOidc(app: OidcShape): void {
+    const problems = oidcProblems(app);
+    if (problems.length > 0) throw new AdminError(400, 'invalid_request', 'Invalid OpenID Connect settings', problems);
+  }
+
   private async assertFree(name: string | undefined, clientId: string | undefined, exceptId?: string): Promise<void> {
     const taken = await this.db.application.findFirst({
       where: {
@@ -161,22 +253,33 @@ export class ApplicationService {
   async create(body: unknown) {
     const input = parseInput(applicationInput, body);
     const clientId = input.clientId ?? newClientId();
+    // The code grant's response type goes without saying.
+    const responseTypes = input.responseTypes ?? (input.grantTypes.includes('authorization_code') ? ['code'] : []);
+    this.assertOidc({ ...input, responseTypes });
+    await this.assertIdentityProviders(input.loginMethod);
     await this.assertFree(input.name, clientId);
-    const clientSecret = newClientSecret();
+    // A public client has no secret at all: nothing to show, nothing to leak.
+    const clientSecret = input.publicClient ? undefined : newClientSecret();
     try {
       const row = await this.db.application.create({
         data: {
           name: input.name,
           description: input.description ?? null,
           clientId,
-          clientSecretEncrypted: this.box.sealString(clientSecret),
+          clientSecretEncrypted: clientSecret === undefined ? null : this.box.sealString(clientSecret),
           grantTypes: input.grantTypes,
           scopes: input.scopes,
+          redirectUris: input.redirectUris,
+          postLogoutRedirectUris: input.postLogoutRedirectUris,
+          responseTypes,
+          publicClient: input.publicClient,
+          skipConsent: input.skipConsent,
+          loginMethod: input.loginMethod,
           ...(await this.inboundColumns(input.inboundProvisioning)),
         },
         include: appInclude,
       });
-      return { ...applicationView(row), clientSecret };
+      return clientSecret === undefined ? applicationView(row) : { ...applicationView(row), clientSecret };
     } catch (err) {
       if (isUniqueViolation(err)) throw new AdminError(409, 'conflict', 'An application with this name or client id already exists');
       throw err;
@@ -198,6 +301,15 @@ export class ApplicationService {
     if (current.isResident) {
       throw new AdminError(409, 'conflict', 'The resident service provider is not an OAuth client; only its outbound provisioning can be configured');
     }
+    const grantTypes = input.grantTypes ?? current.grantTypes;
+    const responseTypes =
+      input.responseTypes ?? (input.grantTypes === undefined ? current.responseTypes : grantTypes.includes('authorization_code') ? ['code'] : []);
+    const publicClient = input.publicClient ?? current.publicClient;
+    this.assertOidc({ grantTypes, responseTypes, publicClient, redirectUris: input.redirectUris ?? current.redirectUris });
+    if (publicClient !== current.publicClient) {
+      throw new AdminError(400, 'invalid_request', 'publicClient cannot change: create a new application (a confidential client has a secret, a public one none)');
+    }
+    if (input.loginMethod !== undefined) await this.assertIdentityProviders(input.loginMethod);
     await this.assertFree(input.name, input.clientId, id);
     try {
       const row = await this.db.application.update({
@@ -208,6 +320,11 @@ export class ApplicationService {
           ...(input.clientId !== undefined && { clientId: input.clientId }),
           ...(input.grantTypes !== undefined && { grantTypes: input.grantTypes }),
           ...(input.scopes !== undefined && { scopes: input.scopes }),
+          responseTypes,
+          ...(input.redirectUris !== undefined && { redirectUris: input.redirectUris }),
+          ...(input.postLogoutRedirectUris !== undefined && { postLogoutRedirectUris: input.postLogoutRedirectUris }),
+          ...(input.skipConsent !== undefined && { skipConsent: input.skipConsent }),
+          ...(input.loginMethod !== undefined && { loginMethod: input.loginMethod }),
           ...(input.inboundProvisioning !== undefined && (await this.inboundColumns(input.inboundProvisioning))),
         },
         include: appInclude,
@@ -227,6 +344,7 @@ export class ApplicationService {
     if (current.isResident || current.clientId === null) {
       throw new AdminError(409, 'conflict', 'The resident service provider is not an OAuth client');
     }
+    if (current.publicClient) throw new AdminError(409, 'conflict', 'A public client has no secret');
     const clientSecret = newClientSecret();
     const row = await this.db.application.update({
       where: { id },

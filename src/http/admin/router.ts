@@ -55,6 +55,7 @@
  *   GET    /security/locks?kind=&account=&address=&blocked=true     account locks and address throttles
  *   DELETE /security/locks?address=                                 clear an address's throttles and per-address locks
  *   POST   /users/{id}/unlock                                       unlock a user account locked by failed sign-ins
+ *   POST   /keys/rotate | GET /keys                                 the OpenID Provider's signing keys (src/http/admin/keys.ts)
  *   GET    /security/events?type=&kind=&account=&address=&from=&to=&limit=
  *                                                                     locks, unlocks, throttled addresses, newest first
  *                                                                     (src/http/admin/security.ts)
@@ -82,6 +83,7 @@ import type { OutboundTarget, ProvisioningEvent } from '../../provisioning/types
 import { requireAdmin, throttledMessage } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { inputErrorOf, jsonBody } from '../input.js';
+import { keysAdminRouter } from './keys.js';
 import { reconcileAdminRouter, removeReconcileSchedule, syncReconcileSchedule } from './reconcile.js';
 import { requestsAdminRouter } from './requests.js';
 import { rolesAdminRouter } from './roles.js';
@@ -121,6 +123,8 @@ export function adminRouter(ctx: AppContext, log: Logger): Router {
   router.use(securityAdminRouter(ctx));
   // Roles and their assignments: /roles, /users/{id}/roles (src/http/admin/roles.ts).
   router.use(rolesAdminRouter(ctx));
+  // The OpenID Provider's signing keys: /keys, /keys/rotate (src/http/admin/keys.ts).
+  router.use(keysAdminRouter(ctx));
 
   // A connector whose settings.reconcile has intervalMinutes or cron gets its reconciliation schedule when saved; the
   // answer shows it (or why it could not be saved) as `reconcileSchedule`.

@@ -18,10 +18,11 @@ import { KeyedDigest } from '../../crypto/keyed-digest.js';
 import type { SecretBox } from '../../crypto/secret-box.js';
 import type { PrismaClient } from '../../db/client.js';
 import type { Prisma } from '../../generated/prisma/client.js';
+import { OIDC_SCOPES } from './claims.js';
 import { isApiScope } from './scopes.js';
 
 /** Grant types an application may be given (admin API `grantTypes`). */
-export const APPLICATION_GRANT_TYPES = ['client_credentials', 'password'] as const;
+export const APPLICATION_GRANT_TYPES = ['client_credentials', 'password', 'authorization_code', 'refresh_token'] as const;
 export type ApplicationGrantType = (typeof APPLICATION_GRANT_TYPES)[number];
 
 /** Client ids: characters that survive HTTP Basic and form encoding unchanged (RFC 3986 unreserved). */
@@ -41,18 +42,25 @@ export async function applicationClient(db: PrismaClient, box: SecretBox, client
   // No client id of this server looks otherwise; anything else (a NUL, a 5,000-character id) is unknown, unasked.
   if (!CLIENT_ID.test(clientId)) return undefined;
   const app = await db.application.findUnique({ where: { clientId } });
-  if (!app || app.isResident || app.clientId === null || app.clientSecretEncrypted === null) return undefined;
+  if (!app || app.isResident || app.clientId === null) return undefined;
+  // A confidential client without its secret (never written so) is no client at all.
+  if (!app.publicClient && app.clientSecretEncrypted === null) return undefined;
   const grantTypes = app.grantTypes.filter((g) => (APPLICATION_GRANT_TYPES as readonly string[]).includes(g));
-  const scope = app.scopes.filter(isApiScope).join(' ');
+  const browserFlow = grantTypes.includes('authorization_code');
+  // An application with the code flow may ask for the OpenID Connect scopes beside its API scopes.
+  const scope = [...(browserFlow ? OIDC_SCOPES : []), ...app.scopes.filter(isApiScope)].join(' ');
   return {
     client_id: app.clientId,
-    client_secret: box.openString(app.clientSecretEncrypted),
+    ...(app.publicClient ? {} : { client_secret: box.openString(app.clientSecretEncrypted!) }),
     client_name: app.name,
     grant_types: grantTypes,
-    // No authorization endpoint flows: these clients only use the token endpoint.
-    response_types: [],
-    redirect_uris: [],
-    token_endpoint_auth_method: 'client_secret_basic', // client_secret_post is accepted as well
+    // Only the code flow uses the authorization endpoint; other clients use the token endpoint alone.
+    response_types: browserFlow ? app.responseTypes.filter((t) => t === 'code') : [],
+    redirect_uris: browserFlow ? app.redirectUris : [],
+    post_logout_redirect_uris: browserFlow ? app.postLogoutRedirectUris : [],
+    // A public client (a SPA, a mobile application) has no secret: PKCE alone binds its code (required for all).
+    token_endpoint_auth_method: app.publicClient ? 'none' : 'client_secret_basic', // client_secret_post is accepted as well
+    skip_consent: app.skipConsent,
     ...(scope !== '' && { scope }),
   };
 }

@@ -23,16 +23,14 @@
  * token good for nothing it asked for would only fail later, with a less clear error.
  */
 import { errors, type Provider, type TokenEndpointGrantContext } from 'oidc-provider';
-import { hashPassword, needsRehash, verifyPassword } from '../../crypto/password.js';
 import type { PrismaClient } from '../../db/client.js';
-import { PRIMARY_DOMAIN, splitDomain } from '../../scim/user-resource.js';
 import { clientAddress } from '../../security/client-address.js';
-import type { LoginGuard, LoginRefusal } from '../../security/login-guard.js';
+import type { LoginGuard } from '../../security/login-guard.js';
 import { excludingDomain, userAccess } from '../../userstore/user-access.js';
-import { checkUserName } from '../../userstore/username.js';
 import { throttledError } from './client-guard.js';
 import { stringProblem } from '../input.js';
 import { isApiScope, parseScope, permittedScopes } from './scopes.js';
+import { authenticateLocalUser, type LoginApplication } from './user-login.js';
 
 type Ctx = TokenEndpointGrantContext<{ username?: string; password?: string }>;
 
@@ -72,81 +70,11 @@ function tokenResponse(value: string, token: { expiration: number; tokenType: st
   };
 }
 
-/** A well-formed hash of nothing anybody knows, so an unknown user costs as much time as a wrong password. */
-let decoyHash: Promise<string> | undefined;
-
-/** Who the password grant's credentials designate, or why not. */
-type UserAuthentication = { userId: string } | { refused: 'invalid' } | { refused: 'locked' | 'throttled'; refusal: LoginRefusal };
-
-/**
- * Finds the user a password-grant user name designates and checks the password, under the login guard: a
- * throttled address or a locked user is refused before the password is checked, a wrong password is counted.
- */
-async function authenticateUser(
-  db: PrismaClient,
-  guard: LoginGuard,
-  address: string,
-  app: GrantApplication | null,
-  credentials: { username: string; password: string },
-): Promise<UserAuthentication> {
-  const fromAddress = await guard.check({ kind: 'user', address });
-  if (!fromAddress.allowed) return { refused: 'throttled', refusal: fromAddress };
-  const { domain: prefix, name } = splitDomain(credentials.username.trim());
-  let domain = prefix;
-  // Unprefixed names live in the application's inbound provisioning domain (PRIMARY in proxy mode).
-  if (domain === undefined) domain = app && !app.proxyMode && app.inboundDomain ? app.inboundDomain.name : PRIMARY_DOMAIN;
-  // The name is compared as RFC 8265 says (src/userstore/username.ts): `ＡＬＩＣＥ` and `Alice` are alice; a name the
-  // profile refuses designates nobody (and still costs a hash, below).
-  const enforced = checkUserName(name);
-  const user = enforced.ok
-    ? await db.user.findFirst({
-        where: { userNameNormalized: enforced.key, domain: { name: domain } },
-        select: { id: true, active: true, passwordHash: true, userName: true },
-      })
-    : null;
-  // The account is the user (a user id is per user store domain); an unknown name counts for the address only.
-  const attempt = { kind: 'user' as const, address, ...(user && { account: user.id, label: `${domain}/${user.userName}` }) };
-  if (user) {
-    const before = await guard.check(attempt);
-    if (!before.allowed) return { refused: before.reason === 'account_locked' ? 'locked' : 'throttled', refusal: before };
-  }
-  const hash = user?.passwordHash ?? (await (decoyHash ??= hashPassword('decoy')));
-  const ok = (await verifyPassword(credentials.password, hash)) && user?.passwordHash != null;
-  if (ok) {
-    await guard.recordSuccess(attempt);
-    if (needsRehash(user.passwordHash!)) await rehash(db, user.id, user.passwordHash!, credentials.password);
-    // The right password of an inactive user is refused, but it was no guess: nothing is counted.
-    return user.active !== false ? { userId: user.id } : { refused: 'invalid' };
-  }
-  const after = await guard.recordFailure(attempt);
-  if (after.allowed) return { refused: 'invalid' };
-  return { refused: after.reason === 'account_locked' ? 'locked' : 'throttled', refusal: after };
-}
-
-/**
- * Replaces a hash made with weaker parameters than the current ones (src/crypto/password.ts), now that the password
- * is at hand: the same password, so it is no password change (password_changed_at stays, tokens live on) and no
- * user-management event. Conditional on the hash read, so a change made meanwhile always wins. Best effort: a
- * failure leaves the old hash, which still verifies.
- */
-async function rehash(db: PrismaClient, userId: string, oldHash: string, password: string): Promise<void> {
-  try {
-    const next = await hashPassword(password);
-    // Raw, so lastModified stays: nothing a SCIM client can see changed.
-    await db.$executeRaw`UPDATE scim_user SET password_hash = ${next} WHERE id = ${userId}::uuid AND password_hash = ${oldHash}`;
-  } catch {
-    // the next sign-in tries again
-  }
-}
-
-/** What the password grant reads of the calling application, once per request. */
-type GrantApplication = { restrictToInboundDomain: boolean; proxyMode: boolean; inboundDomain: { name: string } | null };
-
 /**
  * What a password-grant token for this user gets: the requested scopes its roles permit (userAccess), refused when
  * the application is restricted to its user store domain and the user lives in another one.
  */
-async function userScopes(db: PrismaClient, app: GrantApplication | null, accountId: string, clientScope: string | undefined, requested: string | undefined): Promise<string[]> {
+async function userScopes(db: PrismaClient, app: LoginApplication | null, accountId: string, clientScope: string | undefined, requested: string | undefined): Promise<string[]> {
   const access = await userAccess(db, accountId);
   if (!access) throw Object.assign(new errors.InvalidGrant(), { error_description: 'invalid username or password' });
   const only = app ? excludingDomain(app, access) : undefined;
@@ -184,7 +112,7 @@ export function registerGrants(provider: Provider, db: PrismaClient, security: {
         where: { clientId: client.clientId },
         select: { restrictToInboundDomain: true, proxyMode: true, inboundDomain: { select: { name: true } } },
       });
-      const auth = await authenticateUser(db, security.guard, address, app, { username: params.username, password: params.password });
+      const auth = await authenticateLocalUser(db, security.guard, address, app, { username: params.username, password: params.password });
       if ('refused' in auth) {
         if (auth.refused === 'throttled') throw throttledError(ctx, auth.refusal);
         // A 400 invalid_grant as for a wrong password (RFC 6749 §5.2: the grant is invalid), told apart by its
