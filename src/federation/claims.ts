@@ -142,7 +142,8 @@ export function userInputOf(user: UserRecord): UserInput {
 }
 
 const NAME_PARTS = { 'name.formatted': 'formatted', 'name.givenName': 'givenName', 'name.familyName': 'familyName', 'name.middleName': 'middleName' } as const;
-const SCALARS = ['externalId', 'displayName', 'nickName', 'profileUrl', 'title', 'userType', 'preferredLanguage', 'locale', 'timezone'] as const;
+/** The mapped attributes that are plain strings of UserInput. */
+type ScalarAttribute = 'externalId' | 'displayName' | 'nickName' | 'profileUrl' | 'title' | 'userType' | 'preferredLanguage' | 'locale' | 'timezone';
 
 /** The primary value of a multi-valued attribute (the first when none is marked primary). */
 function primaryOf(values: readonly MultiValue[] | undefined): string | undefined {
@@ -154,7 +155,7 @@ function primaryOf(values: readonly MultiValue[] | undefined): string | undefine
 export function localValue(input: UserInput, attribute: JitValueAttribute): string | undefined {
   if (attribute in NAME_PARTS) return input.name?.[NAME_PARTS[attribute as keyof typeof NAME_PARTS]];
   if (attribute === 'emails' || attribute === 'phoneNumbers' || attribute === 'photos') return primaryOf(input[attribute]);
-  return input[attribute as (typeof SCALARS)[number]];
+  return input[attribute as ScalarAttribute];
 }
 
 /**
