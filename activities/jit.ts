@@ -43,8 +43,8 @@ export type JitPreparation =
       ok: true;
       /** The username the claims suggest (the first valid of userNameClaims), if any. */
       userName: string | undefined;
-      /** The new user JIT would create with that name (mapped attributes, no password), if there is a name. */
-      newUser: UserInput | undefined;
+      /** The new user JIT would create (mapped attributes, no password); its userName is '' when the claims gave none. */
+      newUser: UserInput;
       /** What the consent prompt lists. */
       consent: Array<{ attribute: string; value: string }>;
       /** The IdP asserted email_verified for the email it gave. */
@@ -106,7 +106,7 @@ export function createJitActivities({ db, temporal, taskQueue, outboundIdleMs }:
       const base = {
         ok: true as const,
         userName: m.userName,
-        newUser: m.userName === undefined ? undefined : newUserInput(settings.userStoreDomain, m.userName, m),
+        newUser: newUserInput(settings.userStoreDomain, m.userName ?? '', m),
         consent: consentAttributes(m.userName ?? '', m),
         emailVerified: m.emailVerified,
         groupIds,

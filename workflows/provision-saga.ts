@@ -24,8 +24,14 @@ const outbound = proxyLocalActivities<Activities>(outboundEnqueue);
  * by its higher version. Returns a sentence for the caller if undoing failed (the change then stays, and the
  * workflow's memo says so), else undefined. A failing compensation never hides the original refusal.
  */
-export async function compensate(input: { operation: 'create' | 'replace' | 'patch' | 'delete'; initiator: Initiator }, user: UserRecord, previous: UserSnapshot | undefined, targets: OutboundTarget[]): Promise<string | undefined> {
-  const { workflowId } = workflowInfo();
+export async function compensate(
+  input: { operation: 'create' | 'replace' | 'patch' | 'delete'; initiator: Initiator },
+  user: UserRecord,
+  previous: UserSnapshot | undefined,
+  targets: OutboundTarget[],
+  /** The undoing event's id is `${eventIdBase}:compensation`: the workflow id, or a run's own (JitProvision's). */
+  eventIdBase: string = workflowInfo().workflowId,
+): Promise<string | undefined> {
   const undone =
     input.operation === 'create'
       ? await store.deleteUser({ id: user.id })
@@ -38,7 +44,7 @@ export async function compensate(input: { operation: 'create' | 'replace' | 'pat
     return `Undoing the change here failed (${why}); it stays applied locally.`;
   }
   await outbound.enqueueOutboundEvent({
-    eventId: `${workflowId}:compensation`,
+    eventId: `${eventIdBase}:compensation`,
     resourceType: 'User',
     operation: input.operation === 'create' ? 'delete' : input.operation === 'delete' ? 'create' : 'update',
     localId: undone.user.id,
