@@ -2,6 +2,7 @@
  * The worker's activities, built once in the composition root (worker/main.ts) from their dependencies.
  * Workflows get their types with `proxyActivities<ReturnType<typeof createActivities>>`.
  */
+import { createJitActivities } from './jit.js';
 import { createOutboundActivities, type OutboundDeps } from './outbound.js';
 import { createReconcileActivities } from './reconcile.js';
 import { createRoleActivities } from './roles.js';
@@ -15,5 +16,6 @@ export function createActivities(deps: ActivityDeps) {
     ...createOutboundActivities(deps),
     ...createReconcileActivities(deps),
     ...createRoleActivities(deps),
+    ...createJitActivities(deps),
   };
 }

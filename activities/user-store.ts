@@ -17,6 +17,7 @@ import { validateExtensionValue, type SchemaRegistry } from '../src/scim/schema-
 import { findAttribute, type ResourceTypeDef } from '../src/scim/schema-defs.js';
 import { evaluateElementFilter } from '../src/scim/filter.js';
 import { INBOUND_REQUEST_PREFIX } from '../src/scim/inbound-requests.js';
+import { JIT_WORKFLOW_PREFIX } from '../src/federation/jit-types.js';
 import { extensionParsers, parseUserInput, toScimUser } from '../src/scim/user-resource.js';
 import * as groups from '../src/userstore/groups.js';
 import * as users from '../src/userstore/users.js';
@@ -40,13 +41,18 @@ export function workflowId(): string {
  * workflow (its id derived from the client's Idempotency-Key, src/scim/inbound-requests.ts) the run id is part of it:
  * once the namespace's retention has dropped the closed workflow, the same key starts a new workflow with the same id,
  * and that is a new request, not one the ledger may answer from an old result. (An operator's reset of such a workflow
- * to before its write runs the write again.) Other workflows keep the form their histories were recorded with.
+ * to before its write runs the write again.) The same for a JitProvision (its id is the federated identity's, so every
+ * login of one person is a new run of one workflow id). Other workflows keep the form their histories were recorded
+ * with. `attempt` tells apart the writes one run repeats on purpose (a JIT prompt answered again after a refusal).
  */
-export function requestId(): string {
+export function requestId(attempt?: number): string {
   const info = Context.current().info;
   const execution = info.workflowExecution;
-  if (execution?.workflowId.startsWith(INBOUND_REQUEST_PREFIX)) return `${execution.workflowId}:${execution.runId}:${info.activityType}`;
-  return `${workflowId()}:${info.activityType}`;
+  const suffix = attempt === undefined ? '' : `:${attempt}`;
+  if (execution?.workflowId.startsWith(INBOUND_REQUEST_PREFIX) || execution?.workflowId.startsWith(JIT_WORKFLOW_PREFIX)) {
+    return `${execution.workflowId}:${execution.runId}:${info.activityType}${suffix}`;
+  }
+  return `${workflowId()}:${info.activityType}${suffix}`;
 }
 
 /** PATCH works on the rendered resource; its links are irrelevant there. */
@@ -78,8 +84,9 @@ export function createUserStoreActivities({ db, schemas, passwordPolicy, sealer 
     return schemas;
   };
   return {
-    async createUser(args: { id: string; input: UserInput }): Promise<users.StoreResult> {
-      return users.createUser(db, requestId(), args.id, opened(args.input), passwordPolicy);
+    /** `attempt`: see requestId (absent in every InboundProvision history). */
+    async createUser(args: { id: string; input: UserInput; attempt?: number | undefined }): Promise<users.StoreResult> {
+      return users.createUser(db, requestId(args.attempt), args.id, opened(args.input), passwordPolicy);
     },
     async replaceUser(args: { id: string; input: UserInput; ifMatchVersion?: number | undefined }): Promise<users.StoreResult> {
       return sealed(await users.replaceUser(db, requestId(), args.id, opened(args.input), args.ifMatchVersion, passwordPolicy));

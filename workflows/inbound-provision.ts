@@ -10,7 +10,6 @@
  * SCIM error.
  */
 import {
-  condition,
   patched,
   proxyActivities,
   proxyLocalActivities,
@@ -29,7 +28,6 @@ import {
   type GroupSnapshot,
   type Initiator,
   type OutboundTarget,
-  type ProvisioningEvent,
   type ScimRejection,
   type UserInput,
   type UserRecord,
@@ -37,15 +35,15 @@ import {
 import { patchPassword } from '../src/scim/patch-password.js';
 import type { UserSnapshot } from '../src/userstore/users.js';
 import { ProvisioningOutcomeKey, UserIdKey, UserNameKey } from '../src/temporal/search-attributes.js';
-import { configRead, outboundEnqueue, roleProvisioningHandOver, userStoreWrite } from './activity-profiles.js';
+import { outboundEnqueue, roleProvisioningHandOver, userStoreWrite } from './activity-profiles.js';
 import { keyword } from './keyword.js';
+import { compensate, fanOut } from './provision-saga.js';
 import { deliveryReportSignal } from './messages.js';
 
 type Activities = ReturnType<typeof createActivities>;
 
 // Local activities: see workflows/activity-profiles.ts for why.
 const store = proxyLocalActivities<Activities>(userStoreWrite);
-const config = proxyLocalActivities<Activities>(configRead);
 const outbound = proxyLocalActivities<Activities>(outboundEnqueue);
 const handOver = proxyActivities<Activities>(roleProvisioningHandOver);
 
@@ -258,39 +256,6 @@ async function provisionUser(input: UserOperation & Common, reports: Map<string,
   return { ok: true, user, pendingTargets, failedTargets, ...(input.proxy && { proxied: true }) };
 }
 
-/**
- * Undoes a user change in the store (a create is deleted; a replace, patch or delete is restored from the
- * snapshot taken under the row lock) and sends the undoing change to every target, ordered after the refused one
- * by its higher version. Returns a sentence for the caller if undoing failed (the change then stays, and the
- * workflow's memo says so), else undefined. A failing compensation never hides the original refusal.
- */
-async function compensate(input: UserOperation & Common, user: UserRecord, previous: UserSnapshot | undefined, targets: OutboundTarget[]): Promise<string | undefined> {
-  const { workflowId } = workflowInfo();
-  const undone =
-    input.operation === 'create'
-      ? await store.deleteUser({ id: user.id })
-      : previous
-        ? await store.restoreUser({ snapshot: previous, afterVersion: user.version })
-        : undefined;
-  if (!undone?.ok) {
-    const why = undone ? `${undone.rejection.status} ${undone.rejection.detail}` : 'no snapshot of the previous state';
-    upsertMemo({ summary: `${input.operation} ${user.domain}/${user.userName}: refused by a blocking target; compensation FAILED: ${why}` });
-    return `Undoing the change here failed (${why}); it stays applied locally.`;
-  }
-  await outbound.enqueueOutboundEvent({
-    eventId: `${workflowId}:compensation`,
-    resourceType: 'User',
-    operation: input.operation === 'create' ? 'delete' : input.operation === 'delete' ? 'create' : 'update',
-    localId: undone.user.id,
-    version: undone.user.version,
-    user: undone.user,
-    targets,
-    initiator: input.initiator,
-  });
-  upsertMemo({ summary: `${input.operation} ${user.domain}/${user.userName}: refused by a blocking target; compensated (v${undone.user.version})` });
-  return undefined;
-}
-
 /** compensate() for groups: a create is deleted; a replace, patch or delete is restored from its snapshot. */
 async function compensateGroup(input: GroupOperation & Common, group: GroupRecord, previous: GroupSnapshot | undefined, targets: OutboundTarget[]): Promise<string | undefined> {
   const { workflowId } = workflowInfo();
@@ -321,31 +286,4 @@ async function compensateGroup(input: GroupOperation & Common, group: GroupRecor
   });
   upsertMemo({ summary: `group ${input.operation} ${name}: refused by a blocking target; compensated (v${restored.version})` });
   return undefined;
-}
-
-/**
- * Hands the change to the resource's OutboundFanOut and, for blocking targets, waits for their reports (or the
- * blocking timeout). Shared by users and groups; the command order (target lookup, enqueue, wait, search
- * attribute) is the one recorded histories replay.
- */
-async function fanOut(
-  input: Common,
-  eventFor: (targets: OutboundTarget[], replyTo: string | undefined) => ProvisioningEvent,
-  reports: Map<string, DeliveryReport>,
-): Promise<{ targets: OutboundTarget[]; pendingTargets: string[]; failedTargets: DeliveryReport[]; outcome: string }> {
-  const { workflowId } = workflowInfo();
-  const targets: OutboundTarget[] = await config.resolveOutboundTargets({ applicationId: input.initiator.applicationId });
-  const blocking = targets.filter((t) => t.blocking);
-  if (targets.length > 0) await outbound.enqueueOutboundEvent(eventFor(targets, blocking.length > 0 ? workflowId : undefined));
-  if (blocking.length > 0) {
-    await condition(() => blocking.every((t) => reports.has(t.connectorId)), input.blockingTimeoutMs);
-  }
-  const pendingTargets = blocking.filter((t) => !reports.has(t.connectorId)).map((t) => t.label);
-  const failedTargets = blocking.flatMap((t) => {
-    const r = reports.get(t.connectorId);
-    return r?.outcome === 'failed' ? [r] : [];
-  });
-  const outcome = failedTargets.length > 0 ? 'target-failed' : pendingTargets.length > 0 ? 'pending' : 'applied';
-  upsertSearchAttributes([{ key: ProvisioningOutcomeKey, value: outcome }]);
-  return { targets, pendingTargets, failedTargets, outcome };
 }

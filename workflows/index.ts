@@ -3,3 +3,4 @@ export { inboundProvision } from './inbound-provision.js';
 export { outboundFanOut } from './outbound-fan-out.js';
 export { reconcileTarget } from './reconcile.js';
 export { roleChange } from './role-change.js';
+export { jitProvision } from './jit-provision.js';

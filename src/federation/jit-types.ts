@@ -1,9 +1,15 @@
 /**
  * The contract between the federation callback (src/http/federation/) and the JitProvision workflow
  * (workflows/jit-provision.ts): its input, the outcomes it answers with, and the person's answer to a prompt.
- * Types only, so workflow code imports it.
+ * Types and one constant only, so workflow code imports it.
  */
 import type { JitSettings } from './config.js';
+
+/**
+ * Every JitProvision's workflow id starts so (src/federation/jit-client.ts jitWorkflowId): the user store keys its
+ * writes by run as well (activities/user-store.ts requestId), since every login of one person is a run of one id.
+ */
+export const JIT_WORKFLOW_PREFIX = 'jit-';
 
 /** The federated identity a login proved: the IdP's issuer and subject (OIDC Core §2: unique together). */
 export interface FederatedIdentity {

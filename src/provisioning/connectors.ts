@@ -8,6 +8,9 @@ import type { SecretBox } from '../crypto/secret-box.js';
 import type { PrismaClient } from '../db/client.js';
 import { isUniqueViolation } from '../db/errors.js';
 import { type Prisma } from '../generated/prisma/client.js';
+import { federatedAuthenticatorInput, jitInput } from '../federation/config.js';
+import { jitReferenceProblems } from '../federation/settings-check.js';
+import { federatedAuthenticatorView, jitSettingsOf, sealFederatedAuthenticator, storedFederatedAuthenticator } from '../federation/store.js';
 import { validateAttributeMapping } from './attribute-mapping.js';
 
 export class AdminError extends Error {
@@ -105,6 +108,18 @@ export const identityProviderInput = z
     enabled: z.boolean().default(true),
     outboundConnectors: z.array(connectorInput).default([]),
     roles: identityProviderRolesInput.optional(),
+    /** Federated login (issue #9): the OIDC authenticator and the JIT settings, as their own endpoints take them. */
+    federatedAuthenticator: federatedAuthenticatorInput.optional(),
+    jit: jitInput.optional(),
+  })
+  .strict();
+
+/** `PATCH /identity-providers/{id}`: the IdP's own fields (connectors, roles and federation have their endpoints). */
+export const identityProviderUpdateInput = z
+  .object({
+    description: z.string().max(1024).nullable().optional(),
+    homeRealmIdentifier: z.string().max(255).nullable().optional(),
+    enabled: z.boolean().optional(),
   })
   .strict();
 
@@ -206,6 +221,9 @@ export function identityProviderView(row: IdpRow, box: SecretBox) {
     enabled: row.enabled,
     outboundConnectors: row.connectors.map((c) => connectorView(c, box)),
     roles: { mappings: [], outboundProvisioningRoles: row.provisioningRoles.map((p) => p.role.name) },
+    // The client secret masked (src/federation/store.ts); JIT null when off and never configured.
+    federatedAuthenticator: federatedAuthenticatorView(storedFederatedAuthenticator(row.federatedAuth)),
+    jit: row.jit === null ? null : jitSettingsOf(row.jit),
     created: row.createdAt.toISOString(),
     lastModified: row.updatedAt.toISOString(),
   };
@@ -251,6 +269,10 @@ export class ProvisioningConfigService {
     const input = parseInput(identityProviderInput, body);
     for (const c of input.outboundConnectors) await validateConnector(this.registry, c);
     const provisioningRoleIds = await this.provisioningRoleIds(input.roles?.outboundProvisioningRoles ?? []);
+    if (input.jit) {
+      const problems = await jitReferenceProblems(this.db, input.jit);
+      if (problems.length > 0) throw new AdminError(400, 'invalid_request', 'Invalid JIT settings', problems);
+    }
     const types = input.outboundConnectors.map((c) => c.type);
     if (new Set(types).size !== types.length) throw new AdminError(400, 'invalid_request', 'At most one connector of each type per identity provider');
     try {
@@ -261,6 +283,8 @@ export class ProvisioningConfigService {
           homeRealmId: input.homeRealmIdentifier ?? null,
           alias: input.alias ?? null,
           enabled: input.enabled,
+          ...(input.federatedAuthenticator && { federatedAuth: sealFederatedAuthenticator(this.box, input.federatedAuthenticator) }),
+          ...(input.jit && { jit: input.jit }),
           connectors: { create: input.outboundConnectors.map((c) => connectorData(this.box, c)) },
           provisioningRoles: { create: provisioningRoleIds.map((roleId) => ({ roleId })) },
         },

@@ -1,7 +1,8 @@
 /**
  * The admin API, mounted at /api/server/v1 (paths follow WSO2's server REST API where one exists):
  *
- *   POST   /identity-providers                                       create an IdP (with connectors)
+ *   POST   /identity-providers                                       create an IdP (with connectors, and optionally
+ *                                                                    federatedAuthenticator and jit)
  *   GET    /identity-providers                                       list
  *   GET    /identity-providers/{id}                                  one (secrets masked)
  *   DELETE /identity-providers/{id}
@@ -10,6 +11,14 @@
  *                                                                    change it (settings replaced, secrets merged by
  *                                                                    name, null removes one; enable/disable)
  *   DELETE /identity-providers/{id}/provisioning/outbound-connectors/{connectorId}
+ *   PATCH  /identity-providers/{id}                                  description, homeRealmIdentifier, enabled
+ *   GET|PUT|DELETE /identity-providers/{id}/federated-authenticator  its OIDC authenticator (client secret masked,
+ *                                                                    kept when a PUT leaves it out)
+ *   GET|PUT /identity-providers/{id}/provisioning/jit                its JIT settings (src/http/admin/federation.ts)
+ *   GET    /users/{id}/federated-links                               a user's federated identities
+ *   DELETE /users/{id}/federated-links/{linkId}                      unlink one
+ *   PUT    /users/{id}/email-verified                                { "verified": true }: the operator vouches for
+ *                                                                    the user's primary email
  *   GET|PUT /identity-providers/{id}/roles                            { "outboundProvisioningRoles": ["<role name>"] }:
  *                                                                    only holders of these roles are provisioned there
  *   POST   /applications                                             create an application (OAuth client); its
@@ -85,6 +94,7 @@ import type { AppContext } from '../context.js';
 import { inputErrorOf, jsonBody } from '../input.js';
 import { keysAdminRouter } from './keys.js';
 import { reconcileAdminRouter, removeReconcileSchedule, syncReconcileSchedule } from './reconcile.js';
+import { federationAdminRouter } from './federation.js';
 import { requestsAdminRouter } from './requests.js';
 import { rolesAdminRouter } from './roles.js';
 import { schemasAdminRouter } from './schemas.js';
@@ -125,6 +135,8 @@ export function adminRouter(ctx: AppContext, log: Logger): Router {
   router.use(rolesAdminRouter(ctx));
   // The OpenID Provider's signing keys: /keys, /keys/rotate (src/http/admin/keys.ts).
   router.use(keysAdminRouter(ctx));
+  // Federated login: the OIDC authenticator, JIT settings, PATCH of an IdP, users' federated links (src/http/admin/federation.ts).
+  router.use(federationAdminRouter(ctx));
 
   // A connector whose settings.reconcile has intervalMinutes or cron gets its reconciliation schedule when saved; the
   // answer shows it (or why it could not be saved) as `reconcileSchedule`.
@@ -375,8 +387,9 @@ export function adminRouter(ctx: AppContext, log: Logger): Router {
     const from = time('from');
     const to = time('to');
     const outcome = str(q.outcome);
-    if (outcome && !['delivered', 'skipped', 'failed', 'held'].includes(outcome)) {
-      throw new AdminError(400, 'invalid_request', 'outcome must be delivered, skipped, failed or held');
+    // `applied`: a JIT login's own rows (operation jit-create, jit-update, jit-link; connectorId null).
+    if (outcome && !['delivered', 'skipped', 'failed', 'held', 'applied'].includes(outcome)) {
+      throw new AdminError(400, 'invalid_request', 'outcome must be delivered, skipped, failed, held or applied');
     }
     const limit = Math.min(Math.max(Number(str(q.limit) ?? 100) || 100, 1), 1000);
     const rows = await ctx.db.provisioningAudit.findMany({
