@@ -60,7 +60,7 @@ export async function startJitLogin(client: Client, taskQueue: string, input: Ji
 export async function answerJitPrompt(client: Client, workflowId: string, answer: JitAnswer, sealer: SecretSealer): Promise<JitOutcome> {
   const handle = client.workflow.getHandle<typeof jitProvision>(workflowId);
   if (answer.password !== undefined && answer.password.length > MAX_PROMPT_PASSWORD_LENGTH) {
-    return withError(await progress(client, workflowId), `The password is longer than ${MAX_PROMPT_PASSWORD_LENGTH} characters`);
+    return withError(await progressJitLogin(client, workflowId), `The password is longer than ${MAX_PROMPT_PASSWORD_LENGTH} characters`);
   }
   const sealed: JitAnswer = {
     consent: answer.consent,
@@ -70,19 +70,27 @@ export async function answerJitPrompt(client: Client, workflowId: string, answer
   try {
     return await handle.executeUpdate(jitAnswerUpdate, { args: [sealed] });
   } catch (err) {
-    if (err instanceof WorkflowUpdateFailedError) return withError(await progress(client, workflowId), err.cause?.message ?? err.message);
+    if (err instanceof WorkflowUpdateFailedError) return withError(await progressJitLogin(client, workflowId), err.cause?.message ?? err.message);
     if (err instanceof WorkflowNotFoundError || isClosed(err)) return gone();
     throw err;
   }
 }
 
-/** The login's outcome now (waiting while it works), or `abandoned` when it is no longer running. */
-async function progress(client: Client, workflowId: string): Promise<JitOutcome> {
+/**
+ * The login's outcome now (waiting while it works): for a prompt page opened again, or after an answer was refused.
+ * A login whose workflow has closed answers with its result (a finished login stays finished), else `abandoned`.
+ */
+export async function progressJitLogin(client: Client, workflowId: string): Promise<JitOutcome> {
+  const handle = client.workflow.getHandle<typeof jitProvision>(workflowId);
   try {
-    return await client.workflow.getHandle<typeof jitProvision>(workflowId).executeUpdate(jitProgressUpdate);
+    return await handle.executeUpdate(jitProgressUpdate);
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError || isClosed(err)) return gone();
-    throw err;
+    if (!(err instanceof WorkflowNotFoundError || isClosed(err))) throw err;
+    try {
+      return await handle.result();
+    } catch {
+      return gone();
+    }
   }
 }
 

@@ -66,18 +66,14 @@ const boundedFetch: typeof fetch = async (input, init) => {
   const response = await fetch(input, { ...init, redirect: 'manual', signal: AbortSignal.timeout(IDP_TIMEOUT_SECONDS * 1000) });
   const declared = Number(response.headers.get('content-length') ?? '0');
   if (declared > MAX_IDP_RESPONSE_BYTES) throw new TypeError(`the identity provider's answer is too large (${declared} bytes)`);
-  const reader = response.body?.getReader();
-  const chunks: Uint8Array[] = [];
+  const chunks: Buffer[] = [];
   let size = 0;
-  while (reader) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
+  for await (const chunk of (response.body ?? []) as AsyncIterable<Uint8Array>) {
+    size += chunk.byteLength;
     if (size > MAX_IDP_RESPONSE_BYTES) {
-      await reader.cancel();
       throw new TypeError(`the identity provider's answer is larger than ${MAX_IDP_RESPONSE_BYTES} bytes`);
     }
-    chunks.push(value);
+    chunks.push(Buffer.from(chunk));
   }
   return new Response(response.body ? Buffer.concat(chunks) : null, { status: response.status, statusText: response.statusText, headers: response.headers });
 };
@@ -136,6 +132,7 @@ function describe(err: unknown): string {
 }
 
 const bounded = (value: unknown, max = 200): string | undefined =>
+  // eslint-disable-next-line no-control-regex -- control characters are what this removes
   typeof value === 'string' && value !== '' ? value.replace(/[\u0000-\u001f\u007f]/g, ' ').slice(0, max) : undefined;
 
 /**

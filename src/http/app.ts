@@ -13,7 +13,8 @@ import { refuse } from './refuse.js';
 import type { AppContext } from './context.js';
 import { healthRouter } from './health.js';
 import { oauthRouter } from './oauth/provider.js';
-import { interactionRouter, unavailableFederation, type Federation } from './pages/interactions.js';
+import { federationRouter } from './federation/router.js';
+import { interactionRouter } from './pages/interactions.js';
 import { operatorRouter } from './operator/router.js';
 import { OperatorSessions } from './operator/sessions.js';
 import { scimRouter } from './scim/router.js';
@@ -21,11 +22,7 @@ import { scim11Router } from './scim11/router.js';
 import { temporalUiRouter } from './temporal-ui.js';
 import { writeGate } from './write-gate.js';
 
-/**
- * `federation`: the relying-party side of federated sign-in (src/http/pages/interactions.ts Federation); without it
- * every federated sign-in answers "this sign-in method is not available".
- */
-export function createApp(ctx: AppContext, log: Logger, opts: { federation?: Federation } = {}): Express {
+export function createApp(ctx: AppContext, log: Logger): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false); // SCIM ETags are resource versions, set by the handlers
@@ -46,7 +43,11 @@ export function createApp(ctx: AppContext, log: Logger, opts: { federation?: Fed
   app.use('/oidc/logout', oauthRouter(ctx, '/logout'));
   app.use('/oauth2', oauthRouter(ctx));
   // The sign-in pages (login, IdP choice, consent) under /authenticationendpoint (src/http/pages/).
-  app.use(interactionRouter(ctx, { federation: opts.federation ?? unavailableFederation }));
+  // Federated sign-in: the hand-off to an identity provider, its callback at /commonauth, the JIT prompts
+  // (src/http/federation/router.ts).
+  const federation = federationRouter(ctx, log);
+  app.use(federation.router);
+  app.use(interactionRouter(ctx, { federation }));
   app.use('/scim2', scimRouter(ctx, log));
   app.use('/wso2/scim', scim11Router(ctx, log));
   app.use('/api/server/v1', adminRouter(ctx, log));

@@ -46,14 +46,6 @@ export interface Federation {
   begin(req: Request, res: Response, args: { uid: string; idpName: string; applicationId: string }): Promise<void>;
 }
 
-/** A federation that is not there: every hand-off answers "this sign-in method is not available". */
-export const unavailableFederation: Federation = {
-  begin(_req, res) {
-    renderErrorPage(res, 501, 'error.methodUnavailable');
-    return Promise.resolve();
-  },
-};
-
 /** oidc-provider's interaction uids (nanoid): anything else designates no sign-in. */
 const UID = /^[A-Za-z0-9_-]{10,64}$/;
 
