@@ -31,6 +31,7 @@ const embeddedOnly = [
   'test/outbound-scim2-auth.test.ts',
   'test/outbound-third-party-scim.test.ts',
   'test/oidc-test-idps.test.ts',
+  'test/federation-browser.test.ts',
 ];
 const postgresUrl = process.env.TEST_DATABASE_URL;
 

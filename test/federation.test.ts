@@ -130,6 +130,43 @@ describe('a login through the identity provider', () => {
   });
 });
 
+describe('ten concurrent first logins of one person (Keycloak #49769 answers 500 there)', () => {
+  it('all sign in, as one user with one link', async () => {
+    idp.claims({ sub: 'hostile-sub-10x', preferred_username: 'fed-tenfold', email: 'ten@idp.example' });
+    const before = await userCount();
+    const landings = await Promise.all(Array.from({ length: 10 }, () => follow(`${rp.url}/login`)));
+    expect(landings.map((l) => l.status)).toEqual(Array(10).fill(200));
+    expect(await userCount()).toBe(before + 1);
+    const found = await json(is1, 'GET', `/scim2/Users?filter=${encodeURIComponent('userName eq "fed-tenfold"')}`);
+    expect(found.body.totalResults).toBe(1);
+    const id = (found.body.Resources as Array<{ id: string }>)[0]!.id;
+    expect((await json(is1, 'GET', `/api/server/v1/users/${id}/federated-links`)).body).toHaveLength(1);
+  });
+});
+
+describe('cookies of the sign-in', () => {
+  it('are HttpOnly and SameSite (Secure under an https PUBLIC_BASE_URL)', async () => {
+    idp.claims({ sub: 'hostile-sub-cookies', preferred_username: 'fed-cookies' });
+    const seen: string[] = [];
+    let url = new URL(`${rp.url}/login`);
+    const jar = new CookieJar();
+    for (let hop = 0; hop < 20; hop += 1) {
+      const cookie = jar.header(url);
+      const res = await fetch(url, { redirect: 'manual', headers: cookie ? { cookie } : {} });
+      jar.store(url, res);
+      if (url.origin === is1.baseUrl) seen.push(...res.headers.getSetCookie());
+      const location = res.headers.get('location');
+      if (!(res.status >= 300 && res.status < 400 && location)) break;
+      url = new URL(location, url);
+    }
+    expect(seen.length).toBeGreaterThan(2);
+    for (const c of seen.filter((c) => !/max-age=0|expires=Thu, 01 Jan 1970/i.test(c))) {
+      expect(c, c).toMatch(/;\s*httponly/i);
+      expect(c, c).toMatch(/;\s*samesite=(lax|strict)/i);
+    }
+  });
+});
+
 describe('what a hostile identity provider answers ends on a clear page, with no user created', () => {
   const cases: Array<[HostileFault, number, string]> = [
     ['badSignature', 400, 'Sign-in could not be verified'],

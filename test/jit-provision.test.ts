@@ -227,6 +227,19 @@ describe('association by verified email', () => {
     expect((await audit(localId, 'jit-link'))[0]).toMatchObject({ outcome: 'applied' });
   });
 
+  it('a primary email changed through SCIM is no longer verified: the account cannot be reached through the new address', async () => {
+    const localId = await createLocal({ userName: 'jit-email-moved', emails: [{ value: 'before@example.test', primary: true }] });
+    expect((await json(a, 'PUT', `/api/server/v1/users/${localId}/email-verified`, { verified: true })).status).toBe(200);
+    const patched = await json(a, 'PATCH', `/scim2/Users/${localId}`, {
+      schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+      Operations: [{ op: 'replace', path: 'emails', value: [{ value: 'victim@example.test', primary: true }] }],
+    });
+    expect(patched.status).toBe(200);
+    const outcome = await login(loginInput(subject(), { preferred_username: 'jit-email-moved-new', email: 'victim@example.test', email_verified: true }, settings));
+    expect(outcome).toMatchObject({ state: 'done', created: true });
+    expect(await links(localId)).toHaveLength(0);
+  });
+
   it('Keycloak CVE-2026-14781/#53041: no auto-link on an unverified email', async () => {
     const localId = await createLocal({ userName: 'jit-unverified-idp', emails: [{ value: 'unv@example.test', primary: true }] });
     await json(a, 'PUT', `/api/server/v1/users/${localId}/email-verified`, { verified: true });

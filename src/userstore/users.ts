@@ -332,6 +332,11 @@ async function writeReplacement(
   const before = passwordHash !== undefined || input.active === false ? await tx.user.findUnique({ where: { id }, select: { passwordHash: true, active: true } }) : null;
   const passwordChanged = passwordHash !== undefined && passwordHash !== before?.passwordHash;
   if (passwordChanged || (input.active === false && before?.active !== false)) await revokeUserTokens(tx, id);
+  // A verified email is verified for that address only: a change of the primary email unverifies it (association by
+  // verified email, src/federation/, must never reach an account through an address nobody verified).
+  const primaryBefore = await tx.userEmail.findFirst({ where: { userId: id, primary: true }, select: { valueNormalized: true } });
+  const primaryAfter = input.emails.find((e) => e.primary === true)?.value.toLowerCase();
+  const emailUnverified = primaryBefore?.valueNormalized !== primaryAfter;
   await tx.userEmail.deleteMany({ where: { userId: id } });
   await tx.userPhoneNumber.deleteMany({ where: { userId: id } });
   await tx.userAddress.deleteMany({ where: { userId: id } });
@@ -341,6 +346,7 @@ async function writeReplacement(
       ...attributeColumns(input, key.key),
       ...(passwordHash !== undefined && { passwordHash }),
       ...(passwordChanged && { passwordChangedAt: new Date() }),
+      ...(emailUnverified && { emailVerified: false }),
       version: { increment: 1 },
     },
     include: userInclude,

@@ -73,10 +73,16 @@ export interface StandaloneIdpOptions {
   requirePkce?: boolean;
   /** Anything else to override in the provider's configuration (shallow merge, applied last). */
   configuration?: Configuration;
+  /**
+   * The host name in the issuer (default 127.0.0.1; it always listens on 127.0.0.1). `localhost` keeps a browser's
+   * cookies for this provider apart from those of a server on 127.0.0.1: browsers scope cookies by host, not port,
+   * and this provider's cookie names are oidc-provider's defaults, as the server's are.
+   */
+  hostname?: '127.0.0.1' | 'localhost';
 }
 
 export interface StandaloneIdp {
-  /** `http://127.0.0.1:<port>`; discovery at `${issuer}/.well-known/openid-configuration`. */
+  /** `http://<hostname>:<port>`; discovery at `${issuer}/.well-known/openid-configuration`. */
   issuer: string;
   /** The oidc-provider instance, for tests that need its events or models. */
   provider: Provider;
@@ -89,7 +95,7 @@ export interface StandaloneIdp {
 export async function startStandaloneIdp(options: StandaloneIdpOptions): Promise<StandaloneIdp> {
   const accounts = new Map<string, AccountClaims>(Object.entries(options.accounts ?? {}));
   const port = await freePort();
-  const issuer = `http://127.0.0.1:${port}`;
+  const issuer = `http://${options.hostname ?? '127.0.0.1'}:${port}`;
   const requirePkce = options.requirePkce ?? true;
 
   const configuration: Configuration = {

@@ -15,7 +15,8 @@ export type FederationErrorKey = FederationFailure | 'idp_unknown' | 'login_expi
 
 export interface FederationPages {
   error(res: Response, status: number, key: FederationErrorKey, details?: { idpName?: string; idpError?: { error: string; description?: string | undefined } | undefined }): void;
-  jitFailure(res: Response, reason: JitFailureReason, message: string): void;
+  /** The page of a JIT refusal: its text by reason (the workflow's own message goes to the log, not the page). */
+  jitFailure(res: Response, reason: JitFailureReason): void;
   prompt(res: Response, args: { action: string; csrf: string; outcome: Extract<JitOutcome, { state: 'prompt' }> }, status?: number): void;
 }
 
@@ -35,8 +36,8 @@ export const federationPages: FederationPages = {
     sendPage(res, status, text(`federation.${key}.title`), body);
   },
 
-  jitFailure(res, reason, message) {
-    const body = html`${errorBlock(text(`jit.${reason}`))}${message ? html`<p>${message}</p>` : ''}<p>${text('federation.whatNow')}</p>`;
+  jitFailure(res, reason) {
+    const body = html`${errorBlock(text(`jit.${reason}`))}<p>${text('federation.whatNow')}</p>`;
     sendPage(res, jitStatus(reason), text(`jit.${reason}.title`), body);
   },
 

@@ -116,8 +116,8 @@ export function federationRouter(ctx: AppContext, log: Logger, pages: Federation
       res.redirect(303, `${PROMPT_PATH}/${pending.interactionUid}`);
       return;
     }
-    log.info('federated login refused by JIT provisioning', { idp: idpName, reason: outcome.reason });
-    pages.jitFailure(res, outcome.reason, outcome.message);
+    log.info('federated login refused by JIT provisioning', { idp: idpName, reason: outcome.reason, message: outcome.message });
+    pages.jitFailure(res, outcome.reason);
   };
 
   router.get(CALLBACK_PATH, async (req, res) => {
