@@ -138,8 +138,8 @@ afterAll(async () => {
 });
 
 /** A journey in a fresh browser context, with a screenshot of wherever it ends (pass or fail). */
-async function journey(name: string, steps: (page: Page) => Promise<void>): Promise<void> {
-  const context = await browser.newContext();
+async function journey(name: string, steps: (page: Page) => Promise<void>, device: 'laptop' | 'phone' = 'laptop'): Promise<void> {
+  const context = await browser.newContext(device === 'phone' ? { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true } : {});
   const page = await context.newPage();
   try {
     await steps(page);
@@ -156,6 +156,7 @@ async function chooseAtIs1(page: Page, idp: string, prompt?: 'login'): Promise<v
 }
 
 async function signInAtIs2(page: Page): Promise<void> {
+  await expectAccessibleForm(page);
   await page.getByLabel('Username').fill('carol');
   await page.getByLabel('Password').fill(CAROL_PASSWORD);
   await page.getByRole('button', { name: 'Sign in' }).click();
@@ -167,6 +168,24 @@ async function signInAtStandalone(page: Page, sub: string): Promise<void> {
   await page.locator('input[name=password]').fill('any');
   await page.locator('button[type=submit]').click();
   await page.locator('button[type=submit]').click(); // its consent page: Continue
+}
+
+/**
+ * The page's form is usable without a mouse or sight: every visible field has a label, the page fits the viewport's
+ * width (no sideways scrolling on a phone), and the first field or button takes the keyboard focus with Tab.
+ */
+async function expectAccessibleForm(page: Page): Promise<void> {
+  // Evaluated in the page (a string: this project's TypeScript has no DOM library).
+  const report = await page.evaluate<{ unlabelled: string[]; overflow: number; lang: string }>(`({
+    unlabelled: [...document.querySelectorAll('input:not([type=hidden])')].filter((i) => i.labels.length === 0).map((i) => i.outerHTML),
+    overflow: document.documentElement.scrollWidth - window.innerWidth,
+    lang: document.documentElement.lang,
+  })`);
+  expect(report.unlabelled).toEqual([]);
+  expect(report.overflow).toBeLessThanOrEqual(0);
+  expect(report.lang).toBe('en');
+  await page.keyboard.press('Tab');
+  expect(await page.evaluate<string>('document.activeElement ? document.activeElement.tagName : ""')).toMatch(/^(INPUT|BUTTON)$/);
 }
 
 /** A screenshot of a step on the way (the journey's end gets one anyway). */
@@ -226,6 +245,7 @@ describe('the standalone oidc-provider, with the prompt schemes', () => {
       await chooseAtIs1(page, 'standalone');
       await signInAtStandalone(page, 'dave-sub');
       await expect.poll(() => page.textContent('h1')).toBe('Create your account');
+      await expectAccessibleForm(page);
       // The IdP suggests "carol", a local user here: refused and asked again (CVE-2023-6837: never asserted as her).
       expect(await page.getByLabel('Username').inputValue()).toBe('carol');
       await page.getByLabel('Password').fill('Dave-Chosen-Pass-1!');
@@ -238,7 +258,7 @@ describe('the standalone oidc-provider, with the prompt schemes', () => {
       const sub = await expectSignedIn(page);
       expect(await userAt(is1, 'dave')).toMatchObject({ id: sub, displayName: 'Dave Prompt' });
       expect(sub).not.toBe((await userAt(is1, 'carol'))!.id);
-    });
+    }, 'phone');
     // Dave's chosen password signs him in locally at IS1 (the sample application's local form).
     await journey('standalone-prompt-password-local-login', async (page) => {
       await page.goto(`${rp.url}/login?prompt=login`);

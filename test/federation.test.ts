@@ -274,3 +274,57 @@ describe('what a hostile identity provider answers ends on a clear page, with no
     }
   });
 });
+
+describe('a JIT prompt left unanswered', () => {
+  it('times out: the late answer gets a clear page, and nothing is created', async () => {
+    const jitPath = `/api/server/v1/identity-providers/${idpId}/provisioning/jit`;
+    expect((await json(is1, 'PUT', jitPath, { enabled: true, scheme: 'prompt_consent', promptTimeoutSeconds: 30 })).status).toBe(200);
+    try {
+      idp.claims({ sub: 'slow-1', preferred_username: 'slow-one' });
+      const before = await userCount();
+      const jar = new CookieJar();
+      const prompt = await follow(`${rp.url}/login`, jar);
+      expect(prompt.url.pathname).toMatch(/^\/commonauth\/prompt\//);
+      expect(prompt.status).toBe(200);
+      expect(prompt.body).toContain('Allow account creation');
+      const csrf = /name="csrf" value="([^"]+)"/.exec(prompt.body)![1]!;
+      await new Promise((resolve) => setTimeout(resolve, 32_000));
+      const cookie = jar.header(prompt.url);
+      const late = await fetch(prompt.url, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded', ...(cookie && { cookie }) },
+        body: new URLSearchParams({ csrf, consent: 'yes' }).toString(),
+      });
+      expect(late.status).toBe(403);
+      expect(await late.text()).toContain('Sign-in timed out');
+      expect(await userCount()).toBe(before);
+    } finally {
+      await json(is1, 'PUT', jitPath, { enabled: true });
+    }
+  }, 90_000);
+
+  it('a prompt page without the browser that came back from the IdP, or a form without its token, is refused', async () => {
+    const jitPath = `/api/server/v1/identity-providers/${idpId}/provisioning/jit`;
+    expect((await json(is1, 'PUT', jitPath, { enabled: true, scheme: 'prompt_consent' })).status).toBe(200);
+    try {
+      idp.claims({ sub: 'csrf-1', preferred_username: 'csrf-one' });
+      const before = await userCount();
+      const jar = new CookieJar();
+      const prompt = await follow(`${rp.url}/login`, jar);
+      expect(prompt.status).toBe(200);
+      expect((await follow(prompt.url, new CookieJar())).status).toBe(400); // another browser
+      const cookie = jar.header(prompt.url)!;
+      const forged = await fetch(prompt.url, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded', cookie },
+        body: new URLSearchParams({ csrf: 'x'.repeat(43), consent: 'yes' }).toString(),
+      });
+      expect(forged.status).toBe(400);
+      expect(await userCount()).toBe(before);
+    } finally {
+      await json(is1, 'PUT', jitPath, { enabled: true });
+    }
+  });
+});

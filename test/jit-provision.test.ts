@@ -12,6 +12,7 @@ import { jitInput } from '../src/federation/config.js';
 import { answerJitPrompt, jitWorkflowId, startJitLogin } from '../src/federation/jit-client.js';
 import type { JitOutcome, JitProvisionInput } from '../src/federation/jit-types.js';
 import { RESIDENT_APPLICATION_ID } from '../src/provisioning/defaults.js';
+import { EncryptionCodec } from '../src/temporal/codec.js';
 import { createDataConverter } from '../src/temporal/connection.js';
 import { json, startInstance, type Instance, type Json } from './harness.js';
 import { startScriptedTarget, type ScriptedTarget } from './support/scripted-target.js';
@@ -298,6 +299,25 @@ describe('prompts', () => {
     expect((await grant('jit-chosen', 'Chosen-pass-1')).status).toBe(200);
     expect((await grant('jit-victim', 'Chosen-pass-1')).status).toBe(400);
     expect((await grant('jit-victim', 'Victim-pass-1')).status).toBe(200);
+    // Neither password is readable in the login's workflow history, even decoded with the keyring itself, unmasked
+    // (what an operator holding the key could do): the chosen one entered the workflow sealed.
+    const history = await client.workflow.getHandle(started.workflowId).fetchHistory();
+    const payloads: Array<{ metadata?: Record<string, Uint8Array> | null; data?: Uint8Array | null }> = [];
+    const collect = (v: unknown): void => {
+      if (Array.isArray(v)) v.forEach(collect);
+      else if (v && typeof v === 'object' && !(v instanceof Uint8Array)) {
+        const o = v as Record<string, unknown>;
+        if (o.data instanceof Uint8Array && o.metadata && typeof o.metadata === 'object') payloads.push(o);
+        else Object.values(o).forEach(collect);
+      }
+    };
+    collect(history.events);
+    const clear = (await new EncryptionCodec(new SecretBox(parseKeyring(a.encryptionKeys))).decode(payloads))
+      .map((p) => Buffer.from(p.data ?? new Uint8Array()).toString('utf8'))
+      .join('\n');
+    expect(clear).toContain('jit-chosen'); // it did decode
+    expect(clear).not.toContain('Chosen-pass-1');
+    expect(clear).not.toContain('Victim-pass-1');
   });
 
   it('validator: no prompt pending, or answers of the wrong shape, answer the prompt again with the error', async () => {
