@@ -130,6 +130,34 @@ describe('a login through the identity provider', () => {
   });
 });
 
+describe('an authenticator without discovery', () => {
+  it('uses the endpoints it was given and the client authentication method chosen', async () => {
+    const authenticator = `/api/server/v1/identity-providers/${idpId}/federated-authenticator`;
+    const explicit = await json(is1, 'PUT', authenticator, {
+      issuer: idp.issuer,
+      discovery: false,
+      authorizationEndpoint: `${idp.issuer}/authorize`,
+      tokenEndpoint: `${idp.issuer}/token`,
+      userinfoEndpoint: `${idp.issuer}/userinfo`,
+      jwksUri: `${idp.issuer}/jwks`,
+      clientId: 'is1',
+      clientAuthMethod: 'client_secret_post',
+      scopes: ['openid', 'profile', 'email'],
+      clockToleranceSeconds: 5,
+    });
+    expect(explicit.status, JSON.stringify(explicit.body)).toBe(200);
+    expect(explicit.body).toMatchObject({ discovery: false, clientSecret: '********' }); // the stored secret was kept
+    try {
+      idp.claims({ sub: 'hostile-sub-explicit', preferred_username: 'fed-explicit' });
+      const landing = await follow(`${rp.url}/login`);
+      expect(landing.status, landing.body).toBe(200);
+      expect(idp.requests.token.at(-1)).toMatchObject({ clientAuth: 'client_secret_post', clientAuthenticated: true });
+    } finally {
+      await json(is1, 'PUT', authenticator, { issuer: idp.issuer, clientId: 'is1', scopes: ['openid', 'profile', 'email'], clockToleranceSeconds: 5 });
+    }
+  });
+});
+
 describe('ten concurrent first logins of one person (Keycloak #49769 answers 500 there)', () => {
   it('all sign in, as one user with one link', async () => {
     idp.claims({ sub: 'hostile-sub-10x', preferred_username: 'fed-tenfold', email: 'ten@idp.example' });
