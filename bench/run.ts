@@ -2,11 +2,16 @@
  * `npm run bench`: SCIM creates through the whole path (HTTP -> InboundProvision -> user store ->
  * OutboundFanOut -> SCIM 2.0 connector -> a second instance), on the embedded PostgreSQL and on a real
  * PostgreSQL, for non-blocking and blocking links, at several concurrency levels; then GET by id and a
- * filtered list. It reports; it never fails on a number.
+ * filtered list ("scim"). Then S4 ("s4", bench/federated-login.ts): the time a federated login spends in this
+ * server (/commonauth, callback to redirect back), first login and returning user, next to the bare
+ * `oidc-provider` code exchange measured in the same run. It reports; it never fails on a number.
  *
- * Settings (environment): BENCH_REQUESTS (creates per level, default 120), BENCH_CONCURRENCY (default
- * "1,4,16"), BENCH_READS (default 400), BENCH_DATABASES ("embedded,postgres"), BENCH_DATABASE_URL (a
- * PostgreSQL server to create databases on; default: a throwaway cluster from the machine's PostgreSQL).
+ * Settings (environment): BENCH_SCENARIOS (which to run, default "scim,s4"; `BENCH_SCENARIOS=s4 npm run bench` is
+ * S4 alone, about a minute per database), BENCH_REQUESTS (creates per level, default 120), BENCH_CONCURRENCY
+ * (default "1,4,16"), BENCH_READS (default 400), BENCH_FED_SUBJECTS (S4's distinct subjects per level, default 40),
+ * BENCH_FED_CONCURRENCY (S4's levels, default "1,4"), BENCH_DATABASES ("embedded,postgres"; both scenario sets run
+ * on each), BENCH_DATABASE_URL (a PostgreSQL server to create databases on; default: a throwaway cluster from the
+ * machine's PostgreSQL).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -18,11 +23,16 @@ import { workflowsPath } from '../worker/main.js';
 import { eventually, linkScim2Target, startInstance, type Stack } from '../test/harness.js';
 import { freePort } from '../test/support/ports.js';
 import { startTempPostgres } from '../test/support/postgres.js';
+import { benchFederatedLogin } from './federated-login.js';
+import { fixed, machineLine, pcts, percentile } from './stats.js';
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 120);
 const LEVELS = (process.env.BENCH_CONCURRENCY ?? '1,4,16').split(',').map(Number);
 const READS = Number(process.env.BENCH_READS ?? 400);
 const DATABASES = (process.env.BENCH_DATABASES ?? 'embedded,postgres').split(',');
+const SCENARIOS = new Set((process.env.BENCH_SCENARIOS ?? 'scim,s4').split(',').map((s) => s.trim().toLowerCase()));
+const FED_SUBJECTS = Number(process.env.BENCH_FED_SUBJECTS ?? 40);
+const FED_LEVELS = (process.env.BENCH_FED_CONCURRENCY ?? '1,4').split(',').map(Number);
 
 interface Row {
   database: string;
@@ -35,11 +45,6 @@ interface Row {
   p95: number;
   p99: number;
   extra?: string;
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
 /** Runs `total` calls of `op` with `concurrency` in flight; returns latencies (ms) and errors. */
@@ -131,12 +136,8 @@ async function benchDatabase(database: string, stack: Stack, rows: Row[]): Promi
   }
 }
 
-function pcts(l: number[]) {
-  return { p50: percentile(l, 50), p95: percentile(l, 95), p99: percentile(l, 99) };
-}
-
 function printRow(r: Row): void {
-  const f = (n: number) => n.toFixed(1).padStart(8);
+  const f = fixed;
   process.stdout.write(
     `${r.database.padEnd(9)} ${r.scenario.padEnd(34)} c=${String(r.concurrency).padEnd(3)} n=${String(r.requests).padEnd(4)} err=${String(r.errors).padEnd(3)} ` +
       `${f(r.rps)} req/s  p50 ${f(r.p50)} ms  p95 ${f(r.p95)} ms  p99 ${f(r.p99)} ms${r.extra ? `  (${r.extra})` : ''}\n`,
@@ -144,9 +145,16 @@ function printRow(r: Row): void {
 }
 
 async function main(): Promise<void> {
-  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
-  process.stdout.write(`Machine: ${os.cpus().length} x ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}\n`);
-  process.stdout.write(`Two instances (api + worker processes each) on one Temporal dev server; A provisions to B over SCIM 2.0.\n\n`);
+  for (const s of SCENARIOS) if (s !== 'scim' && s !== 's4') throw new Error(`BENCH_SCENARIOS: unknown scenario set "${s}" (scim, s4)`);
+  process.stdout.write(`${machineLine()}\n`);
+  if (SCENARIOS.has('scim')) process.stdout.write(`scim: two instances (api + worker processes each) on one Temporal dev server; A provisions to B over SCIM 2.0.\n`);
+  if (SCENARIOS.has('s4')) {
+    process.stdout.write(
+      `s4: one instance federated to a standalone oidc-provider (silent JIT) and the sample RP; ${FED_SUBJECTS} subjects per level; ` +
+        `S4 times /commonauth (callback to 303), ref times openid-client's code exchange at the same provider.\n`,
+    );
+  }
+  process.stdout.write('\n');
   const cli = await acquireTemporalCli({ cliPath: process.env.TEMPORAL_CLI_PATH });
   const temporal = await startDevServer({ cliPath: cli, port: await freePort(), uiPort: await freePort(), output: null });
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'provisioning-bench-'));
@@ -168,7 +176,9 @@ async function main(): Promise<void> {
           continue;
         }
       }
-      await benchDatabase(database, { temporalAddress: temporal.address, workflowBundle: bundlePath, postgresUrl }, rows);
+      const stack: Stack = { temporalAddress: temporal.address, workflowBundle: bundlePath, postgresUrl };
+      if (SCENARIOS.has('scim')) await benchDatabase(database, stack, rows);
+      if (SCENARIOS.has('s4')) await benchFederatedLogin(database, stack, { subjects: FED_SUBJECTS, levels: FED_LEVELS });
     }
   } finally {
     pg?.stop();
