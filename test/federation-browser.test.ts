@@ -236,6 +236,45 @@ describe('the seed: IS1 federates to IS2 and provisions silently', () => {
     });
     await eventually(async () => ((await userAt(is2, 'FROM-IS1/carol'))?.displayName === 'Carol Renamed' ? true : undefined), 30_000, 'the update at IS2');
   });
+
+  it('re-login under SYNC_NONE keeps the local attributes; under PRESERVE_LOCAL only empty ones are filled', async () => {
+    const jitPath = `/api/server/v1/identity-providers/${is2IdpId}/provisioning/jit`;
+    const jit = (attributeSync: string) =>
+      json(is1, 'PUT', jitPath, { enabled: true, scheme: 'provision_silently', attributeSync, groups: { claim: 'groups', mappings: [{ value: 'engineering', group: 'eng' }] } });
+    const carolAtIs2 = (await userAt(is2, 'carol'))!;
+    const renameAtIs2 = (displayName: string, familyName: string) =>
+      json(is2, 'PATCH', `/scim2/Users/${carolAtIs2.id as string}`, {
+        schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+        Operations: [{ op: 'replace', path: 'displayName', value: displayName }, { op: 'replace', path: 'name.familyName', value: familyName }],
+      });
+    const carolAtIs1 = (await userAt(is1, 'carol'))!;
+    try {
+      expect((await jit('SYNC_NONE')).status).toBe(200);
+      expect((await renameAtIs2('Carol SyncNone', 'NoSync')).status).toBe(200);
+      await journey('is2-relogin-sync-none', async (page) => {
+        await chooseAtIs1(page, 'IS2');
+        await signInAtIs2(page);
+        await expectSignedIn(page);
+      });
+      expect(await userAt(is1, 'carol')).toMatchObject({ displayName: 'Carol Renamed', name: { familyName: 'Seed' }, meta: { version: (carolAtIs1.meta as { version: string }).version } });
+
+      // PRESERVE_LOCAL: an operator emptied the family name here; the next login fills it, and keeps the display name.
+      expect((await json(is1, 'PATCH', `/scim2/Users/${carolAtIs1.id as string}`, {
+        schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+        Operations: [{ op: 'remove', path: 'name.familyName' }],
+      })).status).toBe(200);
+      expect((await jit('PRESERVE_LOCAL')).status).toBe(200);
+      expect((await renameAtIs2('Carol Preserve', 'Filled')).status).toBe(200);
+      await journey('is2-relogin-preserve-local', async (page) => {
+        await chooseAtIs1(page, 'IS2');
+        await signInAtIs2(page);
+        await expectSignedIn(page);
+      });
+      expect(await userAt(is1, 'carol')).toMatchObject({ displayName: 'Carol Renamed', name: { familyName: 'Filled' } });
+    } finally {
+      await jit('OVERRIDE_ALL');
+    }
+  });
 });
 
 describe('the standalone oidc-provider, with the prompt schemes', () => {

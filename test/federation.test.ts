@@ -130,6 +130,23 @@ describe('a login through the identity provider', () => {
   });
 });
 
+describe('WSO2-2024-3179: silent JIT never overwrites or takes over an unlinked local user with the same username', () => {
+  it('refuses the login with a clear page and leaves the local user as it was', async () => {
+    const local = await json(is1, 'POST', '/scim2/Users', { userName: 'fed-taken', displayName: 'The Local One', password: 'Local-Only-Pass-1!' });
+    expect(local.status).toBe(201);
+    idp.claims({ sub: 'hostile-sub-taker', preferred_username: 'fed-taken', name: 'The Taker', email: 'taker@idp.example', email_verified: true });
+    const before = await userCount();
+    const landing = await follow(`${rp.url}/login`);
+    expect(landing.status).toBe(403);
+    expect(landing.body).toContain('Account name in use');
+    expectNothingLeaked(landing.body);
+    expect(await userCount()).toBe(before);
+    const after = await json(is1, 'GET', `/scim2/Users/${local.body.id as string}`);
+    expect(after.body).toMatchObject({ displayName: 'The Local One', meta: { version: (local.body.meta as { version: string }).version } });
+    expect((await json(is1, 'GET', `/api/server/v1/users/${local.body.id as string}/federated-links`)).body).toEqual([]);
+  });
+});
+
 describe('an authenticator without discovery', () => {
   it('uses the endpoints it was given and the client authentication method chosen', async () => {
     const authenticator = `/api/server/v1/identity-providers/${idpId}/federated-authenticator`;

@@ -315,9 +315,16 @@ describe('InboundProvision', () => {
 describe('recorded histories', () => {
   const files = fs.existsSync(HISTORIES) ? fs.readdirSync(HISTORIES).filter((f) => f.endsWith('.json')) : [];
 
-  it('exist for both workflows, the fan-out from before and after updates were folded', () => {
+  it('exist for every provisioning workflow, the fan-out from before and after updates were folded', () => {
     // outbound-fan-out-ordered predates the 'fold-superseded-updates' patch: replaying it checks that patch's guard.
-    expect(files.sort()).toEqual(['inbound-provision-blocking.json', 'outbound-fan-out-folded.json', 'outbound-fan-out-ordered.json']);
+    // The JitProvision ones are recorded by workflows/jit-provision.test.ts.
+    expect(files.sort()).toEqual([
+      'inbound-provision-blocking.json',
+      'jit-provision-prompt.json',
+      'jit-provision-silent.json',
+      'outbound-fan-out-folded.json',
+      'outbound-fan-out-ordered.json',
+    ]);
   });
 
   it.each(files)('%s replays deterministically on the current workflow code', async (file) => {
