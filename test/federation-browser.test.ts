@@ -316,7 +316,7 @@ describe('the standalone oidc-provider, with the prompt schemes', () => {
       await chooseAtIs1(page, 'standalone');
       await signInAtStandalone(page, 'erin-sub');
       await expect.poll(() => page.textContent('h1')).toBe('Allow account creation');
-      expect(await page.textContent('body')).toContain('erin@standalone.example');
+      expect(await page.textContent('body')).toContain('Email: erin@standalone.example');
       await shot(page, 'standalone-prompt-consent-page');
       await page.getByRole('button', { name: 'Continue' }).click();
       expect(await expectSignedIn(page)).toBe((await userAt(is1, 'erin'))!.id);

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KeyedDigest } from '../src/crypto/keyed-digest.js';
 import { startChild, type ManagedChild } from '../src/process/child.js';
 import { PROJECT_ROOT } from '../src/temporal/cli-binary.js';
-import { startInstance, type Instance } from './harness.js';
+import { eventually, startInstance, type Instance } from './harness.js';
 import { freePort } from './support/ports.js';
 
 const ENCRYPTION_KEYS = `k1:${crypto.randomBytes(32).toString('base64')}`;
@@ -430,6 +430,24 @@ describe('a second api process on the same database', () => {
       expect(res.status).toBe(401);
       expect(res.headers.get('www-authenticate')).toContain('error="invalid_token"');
     }
+  });
+
+  it('a signing key rotated through one process becomes the other one\'s signing key within seconds, the old ones still published', async () => {
+    const jwks = async (base: string) => ((await (await fetch(`${base}/oauth2/jwks`)).json()) as { keys: Array<{ kid: string }> }).keys.map((k) => k.kid);
+    const before = await jwks(base2);
+    const rotated = await fetch(`${is.baseUrl}/api/server/v1/keys/rotate`, {
+      method: 'POST',
+      headers: { Authorization: `Basic ${Buffer.from(`${is.admin.username}:${is.admin.password}`).toString('base64')}` },
+    });
+    expect(rotated.status).toBe(200);
+    const fresh = (await jwks(is.baseUrl))[0]!;
+    expect(before).not.toContain(fresh);
+    // The other process checks the keys' version at most every 3 s (src/http/oauth/provider.ts).
+    const seen = await eventually(async () => {
+      const kids = await jwks(base2);
+      return kids[0] === fresh ? kids : undefined;
+    }, 15_000, 'the second process publishing the new key');
+    expect(seen).toEqual(expect.arrayContaining(before)); // the old keys stay published
   });
 });
 

@@ -35,7 +35,7 @@ import {
 import type { createActivities } from '../activities/index.js';
 import type { JitPreparation } from '../activities/jit.js';
 import type { JitScheme } from '../src/federation/config.js';
-import type { JitAnswer, JitFailureReason, JitOutcome, JitPromptKind, JitProvisionInput } from '../src/federation/jit-types.js';
+import type { JitAnswer, JitFailureReason, JitOutcome, JitPromptErrorCode, JitPromptKind, JitProvisionInput } from '../src/federation/jit-types.js';
 import type { DeliveryReport, Initiator, MultiValue, OutboundTarget, UserInput, UserRecord } from '../src/provisioning/types.js';
 import type { UserSnapshot } from '../src/userstore/users.js';
 import { IdentityProviderKey, ProvisioningOutcomeKey, UserIdKey, UserNameKey } from '../src/temporal/search-attributes.js';
@@ -314,8 +314,9 @@ async function prompted(
     if (suggestionTaken) return usernameTaken(prep.newUser.userName);
   }
   let error: string | undefined;
+  let errorCode: JitPromptErrorCode | undefined;
   for (let attempt = 0; attempt < MAX_PROMPT_ANSWERS; attempt++) {
-    prompter.show({ state: 'prompt', prompt: kind, suggestedUserName: prep.userName ?? '', attributes: prep.consent, ...(error !== undefined && { error }) });
+    prompter.show({ state: 'prompt', prompt: kind, suggestedUserName: prep.userName ?? '', attributes: prep.consent, ...(error !== undefined && { error, errorCode }) });
     const answer = await prompter.nextAnswer(timeoutMs);
     if (!answer) return failed('abandoned', 'The sign-in waited too long for your answer and was stopped; no account was created. Sign in again to start over.');
     if (!answer.consent) return failed('declined', 'You declined, so no account was created.');
@@ -327,6 +328,7 @@ async function prompted(
       const check = await reads.checkJitUserName({ domain: prep.newUser.domain, userName: chosen });
       if (!check.ok) {
         error = check.message;
+        errorCode = check.taken ? 'username_taken' : 'username_invalid';
         continue;
       }
       user = { ...user, userName: chosen };
@@ -337,11 +339,13 @@ async function prompted(
     if (result.rejected.status === 409) {
       if (!choosesName) return usernameTaken(user.userName);
       error = `The username '${user.userName}' is already taken here; choose another`;
+      errorCode = 'username_taken';
       continue;
     }
     // The password policy's refusal (or another value the store refuses) is shown on the prompt, to be answered again.
     if (kind !== 'consent' && result.rejected.detail.startsWith('The password')) {
       error = result.rejected.detail;
+      errorCode = 'password_refused';
       continue;
     }
     return failed('invalid_claims', `An account cannot be made from this answer: ${result.rejected.detail}`);

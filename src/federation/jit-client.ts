@@ -104,5 +104,5 @@ function gone(): JitOutcome {
 }
 
 function withError(outcome: JitOutcome, error: string): JitOutcome {
-  return outcome.state === 'prompt' ? { ...outcome, error } : outcome;
+  return outcome.state === 'prompt' ? { ...outcome, error, errorCode: 'answer_refused' } : outcome;
 }

@@ -37,6 +37,9 @@ export interface JitProvisionInput {
   blockingTimeoutMs: number;
 }
 
+/** Why an answer to a prompt was refused: the page shows the texts module's words for it. */
+export type JitPromptErrorCode = 'username_taken' | 'username_invalid' | 'password_refused' | 'answer_refused';
+
 /** Which prompt the person is shown (WSO2's schemes other than "provision silently"). */
 export type JitPromptKind = 'username_password_consent' | 'password_consent' | 'consent';
 
@@ -60,8 +63,10 @@ export type JitOutcome =
       suggestedUserName: string;
       /** What will be stored, for the consent text: SCIM attribute and value, in the order shown. */
       attributes: Array<{ attribute: string; value: string }>;
-      /** Set when a previous answer was refused (e.g. the chosen username is taken): shown above the form. */
+      /** Set when a previous answer was refused (e.g. the chosen username is taken), in English, for logs and the API. */
       error?: string | undefined;
+      /** Why, for the page's text (src/http/pages/texts.ts `jit.prompt.error.*`); `error` then carries the detail. */
+      errorCode?: JitPromptErrorCode | undefined;
     }
   | { state: 'failed'; reason: JitFailureReason; message: string };
 

@@ -9,7 +9,13 @@ import type { JitFailureReason, JitOutcome } from '../../federation/jit-types.js
 import type { FederationFailure } from '../../federation/relying-party.js';
 import { html } from '../pages/html.js';
 import { errorBlock, sendPage } from '../pages/layout.js';
-import { text } from '../pages/texts.js';
+import { isTextKey, text } from '../pages/texts.js';
+
+/** An attribute's name for people (the texts module's), or its SCIM path when it has none. */
+function attributeLabel(attribute: string): string {
+  const key = `jit.attribute.${attribute}`;
+  return isTextKey(key) ? text(key) : attribute;
+}
 
 export type FederationErrorKey = FederationFailure | 'idp_unknown' | 'login_expired' | 'unavailable' | 'unexpected';
 
@@ -54,8 +60,13 @@ export const federationPages: FederationPages = {
     const attributes =
       outcome.attributes.length === 0
         ? ''
-        : html`<p>${text('jit.prompt.attributes')}</p><ul>${outcome.attributes.map((a) => html`<li><strong>${a.attribute}</strong>: ${a.value}</li>`)}</ul>`;
-    const body = html`${errorBlock(outcome.error)}<p>${text(`jit.prompt.${kind}`, { userName: outcome.suggestedUserName })}</p>${attributes}
+        : html`<p>${text('jit.prompt.attributes')}</p><ul>${outcome.attributes.map((a) => html`<li><strong>${attributeLabel(a.attribute)}</strong>: ${a.value}</li>`)}</ul>`;
+    // The refusal in the texts module's words; the detail (the username rules', the password policy's) below it.
+    const refusal =
+      outcome.errorCode === undefined
+        ? errorBlock(outcome.error)
+        : html`${errorBlock(text(`jit.prompt.error.${outcome.errorCode}`))}${outcome.errorCode === 'username_taken' || outcome.error === undefined ? '' : html`<p class="hint">${text('jit.prompt.error.detail', { detail: outcome.error })}</p>`}`;
+    const body = html`${refusal}<p>${text(`jit.prompt.${kind}`, { userName: outcome.suggestedUserName })}</p>${attributes}
 <form method="post" action="${action}">
 <input type="hidden" name="csrf" value="${csrf}">
 <input type="hidden" name="consent" value="yes">
