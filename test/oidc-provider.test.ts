@@ -222,6 +222,18 @@ describe('authorization code with PKCE', () => {
     await expect(client.refreshTokenGrant(config, tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
   });
 
+  it('remembers consent across sessions (a new browser is not asked again) until an operator revokes it', async () => {
+    const app = await createApp({ name: 'remembering', grantTypes: ['authorization_code'], redirectUris: [CALLBACK] });
+    const config = await rp(app);
+    await signIn(config, 'CORP/bob', { expectConsent: true });
+    await signIn(config, 'CORP/bob', { expectConsent: false }); // a fresh jar: a new session
+    const consents = await json(is, 'GET', `/api/server/v1/users/${bobId}/consents`);
+    expect(consents.body).toEqual(expect.arrayContaining([expect.objectContaining({ applicationId: app.id, application: 'remembering', scopes: expect.arrayContaining(['openid', 'profile', 'email', 'groups']) })]));
+    expect((await is.request('DELETE', `/api/server/v1/users/${bobId}/consents/${app.id}`)).status).toBe(204);
+    expect((await is.request('DELETE', `/api/server/v1/users/${bobId}/consents/${app.id}`)).status).toBe(404);
+    await signIn(config, 'CORP/bob', { expectConsent: true });
+  });
+
   it('skips consent for an application with skipConsent', async () => {
     const { tokens } = await signIn(await rp(skip), 'CORP/bob', { expectConsent: false });
     expect(tokens.claims()!.sub).toBe(bobId);
@@ -263,9 +275,9 @@ describe('the login page', () => {
     expect(without.left).toBeUndefined();
     const wrong = await login(jar, page, 'CORP/bob', 'Secret-pass-1', { csrf: 'x'.repeat(43) });
     expect(wrong.status).toBe(403);
-    // The right token still works afterwards.
+    // The right token still works afterwards (and Bob allowed `web` in the first test: remembered, no consent page).
     const ok = await login(jar, page, 'CORP/bob', 'Secret-pass-1');
-    expect(ok.url.pathname).toBe('/authenticationendpoint/oauth2_consent.do');
+    expect(ok.left?.href.startsWith(CALLBACK), ok.body).toBe(true);
   });
 
   it('refuses an inactive user with the same message as a wrong password', async () => {

@@ -53,3 +53,24 @@ ALTER TABLE "federated_link" ADD CONSTRAINT "federated_link_user_id_fkey" FOREIG
 ALTER TABLE "federated_link" ADD CONSTRAINT "federated_link_idp_id_fkey" FOREIGN KEY ("idp_id") REFERENCES "identity_provider"("id") ON DELETE CASCADE ON UPDATE CASCADE;
 -- CreateIndex
 CREATE INDEX "federation_request_interaction_uid_idx" ON "federation_request"("interaction_uid");
+
+-- CreateTable
+CREATE TABLE "oauth_consent" (
+    "user_id" UUID NOT NULL,
+    "application_id" UUID NOT NULL,
+    "scopes" TEXT[] DEFAULT ARRAY[]::TEXT[],
+    "claims" TEXT[] DEFAULT ARRAY[]::TEXT[],
+    "created_at" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "updated_at" TIMESTAMP(3) NOT NULL,
+
+    CONSTRAINT "oauth_consent_pkey" PRIMARY KEY ("user_id","application_id")
+);
+
+-- CreateIndex
+CREATE INDEX "oauth_consent_application_id_idx" ON "oauth_consent"("application_id");
+
+-- AddForeignKey
+ALTER TABLE "oauth_consent" ADD CONSTRAINT "oauth_consent_user_id_fkey" FOREIGN KEY ("user_id") REFERENCES "scim_user"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+
+-- AddForeignKey
+ALTER TABLE "oauth_consent" ADD CONSTRAINT "oauth_consent_application_id_fkey" FOREIGN KEY ("application_id") REFERENCES "application"("id") ON DELETE CASCADE ON UPDATE CASCADE;

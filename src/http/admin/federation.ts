@@ -13,7 +13,7 @@
  *   PUT    /users/{id}/email-verified  { "verified": true }          an operator vouches for the user's primary email
  *                                                                    (association by verified email needs it)
  */
-import { Router, type Request } from 'express';
+import { Router } from 'express';
 import { z } from 'zod';
 import { federatedAuthenticatorInput, jitInput } from '../../federation/config.js';
 import { deleteLink, listLinks } from '../../federation/links.js';
@@ -21,16 +21,11 @@ import { jitReferenceProblems } from '../../federation/settings-check.js';
 import { federatedAuthenticatorView, jitSettingsOf, sealFederatedAuthenticator, storedFederatedAuthenticator } from '../../federation/store.js';
 import { Prisma } from '../../generated/prisma/client.js';
 import { AdminError, identityProviderUpdateInput, parseInput, ProvisioningConfigService } from '../../provisioning/connectors.js';
-import { isUuid } from '../../userstore/users.js';
 import type { AppContext } from '../context.js';
+import { uuidParam } from './params.js';
 
 const emailVerifiedInput = z.object({ verified: z.boolean() }).strict();
 
-function idParam(req: Request, name: string): string {
-  const value = req.params[name];
-  if (typeof value !== 'string' || !isUuid(value)) throw new AdminError(404, 'not_found', `No resource with id '${String(value)}'`);
-  return value;
-}
 
 export function federationAdminRouter(ctx: AppContext): Router {
   const router = Router();
@@ -45,7 +40,7 @@ export function federationAdminRouter(ctx: AppContext): Router {
   };
 
   router.patch('/identity-providers/:id', async (req, res) => {
-    const id = idParam(req, 'id');
+    const id = uuidParam(req, 'id');
     const input = parseInput(identityProviderUpdateInput, req.body);
     await idpRow(id);
     await ctx.db.identityProvider.update({
@@ -60,12 +55,12 @@ export function federationAdminRouter(ctx: AppContext): Router {
   });
 
   router.get('/identity-providers/:id/federated-authenticator', async (req, res) => {
-    const view = federatedAuthenticatorView(storedFederatedAuthenticator((await idpRow(idParam(req, 'id'))).federatedAuth));
+    const view = federatedAuthenticatorView(storedFederatedAuthenticator((await idpRow(uuidParam(req, 'id'))).federatedAuth));
     if (!view) throw new AdminError(404, 'not_found', 'This identity provider has no federated authenticator');
     res.json(view);
   });
   router.put('/identity-providers/:id/federated-authenticator', async (req, res) => {
-    const row = await idpRow(idParam(req, 'id'));
+    const row = await idpRow(uuidParam(req, 'id'));
     const previous = storedFederatedAuthenticator(row.federatedAuth);
     const body = req.body as Record<string, unknown> | undefined;
     // Write-only secret: a PUT without it keeps the stored one (the view never shows it, so it cannot be sent back).
@@ -77,16 +72,16 @@ export function federationAdminRouter(ctx: AppContext): Router {
     res.json(federatedAuthenticatorView(stored));
   });
   router.delete('/identity-providers/:id/federated-authenticator', async (req, res) => {
-    const row = await idpRow(idParam(req, 'id'));
+    const row = await idpRow(uuidParam(req, 'id'));
     await ctx.db.identityProvider.update({ where: { id: row.id }, data: { federatedAuth: Prisma.DbNull } });
     res.status(204).end();
   });
 
   router.get('/identity-providers/:id/provisioning/jit', async (req, res) => {
-    res.json(jitSettingsOf((await idpRow(idParam(req, 'id'))).jit));
+    res.json(jitSettingsOf((await idpRow(uuidParam(req, 'id'))).jit));
   });
   router.put('/identity-providers/:id/provisioning/jit', async (req, res) => {
-    const row = await idpRow(idParam(req, 'id'));
+    const row = await idpRow(uuidParam(req, 'id'));
     const settings = parseInput(jitInput, req.body);
     const problems = await jitReferenceProblems(ctx.db, settings);
     if (problems.length > 0) throw new AdminError(400, 'invalid_request', 'Invalid JIT settings', problems);
@@ -95,16 +90,16 @@ export function federationAdminRouter(ctx: AppContext): Router {
   });
 
   router.get('/users/:id/federated-links', async (req, res) => {
-    const id = idParam(req, 'id');
+    const id = uuidParam(req, 'id');
     await userExists(id);
     res.json(await listLinks(ctx.db, id));
   });
   router.delete('/users/:id/federated-links/:linkId', async (req, res) => {
-    if (!(await deleteLink(ctx.db, idParam(req, 'id'), idParam(req, 'linkId')))) throw new AdminError(404, 'not_found', 'The user has no such federated link');
+    if (!(await deleteLink(ctx.db, uuidParam(req, 'id'), uuidParam(req, 'linkId')))) throw new AdminError(404, 'not_found', 'The user has no such federated link');
     res.status(204).end();
   });
   router.put('/users/:id/email-verified', async (req, res) => {
-    const id = idParam(req, 'id');
+    const id = uuidParam(req, 'id');
     const input = parseInput(emailVerifiedInput, req.body);
     await userExists(id);
     await ctx.db.user.update({ where: { id }, data: { emailVerified: input.verified } });

@@ -40,6 +40,8 @@
  *   POST   /roles/{id}/users | /roles/{id}/groups                    assign ({ "users": [ids] } / { "groups": [ids] })
  *   DELETE /roles/{id}/users/{userId} | /roles/{id}/groups/{groupId} unassign
  *   GET    /users/{id}/roles                                         a user's roles (direct, via groups) and permissions
+ *   GET    /users/{id}/consents                                      what the user allowed each application (consent page)
+ *   DELETE /users/{id}/consents/{applicationId}                      revoke it: the next sign-in asks again (consents.ts)
  *   POST   /userstores                                               add a user store domain
  *   GET    /userstores                                               list
  *   DELETE /userstores/{name}                                        409 while users, groups or applications use it
@@ -91,9 +93,11 @@ import { resolveOutboundTargets, targetForConnector } from '../../provisioning/t
 import type { OutboundTarget, ProvisioningEvent } from '../../provisioning/types.js';
 import { requireAdmin, throttledMessage } from '../auth.js';
 import type { AppContext } from '../context.js';
+import { uuidParam } from './params.js';
 import { inputErrorOf, jsonBody } from '../input.js';
 import { keysAdminRouter } from './keys.js';
 import { reconcileAdminRouter, removeReconcileSchedule, syncReconcileSchedule } from './reconcile.js';
+import { consentsAdminRouter } from './consents.js';
 import { federationAdminRouter } from './federation.js';
 import { requestsAdminRouter } from './requests.js';
 import { rolesAdminRouter } from './roles.js';
@@ -103,11 +107,6 @@ import { securityAdminRouter } from './security.js';
 /** Admin bodies are configuration, never bulk data. */
 const ADMIN_BODY_LIMIT = '256kb';
 
-function uuidParam(req: Request, name: string): string {
-  const value = req.params[name];
-  if (typeof value !== 'string' || !isUuid(value)) throw new AdminError(404, 'not_found', `No resource with id '${String(value)}'`);
-  return value;
-}
 
 export function adminRouter(ctx: AppContext, log: Logger): Router {
   const router = Router();
@@ -135,6 +134,8 @@ export function adminRouter(ctx: AppContext, log: Logger): Router {
   router.use(rolesAdminRouter(ctx));
   // The OpenID Provider's signing keys: /keys, /keys/rotate (src/http/admin/keys.ts).
   router.use(keysAdminRouter(ctx));
+  // Consents users gave applications on the consent page: /users/{id}/consents (src/http/admin/consents.ts).
+  router.use(consentsAdminRouter(ctx));
   // Federated login: the OIDC authenticator, JIT settings, PATCH of an IdP, users' federated links (src/http/admin/federation.ts).
   router.use(federationAdminRouter(ctx));
 

@@ -44,6 +44,7 @@ import type { AppContext } from '../context.js';
 import { promptPath } from '../pages/paths.js';
 import { logoutSource, postLogoutSuccessSource, renderProviderError } from '../pages/provider-pages.js';
 import { prismaAdapter } from './adapter.js';
+import { rememberedConsent } from './consents.js';
 import { OIDC_SCOPES, SCOPE_CLAIMS, userClaims } from './claims.js';
 import { clientAuthGuard } from './client-guard.js';
 import { registerGrants } from './grants.js';
@@ -145,8 +146,8 @@ export async function createOAuthServer(deps: { config: Config; db: PrismaClient
       Session: SESSION_TTL_SECONDS,
       Interaction: INTERACTION_TTL_SECONDS,
     },
-    // Consent is remembered in the grant the person gave (found through their session); an application with
-    // skipConsent gets a grant of the OIDC scopes it asked for, without a page.
+    // Consent is remembered in the grant the person gave (found through their session) and, across sessions, in
+    // oauth_consent; an application with skipConsent gets a grant of the OIDC scopes it asked for, without a page.
     async loadExistingGrant(ctx: KoaContextWithOIDC) {
       const client = ctx.oidc.client!;
       const grantId = ctx.oidc.result?.consent?.grantId ?? ctx.oidc.session!.grantIdFor(client.clientId);
@@ -155,7 +156,19 @@ export async function createOAuthServer(deps: { config: Config; db: PrismaClient
         if (grant) return grant;
       }
       const accountId = ctx.oidc.session?.accountId;
-      if ((client as unknown as ClientExtras).skip_consent !== true || !accountId) return undefined;
+      if (!accountId) return undefined;
+      if ((client as unknown as ClientExtras).skip_consent !== true) {
+        // A new session: the consent the user gave this application before, if any (src/http/oauth/consents.ts); the
+        // provider then asks only for what it does not cover.
+        const remembered = await rememberedConsent(db, accountId, client.clientId);
+        if (!remembered) return undefined;
+        const grant = new ctx.oidc.provider.Grant({ clientId: client.clientId, accountId });
+        if (remembered.scopes.length > 0) grant.addOIDCScope(remembered.scopes.join(' '));
+        if (remembered.claims.length > 0) grant.addOIDCClaims(remembered.claims);
+        await grant.save();
+        ctx.oidc.session!.grantIdFor(client.clientId, grant.jti);
+        return grant;
+      }
       const grant = new ctx.oidc.provider.Grant({ clientId: client.clientId, accountId });
       const requested = [...(ctx.oidc.requestParamScopes ?? [])].filter((s) => client.scope?.split(' ').includes(s));
       if (requested.length > 0) grant.addOIDCScope(requested.join(' '));

@@ -31,6 +31,7 @@ import { createLogger } from '../../log.js';
 import type { AppContext } from '../context.js';
 import { stringProblem } from '../input.js';
 import { forwardedFromPublicUrl, oauthServer } from '../oauth/provider.js';
+import { rememberConsent } from '../oauth/consents.js';
 import { authenticateLocalUser } from '../oauth/user-login.js';
 import { CsrfTokens, CSRF_FIELD } from './csrf.js';
 import { html } from './html.js';
@@ -269,6 +270,8 @@ ${idps.map((idp) => html`<button type="submit" name="idp" value="${idp}" class="
     if (details.missingOIDCClaims?.length) grant.addOIDCClaims(details.missingOIDCClaims);
     for (const [indicator, scopes] of Object.entries(details.missingResourceScopes ?? {})) grant.addResourceScope(indicator, scopes.join(' '));
     const grantId = await grant.save();
+    // Remembered beyond this session, as WSO2 does, until an operator revokes it (src/http/oauth/consents.ts).
+    await rememberConsent(ctx.db, accountId, clientId, { scopes: details.missingOIDCScope ?? [], claims: details.missingOIDCClaims ?? [] });
     await provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
   });
 

@@ -38,7 +38,7 @@ export const TEXTS = {
   'consent.scope.other': 'Access: {scope}',
   'consent.allow': 'Allow',
   'consent.deny': 'Deny',
-  'consent.remembered': 'Your choice is remembered for this application while you stay signed in.',
+  'consent.remembered': 'Your choice is remembered for this application; an administrator can withdraw it.',
 
   'logout.title': 'Sign out',
   'logout.question': 'Do you want to sign out of {application}?',
