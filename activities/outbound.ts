@@ -19,10 +19,23 @@ import type { PrismaClient } from '../src/db/client.js';
 import { mapOutboundUser } from '../src/provisioning/attribute-mapping.js';
 import { loadConnectorConfig } from '../src/provisioning/connectors.js';
 import { provisioningRoleGate } from '../src/provisioning/provisioning-roles.js';
+import { RESIDENT_APPLICATION_ID } from '../src/provisioning/defaults.js';
 import { resolveOutboundTargets } from '../src/provisioning/targets.js';
 import { eventSubject, type DeliveryOutcome, type DeliveryReport, type GroupEvent, type OutboundTarget, type ProvisioningEvent, type SupersededEvent, type UserEvent } from '../src/provisioning/types.js';
 import { getGroup } from '../src/userstore/groups.js';
 import { enqueueProvisioningEvent } from '../src/provisioning/enqueue.js';
+
+/**
+ * Whether a link that routes changes of this application (or every change: the resident service provider's) to this
+ * connector has Enable Rules now. The event's target says what the links were when the change was accepted.
+ */
+async function rulesEnabledNow(db: PrismaClient, applicationId: string, connectorId: string): Promise<boolean> {
+  const link = await db.outboundLink.findFirst({
+    where: { connectorId, rulesEnabled: true, applicationId: { in: [...new Set([RESIDENT_APPLICATION_ID, applicationId])] } },
+    select: { id: true },
+  });
+  return link !== null;
+}
 
 export interface OutboundDeps {
   db: PrismaClient;
@@ -100,11 +113,15 @@ export function createOutboundActivities(deps: OutboundDeps) {
       await audit(event, target, 'held', { error });
       return { ...report('held', { error }), quarantined: true };
     }
-    if (target.rulesEnabled) {
-      // Rule evaluation (XACML-style policies) is not built yet: never send as if permitted, never drop.
+    if (target.rulesEnabled && (await rulesEnabledNow(db, event.initiator.applicationId, target.connectorId))) {
+      // Rule evaluation (XACML-style policies, issue #10) is not built yet: never send as if permitted, and never drop
+      // (this branch used to report `held` as an outcome the fan-out counted as done, losing the change). The
+      // delivery is held in order, like a quarantined connector's, and looked at again on a resume signal or every
+      // few minutes: once the link no longer has Enable Rules (checked on the links as they are now, not as they were
+      // when the change was accepted), it goes out.
       const error = 'held: Enable Rules is set on this link and no policy decision point is configured yet';
       await audit(event, target, 'held', { error });
-      return report('held', { error });
+      return { ...report('held', { error }), quarantined: true };
     }
     const where = { connectorId_resourceType_localId: { connectorId: target.connectorId, resourceType: event.resourceType, localId: event.localId } };
     const link = await db.remoteLink.findUnique({ where });
