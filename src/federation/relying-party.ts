@@ -168,7 +168,7 @@ export class RelyingParty {
     const key = `${idp.id}@${idp.revision}`;
     const cached = this.configs.get(key);
     if (cached && this.now() - cached.at < DISCOVERY_TTL_MS) return cached.config;
-    for (const k of this.configs.keys()) if (k.startsWith(`${idp.id}@`)) this.configs.delete(k);
+    this.forget(idp);
     const config = configure(idp);
     this.configs.set(key, { at: this.now(), config });
     config.catch(() => this.configs.delete(key));

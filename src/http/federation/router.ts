@@ -26,7 +26,7 @@ import { FederationError, RelyingParty, type RelyingPartyIdp } from '../../feder
 import { FederationRequests, REQUEST_TTL_MS, type PendingFederation } from '../../federation/requests.js';
 import type { Logger } from '../../log.js';
 import type { AppContext } from '../context.js';
-import { readCookie } from '../pages/csrf.js';
+import { cookieOf } from '../cookies.js';
 import { finishInteractionLogin } from '../pages/interactions.js';
 import { federationPages, type FederationPages } from './pages.js';
 
@@ -125,7 +125,7 @@ export function federationRouter(ctx: AppContext, log: Logger, pages: Federation
     const state = query.get('state') ?? '';
     const pending = await requests.consume(state);
     // Unknown, expired, or already used: a replayed callback (or one forged for someone else) is acted on never.
-    const cookie = pending ? readCookie(req, cookieName(pending.interactionUid)) : undefined;
+    const cookie = pending ? cookieOf(req, cookieName(pending.interactionUid)) : undefined;
     if (!pending || typeof cookie !== 'string' || !safeEqual(cookie, state)) {
       pages.error(res, 400, 'login_expired');
       return;
@@ -167,7 +167,7 @@ export function federationRouter(ctx: AppContext, log: Logger, pages: Federation
     const uid = req.params.uid;
     if (typeof uid !== 'string' || !UID.test(uid)) return undefined;
     const pending = await requests.forInteraction(uid);
-    const cookie = readCookie(req, `${cookieName(uid)}.prompt`);
+    const cookie = cookieOf(req, `${cookieName(uid)}.prompt`);
     if (!pending?.workflowId || typeof cookie !== 'string' || !safeEqual(cookie, csrf.digest(`cookie:${pending.id}`))) return undefined;
     return pending;
   };

@@ -14,6 +14,7 @@
 import crypto from 'node:crypto';
 import type { Request, Response } from 'express';
 import { KeyedDigest } from '../../crypto/keyed-digest.js';
+import { cookieOf } from '../cookies.js';
 import type { SecretBox } from '../../crypto/secret-box.js';
 import type { PrismaClient } from '../../db/client.js';
 
@@ -22,17 +23,6 @@ export const SESSION_COOKIE = 'provisioning_operator';
 export interface OperatorSession {
   username: string;
   expiresAt: Date;
-}
-
-/** The value of one cookie of a request (RFC 6265 §5.4 `cookie-string`), undefined when absent. */
-export function cookieOf(req: Request, name: string): string | undefined {
-  const header = req.headers.cookie;
-  if (!header) return undefined;
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
-  }
-  return undefined;
 }
 
 const COOKIE_VALUE = /^[A-Za-z0-9_-]{43}$/;

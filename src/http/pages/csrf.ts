@@ -8,20 +8,10 @@
  */
 import crypto from 'node:crypto';
 import type { Request, Response } from 'express';
+import { cookieOf } from '../cookies.js';
 
 export const CSRF_COOKIE = 'op_csrf';
 export const CSRF_FIELD = 'csrf';
-
-/** Reads one cookie from the Cookie header (RFC 6265 §5.4), without a parser dependency. */
-export function readCookie(req: Request, name: string): string | undefined {
-  const header = req.headers.cookie;
-  if (typeof header !== 'string' || header.length > 8192) return undefined;
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
-  }
-  return undefined;
-}
 
 const COOKIE_SHAPE = /^[A-Za-z0-9_-]{43}$/;
 
@@ -38,7 +28,7 @@ export class CsrfTokens {
 
   /** The token for a form of this sign-in; sets the cookie when the browser has none. */
   issue(req: Request, res: Response, uid: string): string {
-    let cookie = readCookie(req, CSRF_COOKIE);
+    let cookie = cookieOf(req, CSRF_COOKIE);
     if (cookie === undefined || !COOKIE_SHAPE.test(cookie)) {
       cookie = crypto.randomBytes(32).toString('base64url');
       res.cookie(CSRF_COOKIE, cookie, { httpOnly: true, sameSite: 'lax', secure: this.secure, path: this.path });
@@ -48,7 +38,7 @@ export class CsrfTokens {
 
   /** Whether the form's token is the one of this browser and this sign-in. */
   verify(req: Request, uid: string, presented: unknown): boolean {
-    const cookie = readCookie(req, CSRF_COOKIE);
+    const cookie = cookieOf(req, CSRF_COOKIE);
     if (cookie === undefined || !COOKIE_SHAPE.test(cookie) || typeof presented !== 'string' || presented.length > 100) return false;
     const expected = Buffer.from(this.token(cookie, uid));
     const given = Buffer.from(presented);
