@@ -31,6 +31,7 @@
 import crypto from 'node:crypto';
 import * as client from 'openid-client';
 import { json, startInstance, type Instance, type Stack } from '../test/harness.js';
+import { authorizationRequest } from '../test/support/authorization-request.js';
 import { freePort } from '../test/support/ports.js';
 import { sampleRpUrls, startSampleRp, type SampleRp } from '../test/support/sample-rp.js';
 import { CookieJar, signInWithDevInteractions, startStandaloneIdp, type StandaloneIdp } from '../test/support/standalone-idp.js';
@@ -149,18 +150,8 @@ async function federatedLogin(rp: SampleRp, server: Instance, idp: StandaloneIdp
 
 /** The reference: sign in at the provider as `sub`, then time the code exchange (and, apart, userinfo) alone. */
 async function bareExchange(config: client.Configuration, redirectUri: string, sub: string): Promise<{ exchange: Timed; userinfo: Timed }> {
-  const state = client.randomState();
-  const nonce = client.randomNonce();
-  const codeVerifier = client.randomPKCECodeVerifier();
   const started = performance.now();
-  const authorizationUrl = client.buildAuthorizationUrl(config, {
-    redirect_uri: redirectUri,
-    scope: SCOPE,
-    state,
-    nonce,
-    code_challenge: await client.calculatePKCECodeChallenge(codeVerifier),
-    code_challenge_method: 'S256',
-  });
+  const { url: authorizationUrl, state, nonce, codeVerifier } = await authorizationRequest(config, { redirectUri, scope: SCOPE });
   const callback = await signInWithDevInteractions(authorizationUrl, { login: sub });
   const t0 = performance.now();
   const tokens = await client.authorizationCodeGrant(config, callback, { pkceCodeVerifier: codeVerifier, expectedState: state, expectedNonce: nonce, idTokenExpected: true });

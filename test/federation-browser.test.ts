@@ -16,14 +16,14 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, json, startInstance, type Instance } from './harness.js';
+import { launchChromium } from './support/chromium.js';
 import { freePort } from './support/ports.js';
 import { sampleRpUrls, startSampleRp, type SampleRp } from './support/sample-rp.js';
 import { startStandaloneIdp, type StandaloneIdp } from './support/standalone-idp.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const CAROL_PASSWORD = 'Carol-at-IS2-2026!';
 
 let is1: Instance;
@@ -121,10 +121,7 @@ beforeAll(async () => {
   expect(link.status, JSON.stringify(link.body)).toBe(201);
 
   rp = await startSampleRp({ issuer: `${is1Base}/oauth2/token`, clientId: app.body.clientId as string, clientSecret: app.body.clientSecret as string, port: rpPort, scope: 'openid profile email' });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  browser = await launchChromium();
   shots = process.env.SCREENSHOT_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), 'federation-browser-'));
   fs.mkdirSync(shots, { recursive: true });
   console.log(`federation-browser screenshots: ${shots}`);

@@ -8,6 +8,8 @@
 import * as client from 'openid-client';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { authorizationRequest } from './support/authorization-request.js';
+import { CookieJar } from './support/standalone-idp.js';
 import { json, startInstance, type Instance } from './harness.js';
 
 /** Failures that lock a user here (ACCOUNT_LOCK_ON_FAILURE_MAX_ATTEMPTS); the address limit is kept far away. */
@@ -43,32 +45,6 @@ async function createUser(userName: string, extra: Record<string, unknown> = {})
   return res.body.id as string;
 }
 
-/** A browser's cookies: name and path as the key, sent when the path matches (RFC 6265 §5.1.4). */
-class CookieJar {
-  private readonly cookies = new Map<string, { name: string; value: string; path: string }>();
-
-  store(res: Response): void {
-    for (const line of res.headers.getSetCookie()) {
-      const [pair, ...attrs] = line.split(';');
-      const eq = pair!.indexOf('=');
-      const name = pair!.slice(0, eq).trim();
-      const value = pair!.slice(eq + 1).trim();
-      const path = attrs.map((a) => a.trim()).find((a) => a.toLowerCase().startsWith('path='))?.slice(5) ?? '/';
-      const expired = attrs.some((a) => /^max-age=0$/i.test(a.trim()) || /^expires=.*1970/i.test(a.trim()));
-      const key = `${name};${path}`;
-      if (expired || value === '') this.cookies.delete(key);
-      else this.cookies.set(key, { name, value, path });
-    }
-  }
-
-  header(url: URL): string {
-    return [...this.cookies.values()]
-      .filter((c) => url.pathname === c.path || url.pathname.startsWith(c.path.endsWith('/') ? c.path : `${c.path}/`))
-      .map((c) => `${c.name}=${c.value}`)
-      .join('; ');
-  }
-}
-
 interface Step {
   status: number;
   url: URL;
@@ -89,7 +65,7 @@ async function browse(jar: CookieJar, url: string | URL, init: { method?: string
     if (cookie) headers.Cookie = cookie;
     if (body !== undefined) headers['Content-Type'] = 'application/x-www-form-urlencoded';
     const res = await fetch(target, { method, headers, body, redirect: 'manual' });
-    jar.store(res);
+    jar.store(target, res);
     const location = res.headers.get('location');
     if (res.status >= 300 && res.status < 400 && location) {
       const next = new URL(location, target);
@@ -122,20 +98,8 @@ async function rp(app: App): Promise<client.Configuration> {
 }
 
 /** An authorization request with PKCE S256, state and nonce. */
-async function start(config: client.Configuration, scope = 'openid profile email groups', extra: Record<string, string> = {}) {
-  const verifier = client.randomPKCECodeVerifier();
-  const state = client.randomState();
-  const nonce = client.randomNonce();
-  const url = client.buildAuthorizationUrl(config, {
-    redirect_uri: CALLBACK,
-    scope,
-    code_challenge: await client.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-    state,
-    nonce,
-    ...extra,
-  });
-  return { url, verifier, state, nonce };
+function start(config: client.Configuration, scope = 'openid profile email groups', extra: Record<string, string> = {}) {
+  return authorizationRequest(config, { redirectUri: CALLBACK, scope, extra });
 }
 
 /** The whole flow for one user in a fresh browser: tokens, and the jar (its session). */
@@ -147,7 +111,7 @@ async function signIn(config: client.Configuration, username: string, opts: { ja
   if (opts.expectConsent !== undefined) expect(!step.left && step.url.pathname.endsWith('/oauth2_consent.do')).toBe(opts.expectConsent);
   if (!step.left) step = await consent(jar, step);
   expect(step.left?.href.startsWith(CALLBACK), step.body).toBe(true);
-  const tokens = await client.authorizationCodeGrant(config, step.left!, { pkceCodeVerifier: req.verifier, expectedState: req.state, expectedNonce: req.nonce });
+  const tokens = await client.authorizationCodeGrant(config, step.left!, { pkceCodeVerifier: req.codeVerifier, expectedState: req.state, expectedNonce: req.nonce });
   return { tokens, jar };
 }
 

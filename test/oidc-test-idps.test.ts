@@ -17,6 +17,7 @@
 import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHostileIdp, type HostileFault, type HostileIdp } from './support/hostile-idp.js';
+import { authorizationRequest, type AuthorizationRequest } from './support/authorization-request.js';
 import { freePort } from './support/ports.js';
 import { startSampleRp } from './support/sample-rp.js';
 import { CookieJar, signInWithDevInteractions, startStandaloneIdp, type StandaloneIdp } from './support/standalone-idp.js';
@@ -24,28 +25,11 @@ import { CookieJar, signInWithDevInteractions, startStandaloneIdp, type Standalo
 const insecure = { execute: [client.allowInsecureRequests] };
 const verifying = { execute: [client.allowInsecureRequests, client.enableNonRepudiationChecks] };
 
-interface Started {
-  url: URL;
-  state: string;
-  nonce: string;
-  codeVerifier: string;
-}
+type Started = AuthorizationRequest;
 
 /** An authorization request as the server's relying-party side sends it: PKCE S256, state and nonce. */
-async function authorizationRequest(config: client.Configuration, redirectUri: string, scope = 'openid profile email'): Promise<Started> {
-  const state = client.randomState();
-  const nonce = client.randomNonce();
-  const codeVerifier = client.randomPKCECodeVerifier();
-  const url = client.buildAuthorizationUrl(config, {
-    redirect_uri: redirectUri,
-    scope,
-    state,
-    nonce,
-    code_challenge: await client.calculatePKCECodeChallenge(codeVerifier),
-    code_challenge_method: 'S256',
-  });
-  return { url, state, nonce, codeVerifier };
-}
+const startLogin = (config: client.Configuration, redirectUri: string, scope = 'openid profile email'): Promise<Started> =>
+  authorizationRequest(config, { redirectUri, scope });
 
 function grant(config: client.Configuration, callback: URL, started: Started) {
   return client.authorizationCodeGrant(config, callback, {
@@ -82,7 +66,7 @@ describe('the standalone IdP (oidc-provider with its own defaults)', () => {
   afterAll(() => idp.stop());
 
   it('runs the code flow with openid-client through its login and consent pages; claims come from userinfo', async () => {
-    const started = await authorizationRequest(config, redirectUri, 'openid profile email groups');
+    const started = await startLogin(config, redirectUri, 'openid profile email groups');
     const callback = await signInWithDevInteractions(started.url, { login: 'alice' });
     expect(callback.origin + callback.pathname).toBe(redirectUri);
     expect(callback.searchParams.get('state')).toBe(started.state);
@@ -97,7 +81,7 @@ describe('the standalone IdP (oidc-provider with its own defaults)', () => {
 
     // setAccount changes what the next login asserts (a group withdrawn), and the code is single-use there.
     idp.setAccount('alice', { preferred_username: 'alice', email: 'alice@example.com', email_verified: true, groups: [] });
-    const again = await authorizationRequest(config, redirectUri, 'openid groups');
+    const again = await startLogin(config, redirectUri, 'openid groups');
     const tokens2 = await grant(config, await signInWithDevInteractions(again.url, { login: 'alice' }), again);
     expect(await client.fetchUserInfo(config, tokens2.access_token, 'alice')).toEqual({ sub: 'alice', groups: [] });
     expect(await refusal(grant(config, callback, started))).toMatchObject({ name: 'ResponseBodyError', error: 'invalid_grant' });
@@ -109,12 +93,12 @@ describe('the standalone IdP (oidc-provider with its own defaults)', () => {
     expect(Object.fromEntries(refused.searchParams)).toMatchObject({ error: 'invalid_request', state: 'st-1' });
     expect(refused.searchParams.get('error_description')).toMatch(/PKCE/);
 
-    const started = await authorizationRequest(config, redirectUri);
+    const started = await startLogin(config, redirectUri);
     const aborted = await signInWithDevInteractions(started.url, { login: 'alice', consent: 'abort' });
     expect(Object.fromEntries(aborted.searchParams)).toMatchObject({ error: 'access_denied', state: started.state });
     expect(await refusal(grant(config, aborted, started))).toMatchObject({ name: 'AuthorizationResponseError', code: 'OAUTH_AUTHORIZATION_RESPONSE_ERROR', error: 'access_denied' });
 
-    await expect(signInWithDevInteractions((await authorizationRequest(config, redirectUri)).url, { login: 'nobody' })).rejects.toThrow(/answered 500/);
+    await expect(signInWithDevInteractions((await startLogin(config, redirectUri)).url, { login: 'nobody' })).rejects.toThrow(/answered 500/);
   });
 
   it('signs the sample application in and out (RP-initiated logout back to its post-logout URI)', async () => {
@@ -190,7 +174,7 @@ describe('the hostile IdP', () => {
   /** Starts a clean authorization request, then applies the fault, as a test of the server would. */
   async function callbackWith(config: client.Configuration, fault: HostileFault) {
     await idp.fault('none');
-    const started = await authorizationRequest(config, redirectUri);
+    const started = await startLogin(config, redirectUri);
     await idp.fault(fault);
     const res = await fetch(started.url, { redirect: 'manual' });
     expect(res.status).toBe(302);

@@ -8,14 +8,14 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { startDevServer, type DevServer } from '../src/temporal/dev-server.js';
 import { TEMPORAL_UI_PATH } from '../src/http/temporal-ui.js';
 import { eventually, json, startInstance, testStack, type Instance } from './harness.js';
+import { launchChromium } from './support/chromium.js';
 import { freePort } from './support/ports.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const PASSWORD = 'Ui-Visible-Secret-42';
 
 let dev: DevServer;
@@ -41,10 +41,7 @@ beforeAll(async () => {
     port,
     env: { TEMPORAL_UI_UPSTREAM: `http://127.0.0.1:${uiPort}`, TEMPORAL_UI_URL: `${base}${TEMPORAL_UI_PATH}/` },
   });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  browser = await launchChromium();
   shots = fs.mkdtempSync(path.join(os.tmpdir(), 'operator-ui-'));
 });
 afterAll(async () => {

@@ -27,9 +27,8 @@
  */
 import crypto from 'node:crypto';
 import http from 'node:http';
-import type { Socket } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT, UnsecuredJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
-import { freePort } from './ports.js';
+import { freePort, loopbackServer } from './ports.js';
 
 /** One way to misbehave. Each names what a relying party must refuse (or, for the last two, what it must check itself). */
 export type HostileFault =
@@ -164,7 +163,6 @@ export async function startHostileIdp(options: HostileIdpOptions): Promise<Hosti
   const accessTokens = new Map<string, { claims: Record<string, unknown>; expiresAt: number }>();
   const requests: HostileIdp['requests'] = { authorization: [], token: [], userinfo: [] };
   const hanging = new Set<http.ServerResponse>();
-  const sockets = new Set<Socket>();
 
   function send(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
     const text = typeof body === 'string' ? body : JSON.stringify(body);
@@ -390,23 +388,12 @@ export async function startHostileIdp(options: HostileIdpOptions): Promise<Hosti
       else res.destroy();
     });
   });
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  const listen = () => new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const close = () => new Promise<void>((resolve) => {
-    if (!server.listening) return resolve();
-    server.close(() => resolve());
+  const listening = loopbackServer(server, port);
+  const listen = listening.listen;
+  const close = () => {
     for (const res of hanging) res.destroy();
-    for (const socket of sockets) socket.destroy();
-  });
+    return listening.close();
+  };
   await listen();
 
   return {

@@ -29,9 +29,9 @@
  *   await rp.stop();
  */
 import http from 'node:http';
-import type { Socket } from 'node:net';
 import * as client from 'openid-client';
-import { freePort } from './ports.js';
+import { authorizationRequest } from './authorization-request.js';
+import { freePort, loopbackServer } from './ports.js';
 
 export interface SampleRpOptions {
   /** The OpenID Provider's issuer, exactly as its discovery document states it. */
@@ -124,24 +124,14 @@ export async function startSampleRp(options: SampleRpOptions): Promise<SampleRp>
   }
 
   async function login(reqUrl: URL, res: http.ServerResponse): Promise<void> {
-    const state = client.randomState();
-    const nonce = client.randomNonce();
-    const codeVerifier = client.randomPKCECodeVerifier();
-    if (pending.size >= MAX_PENDING) pending.delete(pending.keys().next().value!);
-    pending.set(state, { codeVerifier, nonce });
-    const params: Record<string, string> = {
-      redirect_uri: redirectUri,
-      scope,
-      state,
-      nonce,
-      code_challenge: await client.calculatePKCECodeChallenge(codeVerifier),
-      code_challenge_method: 'S256',
-    };
+    const extra: Record<string, string> = {};
     for (const passed of ['prompt', 'login_hint']) {
       const value = reqUrl.searchParams.get(passed);
-      if (value && value.length <= 256) params[passed] = value;
+      if (value && value.length <= 256) extra[passed] = value;
     }
-    const target = client.buildAuthorizationUrl(config, params);
+    const { url: target, state, nonce, codeVerifier } = await authorizationRequest(config, { redirectUri, scope, extra });
+    if (pending.size >= MAX_PENDING) pending.delete(pending.keys().next().value!);
+    pending.set(state, { codeVerifier, nonce });
     res.writeHead(302, {
       location: target.href,
       'set-cookie': `${STATE_COOKIE}=${state}; Path=/callback; HttpOnly; SameSite=Lax; Max-Age=600`,
@@ -198,21 +188,14 @@ export async function startSampleRp(options: SampleRpOptions): Promise<SampleRp>
     }
   }
 
-  const sockets = new Set<Socket>();
   const server = http.createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
       if (!res.headersSent) page(res, 500, 'Error', `<p>${escapeHtml(err instanceof Error ? err.message : String(err))}</p>`);
       else res.destroy();
     });
   });
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
-  });
+  const listening = loopbackServer(server, port);
+  await listening.listen();
 
   return {
     url,
@@ -221,12 +204,7 @@ export async function startSampleRp(options: SampleRpOptions): Promise<SampleRp>
     lastLogin: () => last,
     lastError: () => lastError,
     config,
-    stop() {
-      return new Promise((resolve) => {
-        server.close(() => resolve());
-        for (const socket of sockets) socket.destroy();
-      });
-    },
+    stop: listening.close,
   };
 }
 

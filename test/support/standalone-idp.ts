@@ -41,9 +41,8 @@
  *   await idp.stop();
  */
 import http from 'node:http';
-import type { Socket } from 'node:net';
 import Provider, { type Configuration } from 'oidc-provider';
-import { freePort } from './ports.js';
+import { freePort, loopbackServer } from './ports.js';
 
 /** The claims of one account, as the provider releases them (the `sub` is the account's key, not one of these). */
 export interface AccountClaims {
@@ -126,16 +125,8 @@ export async function startStandaloneIdp(options: StandaloneIdpOptions): Promise
   };
   const provider = new Provider(issuer, configuration);
 
-  const sockets = new Set<Socket>();
-  const server = http.createServer(provider.callback());
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
-  });
+  const server = loopbackServer(http.createServer(provider.callback()), port);
+  await server.listen();
 
   return {
     issuer,
@@ -146,12 +137,7 @@ export async function startStandaloneIdp(options: StandaloneIdpOptions): Promise
     removeAccount(sub) {
       accounts.delete(sub);
     },
-    stop() {
-      return new Promise((resolve) => {
-        server.close(() => resolve());
-        for (const socket of sockets) socket.destroy();
-      });
-    },
+    stop: server.close,
   };
 }
 
