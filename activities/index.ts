@@ -6,6 +6,7 @@ import { createJitActivities } from './jit.js';
 import { createOutboundActivities, type OutboundDeps } from './outbound.js';
 import { createReconcileActivities } from './reconcile.js';
 import { createRoleActivities } from './roles.js';
+import { createRulesActivities } from './rules.js';
 import { createUserStoreActivities, type UserStoreDeps } from './user-store.js';
 
 export type ActivityDeps = OutboundDeps & UserStoreDeps;
@@ -17,5 +18,6 @@ export function createActivities(deps: ActivityDeps) {
     ...createReconcileActivities(deps),
     ...createRoleActivities(deps),
     ...createJitActivities(deps),
+    ...createRulesActivities(deps),
   };
 }

@@ -19,22 +19,53 @@ import type { PrismaClient } from '../src/db/client.js';
 import { mapOutboundUser } from '../src/provisioning/attribute-mapping.js';
 import { loadConnectorConfig } from '../src/provisioning/connectors.js';
 import { provisioningRoleGate } from '../src/provisioning/provisioning-roles.js';
-import { RESIDENT_APPLICATION_ID } from '../src/provisioning/defaults.js';
 import { resolveOutboundTargets } from '../src/provisioning/targets.js';
 import { eventSubject, type DeliveryOutcome, type DeliveryReport, type GroupEvent, type OutboundTarget, type ProvisioningEvent, type SupersededEvent, type UserEvent } from '../src/provisioning/types.js';
 import { getGroup } from '../src/userstore/groups.js';
 import { enqueueProvisioningEvent } from '../src/provisioning/enqueue.js';
+import { omitAttributes, type RuleVerdict } from './rules.js';
+
+/** The rule check's outcome as the audit record keeps it (activities/rules.ts). */
+export interface AuditedDecision {
+  decision?: string | undefined;
+  decidedBy?: string | undefined;
+  reason?: string | undefined;
+}
+
+function auditedDecision(rules: RuleVerdict | undefined): AuditedDecision | undefined {
+  return rules?.decision ? { decision: rules.decision, decidedBy: rules.decidedBy, reason: rules.reason } : undefined;
+}
 
 /**
- * Whether a link that routes changes of this application (or every change: the resident service provider's) to this
- * connector has Enable Rules now. The event's target says what the links were when the change was accepted.
+ * Writes the audit record of one event at one target (one row per event and connector: a retried delivery updates
+ * its own). `rules` is the rule check that let it through, or refused it.
  */
-async function rulesEnabledNow(db: PrismaClient, applicationId: string, connectorId: string): Promise<boolean> {
-  const link = await db.outboundLink.findFirst({
-    where: { connectorId, rulesEnabled: true, applicationId: { in: [...new Set([RESIDENT_APPLICATION_ID, applicationId])] } },
-    select: { id: true },
+export async function auditDelivery(
+  db: PrismaClient,
+  run: { workflowId: string; attempts: number },
+  event: ProvisioningEvent,
+  target: Pick<OutboundTarget, 'connectorId'>,
+  outcome: DeliveryOutcome,
+  extra: { remoteId?: string | undefined; error?: string | undefined; rules?: AuditedDecision | undefined },
+): Promise<void> {
+  const data = {
+    workflowId: run.workflowId,
+    resourceType: event.resourceType,
+    localId: event.localId,
+    userName: eventSubject(event),
+    operation: event.operation,
+    outcome,
+    attempts: run.attempts,
+    remoteId: extra.remoteId ?? null,
+    error: extra.error ?? null,
+    initiator: event.initiator.label,
+    ...(extra.rules && { decision: extra.rules.decision ?? null, decidedBy: extra.rules.decidedBy ?? null, decisionReason: extra.rules.reason ?? null }),
+  };
+  await db.provisioningAudit.upsert({
+    where: { eventId_connectorId: { eventId: event.eventId, connectorId: target.connectorId } },
+    create: { eventId: event.eventId, connectorId: target.connectorId, ...data },
+    update: data,
   });
-  return link !== null;
 }
 
 export interface OutboundDeps {
@@ -52,30 +83,14 @@ export interface OutboundDeps {
 export function createOutboundActivities(deps: OutboundDeps) {
   const { db, temporal, registry, box, sealer } = deps;
 
-  async function audit(
+  async function auditOne(
     event: ProvisioningEvent,
     target: Pick<OutboundTarget, 'connectorId'>,
     outcome: DeliveryOutcome,
-    extra: { remoteId?: string | undefined; error?: string | undefined },
+    extra: { remoteId?: string | undefined; error?: string | undefined; rules?: AuditedDecision | undefined },
   ): Promise<void> {
     const info = Context.current().info;
-    const data = {
-      workflowId: info.workflowExecution?.workflowId ?? info.activityId,
-      resourceType: event.resourceType,
-      localId: event.localId,
-      userName: eventSubject(event),
-      operation: event.operation,
-      outcome,
-      attempts: info.attempt,
-      remoteId: extra.remoteId ?? null,
-      error: extra.error ?? null,
-      initiator: event.initiator.label,
-    };
-    await db.provisioningAudit.upsert({
-      where: { eventId_connectorId: { eventId: event.eventId, connectorId: target.connectorId } },
-      create: { eventId: event.eventId, connectorId: target.connectorId, ...data },
-      update: data,
-    });
+    await auditDelivery(db, { workflowId: info.workflowExecution?.workflowId ?? info.activityId, attempts: info.attempt }, event, target, outcome, extra);
   }
 
   /** Creates the user, or links to the one the target already has by that userName. */
@@ -91,8 +106,15 @@ export function createOutboundActivities(deps: OutboundDeps) {
     }
   }
 
-  async function deliver(original: ProvisioningEvent, target: OutboundTarget): Promise<DeliveryReport> {
+  /**
+   * One delivery. `rules` is the rule check that let it through (a Permit, or NotApplicable under `provision`): kept
+   * in its audit record, and its omit-attribute obligations applied to the user sent.
+   */
+  async function deliver(original: ProvisioningEvent, target: OutboundTarget, rules?: RuleVerdict): Promise<DeliveryReport> {
     let event = original;
+    const checked = auditedDecision(rules);
+    const audit = (e: ProvisioningEvent, t: Pick<OutboundTarget, 'connectorId'>, outcome: DeliveryOutcome, extra: { remoteId?: string | undefined; error?: string | undefined } = {}) =>
+      auditOne(e, t, outcome, { ...extra, rules: checked });
     const report = (outcome: DeliveryOutcome, extra: { remoteId?: string | undefined; error?: string | undefined } = {}) => ({
       eventId: event.eventId,
       connectorId: target.connectorId,
@@ -113,15 +135,9 @@ export function createOutboundActivities(deps: OutboundDeps) {
       await audit(event, target, 'held', { error });
       return { ...report('held', { error }), quarantined: true };
     }
-    if (target.rulesEnabled && (await rulesEnabledNow(db, event.initiator.applicationId, target.connectorId))) {
-      // Rule evaluation (XACML-style policies, issue #10) is not built yet: never send as if permitted, and never drop
-      // (this branch used to report `held` as an outcome the fan-out counted as done, losing the change). The
-      // delivery is held in order, like a quarantined connector's, and looked at again on a resume signal or every
-      // few minutes: once the link no longer has Enable Rules (checked on the links as they are now, not as they were
-      // when the change was accepted), it goes out.
-      const error = 'held: Enable Rules is set on this link and no policy decision point is configured yet';
-      await audit(event, target, 'held', { error });
-      return { ...report('held', { error }), quarantined: true };
+    if (rules?.omit?.length && event.resourceType === 'User') {
+      // The Permit's omit-attribute obligations (activities/rules.ts): those attributes are not sent to this target.
+      event = { ...event, user: omitAttributes(event.user, rules.omit) };
     }
     const where = { connectorId_resourceType_localId: { connectorId: target.connectorId, resourceType: event.resourceType, localId: event.localId } };
     const link = await db.remoteLink.findUnique({ where });
@@ -332,12 +348,12 @@ export function createOutboundActivities(deps: OutboundDeps) {
      * broken (401/403): deliveries to it are held, not dropped, until an operator resumes it
      * (POST /api/server/v1/provisioning/quarantine/{connectorId}/resume). The first reason is kept.
      */
-    async quarantineConnector(args: { connectorId: string; reason: string; event: ProvisioningEvent }): Promise<void> {
+    async quarantineConnector(args: { connectorId: string; reason: string; event: ProvisioningEvent; rules?: RuleVerdict }): Promise<void> {
       await db.outboundConnector.updateMany({
         where: { id: args.connectorId, quarantinedAt: null },
         data: { quarantinedAt: new Date(), quarantineReason: args.reason.slice(0, 1000) },
       });
-      await audit(args.event, { connectorId: args.connectorId }, 'held', { error: `quarantined: ${args.reason}` });
+      await auditOne(args.event, { connectorId: args.connectorId }, 'held', { error: `quarantined: ${args.reason}`, rules: auditedDecision(args.rules) });
     },
 
     /**
@@ -345,17 +361,28 @@ export function createOutboundActivities(deps: OutboundDeps) {
      * the fan-out folded into this one (see OutboundFanOut): once this delivery is decided, each gets its own audit
      * record saying what happened in its place.
      */
-    async deliverToTarget(args: { event: ProvisioningEvent; target: OutboundTarget; superseded?: SupersededEvent[] }): Promise<DeliveryReport> {
+    async deliverToTarget(args: { event: ProvisioningEvent; target: OutboundTarget; superseded?: SupersededEvent[]; rules?: RuleVerdict }): Promise<DeliveryReport> {
       const ctx = Context.current();
       const heartbeat = setInterval(() => ctx.heartbeat(), 2000);
+      const rules = auditedDecision(args.rules);
       try {
-        const report = await deliver(args.event, args.target);
+        if (args.rules?.action === 'skip') {
+          // A rule refused this operation for this target (activities/rules.ts): nothing is sent, the queue moves on.
+          const error = args.rules.reason ?? 'denied by the rules';
+          await auditOne(args.event, args.target, 'denied', { error, rules });
+          for (const s of args.superseded ?? []) {
+            const folded: ProvisioningEvent = { ...args.event, eventId: s.eventId, version: s.version, initiator: s.initiator };
+            await auditOne(folded, args.target, 'denied', { error: `superseded by version ${args.event.version} (${args.event.eventId}), denied in its place: ${error}`, rules });
+          }
+          return { eventId: args.event.eventId, connectorId: args.target.connectorId, label: args.target.label, outcome: 'denied', error };
+        }
+        const report = await deliver(args.event, args.target, args.rules);
         if (args.superseded?.length && !report.quarantined) {
           const by = `version ${args.event.version} (${args.event.eventId})`;
           for (const s of args.superseded) {
             const folded: ProvisioningEvent = { ...args.event, eventId: s.eventId, version: s.version, initiator: s.initiator };
-            if (report.outcome === 'held') await audit(folded, args.target, 'held', { error: report.error });
-            else await audit(folded, args.target, 'skipped', { remoteId: report.remoteId, error: `superseded by ${by}, ${report.outcome} in its place` });
+            if (report.outcome === 'held') await auditOne(folded, args.target, 'held', { error: report.error, rules });
+            else await auditOne(folded, args.target, 'skipped', { remoteId: report.remoteId, error: `superseded by ${by}, ${report.outcome} in its place`, rules });
           }
         }
         return report;
@@ -371,7 +398,7 @@ export function createOutboundActivities(deps: OutboundDeps) {
           });
         }
         if (err instanceof ConnectorError) {
-          await audit(args.event, args.target, 'failed', { error: `${err.name}: ${err.message}` });
+          await auditOne(args.event, args.target, 'failed', { error: `${err.name}: ${err.message}`, rules });
           throw ApplicationFailure.nonRetryable(err.message, err.name);
         }
         throw err; // database or programming errors: retried by the activity's policy

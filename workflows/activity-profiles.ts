@@ -37,6 +37,17 @@ export const outboundEnqueue: LocalActivityOptions = {
 };
 
 /**
+ * The rule check of one delivery (activities/rules.ts decideRules): a few reads and an in-memory decision, milliseconds.
+ * 30 s covers a recompilation of a large policy set after a change. Retried without limit (capped at 30 s apart): a
+ * database outage delays the delivery, never decides it; policy problems are not errors here but an Indeterminate
+ * verdict, which the fan-out holds.
+ */
+export const policyCheck: ActivityOptions = {
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes: NON_RETRYABLE },
+};
+
+/**
  * One call to an outbound target. 60 s covers a slow target plus the connector's own 30 s HTTP timeout.
  * Retry numbers come from the connector's settings (defaults in src/connectors/retry.ts); 4xx rejections
  * are non-retryable, network errors, 5xx and 429 (with Retry-After honoured) are retried.

@@ -11,6 +11,12 @@
  * Updates that pile up for one target (it is slow, down, or retrying) are folded: the newest is delivered, the
  * older ones are audited as superseded by it (see foldableRun), so a burst of changes costs a target one call.
  *
+ * A target with Enable Rules (on the links as they are now) gets a rule check first (activities/rules.ts decideRules,
+ * on the newest state of a folded run): Permit delivers (with the obligations the server understands), Deny skips
+ * that operation for that target only (audited `denied`), NotApplicable does what the link says (provision by
+ * default, as WSO2), and Indeterminate quarantines the connector and holds its queue like a failing target; after
+ * the operator's resume, the held delivery is decided again. The verdict is the activity's result, in history.
+ *
  * When idle (all queues empty) it completes after `idleMs`; the next change starts a fresh run. A long
  * busy history continues as new once idle.
  */
@@ -30,9 +36,10 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { createActivities } from '../activities/index.js';
+import type { RuleVerdict } from '../activities/rules.js';
 import type { DeliveryReport, OutboundTarget, ProvisioningEvent } from '../src/provisioning/types.js';
 import { ConnectorKey, IdentityProviderKey, ProvisioningOperationKey, ProvisioningOutcomeKey, UserIdKey, UserNameKey } from '../src/temporal/search-attributes.js';
-import { connectorCall } from './activity-profiles.js';
+import { connectorCall, policyCheck } from './activity-profiles.js';
 import { keyword } from './keyword.js';
 import { deliveryReportSignal, provisioningEventSignal, resumeConnectorSignal } from './messages.js';
 
@@ -40,6 +47,9 @@ type Activities = ReturnType<typeof createActivities>;
 
 /** Marking a connector quarantined: one quick database write. */
 const quarantine = proxyActivities<Activities>({ startToCloseTimeout: '30s', retry: { initialInterval: '1s', maximumInterval: '30s' } });
+
+/** The rule check of a delivery (activities/rules.ts). */
+const rulesCheck = proxyActivities<Activities>(policyCheck);
 
 /** How often a held delivery looks at its connector again without a resume signal. */
 const QUARANTINE_RECHECK = '5 minutes';
@@ -70,12 +80,32 @@ export async function outboundFanOut(input: OutboundFanOutInput): Promise<void> 
   const idps = new Set<string>();
   let delivered = 0;
   let failed = 0;
+  /** Deliveries a rule refused (Deny, or NotApplicable on a `skip` link). */
+  let denied = 0;
   const resumes = new Map<string, number>();
   /** Labels of the targets whose deliveries are held (quarantined). */
   const held = new Set<string>();
   const shown: { operation?: string; outcome?: string } = {};
 
-  async function deliver(item: QueueItem, superseded: QueueItem[]): Promise<DeliveryReport> {
+  /**
+   * The rule check of a delivery to an Enable Rules target, then the delivery: a Deny goes to deliverToTarget too, which
+   * audits it `denied` (and the superseded updates with it) without calling the target; an Indeterminate quarantines
+   * the connector, so the queue holds until an operator resumes it (then drain decides again).
+   */
+  async function decideAndDeliver(item: QueueItem, superseded: QueueItem[]): Promise<DeliveryReport> {
+    // Guarded so histories recorded before the rule check replay as they ran (the delivery held them, then).
+    if (!item.target.rulesEnabled || !patched('rules-decision')) return deliver(item, superseded);
+    const verdict = await rulesCheck.decideRules({ event: { ...item.event, targets: [] }, target: item.target });
+    if (verdict.action === 'hold') {
+      const reason = `rules: ${verdict.reason ?? 'Indeterminate'}`;
+      log.warn('rule decision Indeterminate: holding the target', { target: item.target.label, eventId: item.event.eventId, reason });
+      await quarantine.quarantineConnector({ connectorId: item.target.connectorId, reason, event: { ...item.event, targets: [] }, rules: verdict });
+      return { eventId: item.event.eventId, connectorId: item.target.connectorId, label: item.target.label, outcome: 'held', error: `quarantined: ${reason}`, quarantined: true };
+    }
+    return deliver(item, superseded, verdict);
+  }
+
+  async function deliver(item: QueueItem, superseded: QueueItem[], rules?: RuleVerdict): Promise<DeliveryReport> {
     const acts = proxyActivities<Activities>(connectorCall(item.target.retry));
     try {
       // The other targets are none of this delivery's business; leaving them out keeps history small.
@@ -83,6 +113,7 @@ export async function outboundFanOut(input: OutboundFanOutInput): Promise<void> 
         event: { ...item.event, targets: [] },
         target: item.target,
         ...(superseded.length > 0 && { superseded: superseded.map(({ event: e }) => ({ eventId: e.eventId, version: e.version, initiator: e.initiator })) }),
+        ...(rules?.decision !== undefined && { rules }),
       });
     } catch (err) {
       // An activity failure here is final for this attempt series: the target rejected the change (audited by
@@ -112,7 +143,7 @@ export async function outboundFanOut(input: OutboundFanOutInput): Promise<void> 
       const run = foldableRun(queue);
       const item = run.reduce((newest, x) => (x.event.version > newest.event.version ? x : newest), run[0]!);
       const superseded = run.filter((x) => x !== item);
-      const report = await deliver(item, superseded);
+      const report = await decideAndDeliver(item, superseded);
       if (report.quarantined) {
         // Hold this delivery (and everything behind it) until an operator resumes the connector; look again now
         // and then in case the resume signal went to a run of this workflow that has since continued as new.
@@ -128,6 +159,10 @@ export async function outboundFanOut(input: OutboundFanOutInput): Promise<void> 
         // never sent; they stay at the head of the queue and go next (folded again, newest first).
         queue.splice(queue.indexOf(item), 1);
         failed += 1;
+      } else if (report.outcome === 'denied') {
+        // Decided on the newest state: none of the run goes to this target.
+        queue.splice(0, run.length);
+        denied += run.length;
       } else {
         queue.splice(0, run.length);
         delivered += run.length;
@@ -142,7 +177,12 @@ export async function outboundFanOut(input: OutboundFanOutInput): Promise<void> 
       }
     }
     draining.delete(connectorId);
-    upsertMemo({ summary: `${input.resourceType === 'Group' ? 'group' : 'user'} ${input.localId}: ${delivered} delivered, ${failed} failed; targets: ${[...labels].join(', ')}` });
+    upsertMemo({ summary: `${input.resourceType === 'Group' ? 'group' : 'user'} ${input.localId}: ${delivered} delivered, ${failed} failed${deniedText()}; targets: ${[...labels].join(', ')}` });
+  }
+
+  /** Only when a rule refused something, so the summaries of histories without rules read as they did. */
+  function deniedText(): string {
+    return denied > 0 ? `, ${denied} denied by rules` : '';
   }
 
   /**
@@ -162,7 +202,7 @@ export async function outboundFanOut(input: OutboundFanOutInput): Promise<void> 
     shown.outcome = outcome;
     if (held.size > 0 || attrs.length > 0) {
       const holding = held.size > 0 ? `; held for quarantined ${[...held].join(', ')}` : '';
-      upsertMemo({ summary: `${input.resourceType === 'Group' ? 'group' : 'user'} ${input.localId}: ${delivered} delivered, ${failed} failed${holding}; targets: ${[...labels].join(', ')}` });
+      upsertMemo({ summary: `${input.resourceType === 'Group' ? 'group' : 'user'} ${input.localId}: ${delivered} delivered, ${failed} failed${deniedText()}${holding}; targets: ${[...labels].join(', ')}` });
     }
   }
 

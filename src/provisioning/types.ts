@@ -234,7 +234,8 @@ export function eventSubject(event: ProvisioningEvent): string {
   return event.resourceType === 'User' ? event.user.userName : event.group.displayName;
 }
 
-export type DeliveryOutcome = 'delivered' | 'skipped' | 'failed' | 'held';
+/** `denied`: a rule refused this operation for this target (Enable Rules, activities/rules.ts); nothing was sent. */
+export type DeliveryOutcome = 'delivered' | 'skipped' | 'failed' | 'held' | 'denied';
 
 export interface DeliveryReport {
   eventId: string;
