@@ -1,0 +1,249 @@
+/**
+ * The rule- and policy-combining algorithms (XACML 3.0 §C), written after the Appendix C pseudo-code, with the
+ * extended Indeterminate values of §7.10. Children are evaluated in the order given (every algorithm here is the
+ * ordered variant; the unordered ones may evaluate in any order, so the ordered evaluation is a valid one).
+ *
+ * Obligations and advice (§7.18): a combined Permit (Deny) carries those of the children evaluated to Permit (Deny)
+ * on the way to the decision; nothing from a child whose decision differs.
+ */
+import { EMPTY_ITEMS, NOT_APPLICABLE, indeterminate, type MatchResult, type Outcome } from './evaluate.js';
+import type { RequestContext } from './evaluate.js';
+import type { PolicyEffectItem } from './response.js';
+import { StatusCode } from './values.js';
+
+/** A rule, policy, policy set or reference, as a combining algorithm sees it. */
+export interface Combinable {
+  evaluate(ctx: RequestContext): Outcome;
+  /** The target's result alone, without evaluating the rest (only-one-applicable, §C.9). */
+  matchTarget(ctx: RequestContext): MatchResult;
+}
+
+export type CombiningAlgorithm = (children: readonly Combinable[], ctx: RequestContext) => Outcome;
+
+/** Concatenates the obligations and advice of the outcomes that reached `decision`. */
+function merged(decision: 'Permit' | 'Deny', outcomes: readonly Outcome[]): Outcome {
+  if (outcomes.length === 1) return outcomes[0]!;
+  let obligations: PolicyEffectItem[] | undefined;
+  let advice: PolicyEffectItem[] | undefined;
+  for (const o of outcomes) {
+    if (o.obligations.length > 0) (obligations ??= []).push(...o.obligations);
+    if (o.advice.length > 0) (advice ??= []).push(...o.advice);
+  }
+  return { decision, obligations: obligations ?? EMPTY_ITEMS, advice: advice ?? EMPTY_ITEMS };
+}
+
+/** §C.2 deny-overrides (and §C.3 ordered-deny-overrides), rules and policies alike. */
+const denyOverrides: CombiningAlgorithm = (children, ctx) => {
+  let errD: Outcome | undefined;
+  let errP: Outcome | undefined;
+  let errDP: Outcome | undefined;
+  const permits: Outcome[] = [];
+  for (const c of children) {
+    const o = c.evaluate(ctx);
+    switch (o.decision) {
+      case 'Deny':
+        return o;
+      case 'Permit':
+        permits.push(o);
+        break;
+      case 'NotApplicable':
+        break;
+      default:
+        if (o.ext === 'D') errD ??= o;
+        else if (o.ext === 'P') errP ??= o;
+        else errDP ??= o;
+    }
+  }
+  if (errDP) return indeterminate('DP', errDP.status!);
+  if (errD && (errP || permits.length > 0)) return indeterminate('DP', errD.status!);
+  if (errD) return errD;
+  if (permits.length > 0) return merged('Permit', permits);
+  if (errP) return errP;
+  return NOT_APPLICABLE;
+};
+
+/** §C.4 permit-overrides (and §C.5 ordered-permit-overrides). */
+const permitOverrides: CombiningAlgorithm = (children, ctx) => {
+  let errD: Outcome | undefined;
+  let errP: Outcome | undefined;
+  let errDP: Outcome | undefined;
+  const denies: Outcome[] = [];
+  for (const c of children) {
+    const o = c.evaluate(ctx);
+    switch (o.decision) {
+      case 'Permit':
+        return o;
+      case 'Deny':
+        denies.push(o);
+        break;
+      case 'NotApplicable':
+        break;
+      default:
+        if (o.ext === 'D') errD ??= o;
+        else if (o.ext === 'P') errP ??= o;
+        else errDP ??= o;
+    }
+  }
+  if (errDP) return indeterminate('DP', errDP.status!);
+  if (errP && (errD || denies.length > 0)) return indeterminate('DP', errP.status!);
+  if (errP) return errP;
+  if (denies.length > 0) return merged('Deny', denies);
+  if (errD) return errD;
+  return NOT_APPLICABLE;
+};
+
+/** §C.6 deny-unless-permit: Permit if any child permits, otherwise Deny (never NotApplicable or Indeterminate). */
+const denyUnlessPermit: CombiningAlgorithm = (children, ctx) => {
+  const denies: Outcome[] = [];
+  for (const c of children) {
+    const o = c.evaluate(ctx);
+    if (o.decision === 'Permit') return o;
+    if (o.decision === 'Deny') denies.push(o);
+  }
+  return denies.length > 0 ? merged('Deny', denies) : { decision: 'Deny', obligations: EMPTY_ITEMS, advice: EMPTY_ITEMS };
+};
+
+/** §C.7 permit-unless-deny. */
+const permitUnlessDeny: CombiningAlgorithm = (children, ctx) => {
+  const permits: Outcome[] = [];
+  for (const c of children) {
+    const o = c.evaluate(ctx);
+    if (o.decision === 'Deny') return o;
+    if (o.decision === 'Permit') permits.push(o);
+  }
+  return permits.length > 0 ? merged('Permit', permits) : { decision: 'Permit', obligations: EMPTY_ITEMS, advice: EMPTY_ITEMS };
+};
+
+/** §C.8 first-applicable: the first child that is not NotApplicable decides (an Indeterminate one too). */
+const firstApplicable: CombiningAlgorithm = (children, ctx) => {
+  for (const c of children) {
+    const o = c.evaluate(ctx);
+    if (o.decision !== 'NotApplicable') return o;
+  }
+  return NOT_APPLICABLE;
+};
+
+/**
+ * §C.9 only-one-applicable (policies only): by targets alone, exactly one child may apply, and it decides; an
+ * Indeterminate target or two applicable children make the result Indeterminate.
+ */
+const onlyOneApplicable: CombiningAlgorithm = (children, ctx) => {
+  let selected: Combinable | undefined;
+  for (const c of children) {
+    const m = c.matchTarget(ctx);
+    if (m === false) continue;
+    if (m !== true) return indeterminate('DP', { code: m.statusCode, message: m.message, ...(m.missing.length > 0 ? { missingAttributes: [...m.missing] } : {}) });
+    if (selected) return indeterminate('DP', { code: StatusCode.processingError, message: 'only-one-applicable: more than one policy is applicable' });
+    selected = c;
+  }
+  return selected ? selected.evaluate(ctx) : NOT_APPLICABLE;
+};
+
+/**
+ * §C.10 legacy (XACML 1.0) deny-overrides for rules: an Indeterminate Deny rule makes the result Indeterminate
+ * unless a Deny wins. A rule's Indeterminate{D} is the 1.0 "rule with effect Deny evaluated to Indeterminate".
+ */
+const legacyDenyOverridesRules: CombiningAlgorithm = (children, ctx) => {
+  let potentialDeny: Outcome | undefined;
+  let error: Outcome | undefined;
+  const permits: Outcome[] = [];
+  for (const c of children) {
+    const o = c.evaluate(ctx);
+    if (o.decision === 'Deny') return o;
+    if (o.decision === 'Permit') permits.push(o);
+    else if (o.decision === 'Indeterminate') {
+      if (o.ext !== 'P') potentialDeny ??= o;
+      else error ??= o;
+    }
+  }
+  if (potentialDeny) return indeterminate(permits.length > 0 || error ? 'DP' : 'D', potentialDeny.status!);
+  if (permits.length > 0) return merged('Permit', permits);
+  if (error) return indeterminate('P', error.status!);
+  return NOT_APPLICABLE;
+};
+
+/** §C.10 legacy deny-overrides for policies: an Indeterminate policy counts as a Deny. */
+const legacyDenyOverridesPolicies: CombiningAlgorithm = (children, ctx) => {
+  const permits: Outcome[] = [];
+  for (const c of children) {
+    const o = c.evaluate(ctx);
+    if (o.decision === 'Deny') return o;
+    if (o.decision === 'Indeterminate') return { decision: 'Deny', obligations: EMPTY_ITEMS, advice: EMPTY_ITEMS };
+    if (o.decision === 'Permit') permits.push(o);
+  }
+  return permits.length > 0 ? merged('Permit', permits) : NOT_APPLICABLE;
+};
+
+/** §C.11 legacy permit-overrides for rules. */
+const legacyPermitOverridesRules: CombiningAlgorithm = (children, ctx) => {
+  let potentialPermit: Outcome | undefined;
+  let error: Outcome | undefined;
+  const denies: Outcome[] = [];
+  for (const c of children) {
+    const o = c.evaluate(ctx);
+    if (o.decision === 'Permit') return o;
+    if (o.decision === 'Deny') denies.push(o);
+    else if (o.decision === 'Indeterminate') {
+      if (o.ext !== 'D') potentialPermit ??= o;
+      else error ??= o;
+    }
+  }
+  if (potentialPermit) return indeterminate(denies.length > 0 || error ? 'DP' : 'P', potentialPermit.status!);
+  if (denies.length > 0) return merged('Deny', denies);
+  if (error) return indeterminate('D', error.status!);
+  return NOT_APPLICABLE;
+};
+
+/** §C.11 legacy permit-overrides for policies: an Indeterminate policy makes the result Indeterminate unless a Deny. */
+const legacyPermitOverridesPolicies: CombiningAlgorithm = (children, ctx) => {
+  let error: Outcome | undefined;
+  const denies: Outcome[] = [];
+  for (const c of children) {
+    const o = c.evaluate(ctx);
+    if (o.decision === 'Permit') return o;
+    if (o.decision === 'Deny') denies.push(o);
+    else if (o.decision === 'Indeterminate') error ??= o;
+  }
+  if (denies.length > 0) return merged('Deny', denies);
+  if (error) return indeterminate('DP', error.status!);
+  return NOT_APPLICABLE;
+};
+
+const RULE = 'urn:oasis:names:tc:xacml:3.0:rule-combining-algorithm:';
+const POLICY = 'urn:oasis:names:tc:xacml:3.0:policy-combining-algorithm:';
+
+const ruleAlgorithms = new Map<string, CombiningAlgorithm>([
+  [`${RULE}deny-overrides`, denyOverrides],
+  [`${RULE}ordered-deny-overrides`, denyOverrides],
+  [`${RULE}permit-overrides`, permitOverrides],
+  [`${RULE}ordered-permit-overrides`, permitOverrides],
+  [`${RULE}deny-unless-permit`, denyUnlessPermit],
+  [`${RULE}permit-unless-deny`, permitUnlessDeny],
+  ['urn:oasis:names:tc:xacml:1.0:rule-combining-algorithm:first-applicable', firstApplicable],
+  ['urn:oasis:names:tc:xacml:1.0:rule-combining-algorithm:deny-overrides', legacyDenyOverridesRules],
+  ['urn:oasis:names:tc:xacml:1.1:rule-combining-algorithm:ordered-deny-overrides', legacyDenyOverridesRules],
+  ['urn:oasis:names:tc:xacml:1.0:rule-combining-algorithm:permit-overrides', legacyPermitOverridesRules],
+  ['urn:oasis:names:tc:xacml:1.1:rule-combining-algorithm:ordered-permit-overrides', legacyPermitOverridesRules],
+]);
+
+const policyAlgorithms = new Map<string, CombiningAlgorithm>([
+  [`${POLICY}deny-overrides`, denyOverrides],
+  [`${POLICY}ordered-deny-overrides`, denyOverrides],
+  [`${POLICY}permit-overrides`, permitOverrides],
+  [`${POLICY}ordered-permit-overrides`, permitOverrides],
+  [`${POLICY}deny-unless-permit`, denyUnlessPermit],
+  [`${POLICY}permit-unless-deny`, permitUnlessDeny],
+  ['urn:oasis:names:tc:xacml:1.0:policy-combining-algorithm:first-applicable', firstApplicable],
+  ['urn:oasis:names:tc:xacml:1.0:policy-combining-algorithm:only-one-applicable', onlyOneApplicable],
+  ['urn:oasis:names:tc:xacml:1.0:policy-combining-algorithm:deny-overrides', legacyDenyOverridesPolicies],
+  ['urn:oasis:names:tc:xacml:1.1:policy-combining-algorithm:ordered-deny-overrides', legacyDenyOverridesPolicies],
+  ['urn:oasis:names:tc:xacml:1.0:policy-combining-algorithm:permit-overrides', legacyPermitOverridesPolicies],
+  ['urn:oasis:names:tc:xacml:1.1:policy-combining-algorithm:ordered-permit-overrides', legacyPermitOverridesPolicies],
+]);
+
+export function ruleCombiningAlgorithm(id: string): CombiningAlgorithm | undefined {
+  return ruleAlgorithms.get(id);
+}
+export function policyCombiningAlgorithm(id: string): CombiningAlgorithm | undefined {
+  return policyAlgorithms.get(id);
+}

@@ -1,0 +1,255 @@
+/**
+ * Evaluation-time vocabulary: the per-request context (attribute lookup for AttributeDesignator §5.29 / §7.3.5 and
+ * AttributeSelector §5.30 / §7.3.7, the variable cache, the applicable-policy list), compiled expressions, and the
+ * outcome a rule, policy or policy set evaluates to (§7.10-7.14).
+ */
+import { DOMImplementation } from '@xmldom/xmldom';
+import { formatValue, parseValue } from './functions/datatypes.js';
+import type { RequestAttribute, RequestCategory } from './request.js';
+import type { PolicyEffectItem, PolicyIdentifier, Status } from './response.js';
+import {
+  DataType,
+  IndeterminateError,
+  StatusCode,
+  bagOf,
+  type AttributeValue,
+  type Bag,
+  type EvaluationContext,
+  type ExprType,
+  type MissingAttributeDetail,
+  type Value,
+} from './values.js';
+import { childElements, xpath, type Document, type Element } from './xml.js';
+
+export const ENVIRONMENT = 'urn:oasis:names:tc:xacml:3.0:attribute-category:environment';
+const CURRENT_TIME = 'urn:oasis:names:tc:xacml:1.0:environment:current-time';
+const CURRENT_DATE = 'urn:oasis:names:tc:xacml:1.0:environment:current-date';
+const CURRENT_DATETIME = 'urn:oasis:names:tc:xacml:1.0:environment:current-dateTime';
+
+/** A compiled expression (§5.25): its static type, and its evaluation against one request. Throws IndeterminateError. */
+export interface Expr {
+  readonly type: ExprType;
+  evaluate(ctx: RequestContext): Value;
+}
+
+export type Indeterminacy = 'D' | 'P' | 'DP';
+
+/** What a rule, policy or policy set evaluates to (§7.11-7.14), with what it carries up. */
+export interface Outcome {
+  readonly decision: 'Permit' | 'Deny' | 'NotApplicable' | 'Indeterminate';
+  /** Extended Indeterminate (§7.10), for Indeterminate only. */
+  readonly ext?: Indeterminacy;
+  readonly status?: Status;
+  readonly obligations: readonly PolicyEffectItem[];
+  readonly advice: readonly PolicyEffectItem[];
+}
+
+const NONE: readonly PolicyEffectItem[] = Object.freeze([]);
+export const NOT_APPLICABLE: Outcome = Object.freeze({ decision: 'NotApplicable', obligations: NONE, advice: NONE });
+export const EMPTY_ITEMS = NONE;
+
+export function indeterminate(ext: Indeterminacy, status: Status): Outcome {
+  return { decision: 'Indeterminate', ext, status, obligations: NONE, advice: NONE };
+}
+
+export function statusOf(err: unknown): Status {
+  if (err instanceof IndeterminateError) {
+    const s: Status = { code: err.statusCode, message: err.message };
+    if (err.missing.length > 0) s.missingAttributes = [...err.missing];
+    return s;
+  }
+  return { code: StatusCode.processingError, message: (err as Error)?.message ?? String(err) };
+}
+
+/** A match of a Target (§7.7): Match, NoMatch, or Indeterminate with its reason. */
+export type MatchResult = true | false | IndeterminateError;
+
+/** One applicable policy or policy set, for ReturnPolicyIdList (§5.53). */
+export interface AppliedPolicy extends PolicyIdentifier {
+  kind: 'Policy' | 'PolicySet';
+}
+
+interface VariableSlot {
+  value?: Value;
+  error?: unknown;
+}
+
+const domImplementation = new DOMImplementation();
+
+/**
+ * One individual decision request being evaluated. Built once per request; everything it computes (attribute
+ * indexes, variable values, content documents) is cached here and thrown away with it.
+ */
+export class RequestContext implements EvaluationContext {
+  /** category -> attributeId -> attributes (one per <Attribute> element, issuers kept apart). */
+  private readonly attributes = new Map<string, Map<string, RequestAttribute[]>>();
+  private readonly contents = new Map<string, unknown>();
+  private readonly documents = new Map<string, Document>();
+  private readonly variables = new Map<object, VariableSlot>();
+  private stringKeys: Set<string> | undefined;
+  /** The applicable policies so far, when ReturnPolicyIdList asks for them (shared by a request's profiles); see Pdp. */
+  readonly applied: AppliedPolicy[] | undefined;
+  /** Resolved Policy(Set)IdReferences of the Pdp evaluating this request (reference node -> target). */
+  readonly references: ReadonlyMap<object, unknown>;
+  /** The Pdp's own bookkeeping for this request (its top level's request profiles and results). */
+  pdpState: unknown;
+  private readonly now: Date | undefined;
+
+  constructor(categories: readonly RequestCategory[], options: { applied: AppliedPolicy[] | undefined; references: ReadonlyMap<object, unknown>; now: Date | undefined }) {
+    for (const c of categories) {
+      let byId = this.attributes.get(c.category);
+      if (!byId) this.attributes.set(c.category, (byId = new Map()));
+      for (const a of c.attributes) {
+        const list = byId.get(a.attributeId);
+        if (list) list.push(a);
+        else byId.set(a.attributeId, [a]);
+      }
+      if (c.content !== undefined) this.contents.set(c.category, c.content);
+    }
+    this.applied = options.applied;
+    this.references = options.references;
+    this.now = options.now;
+  }
+
+  /** AttributeDesignator (§5.29, §7.3.5): the values of that category, id and data type; any issuer unless given. */
+  designate(category: string, attributeId: string, dataType: string, issuer: string | undefined, mustBePresent: boolean): Bag {
+    const list = this.attributes.get(category)?.get(attributeId);
+    let values: AttributeValue[] | undefined;
+    if (list) {
+      for (const a of list) {
+        if (issuer !== undefined && a.issuer !== issuer) continue;
+        for (const v of a.values) if (v.dataType === dataType) (values ??= []).push(v);
+      }
+    }
+    if (!values && category === ENVIRONMENT && !list && issuer === undefined) {
+      const v = this.environmentNow(attributeId, dataType);
+      if (v) values = [v];
+    }
+    if (!values) {
+      if (mustBePresent) {
+        const missing: MissingAttributeDetail = { category, attributeId, dataType, issuer };
+        throw new IndeterminateError(StatusCode.missingAttribute, `missing attribute ${attributeId} (${category}, ${dataType}${issuer === undefined ? '' : `, issuer ${issuer}`})`, [missing]);
+      }
+      return bagOf(dataType, []);
+    }
+    return bagOf(dataType, values);
+  }
+
+  /** §10.2.5: current-time, -date and -dateTime come from the context handler's clock when the request lacks them. */
+  private environmentNow(attributeId: string, dataType: string): AttributeValue | undefined {
+    if (!this.now) return undefined;
+    const iso = this.now.toISOString(); // 2026-12-02T02:35:33.123Z
+    if (attributeId === CURRENT_DATETIME && dataType === DataType.dateTime) return parseValue(DataType.dateTime, iso);
+    if (attributeId === CURRENT_DATE && dataType === DataType.date) return parseValue(DataType.date, `${iso.slice(0, 10)}Z`);
+    if (attributeId === CURRENT_TIME && dataType === DataType.time) return parseValue(DataType.time, iso.slice(11));
+    return undefined;
+  }
+
+  /**
+   * The content of a category as XPath sees it (§7.3.7): a document whose document element is the single child of
+   * <Content>. Built once per request and category.
+   */
+  contentDocument(category: string): Document | undefined {
+    const cached = this.documents.get(category);
+    if (cached) return cached;
+    const content = this.contents.get(category);
+    if (content === undefined) return undefined;
+    let doc: Document;
+    if ((content as { nodeType?: number }).nodeType === 9) doc = content as Document;
+    else {
+      const child = childElements(content as Element)[0];
+      if (!child) return undefined;
+      doc = domImplementation.createDocument(null, null as unknown as string);
+      doc.appendChild(doc.importNode(child, true));
+    }
+    this.documents.set(category, doc);
+    return doc;
+  }
+
+  /** Evaluates an XPath 1.0 node-set expression against a node; throws IndeterminateError on any failure. */
+  evaluateXPath(path: string, node: unknown, namespaces: Record<string, string>): unknown[] {
+    try {
+      return xpath.parse(path).select({ node, namespaces: (p: string) => namespaces[p] ?? null });
+    } catch (err) {
+      throw new IndeterminateError(StatusCode.processingError, `XPath "${path}" cannot be evaluated: ${(err as Error).message}`);
+    }
+  }
+
+  /** EvaluationContext for the xpath functions (§A.3.15): the nodes an xpathExpression selects in its category. */
+  selectNodes(expression: AttributeValue): readonly unknown[] {
+    const x = expression.value as { path: string; category: string; namespaces: Record<string, string> };
+    const doc = this.contentDocument(x.category);
+    if (!doc) throw new IndeterminateError(StatusCode.processingError, `no <Content> in category ${x.category} for XPath "${x.path}"`);
+    return this.evaluateXPath(x.path, doc, x.namespaces);
+  }
+
+  /** AttributeSelector (§5.30, §7.3.7). */
+  select(category: string, path: string, dataType: string, contextSelectorId: string | undefined, namespaces: Record<string, string>, mustBePresent: boolean): Bag {
+    const doc = this.contentDocument(category);
+    const missing = (why: string): Bag => {
+      if (mustBePresent) {
+        throw new IndeterminateError(StatusCode.missingAttribute, `AttributeSelector ${path} in ${category}: ${why}`, [{ category, attributeId: path, dataType }]);
+      }
+      return bagOf(dataType, []);
+    };
+    if (!doc) return missing('the request has no <Content> in that category');
+    let contexts: unknown[] = [doc];
+    if (contextSelectorId !== undefined) {
+      // The context node(s): the nodes the xpathExpression attribute of that id selects (§7.3.7 step 2).
+      const sel = this.designate(category, contextSelectorId, DataType.xpathExpression, undefined, false);
+      if (sel.values.length === 0) return missing(`no ${contextSelectorId} xpathExpression attribute to select the context node`);
+      if (sel.values.length > 1) throw new IndeterminateError(StatusCode.syntaxError, `ContextSelectorId ${contextSelectorId} has more than one value`);
+      contexts = [...this.selectNodes(sel.values[0]!)];
+      if (contexts.length !== 1) throw new IndeterminateError(StatusCode.processingError, `ContextSelectorId ${contextSelectorId} selects ${contexts.length} nodes, not one`);
+    }
+    const values: AttributeValue[] = [];
+    for (const ctxNode of contexts) {
+      for (const n of this.evaluateXPath(path, ctxNode, namespaces)) {
+        const node = n as { nodeType: number; nodeValue: string | null; textContent?: string | null };
+        // Text, attribute and element nodes become values through their string value (§7.3.7 step 4).
+        const text = node.nodeType === 2 || node.nodeType === 3 || node.nodeType === 4 ? (node.nodeValue ?? '') : (node.textContent ?? '');
+        try {
+          values.push(parseValue(dataType, text));
+        } catch (err) {
+          throw new IndeterminateError(StatusCode.syntaxError, `AttributeSelector ${path}: "${text}" is not a ${dataType}: ${(err as Error).message}`);
+        }
+      }
+    }
+    if (values.length === 0) return missing('the path selects no node');
+    return bagOf(dataType, values);
+  }
+
+  /** VariableReference (§5.24): each definition is evaluated at most once per request, its error remembered too. */
+  variable(definition: object, compute: () => Value): Value {
+    let slot = this.variables.get(definition);
+    if (!slot) {
+      slot = {};
+      try {
+        slot.value = compute();
+      } catch (err) {
+        slot.error = err;
+      }
+      this.variables.set(definition, slot);
+    }
+    if (slot.error !== undefined) throw slot.error;
+    return slot.value!;
+  }
+
+  /** Keys `category \0 attributeId \0 value` of every string value in the request, for the target index. */
+  stringValueKeys(): Set<string> {
+    if (this.stringKeys) return this.stringKeys;
+    const keys = new Set<string>();
+    for (const [category, byId] of this.attributes) {
+      for (const [id, list] of byId) {
+        for (const a of list) {
+          for (const v of a.values) {
+            if (v.dataType !== DataType.string) continue;
+            keys.add(`${category}\u0000${id}`);
+            keys.add(`${category}\u0000${id}\u0000${formatValue(v)}`);
+          }
+        }
+      }
+    }
+    return (this.stringKeys = keys);
+  }
+}
