@@ -141,7 +141,7 @@ export class FunctionTable {
 
   /** Registers `fn` under another id too (the deprecated ids of §10.2.8 that behave the same). */
   alias(id: string, fn: FunctionDefinition): void {
-    this.add({ id, check: fn.check, call: fn.call });
+    this.add({ id, check: (args) => fn.check(args), call: (args, context) => fn.call(args, context) });
   }
 
   get(id: string): FunctionDefinition | undefined {

@@ -45,7 +45,7 @@ function checkApplied(id: string, fn: FunctionDefinition, elementTypes: ExprType
   try {
     result = fn.check(elementTypes);
   } catch (e) {
-    throw new Error(`function ${id} applies ${fn.id} to ${elementTypes.map(describeType).join(', ')}: ${(e as Error).message}`);
+    throw new Error(`function ${id} applies ${fn.id} to ${elementTypes.map(describeType).join(', ')}: ${(e as Error).message}`, { cause: e });
   }
   if (result.kind !== 'value') throw new Error(`function ${id}: ${fn.id} must return a single value, it returns ${describeType(result)}`);
   if (mustBeBoolean && result.dataType !== DataType.boolean) {

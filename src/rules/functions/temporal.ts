@@ -2,17 +2,13 @@
  * Date and time functions: the duration arithmetic of XACML 3.0 §A.3.7 (with the deprecated 1.0 ids of §10.2.8, on
  * the old or the new duration types) and time-in-range (§A.3.8).
  */
-import { DataType, processingError } from '../values.js';
+import { DataType, processingError, type AttributeValue, type Value } from '../values.js';
 import { LegacyDataType } from './datatypes.js';
 import { XACML1, XACML2, XACML3, firstOrder, single, v, val, valueType, type FunctionTable } from './define.js';
 import { addDayTime, addYearMonth, type DayTimeDuration, type Temporal, type YearMonthDuration } from './temporal-values.js';
 
 const DT = DataType.dateTime;
 const DATE = DataType.date;
-
-function negate<T extends DayTimeDuration | YearMonthDuration>(d: T): T {
-  return ('nanos' in d ? { nanos: -d.nanos } : { months: -(d as YearMonthDuration).months }) as T;
-}
 
 function guarded(compute: () => Temporal): Temporal {
   try {
@@ -41,26 +37,27 @@ export function timeInRange(t: Temporal, low: Temporal, high: Temporal): boolean
   return lo <= hi ? lo <= x && x <= hi : x >= lo || x <= hi;
 }
 
+type Shift = (t: Temporal, d: AttributeValue, sign: 1n | -1n) => Temporal;
+
+const byDayTime: Shift = (t, d, sign) => addDayTime(t, { nanos: sign * (d.value as DayTimeDuration).nanos });
+const byYearMonth: Shift = (t, d, sign) => addYearMonth(t, { months: sign * (d.value as YearMonthDuration).months });
+
 export function addTemporalFunctions(table: FunctionTable): void {
-  const DTD = [DataType.dayTimeDuration];
-  const YMD = [DataType.yearMonthDuration];
-  const ops: [string, string, string[], (t: Temporal, d: never) => Temporal, boolean][] = [
-    ['dateTime-add-dayTimeDuration', DT, DTD, addDayTime as never, false],
-    ['dateTime-subtract-dayTimeDuration', DT, DTD, addDayTime as never, true],
-    ['dateTime-add-yearMonthDuration', DT, YMD, addYearMonth as never, false],
-    ['dateTime-subtract-yearMonthDuration', DT, YMD, addYearMonth as never, true],
-    ['date-add-yearMonthDuration', DATE, YMD, addYearMonth as never, false],
-    ['date-subtract-yearMonthDuration', DATE, YMD, addYearMonth as never, true],
+  const dayTime = [DataType.dayTimeDuration, LegacyDataType.dayTimeDuration];
+  const yearMonth = [DataType.yearMonthDuration, LegacyDataType.yearMonthDuration];
+  const ops: [string, string, string[], Shift, 1n | -1n][] = [
+    ['dateTime-add-dayTimeDuration', DT, dayTime, byDayTime, 1n],
+    ['dateTime-subtract-dayTimeDuration', DT, dayTime, byDayTime, -1n],
+    ['dateTime-add-yearMonthDuration', DT, yearMonth, byYearMonth, 1n],
+    ['dateTime-subtract-yearMonthDuration', DT, yearMonth, byYearMonth, -1n],
+    ['date-add-yearMonthDuration', DATE, yearMonth, byYearMonth, 1n],
+    ['date-subtract-yearMonthDuration', DATE, yearMonth, byYearMonth, -1n],
   ];
-  for (const [name, base, durationTypes, add, subtract] of ops) {
-    const legacy = durationTypes[0] === DataType.dayTimeDuration ? LegacyDataType.dayTimeDuration : LegacyDataType.yearMonthDuration;
-    const impl = ([a, b]: unknown[]) => {
-      const t = single(a as never).value as Temporal;
-      const d = single(b as never).value as DayTimeDuration | YearMonthDuration;
-      return val(base, guarded(() => add(t, (subtract ? negate(d) : d) as never)));
-    };
-    table.add(firstOrder(`${XACML3}${name}`, { params: [v(base), v(...durationTypes)], returns: valueType(base) }, impl));
-    table.add(firstOrder(`${XACML1}${name}`, { params: [v(base), v(...durationTypes, legacy)], returns: valueType(base) }, impl));
+  for (const [name, base, [current, legacy], shift, sign] of ops) {
+    const impl = ([a, b]: Value[]) => val(base, guarded(() => shift(single(a).value as Temporal, single(b), sign)));
+    table.add(firstOrder(`${XACML3}${name}`, { params: [v(base), v(current!)], returns: valueType(base) }, impl));
+    // The deprecated 1.0 ids (§10.2.8) also take the 2002 working-draft duration types.
+    table.add(firstOrder(`${XACML1}${name}`, { params: [v(base), v(current!, legacy!)], returns: valueType(base) }, impl));
   }
 
   const T = DataType.time;

@@ -7,7 +7,7 @@
  * Node identity is object identity of what selectNodes returns. xpath-node-match descends through the DOM-like
  * `childNodes` and `attributes` of the second argument's nodes.
  */
-import { DataType, type AttributeValue } from '../values.js';
+import { DataType } from '../values.js';
 import { XACML3, firstOrder, single, v, val, valueType, type FunctionTable } from './define.js';
 
 /** Bound on the nodes visited below the second argument's nodes in xpath-node-match. */
@@ -38,7 +38,7 @@ export function addXPathFunctions(table: FunctionTable): void {
   const boolean = valueType(DataType.boolean);
   table.add(
     firstOrder(`${XACML3}xpath-node-count`, { params: [v(X)], returns: valueType(DataType.integer) }, ([e], context) =>
-      val(DataType.integer, BigInt(context.selectNodes(single(e) as AttributeValue).length)),
+      val(DataType.integer, BigInt(context.selectNodes(single(e)).length)),
     ),
   );
   table.add(
