@@ -131,11 +131,38 @@ export const outboundLinkInput = z
     blocking: z.boolean().default(false),
     rulesEnabled: z.boolean().default(false),
     jitEnabled: z.boolean().default(false),
+    /** With Enable Rules, what NotApplicable (no policy applies) means: provision (WSO2's default) or skip. */
+    rulesNotApplicable: z.enum(['provision', 'skip']).default('provision'),
   })
   .strict()
   .refine((v) => v.connectorId !== undefined || (v.identityProvider !== undefined && v.connectorType !== undefined), {
     message: 'give connectorId, or identityProvider and connectorType',
   });
+
+/** `PATCH .../outbound-connectors/{linkId}`: the link's flags; absent ones are kept. */
+export const outboundLinkPatch = z
+  .object({
+    blocking: z.boolean(),
+    rulesEnabled: z.boolean(),
+    jitEnabled: z.boolean(),
+    rulesNotApplicable: z.enum(['provision', 'skip']),
+  })
+  .partial()
+  .strict();
+
+type LinkRow = Prisma.OutboundLinkGetPayload<object>;
+function linkView(l: LinkRow, connector: { idp: { name: string }; type: string }) {
+  return {
+    id: l.id,
+    connectorId: l.connectorId,
+    identityProvider: connector.idp.name,
+    connectorType: connector.type,
+    blocking: l.blocking,
+    rulesEnabled: l.rulesEnabled,
+    jitEnabled: l.jitEnabled,
+    rulesNotApplicable: l.rulesNotApplicable,
+  };
+}
 
 export function parseInput<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
   const r = schema.safeParse(body);
@@ -365,15 +392,16 @@ export class ProvisioningConfigService {
       include: { connector: { include: { idp: true } } },
       orderBy: { createdAt: 'asc' },
     });
-    return links.map((l) => ({
-      id: l.id,
-      connectorId: l.connectorId,
-      identityProvider: l.connector.idp.name,
-      connectorType: l.connector.type,
-      blocking: l.blocking,
-      rulesEnabled: l.rulesEnabled,
-      jitEnabled: l.jitEnabled,
-    }));
+    return links.map((l) => linkView(l, l.connector));
+  }
+
+  /** Changes a link's flags (Enable Rules, Blocking, Enable JIT, rulesNotApplicable); deliveries already queued see them. */
+  async updateOutboundLink(applicationId: string, linkId: string, body: unknown) {
+    const input = parseInput(outboundLinkPatch, body);
+    const { count } = await this.db.outboundLink.updateMany({ where: { id: linkId, applicationId }, data: input });
+    if (count === 0) throw new AdminError(404, 'not_found', `Outbound link ${linkId} not found`);
+    const link = await this.db.outboundLink.findUniqueOrThrow({ where: { id: linkId }, include: { connector: { include: { idp: true } } } });
+    return linkView(link, link.connector);
   }
 
   async addOutboundLink(applicationId: string, body: unknown) {
@@ -393,17 +421,10 @@ export class ProvisioningConfigService {
           blocking: input.blocking,
           rulesEnabled: input.rulesEnabled,
           jitEnabled: input.jitEnabled,
+          rulesNotApplicable: input.rulesNotApplicable,
         },
       });
-      return {
-        id: link.id,
-        connectorId: connector.id,
-        identityProvider: connector.idp.name,
-        connectorType: connector.type,
-        blocking: link.blocking,
-        rulesEnabled: link.rulesEnabled,
-        jitEnabled: link.jitEnabled,
-      };
+      return linkView(link, connector);
     } catch (err) {
       if (isUniqueViolation(err)) throw new AdminError(409, 'conflict', 'This connector is already linked');
       throw err;

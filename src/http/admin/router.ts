@@ -29,7 +29,9 @@
  *   POST   /applications/{id}/regenerate-secret                      new client secret; old tokens revoked
  *   DELETE /applications/{id}                                        not the resident SP
  *   GET    /applications/{id}/provisioning/outbound-connectors       outbound links ({id} = resident: every operation)
- *   POST   /applications/{id}/provisioning/outbound-connectors       link a connector (blocking, rules, JIT)
+ *   POST   /applications/{id}/provisioning/outbound-connectors       link a connector (blocking, rules, JIT,
+ *                                                                    rulesNotApplicable: provision | skip)
+ *   PATCH  /applications/{id}/provisioning/outbound-connectors/{linkId}  change a link's flags
  *   DELETE /applications/{id}/provisioning/outbound-connectors/{linkId}
  *   POST   /roles                                                    create a role ({ name, description, permissions
  *                                                                    (API scopes), users, groups }); a RoleChange workflow
@@ -67,6 +69,11 @@
  *   DELETE /security/locks?address=                                 clear an address's throttles and per-address locks
  *   POST   /users/{id}/unlock                                       unlock a user account locked by failed sign-ins
  *   POST   /keys/rotate | GET /keys                                 the OpenID Provider's signing keys (src/http/admin/keys.ts)
+ *   POST|GET /rules/policies, GET|PUT|PATCH|DELETE /rules/policies/{policyId}, .../versions[/{n}],
+ *   POST   /rules/policies/validate, GET|PUT /rules/settings, POST /rules/decision,
+ *   GET    /applications/{id}/provisioning/outbound-connectors/{linkId}/rules
+ *                                                                     XACML rule policies for Enable Rules links
+ *                                                                     (src/http/admin/policies.ts)
  *   GET    /security/events?type=&kind=&account=&address=&from=&to=&limit=
  *                                                                     locks, unlocks, throttled addresses, newest first
  *                                                                     (src/http/admin/security.ts)
@@ -99,6 +106,7 @@ import { keysAdminRouter } from './keys.js';
 import { reconcileAdminRouter, removeReconcileSchedule, syncReconcileSchedule } from './reconcile.js';
 import { consentsAdminRouter } from './consents.js';
 import { federationAdminRouter } from './federation.js';
+import { policiesAdminRouter } from './policies.js';
 import { requestsAdminRouter } from './requests.js';
 import { rolesAdminRouter } from './roles.js';
 import { schemasAdminRouter } from './schemas.js';
@@ -123,6 +131,9 @@ export function adminRouter(ctx: AppContext, log: Logger): Router {
       (res, seconds) => res.status(429).json({ code: 'too_many_requests', message: throttledMessage(seconds) }),
     ),
   );
+  // Rule policies (XACML): /rules/... and a link's rules view (src/http/admin/policies.ts). Before the JSON parser: its
+  // routes take XML and JSON bodies up to 1 MiB, read raw.
+  router.use(policiesAdminRouter(ctx, log));
   router.use(jsonBody({ type: ['application/json', 'application/*+json'], limit: ADMIN_BODY_LIMIT }));
   // Operator-defined SCIM extension schemas: /scim2/schemas (src/http/admin/schemas.ts).
   router.use(schemasAdminRouter(SchemaRegistry.for(ctx.db)));
@@ -221,6 +232,9 @@ export function adminRouter(ctx: AppContext, log: Logger): Router {
     const id = applicationId(req);
     await applications.assertExists(id);
     res.status(201).json(await service.addOutboundLink(id, req.body));
+  });
+  router.patch(`${links}/:linkId`, async (req, res) => {
+    res.json(await service.updateOutboundLink(applicationId(req), uuidParam(req, 'linkId'), req.body));
   });
   router.delete(`${links}/:linkId`, async (req, res) => {
     await service.removeOutboundLink(applicationId(req), uuidParam(req, 'linkId'));
@@ -389,8 +403,8 @@ export function adminRouter(ctx: AppContext, log: Logger): Router {
     const to = time('to');
     const outcome = str(q.outcome);
     // `applied`: a JIT login's own rows (operation jit-create, jit-update, jit-link; connectorId null).
-    if (outcome && !['delivered', 'skipped', 'failed', 'held', 'applied'].includes(outcome)) {
-      throw new AdminError(400, 'invalid_request', 'outcome must be delivered, skipped, failed, held or applied');
+    if (outcome && !['delivered', 'skipped', 'failed', 'held', 'denied', 'applied'].includes(outcome)) {
+      throw new AdminError(400, 'invalid_request', 'outcome must be delivered, skipped, failed, held, denied or applied');
     }
     const limit = Math.min(Math.max(Number(str(q.limit) ?? 100) || 100, 1), 1000);
     const rows = await ctx.db.provisioningAudit.findMany({
