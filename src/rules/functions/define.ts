@@ -71,8 +71,10 @@ export function checkSignature(id: string, sig: Signature, args: readonly ExprTy
 
 /**
  * A first-order function: every argument is evaluated, left to right (an Indeterminate argument makes the call
- * Indeterminate, Appendix A.3), then `impl` runs on the values. A plain Error (or RangeError) from `impl` becomes a
- * processing-error Indeterminate; an IndeterminateError passes through.
+ * Indeterminate, Appendix A.3), then `impl` runs on the values. `impl` reports runtime errors as IndeterminateError;
+ * a RangeError (an integer beyond its bound, a BigInt too large for the engine) becomes a processing error too. Any
+ * other error passes through untouched: it is either the evaluator's own signal (thrown by its EvaluationContext)
+ * or a bug.
  */
 export function firstOrder(id: string, sig: Signature, impl: (args: Value[], context: EvaluationContext) => Value): FunctionDefinition {
   return {
@@ -83,8 +85,8 @@ export function firstOrder(id: string, sig: Signature, impl: (args: Value[], con
       try {
         return impl(values, context);
       } catch (e) {
-        if (e instanceof IndeterminateError) throw e;
-        throw processingError(`${id}: ${(e as Error).message}`);
+        if (e instanceof RangeError) throw processingError(`${id}: ${e.message}`);
+        throw e;
       }
     },
   };
