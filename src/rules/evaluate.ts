@@ -19,7 +19,18 @@ import {
   type MissingAttributeDetail,
   type Value,
 } from './values.js';
-import { childElements, xpath, type Document, type Element } from './xml.js';
+import { childElements, xpath, type Document, type Element, type XPathExpression } from './xml.js';
+
+/** A compiled <AttributeSelector> (§5.30). */
+export interface CompiledSelector {
+  readonly category: string;
+  readonly path: string;
+  readonly compiled: XPathExpression;
+  readonly dataType: string;
+  readonly contextSelectorId: string | undefined;
+  readonly namespaces: Record<string, string>;
+  readonly mustBePresent: boolean;
+}
 
 export const ENVIRONMENT = 'urn:oasis:names:tc:xacml:3.0:attribute-category:environment';
 const CURRENT_TIME = 'urn:oasis:names:tc:xacml:1.0:environment:current-time';
@@ -29,6 +40,8 @@ const CURRENT_DATETIME = 'urn:oasis:names:tc:xacml:1.0:environment:current-dateT
 /** A compiled expression (§5.25): its static type, and its evaluation against one request. Throws IndeterminateError. */
 export interface Expr {
   readonly type: ExprType;
+  /** The same value for every request (a literal, a <Function>, a call on constants), known at compile time. */
+  readonly constant?: boolean;
   evaluate(ctx: RequestContext): Value;
 }
 
@@ -167,9 +180,9 @@ export class RequestContext implements EvaluationContext {
   }
 
   /** Evaluates an XPath 1.0 node-set expression against a node; throws IndeterminateError on any failure. */
-  evaluateXPath(path: string, node: unknown, namespaces: Record<string, string>): unknown[] {
+  evaluateXPath(path: string, node: unknown, namespaces: Record<string, string>, compiled?: XPathExpression): unknown[] {
     try {
-      return xpath.parse(path).select({ node, namespaces: (p: string) => namespaces[p] ?? null });
+      return (compiled ?? xpath.parse(path)).select({ node, namespaces: (p: string) => namespaces[p] ?? null });
     } catch (err) {
       throw new IndeterminateError(StatusCode.processingError, `XPath "${path}" cannot be evaluated: ${(err as Error).message}`);
     }
@@ -184,7 +197,8 @@ export class RequestContext implements EvaluationContext {
   }
 
   /** AttributeSelector (§5.30, §7.3.7). */
-  select(category: string, path: string, dataType: string, contextSelectorId: string | undefined, namespaces: Record<string, string>, mustBePresent: boolean): Bag {
+  select(selector: CompiledSelector): Bag {
+    const { category, path, dataType, contextSelectorId, namespaces, mustBePresent } = selector;
     const doc = this.contentDocument(category);
     const missing = (why: string): Bag => {
       if (mustBePresent) {
@@ -204,7 +218,7 @@ export class RequestContext implements EvaluationContext {
     }
     const values: AttributeValue[] = [];
     for (const ctxNode of contexts) {
-      for (const n of this.evaluateXPath(path, ctxNode, namespaces)) {
+      for (const n of this.evaluateXPath(path, ctxNode, namespaces, selector.compiled)) {
         const node = n as { nodeType: number; nodeValue: string | null; textContent?: string | null };
         // Text, attribute and element nodes become values through their string value (§7.3.7 step 4).
         const text = node.nodeType === 2 || node.nodeType === 3 || node.nodeType === 4 ? (node.nodeValue ?? '') : (node.textContent ?? '');

@@ -43,7 +43,9 @@ import {
   namespacesInScope,
   parseXml,
   textOf,
+  xpath,
   type Element,
+  type XPathExpression,
 } from './xml.js';
 
 export class PolicySyntaxError extends Error {
@@ -594,7 +596,7 @@ class Compiler {
       case 'AttributeValue': {
         const value = this.literal(el);
         const type: ExprType = { kind: 'value', dataType: value.dataType };
-        return { type, evaluate: () => value };
+        return { type, constant: true, evaluate: () => value };
       }
       case 'AttributeDesignator': {
         const category = this.required(el, 'Category');
@@ -614,7 +616,14 @@ class Compiler {
         const namespaces = namespacesInScope(el);
         delete namespaces[''];
         this.sequence(el, []);
-        return { type: { kind: 'bag', dataType }, evaluate: (ctx) => ctx.select(category, path, dataType, contextSelectorId, namespaces, mustBePresent) };
+        let compiled: XPathExpression;
+        try {
+          compiled = xpath.parse(path);
+        } catch (err) {
+          this.fail(el, `Path "${path}" is not an XPath 1.0 expression: ${(err as Error).message}`);
+        }
+        const selector = { category, path, compiled, dataType, contextSelectorId, namespaces, mustBePresent };
+        return { type: { kind: 'bag', dataType }, evaluate: (ctx) => ctx.select(selector) };
       }
       case 'VariableReference': {
         const id = this.required(el, 'VariableId');
@@ -627,6 +636,7 @@ class Compiler {
         this.sequence(el, []);
         return {
           type: { kind: 'function', fn },
+          constant: true,
           evaluate: () => {
             throw processingError(`the function ${fn.id} is not a value`);
           },
@@ -644,6 +654,21 @@ class Compiler {
           type = fn.check(args.map((a) => a.type));
         } catch (err) {
           this.fail(el, `${fn.id}: ${(err as Error).message}`);
+        }
+        if (args.every((a) => a.constant)) {
+          // Constant folding: a call on literals alone has one result for every request, so it is computed once
+          // here, and a call that can only fail (string-substring with a negative index, a division by zero) is a
+          // static error of the policy (conformance tests IIC332, IIC335).
+          let value: Value | undefined;
+          try {
+            value = apply(fn, args, FOLDING_CONTEXT);
+          } catch (err) {
+            if (err !== NEEDS_REQUEST) this.fail(el, `${fn.id} fails on these constant arguments: ${(err as Error).message}`);
+          }
+          if (value !== undefined) {
+            const folded = value;
+            return { type, constant: true, evaluate: () => folded };
+          }
         }
         return { type, evaluate: (ctx) => apply(fn, args, ctx) };
       }
@@ -674,6 +699,14 @@ class Compiler {
   }
 }
 
+/** Thrown by the folding context: the call needs a request (an xpath function reading <Content>). */
+const NEEDS_REQUEST = new Error('needs a request');
+const FOLDING_CONTEXT = {
+  selectNodes(): never {
+    throw NEEDS_REQUEST;
+  },
+} as unknown as RequestContext;
+
 const EXPRESSIONS = ['AttributeValue', 'AttributeDesignator', 'AttributeSelector', 'Apply', 'Function', 'VariableReference'] as const;
 
 function describe(t: ExprType): string {
@@ -691,7 +724,7 @@ function apply(fn: FunctionDefinition, args: readonly Expr[], ctx: RequestContex
   try {
     return fn.call(lazy, ctx);
   } catch (err) {
-    if (err instanceof IndeterminateError) throw err;
+    if (err instanceof IndeterminateError || err === NEEDS_REQUEST) throw err;
     throw processingError(`${fn.id}: ${(err as Error).message}`);
   }
 }

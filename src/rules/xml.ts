@@ -144,8 +144,11 @@ export function namespacesInScope(el: Element): Record<string, string> {
 }
 
 /** XPath 1.0 (the `xpath` package) without its DOM typings, which would pull the browser's lib into the project. */
+export interface XPathExpression {
+  select(options: { node: unknown; namespaces?: Record<string, string> | ((prefix: string) => string | null) }): unknown[];
+}
 export interface XPathLib {
-  parse(expression: string): { select(options: { node: unknown; namespaces?: Record<string, string> | ((prefix: string) => string | null) }): unknown[] };
+  parse(expression: string): XPathExpression;
 }
 export const xpath = createRequire(import.meta.url)('xpath') as XPathLib;
 
