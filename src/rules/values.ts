@@ -79,7 +79,13 @@ export class IndeterminateError extends Error {
   readonly statusCode: string;
   readonly missing: readonly MissingAttributeDetail[];
   constructor(statusCode: string, message: string, missing: readonly MissingAttributeDetail[] = []) {
+    // An Indeterminate is an outcome of evaluation, not a bug: thrown and caught on the hot path (a missing
+    // attribute in every request for policies that do not apply), so it carries no stack trace, whose capture
+    // was most of a decision's time.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(message);
+    Error.stackTraceLimit = limit;
     this.name = 'IndeterminateError';
     this.statusCode = statusCode;
     this.missing = missing;
