@@ -24,6 +24,7 @@
  */
 import { parseValue } from './functions/datatypes.js';
 import type { RequestAttribute, RequestCategory, XacmlRequest } from './request.js';
+import type { Decision } from './response.js';
 import { DataType, type AttributeValue } from './values.js';
 
 export type RequestProfile = 'wso2' | 'clean';
@@ -633,4 +634,38 @@ export function buildProvisioningRequest(input: ProvisioningDecisionInput, profi
     default:
       throw new ProvisioningRequestError('invalid_input', `unknown request profile ${String(profile)}`);
   }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Reading the decision
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * WSO2's default global policy-combining algorithm, the root algorithm over every published policy:
+ * `PDP.Global.Policy.Combining.Algorithm` in entitlement.properties (deployment.toml
+ * `[identity.entitlement.policy_point.pdp] global_policy_combining_algorithm`), and the fallback of
+ * EntitlementUtil.resolveGlobalPolicyAlgorithm when none is configured.
+ */
+export const WSO2_ROOT_COMBINING_ALGORITHM = 'urn:oasis:names:tc:xacml:3.0:policy-combining-algorithm:deny-overrides';
+
+/** What a NotApplicable decision does to the operation: send it anyway, or skip this target. */
+export type NotApplicableTreatment = 'provision' | 'skip';
+
+/**
+ * What WSO2 does with NotApplicable: it skips the target. XACMLBasedRuleHandler.evaluateXACMLResponse provisions
+ * when the Decision text equals (ignoring case) "Permit" or EntitlementPolicyConstants.RULE_EFFECT_NOT_APPLICABLE,
+ * whose value is "Not Applicable" with a space; Balana writes "NotApplicable", so the second test never holds and
+ * only Permit provisions (quirk: the code reads as if NotApplicable provisioned; it does not).
+ */
+export const WSO2_NOT_APPLICABLE: NotApplicableTreatment = 'skip';
+
+/**
+ * Whether a decision lets the operation go to the target. Permit does; Deny and Indeterminate never do (WSO2 treats
+ * an Indeterminate, and any error while deciding, as "not allowed"); NotApplicable does only when `notApplicable`
+ * is 'provision' (default: {@link WSO2_NOT_APPLICABLE}).
+ */
+export function provisioningAllowed(decision: Decision, notApplicable: NotApplicableTreatment = WSO2_NOT_APPLICABLE): boolean {
+  if (decision === 'Permit') return true;
+  if (decision === 'NotApplicable') return notApplicable === 'provision';
+  return false;
 }
