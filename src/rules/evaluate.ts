@@ -89,6 +89,21 @@ interface VariableSlot {
 
 const domImplementation = new DOMImplementation();
 
+/** Designator slots shared by every compiled policy (see RequestContext.designateSlot); bounded. */
+const designatorSlots = new Map<string, number>();
+const MAX_DESIGNATOR_SLOTS = 100_000;
+
+/** The slot of a designator, or -1 when the table is full (then it is looked up every time, which is only slower). */
+export function designatorSlot(category: string, attributeId: string, dataType: string, issuer: string | undefined): number {
+  const key = `${category}\u0000${attributeId}\u0000${dataType}\u0000${issuer ?? '\u0001'}`;
+  let slot = designatorSlots.get(key);
+  if (slot === undefined) {
+    if (designatorSlots.size >= MAX_DESIGNATOR_SLOTS) return -1;
+    designatorSlots.set(key, (slot = designatorSlots.size));
+  }
+  return slot;
+}
+
 /**
  * One individual decision request being evaluated. Built once per request; everything it computes (attribute
  * indexes, variable values, content documents) is cached here and thrown away with it.
@@ -99,6 +114,7 @@ export class RequestContext implements EvaluationContext {
   private readonly contents = new Map<string, unknown>();
   private readonly documents = new Map<string, Document>();
   private readonly variables = new Map<object, VariableSlot>();
+  private readonly bags: (Bag | undefined)[] = [];
   private stringKeys: Set<string> | undefined;
   /** The applicable policies so far, when ReturnPolicyIdList asks for them (shared by a request's profiles); see Pdp. */
   readonly applied: AppliedPolicy[] | undefined;
@@ -124,6 +140,17 @@ export class RequestContext implements EvaluationContext {
     this.now = options.now;
   }
 
+  /**
+   * A compiled designator's bag, computed once per request: designators of the same category, id, data type and
+   * issuer share a slot (designatorSlot), so each is looked up once however many policies ask.
+   */
+  designateSlot(slot: number, category: string, attributeId: string, dataType: string, issuer: string | undefined, mustBePresent: boolean): Bag {
+    let bag = this.bags[slot];
+    if (bag === undefined) this.bags[slot] = bag = this.designate(category, attributeId, dataType, issuer, false);
+    if (bag.values.length === 0 && mustBePresent) return this.designate(category, attributeId, dataType, issuer, true);
+    return bag;
+  }
+
   /** AttributeDesignator (§5.29, §7.3.5): the values of that category, id and data type; any issuer unless given. */
   designate(category: string, attributeId: string, dataType: string, issuer: string | undefined, mustBePresent: boolean): Bag {
     const list = this.attributes.get(category)?.get(attributeId);
@@ -134,9 +161,7 @@ export class RequestContext implements EvaluationContext {
         for (const v of a.values) if (v.dataType === dataType) (values ??= []).push(v);
       }
     }
-    // No value of this id *and data type*: a request may carry current-time as a string (WSO2's provisioning
-    // requests do) and still ask the context handler for the xs:time, as Balana's finder answers (§10.2.5).
-    if (!values && category === ENVIRONMENT && issuer === undefined) {
+    if (!values && category === ENVIRONMENT && !list && issuer === undefined) {
       const v = this.environmentNow(attributeId, dataType);
       if (v) values = [v];
     }

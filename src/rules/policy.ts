@@ -12,6 +12,7 @@ import { policyCombiningAlgorithm, ruleCombiningAlgorithm, type Combinable, type
 import {
   EMPTY_ITEMS,
   NOT_APPLICABLE,
+  designatorSlot,
   indeterminate,
   statusOf,
   type Expr,
@@ -62,6 +63,7 @@ export class PolicySyntaxError extends Error {
   }
 }
 
+const STRING_EQUAL = 'urn:oasis:names:tc:xacml:1.0:function:string-equal';
 const XPATH_1 = 'http://www.w3.org/TR/1999/REC-xpath-19991116';
 const VERSION = /^\d+(\.\d+)*$/;
 /** §5.13 VersionMatchType. */
@@ -162,7 +164,8 @@ export class CompiledRule implements Combinable {
 
 /** A <Policy> (§5.14, evaluated per §7.12) or a <PolicySet> (§5.1, §7.13). */
 export class CompiledPolicy implements Combinable {
-  private readonly index: ChildIndex<Combinable> | undefined;
+  /** The children's target index, per Pdp (references index through what that Pdp bound them to). */
+  private readonly indexes = new WeakMap<ReadonlyMap<object, unknown>, ChildIndex<Combinable> | null>();
   constructor(
     readonly kind: 'Policy' | 'PolicySet',
     readonly id: string,
@@ -172,9 +175,16 @@ export class CompiledPolicy implements Combinable {
     readonly children: readonly Combinable[],
     readonly obligations: readonly CompiledEffectItem[],
     readonly advice: readonly CompiledEffectItem[],
-  ) {
-    const index = new ChildIndex(children, childIndexEntry);
-    this.index = index.indexed > 0 ? index : undefined;
+  ) {}
+
+  private index(references: ReadonlyMap<object, unknown>): ChildIndex<Combinable> | null {
+    let index = this.indexes.get(references);
+    if (index === undefined) {
+      const built = new ChildIndex(this.children, (child) => childIndexEntry(child, references));
+      index = built.indexed > 0 ? built : null;
+      this.indexes.set(references, index);
+    }
+    return index;
   }
 
   matchTarget(ctx: RequestContext): MatchResult {
@@ -194,7 +204,8 @@ export class CompiledPolicy implements Combinable {
   private decide(ctx: RequestContext): Outcome {
     const t = this.matchTarget(ctx);
     if (t === false) return NOT_APPLICABLE;
-    const combined = this.algorithm(this.index ? this.index.candidates(ctx) : this.children, ctx);
+    const index = this.children.length > 1 ? this.index(ctx.references) : null;
+    const combined = this.algorithm(index ? index.candidates(ctx) : this.children, ctx);
     if (t !== true) {
       // §7.12 / §7.13: an Indeterminate target turns a decision into the Indeterminate of that decision.
       if (combined.decision === 'NotApplicable') return NOT_APPLICABLE;
@@ -238,8 +249,12 @@ export class PolicyReference implements Combinable {
   }
 }
 
-function childIndexEntry(child: Combinable): IndexEntry | undefined {
+function childIndexEntry(child: Combinable, references: ReadonlyMap<object, unknown>): IndexEntry | undefined {
   if (child instanceof CompiledRule || child instanceof CompiledPolicy) return indexEntryOf(child.target);
+  if (child instanceof PolicyReference) {
+    const target = references.get(child);
+    if (target instanceof CompiledPolicy) return indexEntryOf(target.target);
+  }
   return undefined;
 }
 
@@ -545,6 +560,9 @@ class Compiler {
     }
     if (result.kind !== 'value' || result.dataType !== DataType.boolean) this.fail(el, `MatchId ${fnId} must return a boolean, not ${describe(result)}`);
     const m: { -readonly [K in keyof CompiledMatch]: CompiledMatch[K] } = { fn, literal, bag };
+    if (fnId === STRING_EQUAL && literal.dataType === DataType.string && typeof literal.value === 'string' && bag.type.kind === 'bag' && bag.type.dataType === DataType.string) {
+      m.stringEqual = true;
+    }
     if (sourceEl.localName === 'AttributeDesignator') {
       m.designator = {
         category: sourceEl.getAttribute('Category')!,
@@ -605,7 +623,9 @@ class Compiler {
         const issuer = this.optional(el, 'Issuer');
         const mustBePresent = this.booleanAttr(el, 'MustBePresent', true);
         this.sequence(el, []);
-        return { type: { kind: 'bag', dataType }, evaluate: (ctx) => ctx.designate(category, attributeId, dataType, issuer, mustBePresent) };
+        const slot = designatorSlot(category, attributeId, dataType, issuer);
+        if (slot < 0) return { type: { kind: 'bag', dataType }, evaluate: (ctx) => ctx.designate(category, attributeId, dataType, issuer, mustBePresent) };
+        return { type: { kind: 'bag', dataType }, evaluate: (ctx) => ctx.designateSlot(slot, category, attributeId, dataType, issuer, mustBePresent) };
       }
       case 'AttributeSelector': {
         const category = this.required(el, 'Category');

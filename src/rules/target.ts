@@ -14,6 +14,8 @@ export interface CompiledMatch {
   readonly fn: FunctionDefinition;
   readonly literal: AttributeValue;
   readonly bag: Expr;
+  /** string-equal of an xs:string literal and a bag of xs:string: compared directly. */
+  readonly stringEqual?: boolean;
   /** For a string-equal over an AttributeDesignator: what the index needs. */
   readonly designator?: { category: string; attributeId: string; dataType: string; mustBePresent: boolean };
 }
@@ -30,6 +32,12 @@ export function evaluateMatch(m: CompiledMatch, ctx: RequestContext): MatchResul
     return err instanceof IndeterminateError ? err : processingError((err as Error).message);
   }
   if (!isBag(bag)) return processingError('a Match needs a bag');
+  if (m.stringEqual) {
+    // string-equal on xs:string: the values are the strings as written (functions/datatypes.ts).
+    const s = m.literal.value;
+    for (const v of bag.values) if (v.value === s) return true;
+    return false;
+  }
   if (m.fn.id === STRING_EQUAL) {
     for (const v of bag.values) if (valueEquals(m.literal, v)) return true;
     return false;
