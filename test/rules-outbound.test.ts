@@ -1,0 +1,285 @@
+/**
+ * Rules on outbound links, end to end (issue #10): one instance (api + worker processes) provisioning over SCIM 2.0
+ * to in-memory targets, every link with Enable Rules, the policies saved through the admin API:
+ *   - Corp takes PRIMARY users only (a domain policy): a PARTNERS user is denied there, audited `denied` with the
+ *     policy and its advice, while the other targets deliver it and Corp's queue goes on with the next change;
+ *   - Archive never takes deletes (Deny on delete) and never gets phone numbers (an omit-attribute obligation);
+ *   - Partner takes members of the group `contractors` only (the user's groups as the store has them now);
+ *   - Clock takes changes within a time-of-day window: version 1's window holds now, version 2's does not, and the
+ *     next decision of the worker follows the version the api saved, without a restart;
+ *   - Hold's policy needs an attribute the user lacks (MustBePresent): Indeterminate holds Hold's queue (quarantine,
+ *     with the policy and the status as the reason) until the operator fixes the policy and resumes the connector,
+ *     after which everything arrives, in order, once; the other targets were never held.
+ * The link without policies for it (NotApplicable) provisions, as WSO2 does; see also test/rules-admin.test.ts.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually, json, startInstance, type Instance, type Json } from './harness.js';
+import { linkRuledTarget, putPolicy, startScimTarget, type ScimTarget } from './rules-target.js';
+
+const NS = 'urn:oasis:names:tc:xacml:3.0:core:schema:wd-17';
+const S = 'http://www.w3.org/2001/XMLSchema#string';
+const TIME = 'http://www.w3.org/2001/XMLSchema#time';
+const RECIPIENT = 'urn:oasis:names:tc:xacml:1.0:subject-category:recipient-subject';
+const RESOURCE = 'urn:oasis:names:tc:xacml:3.0:attribute-category:resource';
+const ACTION = 'urn:oasis:names:tc:xacml:3.0:attribute-category:action';
+const ENV = 'urn:oasis:names:tc:xacml:3.0:attribute-category:environment';
+const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
+
+/** A Target naming the identity provider the delivery goes to (the clean profile's recipient-subject). */
+const toIdp = (idp: string, extra = '') => `<Target><AnyOf><AllOf>
+    <Match MatchId="urn:oasis:names:tc:xacml:1.0:function:string-equal">
+      <AttributeValue DataType="${S}">${idp}</AttributeValue>
+      <AttributeDesignator Category="${RECIPIENT}" AttributeId="urn:provisioning-server:target:idp-name" DataType="${S}" MustBePresent="false"/>
+    </Match>${extra}</AllOf></AnyOf></Target>`;
+
+const corpPolicy = `<Policy xmlns="${NS}" PolicyId="urn:test:corp-primary-only" Version="1.0"
+    RuleCombiningAlgId="urn:oasis:names:tc:xacml:3.0:rule-combining-algorithm:deny-unless-permit">
+  <Description>Only users of the PRIMARY user store go to Corp</Description>
+  ${toIdp('Corp')}
+  <Rule RuleId="primary" Effect="Permit">
+    <Condition>
+      <Apply FunctionId="urn:oasis:names:tc:xacml:1.0:function:string-is-in">
+        <AttributeValue DataType="${S}">PRIMARY</AttributeValue>
+        <AttributeDesignator Category="${RESOURCE}" AttributeId="urn:provisioning-server:resource:domain" DataType="${S}" MustBePresent="false"/>
+      </Apply>
+    </Condition>
+  </Rule>
+  <AdviceExpressions>
+    <AdviceExpression AdviceId="urn:test:advice:why" AppliesTo="Deny">
+      <AttributeAssignmentExpression AttributeId="urn:test:advice:text">
+        <AttributeValue DataType="${S}">only PRIMARY users go to Corp</AttributeValue>
+      </AttributeAssignmentExpression>
+    </AdviceExpression>
+  </AdviceExpressions>
+</Policy>`;
+
+const archivePolicy = `<Policy xmlns="${NS}" PolicyId="urn:test:archive-keeps" Version="1.0"
+    RuleCombiningAlgId="urn:oasis:names:tc:xacml:1.0:rule-combining-algorithm:first-applicable">
+  ${toIdp('Archive')}
+  <Rule RuleId="no-deletes" Effect="Deny">
+    <Target><AnyOf><AllOf>
+      <Match MatchId="urn:oasis:names:tc:xacml:1.0:function:string-equal">
+        <AttributeValue DataType="${S}">delete</AttributeValue>
+        <AttributeDesignator Category="${ACTION}" AttributeId="urn:oasis:names:tc:xacml:1.0:action:action-id" DataType="${S}" MustBePresent="false"/>
+      </Match>
+    </AllOf></AnyOf></Target>
+  </Rule>
+  <Rule RuleId="the-rest" Effect="Permit"/>
+  <ObligationExpressions>
+    <ObligationExpression ObligationId="urn:provisioning-server:obligation:omit-attribute" FulfillOn="Permit">
+      <AttributeAssignmentExpression AttributeId="urn:provisioning-server:obligation:omit-attribute:path">
+        <AttributeValue DataType="${S}">phoneNumbers</AttributeValue>
+      </AttributeAssignmentExpression>
+    </ObligationExpression>
+  </ObligationExpressions>
+</Policy>`;
+
+const partnerPolicy = `<Policy xmlns="${NS}" PolicyId="urn:test:partner-contractors" Version="1.0"
+    RuleCombiningAlgId="urn:oasis:names:tc:xacml:3.0:rule-combining-algorithm:deny-unless-permit">
+  ${toIdp('Partner')}
+  <Rule RuleId="contractors" Effect="Permit">
+    <Condition>
+      <Apply FunctionId="urn:oasis:names:tc:xacml:1.0:function:string-is-in">
+        <AttributeValue DataType="${S}">contractors</AttributeValue>
+        <AttributeDesignator Category="${RESOURCE}" AttributeId="urn:ietf:params:scim:schemas:core:2.0:User:groups" DataType="${S}" MustBePresent="false"/>
+      </Apply>
+    </Condition>
+  </Rule>
+</Policy>`;
+
+/** A UTC time of day `hours` from now, as xs:time. */
+const timeFromNow = (hours: number) => `${new Date(Date.now() + hours * 3_600_000).toISOString().slice(11, 19)}Z`;
+const clockPolicy = (version: string, from: string, to: string) => `<Policy xmlns="${NS}" PolicyId="urn:test:clock-hours" Version="${version}"
+    RuleCombiningAlgId="urn:oasis:names:tc:xacml:3.0:rule-combining-algorithm:deny-unless-permit">
+  ${toIdp('Clock')}
+  <Rule RuleId="office-hours" Effect="Permit">
+    <Condition>
+      <Apply FunctionId="urn:oasis:names:tc:xacml:2.0:function:time-in-range">
+        <Apply FunctionId="urn:oasis:names:tc:xacml:1.0:function:time-one-and-only">
+          <AttributeDesignator Category="${ENV}" AttributeId="urn:oasis:names:tc:xacml:1.0:environment:current-time" DataType="${TIME}" MustBePresent="false"/>
+        </Apply>
+        <AttributeValue DataType="${TIME}">${from}</AttributeValue>
+        <AttributeValue DataType="${TIME}">${to}</AttributeValue>
+      </Apply>
+    </Condition>
+  </Rule>
+</Policy>`;
+
+/**
+ * Version 1 needs the user's department (MustBePresent): Indeterminate for a user without one (deny-overrides keeps
+ * it; deny-unless-permit would make it a Deny, §C.10). Version 2 does not.
+ */
+const holdPolicy = (version: string) => `<Policy xmlns="${NS}" PolicyId="urn:test:hold-department" Version="${version}"
+    RuleCombiningAlgId="urn:oasis:names:tc:xacml:3.0:rule-combining-algorithm:deny-overrides">
+  ${toIdp('Hold')}
+  <Rule RuleId="engineering" Effect="Permit">
+    <Condition>
+      <Apply FunctionId="urn:oasis:names:tc:xacml:1.0:function:not">
+        <Apply FunctionId="urn:oasis:names:tc:xacml:1.0:function:string-is-in">
+          <AttributeValue DataType="${S}">Sales</AttributeValue>
+          <AttributeDesignator Category="${RESOURCE}" AttributeId="urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department"
+            DataType="${S}" MustBePresent="${version === '1.0' ? 'true' : 'false'}"/>
+        </Apply>
+      </Apply>
+    </Condition>
+  </Rule>
+</Policy>`;
+
+interface AuditRow {
+  connectorId: string;
+  operation: string;
+  outcome: string;
+  error: string | null;
+  decision: string | null;
+  decidedBy: string | null;
+  decisionReason: string | null;
+  createdAt: string;
+}
+
+let a: Instance;
+const targets: Record<'Corp' | 'Archive' | 'Partner' | 'Clock' | 'Hold', ScimTarget> = {} as never;
+const connectors: Record<string, string> = {};
+
+async function createUser(body: Json): Promise<string> {
+  const res = await json(a, 'POST', '/scim2/Users', body);
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  return String(res.body.id);
+}
+
+async function patchUser(id: string, path: string, value: unknown): Promise<void> {
+  const res = await json(a, 'PATCH', `/scim2/Users/${id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path, value }] });
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+}
+
+async function auditAt(userId: string, idp: string): Promise<AuditRow[]> {
+  return (await json(a, 'GET', `/api/server/v1/provisioning/audit?userId=${userId}&connectorId=${connectors[idp]}`)).body as unknown as AuditRow[];
+}
+
+/** Waits for the audit record of `operation` at `idp` with one of `outcomes`. */
+async function decided(userId: string, idp: string, operation: string, outcomes: string[]): Promise<AuditRow> {
+  return eventually(async () => (await auditAt(userId, idp)).find((r) => r.operation === operation && outcomes.includes(r.outcome)), 60_000, `${operation} ${outcomes.join('/')} at ${idp}`);
+}
+
+const at = (idp: keyof typeof targets, userName: string) => targets[idp].byUserName(userName);
+const arrives = (idp: keyof typeof targets, userName: string, check: (u: Record<string, unknown>) => boolean = () => true) =>
+  eventually(async () => {
+    const u = at(idp, userName);
+    return u && check(u) ? u : undefined;
+  }, 60_000, `${userName} at ${idp}`);
+
+beforeAll(async () => {
+  const [instance, ...fakes] = await Promise.all([startInstance('rules-out'), ...[0, 1, 2, 3, 4].map(() => startScimTarget())]);
+  a = instance;
+  (['Corp', 'Archive', 'Partner', 'Clock', 'Hold'] as const).forEach((name, i) => (targets[name] = fakes[i]!));
+  expect((await a.request('POST', '/api/server/v1/userstores', { name: 'PARTNERS' }, { 'Content-Type': 'application/json' })).status).toBe(201);
+  // Hold is linked in its own test, so the users of the others never meet its policy.
+  for (const idp of ['Corp', 'Archive', 'Partner', 'Clock'] as const) connectors[idp] = (await linkRuledTarget(a, idp, targets[idp])).connectorId;
+  await putPolicy(a, corpPolicy);
+  await putPolicy(a, archivePolicy);
+  await putPolicy(a, partnerPolicy);
+  await putPolicy(a, clockPolicy('1.0', timeFromNow(-2), timeFromNow(2)));
+});
+afterAll(async () => {
+  await Promise.allSettled([a?.stop(), ...Object.values(targets).map((t) => t.close())]);
+});
+
+describe('rules on outbound links', () => {
+  it('a domain policy: Corp gets PRIMARY users only; the Deny skips Corp alone, the others deliver, Corp goes on', async () => {
+    const ada = await createUser({ userName: 'ada', displayName: 'Ada', phoneNumbers: [{ value: '+41 44 000 00 00', type: 'work' }] });
+    const bob = await createUser({ userName: 'PARTNERS/bob', displayName: 'Bob' });
+    const cy = await createUser({ userName: 'cy', displayName: 'Cy' });
+
+    expect((await arrives('Corp', 'ada')).displayName).toBe('Ada');
+    const denied = await decided(bob, 'Corp', 'create', ['denied']);
+    expect(denied).toMatchObject({ decision: 'Deny', decidedBy: 'urn:test:corp-primary-only@1.0' });
+    expect(denied.decisionReason).toContain('only PRIMARY users go to Corp');
+    // Only Corp: Archive and Clock have Bob (as `bob`: the connector writes names for the target's PRIMARY domain), and
+    // Corp moved on to Cy.
+    await arrives('Archive', 'bob');
+    await arrives('Clock', 'bob');
+    await arrives('Corp', 'cy');
+    expect(targets.Corp.writesFor('bob')).toEqual([]);
+    expect((await decided(cy, 'Corp', 'create', ['delivered'])).decision).toBe('Permit');
+
+    // The obligation: Archive got Ada without her phone number; Corp with it.
+    const archived = await arrives('Archive', 'ada');
+    expect(archived.phoneNumbers).toBeUndefined();
+    expect(at('Corp', 'ada')!.phoneNumbers).toEqual([expect.objectContaining({ value: '+41 44 000 00 00' })]);
+    expect((await decided(ada, 'Archive', 'create', ['delivered'])).decisionReason).toMatch(/left out: phoneNumbers/);
+  });
+
+  it('a policy that denies deletes to Archive: the delete reaches Corp, Archive keeps the user', async () => {
+    const id = await createUser({ userName: 'del-dora' });
+    await arrives('Corp', 'del-dora');
+    await arrives('Archive', 'del-dora');
+    expect((await a.request('DELETE', `/scim2/Users/${id}`)).status).toBe(204);
+    await eventually(async () => (at('Corp', 'del-dora') ? undefined : true), 60_000, 'del-dora deleted at Corp');
+    const denied = await decided(id, 'Archive', 'delete', ['denied']);
+    expect(denied).toMatchObject({ decision: 'Deny', decidedBy: 'urn:test:archive-keeps@1.0' });
+    expect(at('Archive', 'del-dora')).toBeDefined();
+    expect(targets.Archive.writesFor('del-dora').map((c) => c.method)).toEqual(['POST']);
+  });
+
+  it('a policy keyed on a group membership: Partner gets the user once it is a member of contractors', async () => {
+    const group = await json(a, 'POST', '/scim2/Groups', { displayName: 'contractors' });
+    expect(group.status).toBe(201);
+    const id = await createUser({ userName: 'gus', displayName: 'Gus' });
+    expect((await decided(id, 'Partner', 'create', ['denied'])).decision).toBe('Deny');
+    expect(at('Partner', 'gus')).toBeUndefined();
+
+    const added = await json(a, 'PATCH', `/scim2/Groups/${String(group.body.id)}`, { schemas: [PATCH_OP], Operations: [{ op: 'add', path: 'members', value: [{ value: id }] }] });
+    expect(added.status).toBe(200);
+    await patchUser(id, 'displayName', 'Gus the contractor');
+    expect((await arrives('Partner', 'gus')).displayName).toBe('Gus the contractor');
+    expect((await decided(id, 'Partner', 'update', ['delivered'])).decision).toBe('Permit');
+  });
+
+  it('a time-of-day condition: inside the window it provisions; the next version (outside) is what the worker decides next', async () => {
+    const id = await createUser({ userName: 'tia', displayName: 'Tia' });
+    await arrives('Clock', 'tia');
+    expect((await decided(id, 'Clock', 'create', ['delivered'])).decidedBy).toBe('urn:test:clock-hours@1.0');
+
+    // Saved through the api process; the worker's next decision uses it (no restart, no cache time).
+    await putPolicy(a, clockPolicy('2.0', timeFromNow(6), timeFromNow(8)), { update: true });
+    await patchUser(id, 'displayName', 'Tia after hours');
+    const denied = await decided(id, 'Clock', 'update', ['denied']);
+    expect(denied).toMatchObject({ decision: 'Deny', decidedBy: 'urn:test:clock-hours@2.0' });
+    expect(at('Clock', 'tia')!.displayName).toBe('Tia');
+    // The other targets took the update.
+    await arrives('Corp', 'tia', (u) => u.displayName === 'Tia after hours');
+  });
+
+  it('an Indeterminate holds that target until the policy is fixed and the connector resumed; then everything arrives in order, once', async () => {
+    connectors.Hold = (await linkRuledTarget(a, 'Hold', targets.Hold)).connectorId;
+    await putPolicy(a, holdPolicy('1.0'));
+    const id = await createUser({ userName: 'hal', displayName: 'v1' });
+
+    const held = await decided(id, 'Hold', 'create', ['held']);
+    expect(held.decision).toBe('Indeterminate');
+    expect(held.decisionReason).toMatch(/urn:test:hold-department@1\.0/);
+    expect(held.decisionReason).toMatch(/missing-attribute/);
+    const quarantine = (await json(a, 'GET', '/api/server/v1/provisioning/quarantine')).body as unknown as { connectorId: string; reason: string }[];
+    expect(quarantine.find((q) => q.connectorId === connectors.Hold)?.reason).toMatch(/rules: Indeterminate.*urn:test:hold-department/);
+
+    // Later changes queue up behind it; the other targets are not held back.
+    await patchUser(id, 'displayName', 'v2');
+    await patchUser(id, 'displayName', 'v3');
+    await arrives('Corp', 'hal', (u) => u.displayName === 'v3');
+    await new Promise((r) => setTimeout(r, 3000)); // longer than the fan-out's idle time: it must still hold them
+    expect(targets.Hold.writesFor('hal')).toEqual([]);
+
+    // The operator fixes the policy, then resumes the connector through the quarantine route.
+    await putPolicy(a, holdPolicy('2.0'), { update: true });
+    expect((await json(a, 'POST', `/api/server/v1/provisioning/quarantine/${connectors.Hold}/resume`)).status).toBe(200);
+    const final = await arrives('Hold', 'hal', (u) => u.displayName === 'v3');
+    expect(targets.Hold.users.size).toBe(1);
+    const writes = targets.Hold.writesFor('hal');
+    expect(writes[0]!.method).toBe('POST');
+    expect(writes.filter((w) => w.method === 'POST')).toHaveLength(1);
+    // In order: each write carries a newer state than the one before (folded updates may be one PUT).
+    const states = writes.map((w) => String(w.body?.displayName));
+    expect(states).toEqual([...states].sort());
+    expect(final.displayName).toBe('v3');
+    expect((await decided(id, 'Hold', 'create', ['delivered', 'skipped'])).decision).toBe('Permit');
+  });
+});
