@@ -161,7 +161,10 @@ export class RequestContext implements EvaluationContext {
         for (const v of a.values) if (v.dataType === dataType) (values ??= []).push(v);
       }
     }
-    if (!values && category === ENVIRONMENT && !list && issuer === undefined) {
+    // No value of this id *and data type*: a request may carry current-time as a string (WSO2's provisioning
+    // requests do) and still ask the context handler for the xs:time, as Balana's finder answers (§10.2.5).
+    // Keep it so: src/rules/wso2-policies.test.ts (WSO2's time templates) fails with `&& !list` here.
+    if (!values && category === ENVIRONMENT && issuer === undefined) {
       const v = this.environmentNow(attributeId, dataType);
       if (v) values = [v];
     }
