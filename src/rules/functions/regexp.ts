@@ -83,8 +83,11 @@ interface Piece {
   js: string;
   /** Can match more than one bounded repetition (contains * + or {n,}). */
   unbounded: boolean;
-  /** Always consumes at least one fixed character (a literal or escape without a quantifier allowing zero). */
-  anchored: boolean;
+  /**
+   * Every match of it consumes a character matched by a piece that is not itself repeated without bound (a literal,
+   * a class or an escape, alone or with a bounded quantifier of at least one): a separator between repetitions.
+   */
+  fixed: boolean;
 }
 
 /** A recursive-descent translator of Appendix F's grammar. */
@@ -126,31 +129,31 @@ class Translator {
     return {
       js: branches.map((b) => b.js).join('|'),
       unbounded: branches.some((b) => b.unbounded),
-      anchored: branches.every((b) => b.anchored),
+      fixed: branches.every((b) => b.fixed),
     };
   }
 
   private branch(): Piece {
     let js = '';
     let unbounded = false;
-    let anchored = false;
+    let fixed = false;
     while (this.#pos < this.src.length && this.peek() !== '|' && this.peek() !== ')') {
       const p = this.piece();
       js += p.js;
       unbounded ||= p.unbounded;
-      anchored ||= p.anchored;
+      fixed ||= p.fixed;
     }
-    return { js, unbounded, anchored };
+    return { js, unbounded, fixed };
   }
 
   private piece(): Piece {
     const atom = this.atom();
     const q = this.quantifier();
     if (!q) return atom;
-    if (q.unbounded && atom.unbounded && !atom.anchored) {
+    if (q.unbounded && atom.unbounded && !atom.fixed) {
       this.fail('a repeated group that itself repeats without a fixed character can backtrack exponentially; rewrite it');
     }
-    return { js: `${atom.js}${q.js}`, unbounded: atom.unbounded || q.unbounded, anchored: atom.anchored && q.min > 0 };
+    return { js: `${atom.js}${q.js}`, unbounded: atom.unbounded || q.unbounded, fixed: atom.fixed && !q.unbounded && q.min > 0 };
   }
 
   private quantifier(): { js: string; unbounded: boolean; min: number } | undefined {
@@ -198,15 +201,15 @@ class Translator {
         if (this.peek() !== ')') this.fail('a missing ")"');
         this.#pos++;
         if (capturing) this.#closedGroups.add(group);
-        return { js: `${capturing ? '(' : '(?:'}${inner.js})`, unbounded: inner.unbounded, anchored: inner.anchored };
+        return { js: `${capturing ? '(' : '(?:'}${inner.js})`, unbounded: inner.unbounded, fixed: inner.fixed };
       }
       case '[':
-        return { js: this.charClassExpr(), unbounded: false, anchored: true };
+        return { js: this.charClassExpr(), unbounded: false, fixed: true };
       case '.':
-        return { js: '[^\\n\\r]', unbounded: false, anchored: true };
+        return { js: '[^\\n\\r]', unbounded: false, fixed: true };
       case '^':
       case '$':
-        return { js: c, unbounded: false, anchored: false };
+        return { js: c, unbounded: false, fixed: false };
       case '\\':
         return this.escapeAtom();
       case ')':
@@ -219,7 +222,7 @@ class Translator {
       case '|':
         return this.fail(`"${c}" must be escaped`);
       default:
-        return { js: literal(c.codePointAt(0)!), unbounded: false, anchored: true };
+        return { js: literal(c.codePointAt(0)!), unbounded: false, fixed: true };
     }
   }
 
@@ -230,9 +233,9 @@ class Translator {
       let digits = this.next();
       while (this.peek() !== undefined && /\d/.test(this.peek()!) && this.#closedGroups.has(Number(digits + this.peek()))) digits += this.next();
       if (!this.#closedGroups.has(Number(digits))) this.fail(`back-reference \\${digits} to a group not closed before it`);
-      return { js: `\\${digits}`, unbounded: false, anchored: false };
+      return { js: `\\${digits}`, unbounded: false, fixed: false };
     }
-    return { js: this.charClassEscape(false), unbounded: false, anchored: true };
+    return { js: this.charClassEscape(false), unbounded: false, fixed: true };
   }
 
   /** After a backslash. `inClass`: the result goes inside [...] (nested classes are fine in `v` mode). */
