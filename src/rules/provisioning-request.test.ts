@@ -86,6 +86,13 @@ describe('buildProvisioningRequest, WSO2 profile', () => {
     });
   });
 
+  it('names the resident service provider as WSO2 does', () => {
+    const t = table(buildProvisioningRequest(input({ application: { id: 'r', name: 'resident', resident: true } }), 'wso2'));
+    expect(t[Wso2Category.serviceProvider]![Wso2Attribute.spName]).toEqual([[S, 'wso2carbon-local-sp']]);
+    const clean = table(buildProvisioningRequest(input({ application: { id: 'r', name: 'resident', resident: true } }), 'clean'));
+    expect(clean[CleanCategory.application]![CleanAttribute.applicationName]).toEqual([[S, 'resident']]);
+  });
+
   it('maps SCIM attributes to local claims as the SCIM 2.0 dialect does', () => {
     const user = table(buildProvisioningRequest(input(), 'wso2'))[Wso2Category.user]!;
     expect(user[Wso2Claim.givenName]).toEqual([[S, 'Ada']]);

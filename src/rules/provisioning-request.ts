@@ -18,7 +18,7 @@
  *     resource: { userName: 'ada', emails: [{ value: 'ada@example.com', primary: true }] },
  *     groups: ['engineering'], roles: ['admin'],
  *     target: { idpName: 'Google', connectorType: 'google', connectorId: 'c-1' },
- *     application: { id: 'resident', name: 'wso2carbon-local-sp' },
+ *     application: { id: 'resident', name: 'resident', resident: true }, // sp-name wso2carbon-local-sp
  *     now: new Date(),
  *   }, 'wso2');
  */
@@ -42,8 +42,10 @@ export interface ProvisioningDecisionInput {
   /** Names of the roles the user holds. */
   roles: string[];
   target: { idpName: string; connectorType: string; connectorId: string };
-  /** The application that started the change (the resident SP for operators); tenant is always "carbon.super". */
-  application: { id: string; name: string };
+  /** The application that started the change (the resident SP for operators); tenant is always "carbon.super".
+   *  `resident` marks the resident service provider, which the `wso2` profile names as WSO2 does
+   *  ({@link WSO2_RESIDENT_SP_NAME}); absent means false. */
+  application: { id: string; name: string; resident?: boolean };
   now: Date;
 }
 
@@ -101,6 +103,10 @@ export const Wso2Attribute = {
 
 /** WSO2 has tenants; this server has one, named as WSO2 names its super tenant. */
 export const WSO2_TENANT_DOMAIN = 'carbon.super';
+
+/** The resident service provider's name in WSO2 (ApplicationConstants.LOCAL_SP), sent as sp-name for changes the
+ *  resident SP starts (the management console, the admin API, SCIM calls of no application). */
+export const WSO2_RESIDENT_SP_NAME = 'wso2carbon-local-sp';
 
 /** The local claim dialect (http://wso2.org/claims) URIs this server can fill. */
 export const Wso2Claim = {
@@ -335,6 +341,9 @@ function checkInput(input: ProvisioningDecisionInput): void {
   requiredString('target.connectorId', input.target?.connectorId);
   requiredString('application.id', input.application?.id);
   requiredString('application.name', input.application?.name);
+  if (input.application.resident !== undefined && typeof input.application.resident !== 'boolean') {
+    throw new ProvisioningRequestError('invalid_input', 'application.resident must be a boolean');
+  }
   stringList('groups', input.groups);
   stringList('roles', input.roles);
 }
@@ -524,7 +533,7 @@ function buildWso2(input: ProvisioningDecisionInput): XacmlRequest {
   if (isUser && op !== 'DELETE') {
     for (const [claim, v] of wso2UserClaims(input, op === 'PUT')) addRow(Wso2Category.user, claim, v);
   }
-  addRow(Wso2Category.serviceProvider, Wso2Attribute.spName, input.application.name);
+  addRow(Wso2Category.serviceProvider, Wso2Attribute.spName, input.application.resident === true ? WSO2_RESIDENT_SP_NAME : input.application.name);
   addRow(Wso2Category.serviceProvider, Wso2Attribute.spTenantDomain, WSO2_TENANT_DOMAIN);
   addRow(Wso2Category.identityProvider, Wso2Attribute.idpName, input.target.idpName);
   addRow(

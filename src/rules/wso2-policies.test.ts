@@ -229,6 +229,28 @@ describe('WSO2 provisioning_time_and_user_claim_based_policy_template.xml', () =
   });
 });
 
+describe('WSO2 rule-based-provisioning.md, the guide\'s email-domain policy', () => {
+  /** The guide's finished policy: the ```xml block after "the policy should be similar to the following". */
+  function guidePolicy(): LoadedPolicy {
+    const md = readPolicy('rule-based-provisioning.md');
+    const start = md.indexOf('```xml', md.indexOf('the policy should be similar to the following'));
+    const body = md.slice(start + '```xml'.length, md.indexOf('```', start + 6));
+    expect(body).toContain('PolicyId="provisioning_user_claim_based_policy"');
+    return loadPolicy(body.trim());
+  }
+  const pdp = pdpOf(guidePolicy());
+  const to = { idpName: 'WSO2IDP', connectorType: 'scim2', connectorId: 'c-is' };
+
+  it('provisions jane@abc.com on create, as its "Try it out" says, and not a user of another domain', () => {
+    expect(outcome(pdp, user({ target: to }))).toEqual(['Permit', true]);
+    expect(outcome(pdp, user({ target: to, resource: { userName: 'bob', emails: [{ value: 'bob@xyz.com' }] } }))).toEqual(['Deny', false]);
+  });
+  it('provisions an update only for test@abc.com', () => {
+    expect(outcome(pdp, user({ target: to, operation: 'update', resource: { userName: 't', emails: [{ value: 'test@abc.com' }] } }))).toEqual(['Permit', true]);
+    expect(outcome(pdp, user({ target: to, operation: 'update' }))).toEqual(['Deny', false]);
+  });
+});
+
 describe('WSO2 policies published together', () => {
   it('combine by deny-overrides, WSO2’s default: one Deny outweighs a Permit', () => {
     const pdp = pdpOf(
