@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatValue, parseValue } from './functions/datatypes.js';
+import { Pdp, loadPolicy } from './pdp.js';
 import { JSON_REQUEST_LIMITS, JsonProfileError, parseJsonRequest, parseJsonRequestValue, responseToJson } from './json-profile.js';
 import type { XacmlResponse } from './response.js';
 import { DataType, StatusCode } from './values.js';
@@ -97,6 +98,14 @@ describe('parseJsonRequest', () => {
     expect(v.value).toMatchObject({ path: 'md:record/md:name', category: RESOURCE, namespaces: { md: 'urn:example:med' } });
   });
 
+  it('keeps unprefixed Content elements in no namespace', () => {
+    const req = parseJsonRequest(JSON.stringify({ Request: { Resource: { Content: '<record><name>x</name></record>' } } }));
+    const content = req.categories[0]!.content as { localName: string; namespaceURI: string | null; getElementsByTagName(n: string): ArrayLike<{ namespaceURI: string | null }> };
+    expect(content.localName).toBe('Content');
+    expect(content.namespaceURI).toBe('urn:oasis:names:tc:xacml:3.0:core:schema:wd-17');
+    expect(content.getElementsByTagName('record')[0]!.namespaceURI).toBeNull();
+  });
+
   it('points at the bad member', () => {
     const cases: [string, string, RegExp][] = [
       ['{"Request":{"Resource":{"Attribute":[{"AttributeId":"a"}]}}}', '/Request/Resource/Attribute/0', /needs Value/],
@@ -146,6 +155,49 @@ describe('parseJsonRequest', () => {
     const req = parseJsonRequestValue({ Request: { AccessSubject: { Attribute: [{ AttributeId: SUBJECT_ID, Value: [1, 2] }] } } });
     expect(req.categories[0]!.attributes[0]!.values.map((v) => v.dataType)).toEqual([DataType.integer, DataType.integer]);
     expect(errorOf(() => parseJsonRequestValue({ Request: { Resource: { Attribute: 'x' } } })).pointer).toBe('/Request/Resource/Attribute');
+  });
+});
+
+describe('a JSON request decided by the Pdp', () => {
+  it('reaches designators and selectors, and comes back as JSON', () => {
+    const policy = loadPolicy(`<Policy xmlns="urn:oasis:names:tc:xacml:3.0:core:schema:wd-17" PolicyId="json" Version="1.0"
+        RuleCombiningAlgId="urn:oasis:names:tc:xacml:3.0:rule-combining-algorithm:deny-unless-permit">
+      <Target/>
+      <Rule RuleId="r" Effect="Permit">
+        <Condition><Apply FunctionId="urn:oasis:names:tc:xacml:1.0:function:and">
+          <Apply FunctionId="urn:oasis:names:tc:xacml:1.0:function:integer-greater-than">
+            <Apply FunctionId="urn:oasis:names:tc:xacml:1.0:function:integer-one-and-only">
+              <AttributeDesignator Category="${SUBJECT}" AttributeId="urn:example:age" DataType="${DataType.integer}" MustBePresent="true"/>
+            </Apply>
+            <AttributeValue DataType="${DataType.integer}">17</AttributeValue>
+          </Apply>
+          <Apply FunctionId="urn:oasis:names:tc:xacml:1.0:function:string-is-in">
+            <AttributeValue DataType="${DataType.string}">x</AttributeValue>
+            <AttributeSelector Category="${RESOURCE}" Path="//name/text()" DataType="${DataType.string}" MustBePresent="true"/>
+          </Apply>
+        </Apply></Condition>
+      </Rule>
+    </Policy>`);
+    const pdp = new Pdp({ policies: [policy], topLevel: [{ id: 'json' }], rootCombiningAlgorithm: 'urn:oasis:names:tc:xacml:3.0:policy-combining-algorithm:deny-overrides' });
+    const ask = (age: number) =>
+      JSON.parse(
+        responseToJson(
+          pdp.evaluate(
+            parseJsonRequest(
+              JSON.stringify({
+                Request: {
+                  AccessSubject: { Attribute: [{ AttributeId: 'urn:example:age', Value: age, IncludeInResult: true }] },
+                  Resource: { Content: '<record><name>x</name></record>' },
+                },
+              })
+            )
+          )
+        )
+      ) as { Response: { Decision: string; Category?: unknown }[] };
+    const adult = ask(30);
+    expect(adult.Response[0]!.Decision).toBe('Permit');
+    expect(adult.Response[0]!.Category).toEqual([{ CategoryId: SUBJECT, Attribute: [{ AttributeId: 'urn:example:age', Value: 30, IncludeInResult: true }] }]);
+    expect(ask(12).Response[0]!.Decision).toBe('Deny');
   });
 });
 

@@ -434,7 +434,8 @@ function parseContent(n: JNode): unknown {
   const text = asString(n, 'Content').replace(/^\uFEFF?\s*<\?xml[^?]*\?>/, '');
   let doc;
   try {
-    doc = parseXml(`<Content xmlns="${XACML_NS}">${text}</Content>`, REQUEST_LIMITS, 'the Content');
+    // A prefixed wrapper, so that the document's unprefixed elements stay in no namespace, as they were written.
+    doc = parseXml(`<xacml-json:Content xmlns:xacml-json="${XACML_NS}">${text}</xacml-json:Content>`, REQUEST_LIMITS, 'the Content');
   } catch (err) {
     if (err instanceof XmlError) invalid(n, `Content is not well-formed XML: ${err.message}`);
     throw err;
