@@ -568,6 +568,7 @@ class Compiler {
         category: sourceEl.getAttribute('Category')!,
         attributeId: sourceEl.getAttribute('AttributeId')!,
         dataType: sourceEl.getAttribute('DataType')!,
+        issuer: this.optional(sourceEl, 'Issuer'),
         mustBePresent: this.booleanAttr(sourceEl, 'MustBePresent', true),
       };
     }

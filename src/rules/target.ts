@@ -17,7 +17,7 @@ export interface CompiledMatch {
   /** string-equal of an xs:string literal and a bag of xs:string: compared directly. */
   readonly stringEqual?: boolean;
   /** For a string-equal over an AttributeDesignator: what the index needs. */
-  readonly designator?: { category: string; attributeId: string; dataType: string; mustBePresent: boolean };
+  readonly designator?: { category: string; attributeId: string; dataType: string; issuer: string | undefined; mustBePresent: boolean };
 }
 
 /** AnyOf[] of AllOf[] of Match[]; an empty array is the empty target, which matches everything. */
@@ -101,8 +101,8 @@ export interface IndexEntry {
 /**
  * A target is indexable when one of its AnyOfs has, in every AllOf, a string-equal Match on an AttributeDesignator:
  * when none of those Matches is True, each AllOf is NoMatch, so that AnyOf and the whole Target are NoMatch (§7.7),
- * and a rule, policy or policy set with a NoMatch target is NotApplicable (§7.11-7.13). The issuer is ignored here:
- * the index only has to be a superset of the children that can match.
+ * and a rule, policy or policy set with a NoMatch target is NotApplicable (§7.11-7.13). The index only has to give a
+ * superset of the children that can match.
  */
 export function indexEntryOf(target: CompiledTarget): IndexEntry | undefined {
   let best: IndexEntry | undefined;
@@ -110,7 +110,10 @@ export function indexEntryOf(target: CompiledTarget): IndexEntry | undefined {
     const entry: IndexEntry = { keys: [], absent: [] };
     let ok = anyOf.length > 0;
     for (const allOf of anyOf) {
-      const m = allOf.find((x) => x.fn.id === STRING_EQUAL && x.designator && x.designator.dataType === DataType.string && x.literal.dataType === DataType.string);
+      // A designator with an Issuer is left out: with MustBePresent, another issuer's value would hide its absence.
+      const m = allOf.find(
+        (x) => x.fn.id === STRING_EQUAL && x.designator && x.designator.issuer === undefined && x.designator.dataType === DataType.string && x.literal.dataType === DataType.string,
+      );
       if (!m) {
         ok = false;
         break;

@@ -1,0 +1,333 @@
+/**
+ * The decision point's own rules beside the conformance suite: bounds and refusals (XXE, sizes, depth), line-precise
+ * policy errors, the combining algorithms' Indeterminate tables (Appendix C), references and versions (§5.13), the
+ * target index's soundness, variables, obligations (§7.18), MDP repeated categories, ReturnPolicyIdList and `now`.
+ */
+import { describe, expect, it } from 'vitest';
+import { RequestContext } from './evaluate.js';
+import { Pdp, PolicySyntaxError, loadPolicy, type LoadedPolicy } from './pdp.js';
+import { RequestSyntaxError, parseRequestXml, type XacmlRequest } from './request.js';
+import { responseToXml } from './response.js';
+import { ChildIndex, evaluateTarget, indexEntryOf } from './target.js';
+import { parseValue } from './functions/datatypes.js';
+import { DataType } from './values.js';
+
+const NS = 'urn:oasis:names:tc:xacml:3.0:core:schema:wd-17';
+const S = DataType.string;
+const SUBJECT = 'urn:oasis:names:tc:xacml:1.0:subject-category:access-subject';
+const RESOURCE = 'urn:oasis:names:tc:xacml:3.0:attribute-category:resource';
+const ENV = 'urn:oasis:names:tc:xacml:3.0:attribute-category:environment';
+const RCA = 'urn:oasis:names:tc:xacml:3.0:rule-combining-algorithm:';
+const PCA = 'urn:oasis:names:tc:xacml:3.0:policy-combining-algorithm:';
+
+const designator = (id: string, mbp = false, cat = SUBJECT, dt = S) => `<AttributeDesignator Category="${cat}" AttributeId="${id}" DataType="${dt}" MustBePresent="${mbp}"/>`;
+const match = (id: string, value: string, mbp = false) =>
+  `<Match MatchId="urn:oasis:names:tc:xacml:1.0:function:string-equal"><AttributeValue DataType="${S}">${value}</AttributeValue>${designator(id, mbp)}</Match>`;
+const target = (...anyOfs: string[][][]) => `<Target>${anyOfs.map((a) => `<AnyOf>${a.map((all) => `<AllOf>${all.join('')}</AllOf>`).join('')}</AnyOf>`).join('')}</Target>`;
+
+/** Rules by what they evaluate to when the request has subject "x" = "on" and lacks "missing". */
+const RULES = {
+  Permit: (n: string) => `<Rule RuleId="${n}" Effect="Permit">${target([[match('x', 'on')]])}</Rule>`,
+  Deny: (n: string) => `<Rule RuleId="${n}" Effect="Deny">${target([[match('x', 'on')]])}</Rule>`,
+  NA: (n: string) => `<Rule RuleId="${n}" Effect="Permit">${target([[match('x', 'off')]])}</Rule>`,
+  'Indeterminate{P}': (n: string) => `<Rule RuleId="${n}" Effect="Permit">${target([[match('missing', 'on', true)]])}</Rule>`,
+  'Indeterminate{D}': (n: string) => `<Rule RuleId="${n}" Effect="Deny">${target([[match('missing', 'on', true)]])}</Rule>`,
+} as const;
+type RuleKind = keyof typeof RULES;
+
+const policyXml = (id: string, alg: string, body: string, extra = '', version = '1.0') =>
+  `<Policy xmlns="${NS}" PolicyId="${id}" Version="${version}" RuleCombiningAlgId="${alg}"${extra}><Target/>${body}</Policy>`;
+
+function request(attrs: Record<string, string[]>, extra: { returnPolicyIdList?: boolean } = {}): XacmlRequest {
+  return {
+    returnPolicyIdList: extra.returnPolicyIdList ?? false,
+    combinedDecision: false,
+    categories: [
+      {
+        category: SUBJECT,
+        attributes: Object.entries(attrs).map(([attributeId, values]) => ({ attributeId, includeInResult: false, values: values.map((v) => parseValue(S, v)) })),
+      },
+    ],
+  };
+}
+
+function pdpOf(policies: LoadedPolicy[], top = policies[0]!, alg = `${PCA}deny-overrides`): Pdp {
+  return new Pdp({ policies, topLevel: [{ id: top.id }], rootCombiningAlgorithm: alg });
+}
+
+function decide(alg: string, kinds: RuleKind[]): string {
+  const p = loadPolicy(policyXml('p', alg, kinds.map((k, i) => RULES[k](`r${i}`)).join('')));
+  const r = pdpOf([p]).evaluate(request({ x: ['on'] })).results[0]!;
+  return r.decision === 'Indeterminate' ? `Indeterminate{${r.extendedIndeterminate}}` : r.decision;
+}
+
+describe('XML safety and bounds', () => {
+  it('refuses a DOCTYPE (XXE, billion laughs) in policies and requests, with its position', () => {
+    const laughs = `<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;">]>\n<Policy xmlns="${NS}">&lol2;</Policy>`;
+    expect(() => loadPolicy(laughs)).toThrow(PolicySyntaxError);
+    try {
+      loadPolicy(laughs);
+    } catch (err) {
+      expect((err as PolicySyntaxError).line).toBe(2);
+      expect((err as Error).message).toMatch(/DOCTYPE/);
+    }
+    const xxe = `<!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><Request xmlns="${NS}" ReturnPolicyIdList="false" CombinedDecision="false"/>`;
+    expect(() => parseRequestXml(xxe)).toThrow(RequestSyntaxError);
+  });
+
+  it('bounds document size, nesting depth and element count', () => {
+    const big = policyXml('p', `${RCA}deny-overrides`, `<Description>${'x'.repeat(1024 * 1024)}</Description>`);
+    expect(() => loadPolicy(big)).toThrow(/larger than/);
+    let deep = `<AttributeValue DataType="${DataType.boolean}">true</AttributeValue>`;
+    for (let i = 0; i < 100; i++) deep = `<Apply FunctionId="urn:oasis:names:tc:xacml:1.0:function:not">${deep}</Apply>`;
+    expect(() => loadPolicy(policyXml('p', `${RCA}deny-overrides`, `<Rule RuleId="r" Effect="Permit"><Condition>${deep}</Condition></Rule>`))).toThrow(/deeper than/);
+    const many = Array.from({ length: 10_001 }, () => `<Attribute AttributeId="a" IncludeInResult="false"><AttributeValue DataType="${S}">v</AttributeValue></Attribute>`).join('');
+    expect(() => parseRequestXml(`<Request xmlns="${NS}" ReturnPolicyIdList="false" CombinedDecision="false"><Attributes Category="${SUBJECT}">${many}</Attributes></Request>`)).toThrow(RequestSyntaxError);
+  });
+
+  it('refuses malformed XML with a position', () => {
+    expect(() => loadPolicy(`<Policy xmlns="${NS}">\n<Target>\n</Policy>`)).toThrow(PolicySyntaxError);
+  });
+});
+
+describe('policy validation', () => {
+  const bad = (body: string, pattern: RegExp, line?: number) => {
+    let error: PolicySyntaxError | undefined;
+    try {
+      loadPolicy(policyXml('urn:p', `${RCA}deny-overrides`, body));
+    } catch (err) {
+      error = err as PolicySyntaxError;
+    }
+    expect(error).toBeInstanceOf(PolicySyntaxError);
+    expect(error!.message).toMatch(pattern);
+    if (line !== undefined) expect(error!.line).toBe(line);
+    expect(error!.policyId).toBe('urn:p');
+  };
+
+  it('names the element, line and column of an unknown function', () => {
+    bad(`<Rule RuleId="r" Effect="Permit">\n<Condition>\n<Apply FunctionId="urn:example:nope"/></Condition></Rule>`, /<Apply>: unknown function "urn:example:nope"/, 3);
+  });
+  it('type-checks at load (a string-equal on an integer, a non-boolean condition)', () => {
+    bad(
+      `<Rule RuleId="r" Effect="Permit"><Target><AnyOf><AllOf><Match MatchId="urn:oasis:names:tc:xacml:1.0:function:string-equal"><AttributeValue DataType="${DataType.integer}">4</AttributeValue>${designator('x')}</Match></AllOf></AnyOf></Target></Rule>`,
+      /<Match>: MatchId/,
+    );
+    bad(`<Rule RuleId="r" Effect="Permit"><Condition>${designator('x')}</Condition></Rule>`, /must evaluate to one boolean/);
+  });
+  it('refuses bad lexical forms, unknown data types and algorithms, duplicate rule ids, misplaced elements', () => {
+    bad(`<Rule RuleId="r" Effect="Permit"><Condition><AttributeValue DataType="${DataType.boolean}">yes</AttributeValue></Condition></Rule>`, /AttributeValue/);
+    bad(`<Rule RuleId="r" Effect="Permit"><Condition>${designator('x', false, SUBJECT, 'urn:example:type')}</Condition></Rule>`, /unknown DataType/);
+    bad(`<Rule RuleId="r" Effect="Permit"/><Rule RuleId="r" Effect="Deny"/>`, /RuleId "r" is used twice/);
+    bad(`<Rule RuleId="r" Effect="Maybe"/>`, /Effect="Maybe"/);
+    bad(`<Rule RuleId="r" Effect="Permit"><Condition/><Target/></Rule>`, /<Target>: unexpected element in <Rule> \(misplaced/);
+    expect(() => loadPolicy(policyXml('p', 'urn:example:alg', ''))).toThrow(/unknown rule-combining algorithm/);
+  });
+  it('checks variables: unique ids, no cycle, forward references allowed', () => {
+    const v = (id: string, body: string) => `<VariableDefinition VariableId="${id}">${body}</VariableDefinition>`;
+    const ref = (id: string) => `<VariableReference VariableId="${id}"/>`;
+    const not = (e: string) => `<Apply FunctionId="urn:oasis:names:tc:xacml:1.0:function:not">${e}</Apply>`;
+    const t = `<AttributeValue DataType="${DataType.boolean}">true</AttributeValue>`;
+    bad(v('a', t) + v('a', t), /defined twice/);
+    bad(v('a', not(ref('b'))) + v('b', not(ref('a'))), /refers to itself/);
+    bad(`<Rule RuleId="r" Effect="Permit"><Condition>${ref('nope')}</Condition></Rule>`, /no VariableDefinition "nope"/);
+    const p = loadPolicy(policyXml('p', `${RCA}deny-overrides`, `<Rule RuleId="r" Effect="Permit"><Condition>${ref('a')}</Condition></Rule>${v('a', not(ref('b')))}${v('b', not(t))}`));
+    expect(pdpOf([p]).evaluate(request({})).results[0]!.decision).toBe('Permit');
+  });
+  it('refuses a call on constants that can only fail', () => {
+    bad(
+      `<Rule RuleId="r" Effect="Permit"><Condition><Apply FunctionId="urn:oasis:names:tc:xacml:1.0:function:integer-equal"><Apply FunctionId="urn:oasis:names:tc:xacml:1.0:function:integer-divide"><AttributeValue DataType="${DataType.integer}">1</AttributeValue><AttributeValue DataType="${DataType.integer}">0</AttributeValue></Apply><AttributeValue DataType="${DataType.integer}">1</AttributeValue></Apply></Condition></Rule>`,
+      /fails on these constant arguments/,
+    );
+  });
+});
+
+describe('combining algorithms (Appendix C, extended Indeterminate §7.10)', () => {
+  const cases: [string, RuleKind[], string][] = [
+    ['deny-overrides', ['Permit', 'Deny'], 'Deny'],
+    ['deny-overrides', ['Permit', 'NA'], 'Permit'],
+    ['deny-overrides', ['Permit', 'Indeterminate{D}'], 'Indeterminate{DP}'],
+    ['deny-overrides', ['Indeterminate{D}', 'NA'], 'Indeterminate{D}'],
+    ['deny-overrides', ['Indeterminate{P}', 'Permit'], 'Permit'],
+    ['deny-overrides', ['Indeterminate{P}', 'NA'], 'Indeterminate{P}'],
+    ['deny-overrides', ['Indeterminate{P}', 'Indeterminate{D}'], 'Indeterminate{DP}'],
+    ['deny-overrides', ['NA'], 'NotApplicable'],
+    ['permit-overrides', ['Deny', 'Permit'], 'Permit'],
+    ['permit-overrides', ['Deny', 'Indeterminate{P}'], 'Indeterminate{DP}'],
+    ['permit-overrides', ['Indeterminate{D}', 'Deny'], 'Deny'],
+    ['permit-overrides', ['Indeterminate{D}'], 'Indeterminate{D}'],
+    ['ordered-permit-overrides', ['Indeterminate{P}'], 'Indeterminate{P}'],
+    ['deny-unless-permit', ['Indeterminate{P}', 'NA'], 'Deny'],
+    ['deny-unless-permit', ['Deny', 'Permit'], 'Permit'],
+    ['permit-unless-deny', ['Indeterminate{D}'], 'Permit'],
+    ['permit-unless-deny', ['Permit', 'Deny'], 'Deny'],
+  ];
+  for (const [alg, kinds, expected] of cases) {
+    it(`${alg}(${kinds.join(', ')}) = ${expected}`, () => expect(decide(`${RCA}${alg}`, kinds)).toBe(expected));
+  }
+  it('first-applicable (1.0): the first that is not NotApplicable, Indeterminate included', () => {
+    const fa = 'urn:oasis:names:tc:xacml:1.0:rule-combining-algorithm:first-applicable';
+    expect(decide(fa, ['NA', 'Deny', 'Permit'])).toBe('Deny');
+    expect(decide(fa, ['Indeterminate{P}', 'Deny'])).toBe('Indeterminate{P}');
+  });
+  it('legacy 1.0 deny-overrides: an Indeterminate Deny rule makes the result Indeterminate even beside a Permit', () => {
+    const legacy = 'urn:oasis:names:tc:xacml:1.0:rule-combining-algorithm:deny-overrides';
+    expect(decide(legacy, ['Permit', 'Indeterminate{D}'])).toMatch(/^Indeterminate/);
+    expect(decide(legacy, ['Permit', 'Indeterminate{P}'])).toBe('Permit');
+    expect(decide('urn:oasis:names:tc:xacml:1.1:rule-combining-algorithm:ordered-permit-overrides', ['Deny', 'Indeterminate{P}'])).toMatch(/^Indeterminate/);
+  });
+  it('legacy 1.0 deny-overrides for policies: an Indeterminate policy counts as Deny', () => {
+    const a = loadPolicy(policyXml('a', `${RCA}deny-overrides`, RULES['Indeterminate{P}']('r')));
+    const b = loadPolicy(policyXml('b', `${RCA}deny-overrides`, RULES.Permit('r')));
+    const set = loadPolicy(`<PolicySet xmlns="${NS}" PolicySetId="s" Version="1.0" PolicyCombiningAlgId="urn:oasis:names:tc:xacml:1.0:policy-combining-algorithm:deny-overrides"><Target/><PolicyIdReference>a</PolicyIdReference><PolicyIdReference>b</PolicyIdReference></PolicySet>`);
+    expect(pdpOf([a, b, set], set).evaluate(request({ x: ['on'] })).results[0]!.decision).toBe('Deny');
+  });
+  it('only-one-applicable: Indeterminate when two policies apply, else the one that does', () => {
+    const a = loadPolicy(policyXml('a', `${RCA}deny-overrides`, RULES.Permit('r')));
+    const b = loadPolicy(`<Policy xmlns="${NS}" PolicyId="b" Version="1.0" RuleCombiningAlgId="${RCA}deny-overrides">${target([[match('y', 'on')]])}${RULES.Deny('r')}</Policy>`);
+    const root = new Pdp({ policies: [a, b], topLevel: [{ id: 'a' }, { id: 'b' }], rootCombiningAlgorithm: 'urn:oasis:names:tc:xacml:1.0:policy-combining-algorithm:only-one-applicable' });
+    expect(root.evaluate(request({ x: ['on'] })).results[0]!.decision).toBe('Permit');
+    const both = root.evaluate(request({ x: ['on'], y: ['on'] })).results[0]!;
+    expect(both.decision).toBe('Indeterminate');
+    expect(both.status?.code).toBe('urn:oasis:names:tc:xacml:1.0:status:processing-error');
+  });
+});
+
+describe('Policy(Set)IdReference (§5.10-5.13)', () => {
+  const versions = ['1.0', '1.5.2', '2.1'].map((v) => loadPolicy(policyXml('urn:p', `${RCA}deny-overrides`, `<Rule RuleId="r" Effect="Permit"/>`, '', v)));
+  const setWith = (attrs: string) =>
+    loadPolicy(`<PolicySet xmlns="${NS}" PolicySetId="s" Version="1.0" PolicyCombiningAlgId="${PCA}deny-overrides"><Target/><PolicyIdReference${attrs}>urn:p</PolicyIdReference></PolicySet>`);
+  const chosen = (attrs: string) => {
+    const set = setWith(attrs);
+    const r = pdpOf([...versions, set], set).evaluate(request({}, { returnPolicyIdList: true })).results[0]!;
+    return r.policyIdentifiers!.policies.map((p) => p.version).join();
+  };
+  it('picks the latest version that satisfies Version, EarliestVersion and LatestVersion', () => {
+    expect(chosen('')).toBe('2.1');
+    expect(chosen(' Version="1.*"')).toBe('1.0');
+    expect(chosen(' Version="1.+"')).toBe('1.5.2');
+    expect(chosen(' LatestVersion="1.9"')).toBe('1.5.2');
+    expect(chosen(' EarliestVersion="1.1" LatestVersion="2.0"')).toBe('1.5.2');
+    expect(chosen(' EarliestVersion="2"')).toBe('2.1');
+  });
+  it('refuses unresolved references and cycles when the Pdp is built', () => {
+    const set = setWith(' Version="3.*"');
+    expect(() => pdpOf([...versions, set], set)).toThrow(/unresolved PolicyIdReference urn:p \(Version 3\.\*\)/);
+    const a = loadPolicy(`<PolicySet xmlns="${NS}" PolicySetId="a" Version="1.0" PolicyCombiningAlgId="${PCA}deny-overrides"><Target/><PolicySetIdReference>b</PolicySetIdReference></PolicySet>`);
+    const b = loadPolicy(`<PolicySet xmlns="${NS}" PolicySetId="b" Version="1.0" PolicyCombiningAlgId="${PCA}deny-overrides"><Target/><PolicySetIdReference>a</PolicySetIdReference></PolicySet>`);
+    expect(() => pdpOf([a, b], a)).toThrow(/reference cycle/);
+    expect(() => new Pdp({ policies: [a], topLevel: [{ id: 'a' }], rootCombiningAlgorithm: 'urn:example' })).toThrow(/unknown root/);
+  });
+});
+
+describe('target index', () => {
+  it('keeps every child whose target can match (random targets and requests)', () => {
+    let seed = 7;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const ids = ['a', 'b', 'c'];
+    const vals = ['1', '2', '3'];
+    const randomMatch = () => match(ids[rnd(3)]!, vals[rnd(3)]!, rnd(2) === 0);
+    const policies = Array.from({ length: 200 }, (_, i) => {
+      const anyOfs = Array.from({ length: 1 + rnd(2) }, () => Array.from({ length: 1 + rnd(2) }, () => Array.from({ length: 1 + rnd(2) }, randomMatch)));
+      return loadPolicy(`<Policy xmlns="${NS}" PolicyId="p${i}" Version="1.0" RuleCombiningAlgId="${RCA}deny-overrides">${target(...anyOfs)}<Rule RuleId="r" Effect="Permit"/></Policy>`);
+    });
+    const index = new ChildIndex(policies, (p) => indexEntryOf(p.compiled.target));
+    expect(index.indexed).toBe(200);
+    const missed: string[] = [];
+    for (let k = 0; k < 300; k++) {
+      const attrs: Record<string, string[]> = {};
+      for (const id of ids) if (rnd(3) > 0) attrs[id] = vals.filter(() => rnd(2) === 0);
+      for (const id of Object.keys(attrs)) if (attrs[id]!.length === 0) delete attrs[id];
+      const ctx = new RequestContext(request(attrs).categories, { applied: undefined, references: new Map(), now: undefined });
+      const candidates = new Set(index.candidates(ctx));
+      for (const p of policies) if (evaluateTarget(p.compiled.target, ctx) !== false && !candidates.has(p)) missed.push(`${p.id} with ${JSON.stringify(attrs)}`);
+    }
+    expect(missed).toEqual([]);
+  });
+  it('gives the same decisions with and without top-level index (ordered algorithms keep the order)', () => {
+    const ps = ['1', '2', '3'].map((v, i) =>
+      loadPolicy(`<Policy xmlns="${NS}" PolicyId="p${i}" Version="1.0" RuleCombiningAlgId="${RCA}deny-overrides">${target([[match('a', v)]])}<Rule RuleId="r" Effect="${i % 2 ? 'Deny' : 'Permit'}"/></Policy>`),
+    );
+    const pdp = new Pdp({ policies: ps, topLevel: ps.map((p) => ({ id: p.id })), rootCombiningAlgorithm: 'urn:oasis:names:tc:xacml:1.0:policy-combining-algorithm:first-applicable' });
+    // Two profiles turn the top-level index off: a full scan.
+    const scan = new Pdp({ policies: ps, topLevel: ps.map((p, i) => ({ id: p.id, profile: String(i) })), rootCombiningAlgorithm: 'urn:oasis:names:tc:xacml:1.0:policy-combining-algorithm:first-applicable' });
+    for (const a of [['1'], ['2'], ['3', '2'], ['1', '2'], ['4'], []]) {
+      const r = request({ a });
+      expect(pdp.evaluate(r).results[0]!.decidedBy, a.join()).toEqual(scan.evaluate(() => r).results[0]!.decidedBy);
+    }
+  });
+});
+
+describe('evaluation', () => {
+  it('collects obligations and advice of the matching decision only (§7.18), from every permitting rule', () => {
+    const ob = (id: string, on: string) =>
+      `<ObligationExpression ObligationId="${id}" FulfillOn="${on}"><AttributeAssignmentExpression AttributeId="v">${designator('x')}</AttributeAssignmentExpression></ObligationExpression>`;
+    const rule = (id: string, effect: string) => `<Rule RuleId="${id}" Effect="${effect}"><ObligationExpressions>${ob(`${id}-p`, 'Permit')}${ob(`${id}-d`, 'Deny')}</ObligationExpressions></Rule>`;
+    const p = loadPolicy(
+      policyXml('p', `${RCA}deny-overrides`, rule('r1', 'Permit') + rule('r2', 'Permit') + `<AdviceExpressions><AdviceExpression AdviceId="adv" AppliesTo="Deny"/></AdviceExpressions>`),
+    );
+    const r = pdpOf([p]).evaluate(request({ x: ['a', 'b'] })).results[0]!;
+    expect(r.decision).toBe('Permit');
+    expect(r.obligations.map((o) => o.id)).toEqual(['r1-p', 'r2-p']);
+    expect(r.obligations[0]!.assignments.map((a) => a.value.value)).toEqual(['a', 'b']);
+    expect(r.advice).toEqual([]);
+    const xml = responseToXml({ results: [r] });
+    expect(xml).toContain('<Obligation ObligationId="r1-p"><AttributeAssignment AttributeId="v" DataType="http://www.w3.org/2001/XMLSchema#string">a</AttributeAssignment>');
+  });
+  it('makes a rule Indeterminate when an obligation cannot be evaluated', () => {
+    const p = loadPolicy(
+      policyXml(
+        'p',
+        `${RCA}deny-overrides`,
+        `<Rule RuleId="r" Effect="Deny"><ObligationExpressions><ObligationExpression ObligationId="o" FulfillOn="Deny"><AttributeAssignmentExpression AttributeId="v">${designator('missing', true)}</AttributeAssignmentExpression></ObligationExpression></ObligationExpressions></Rule>`,
+      ),
+    );
+    const r = pdpOf([p]).evaluate(request({})).results[0]!;
+    expect([r.decision, r.extendedIndeterminate, r.status?.code]).toEqual(['Indeterminate', 'D', 'urn:oasis:names:tc:xacml:1.0:status:missing-attribute']);
+    expect(r.status?.missingAttributes?.[0]?.attributeId).toBe('missing');
+  });
+  it('fills current-dateTime from `now` unless the request has it; without `now` it is missing', () => {
+    const p = loadPolicy(
+      policyXml(
+        'p',
+        `${RCA}deny-overrides`,
+        `<Rule RuleId="r" Effect="Permit"><Condition><Apply FunctionId="urn:oasis:names:tc:xacml:1.0:function:dateTime-greater-than"><Apply FunctionId="urn:oasis:names:tc:xacml:1.0:function:dateTime-one-and-only">${designator('urn:oasis:names:tc:xacml:1.0:environment:current-dateTime', true, ENV, DataType.dateTime)}</Apply><AttributeValue DataType="${DataType.dateTime}">2026-01-01T00:00:00Z</AttributeValue></Apply></Condition></Rule>`,
+      ),
+    );
+    const pdp = pdpOf([p]);
+    expect(pdp.evaluate(request({}), { now: new Date('2026-06-01T00:00:00Z') }).results[0]!.decision).toBe('Permit');
+    expect(pdp.evaluate(request({}), { now: new Date('2025-06-01T00:00:00Z') }).results[0]!.decision).toBe('NotApplicable');
+    expect(pdp.evaluate(request({})).results[0]!.decision).toBe('Indeterminate');
+    const given = request({});
+    given.categories.push({ category: ENV, attributes: [{ attributeId: 'urn:oasis:names:tc:xacml:1.0:environment:current-dateTime', issuer: 'pep', includeInResult: false, values: [parseValue(DataType.dateTime, '2025-01-01T00:00:00Z')] }] });
+    expect(pdp.evaluate(given, { now: new Date('2026-06-01T00:00:00Z') }).results[0]!.decision).toBe('NotApplicable');
+  });
+  it('answers each combination of repeated categories (MDP §2.3) with its IncludeInResult attributes', () => {
+    const p = loadPolicy(`<Policy xmlns="${NS}" PolicyId="p" Version="1.0" RuleCombiningAlgId="${RCA}deny-overrides">${target([[match('x', 'on')]])}<Rule RuleId="r" Effect="Permit"/></Policy>`);
+    const xml = `<Request xmlns="${NS}" ReturnPolicyIdList="true" CombinedDecision="false">${['on', 'off']
+      .map((v) => `<Attributes Category="${SUBJECT}"><Attribute AttributeId="x" IncludeInResult="true"><AttributeValue DataType="${S}">${v}</AttributeValue></Attribute></Attributes>`)
+      .join('')}<Attributes Category="${RESOURCE}"><Attribute AttributeId="r" IncludeInResult="false"><AttributeValue DataType="${S}">1</AttributeValue></Attribute></Attributes></Request>`;
+    const results = pdpOf([p]).evaluate(parseRequestXml(xml)).results;
+    expect(results.map((r) => [r.decision, r.attributes[0]!.attributes[0]!.values[0]!.value, r.policyIdentifiers!.policies.length])).toEqual([
+      ['Permit', 'on', 1],
+      ['NotApplicable', 'off', 0],
+    ]);
+    expect(results[0]!.decidedBy).toEqual({ kind: 'Policy', id: 'p', version: '1.0' });
+  });
+});
+
+describe('request validation', () => {
+  const req = (attrs: string, root = 'ReturnPolicyIdList="false" CombinedDecision="false"') => `<Request xmlns="${NS}" ${root}><Attributes Category="${SUBJECT}">${attrs}</Attributes></Request>`;
+  it('refuses what the schema refuses, before evaluation', () => {
+    const value = (dt: string, v: string) => `<Attribute AttributeId="a" IncludeInResult="false"><AttributeValue DataType="${dt}">${v}</AttributeValue></Attribute>`;
+    expect(() => parseRequestXml(req(value(S, 'x'), 'CombinedDecision="false"'))).toThrow(/ReturnPolicyIdList/);
+    expect(() => parseRequestXml(req(`<Attribute AttributeId="a"><AttributeValue DataType="${S}">x</AttributeValue></Attribute>`))).toThrow(/IncludeInResult/);
+    expect(() => parseRequestXml(req(value('urn:example:t', 'x')))).toThrow(/unknown DataType/);
+    expect(() => parseRequestXml(req(value(DataType.integer, 'twelve')))).toThrow(RequestSyntaxError);
+    expect(() => parseRequestXml(req(`<Attribute AttributeId="a" IncludeInResult="false"/>`))).toThrow(/at least one <AttributeValue>/);
+    expect(() => parseRequestXml(`<Request xmlns="urn:other" ReturnPolicyIdList="false" CombinedDecision="false"/>`)).toThrow(/root element/);
+    expect(parseRequestXml(req(value(DataType.integer, ' 12 '))).categories[0]!.attributes[0]!.values[0]!.value).toBe(12n);
+  });
+});
