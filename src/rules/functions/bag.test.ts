@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { a, bagOfValues, indeterminate, result } from './test-support.js';
+import { a, bagOfValues, call, fn, indeterminate, result } from './test-support.js';
 
 describe('bag functions (XACML 3.0 §A.3.10)', () => {
   it('one-and-only needs exactly one value', () => {
@@ -16,6 +16,22 @@ describe('bag functions (XACML 3.0 §A.3.10)', () => {
     expect(result('ipAddress-bag')).toEqual([]);
     expect(() => result('integer-bag', a('string', '1'))).toThrow(/argument 1 must be integer/);
     expect(() => result('string-is-in', bagOfValues('string', 'x'), bagOfValues('string', 'x'))).toThrow(/argument 1 must be string, got bag of string/);
+  });
+});
+
+describe('the 1.0 ids of the duration bag functions', () => {
+  const legacy = 'http://www.w3.org/TR/2002/WD-xquery-operators-20020816#dayTimeDuration';
+  const old = (t: string) => ({ dataType: legacy, value: a('dayTimeDuration', t).value });
+  it('work on the 2002 type, typed by their argument', () => {
+    const b = call('urn:oasis:names:tc:xacml:1.0:function:dayTimeDuration-bag', old('P1D'), old('PT1H'));
+    expect(b).toMatchObject({ kind: 'bag', dataType: legacy });
+    expect(fn('urn:oasis:names:tc:xacml:1.0:function:dayTimeDuration-one-and-only').check([{ kind: 'bag', dataType: legacy }])).toEqual({ kind: 'value', dataType: legacy });
+    expect(result('urn:oasis:names:tc:xacml:1.0:function:dayTimeDuration-is-in', old('PT24H'), b)).toBe(true);
+    expect(result('urn:oasis:names:tc:xacml:1.0:function:dayTimeDuration-bag-size', b)).toBe(2n);
+    expect(result('urn:oasis:names:tc:xacml:1.0:function:dayTimeDuration-equal', old('PT24H'), a('dayTimeDuration', 'P1D'))).toBe(true);
+  });
+  it('refuse a mix of the two types where one is needed', () => {
+    expect(() => call('urn:oasis:names:tc:xacml:1.0:function:dayTimeDuration-is-in', a('dayTimeDuration', 'P1D'), call('urn:oasis:names:tc:xacml:1.0:function:dayTimeDuration-bag', old('P1D')))).toThrow(/one data type/);
   });
 });
 

@@ -2,9 +2,9 @@
  * Bag functions (XACML 3.0 §A.3.10) and set functions (§A.3.11), for every type of types.ts. Membership uses the
  * type's equality (valueEquals), through a hash on valueKey so large bags cost linear time.
  */
-import { DataType, bagOf, processingError, type AttributeValue, type Bag } from '../values.js';
-import { valueEquals, valueKey } from './datatypes.js';
-import { asBag, bag, bagType, firstOrder, single, v, val, valueType, type FunctionTable } from './define.js';
+import { DataType, bagOf, processingError, type AttributeValue, type Bag, type ExprType } from '../values.js';
+import { LegacyDataType, valueEquals, valueKey } from './datatypes.js';
+import { XACML1, asBag, bag, bagType, firstOrder, single, v, val, valueType, type FunctionTable } from './define.js';
 import { BAG_ONLY_TYPES, EQUALITY_TYPES, type TypeEntry } from './types.js';
 
 /** Bound on a bag a function builds (the -bag function, union, map): beyond it the call is a processing error. */
@@ -113,4 +113,43 @@ export function addBagAndSetFunctions(table: FunctionTable): void {
     addSetFunctions(table, t);
   }
   for (const t of BAG_ONLY_TYPES) addBagFunctions(table, t);
+  addLegacyDurationBagFunctions(table);
+}
+
+/**
+ * The XACML 1.0/2.0 ids of the duration bag functions (XACML 3.0 gave them 3.0 ids; engines from the 2.0 era, WSO2's
+ * Balana among them, still accept the old ones), on either the 2002 working-draft duration types or the XML Schema
+ * ones. The result has the argument's type.
+ */
+function addLegacyDurationBagFunctions(table: FunctionTable): void {
+  for (const name of ['dayTimeDuration', 'yearMonthDuration'] as const) {
+    const types = [DataType[name], LegacyDataType[name]];
+    const id = (op: string) => `${XACML1}${name}-${op}`;
+    const elementOf = (args: readonly ExprType[]): string => (args[0] && args[0].kind !== 'function' ? args[0].dataType : DataType[name]);
+    table.add(
+      firstOrder(id('one-and-only'), { params: [bag(...types)], returns: (args) => valueType(elementOf(args)) }, ([b]) => {
+        const values = asBag(b).values;
+        if (values.length !== 1) throw processingError(`${id('one-and-only')}: the bag has ${values.length} values, not one`);
+        return values[0]!;
+      }),
+    );
+    table.add(
+      firstOrder(id('bag-size'), { params: [bag(...types)], returns: valueType(DataType.integer) }, ([b]) => val(DataType.integer, BigInt(asBag(b).values.length))),
+    );
+    table.add(
+      firstOrder(id('is-in'), { params: [v(...types), bag(...types)], returns: valueType(DataType.boolean), sameDataType: true }, ([x, b]) =>
+        val(DataType.boolean, bagContains(asBag(b), single(x))),
+      ),
+    );
+    table.add(
+      firstOrder(
+        id('bag'),
+        { params: [], rest: v(...types), minArgs: 0, sameDataType: true, returns: (args) => bagType(elementOf(args)) },
+        (args) => {
+          checkBagSize(args.length, id('bag'));
+          return bagOf(args[0]?.dataType ?? DataType[name], args.map(single));
+        },
+      ),
+    );
+  }
 }

@@ -104,6 +104,7 @@ describe('data types (XACML 3.0 Appendix A.2)', () => {
     expect(eq('x500Name', 'cn=A+uid=1,o=X', 'uid=1+cn=a, o=x')).toBe(true);
     expect(eq('x500Name', 'cn=A\\,B,o=X', 'cn=A\\2CB,o=X')).toBe(true);
     expect(eq('x500Name', 'cn=A,o=X', 'o=X,cn=A')).toBe(false);
+    expect(eq('x500Name', '2.5.4.3=John, OID.2.5.4.10=Medico', 'cn=john,o=medico')).toBe(true);
     expect(roundTrip('x500Name', 'cn=Julius Hibbert, o=Medi Corporation, c=US')).toBe('cn=Julius Hibbert, o=Medi Corporation, c=US');
     expect(() => a('x500Name', 'cn')).toThrow(/type=value/);
     expect(() => a('x500Name', 'cn="open, o=X')).toThrow(/quote/);
@@ -128,7 +129,7 @@ describe('data types (XACML 3.0 Appendix A.2)', () => {
     expect(roundTrip('dnsName', 'some.host.name:147-874')).toBe('some.host.name:147-874');
     expect(eq('dnsName', 'Some.Host', 'some.host')).toBe(true);
     expect(a('dnsName', '*.example.com').value).toMatchObject({ host: '*.example.com' });
-    for (const bad of ['-bad.host', 'a..b', 'a.*.com', 'host:x']) expect(() => a('dnsName', bad), bad).toThrow();
+    for (const bad of ['-bad.host', 'a..b', 'a.*.com', 'host:x', '*']) expect(() => a('dnsName', bad), bad).toThrow();
   });
 
   it('xpathExpression needs its XPathCategory', () => {

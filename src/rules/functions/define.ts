@@ -50,7 +50,10 @@ export interface Signature {
   readonly rest?: Param;
   /** The least number of arguments, when `rest` is set (default: params.length). */
   readonly minArgs?: number;
-  readonly returns: ExprType;
+  /** The result type, or a function of the argument types (when it follows an argument's alternative type). */
+  readonly returns: ExprType | ((args: readonly ExprType[]) => ExprType);
+  /** All arguments must have one data type (when parameters allow alternatives). */
+  readonly sameDataType?: boolean;
 }
 
 /** Checks `args` against `sig`; throws an Error naming the first mismatch. */
@@ -66,7 +69,10 @@ export function checkSignature(id: string, sig: Signature, args: readonly ExprTy
       throw new Error(`function ${id}: argument ${i + 1} must be ${describeParam(p)}, got ${describeType(t)}`);
     }
   });
-  return sig.returns;
+  if (sig.sameDataType && args.some((t) => t.kind !== 'function' && t.dataType !== (args[0] as { dataType: string }).dataType)) {
+    throw new Error(`function ${id}: the arguments must all have one data type, got ${args.map(describeType).join(', ')}`);
+  }
+  return typeof sig.returns === 'function' ? sig.returns(args) : sig.returns;
 }
 
 /**

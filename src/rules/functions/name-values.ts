@@ -89,6 +89,19 @@ function canonicalAttributeValue(raw: string, text: string): string {
   return out.replace(/\s+/g, ' ').toLowerCase();
 }
 
+/** The attribute types RFC 2253 §2.3 names, by OID, so "2.5.4.3=x" and "cn=x" are one RDN. */
+const ATTRIBUTE_TYPE_NAMES: Record<string, string> = {
+  '2.5.4.3': 'cn',
+  '2.5.4.7': 'l',
+  '2.5.4.8': 'st',
+  '2.5.4.10': 'o',
+  '2.5.4.11': 'ou',
+  '2.5.4.6': 'c',
+  '2.5.4.9': 'street',
+  '0.9.2342.19200300.100.1.25': 'dc',
+  '0.9.2342.19200300.100.1.1': 'uid',
+};
+
 export function parseX500Name(text: string): X500Name {
   checkLength(text, 'x500Name');
   const rdns: string[][] = [];
@@ -102,7 +115,8 @@ export function parseX500Name(text: string): X500Name {
     if (!/^(?:[a-z][a-z0-9-]*|(?:oid\.)?\d+(?:\.\d+)*)$/.test(type)) throw new Error(`invalid x500Name "${text}": bad attribute type "${type}"`);
     let rawValue = part.slice(eq + 1).trim();
     if (rawValue.startsWith('"') && rawValue.endsWith('"') && rawValue.length >= 2) rawValue = rawValue.slice(1, -1);
-    current.push(`${type.replace(/^oid\./, '')}=${canonicalAttributeValue(rawValue, text)}`);
+    const oid = type.replace(/^oid\./, '');
+    current.push(`${ATTRIBUTE_TYPE_NAMES[oid] ?? oid}=${canonicalAttributeValue(rawValue, text)}`);
     part = '';
   };
   if (text.trim() === '') return { text, rdns: [] };
@@ -272,7 +286,7 @@ export function ipAddressKey(v: IpAddress): string {
   return `${v.version}/${v.address.join('.')}/${v.mask?.join('.') ?? ''}${portKey(v.ports)}`;
 }
 
-const HOST_RE = /^(?:\*\.)?(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?$|^\*$/;
+const HOST_RE = /^(?:\*\.)?(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?$/;
 
 export function parseDnsName(text: string): DnsName {
   checkLength(text, 'dnsName');
