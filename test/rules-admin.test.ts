@@ -227,7 +227,7 @@ describe('rule policy administration', () => {
     expect(ops.delete!.policies.find((p) => p.policyId === 'urn:test:bob')).toMatchObject({ decision: 'NotApplicable' });
 
     // The fan-out decided the user's create the same way: it reached the target.
-    await eventually(async () => target.byUserName('viewed-vic'), 60_000, 'viewed-vic at Viewed');
+    await eventually(() => Promise.resolve(target.byUserName('viewed-vic')), 60_000, 'viewed-vic at Viewed');
     const patched = await json(a, 'PATCH', `/api/server/v1/applications/resident/provisioning/outbound-connectors/${linkId}`, { rulesNotApplicable: 'provision' });
     expect(patched.status, JSON.stringify(patched.body)).toBe(200);
     expect(patched.body.rulesNotApplicable).toBe('provision');

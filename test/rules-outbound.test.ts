@@ -162,9 +162,9 @@ async function decided(userId: string, idp: string, operation: string, outcomes:
 
 const at = (idp: keyof typeof targets, userName: string) => targets[idp].byUserName(userName);
 const arrives = (idp: keyof typeof targets, userName: string, check: (u: Record<string, unknown>) => boolean = () => true) =>
-  eventually(async () => {
+  eventually(() => {
     const u = at(idp, userName);
-    return u && check(u) ? u : undefined;
+    return Promise.resolve(u && check(u) ? u : undefined);
   }, 60_000, `${userName} at ${idp}`);
 
 beforeAll(async () => {
@@ -213,7 +213,7 @@ describe('rules on outbound links', () => {
     await arrives('Corp', 'del-dora');
     await arrives('Archive', 'del-dora');
     expect((await a.request('DELETE', `/scim2/Users/${id}`)).status).toBe(204);
-    await eventually(async () => (at('Corp', 'del-dora') ? undefined : true), 60_000, 'del-dora deleted at Corp');
+    await eventually(() => Promise.resolve(at('Corp', 'del-dora') ? undefined : true), 60_000, 'del-dora deleted at Corp');
     const denied = await decided(id, 'Archive', 'delete', ['denied']);
     expect(denied).toMatchObject({ decision: 'Deny', decidedBy: 'urn:test:archive-keeps@1.0' });
     expect(at('Archive', 'del-dora')).toBeDefined();

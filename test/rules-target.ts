@@ -87,7 +87,7 @@ export async function startScimTarget(): Promise<ScimTarget> {
     writesFor(userName: string) {
       return calls.filter((c) => {
         if (c.method === 'GET') return false;
-        if (c.body && String(c.body.userName ?? '').toLowerCase() === userName.toLowerCase()) return true;
+        if (typeof c.body?.userName === 'string' && c.body.userName.toLowerCase() === userName.toLowerCase()) return true;
         const id = /^\/Users\/([^/]+)$/.exec(c.path)?.[1];
         return id !== undefined && names.get(id)?.toLowerCase() === userName.toLowerCase();
       });
