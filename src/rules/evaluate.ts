@@ -84,7 +84,7 @@ export interface AppliedPolicy extends PolicyIdentifier {
 
 interface VariableSlot {
   value?: Value;
-  error?: unknown;
+  error?: Error;
 }
 
 const domImplementation = new DOMImplementation();
@@ -127,7 +127,7 @@ export class RequestContext implements EvaluationContext {
   constructor(categories: readonly RequestCategory[], options: { applied: AppliedPolicy[] | undefined; references: ReadonlyMap<object, unknown>; now: Date | undefined }) {
     for (const c of categories) {
       let byId = this.attributes.get(c.category);
-      if (!byId) this.attributes.set(c.category, (byId = new Map()));
+      if (!byId) this.attributes.set(c.category, (byId = new Map<string, RequestAttribute[]>()));
       for (const a of c.attributes) {
         const list = byId.get(a.attributeId);
         if (list) list.push(a);
@@ -271,7 +271,7 @@ export class RequestContext implements EvaluationContext {
       try {
         slot.value = compute();
       } catch (err) {
-        slot.error = err;
+        slot.error = err instanceof Error ? err : new Error(String(err));
       }
       this.variables.set(definition, slot);
     }

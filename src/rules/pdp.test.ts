@@ -246,17 +246,21 @@ describe('target index', () => {
     }
     expect(missed).toEqual([]);
   });
-  it('gives the same decisions with and without top-level index (ordered algorithms keep the order)', () => {
+  it('keeps the configured order of the top-level policies, one request profile or several', () => {
     const ps = ['1', '2', '3'].map((v, i) =>
       loadPolicy(`<Policy xmlns="${NS}" PolicyId="p${i}" Version="1.0" RuleCombiningAlgId="${RCA}deny-overrides">${target([[match('a', v)]])}<Rule RuleId="r" Effect="${i % 2 ? 'Deny' : 'Permit'}"/></Policy>`),
     );
     const pdp = new Pdp({ policies: ps, topLevel: ps.map((p) => ({ id: p.id })), rootCombiningAlgorithm: 'urn:oasis:names:tc:xacml:1.0:policy-combining-algorithm:first-applicable' });
-    // Two profiles turn the top-level index off: a full scan.
-    const scan = new Pdp({ policies: ps, topLevel: ps.map((p, i) => ({ id: p.id, profile: String(i) })), rootCombiningAlgorithm: 'urn:oasis:names:tc:xacml:1.0:policy-combining-algorithm:first-applicable' });
-    for (const a of [['1'], ['2'], ['3', '2'], ['1', '2'], ['4'], []]) {
-      const r = request({ a });
-      expect(pdp.evaluate(r).results[0]!.decidedBy, a.join()).toEqual(scan.evaluate(() => r).results[0]!.decidedBy);
+    // One profile per policy: each index holds one policy, and the merge must restore the configured order.
+    const perProfile = new Pdp({ policies: ps, topLevel: ps.map((p, i) => ({ id: p.id, profile: String(i) })), rootCombiningAlgorithm: 'urn:oasis:names:tc:xacml:1.0:policy-combining-algorithm:first-applicable' });
+    const decidedBy = (a: string[]) => pdp.evaluate(request({ a })).results[0]!.decidedBy?.id;
+    expect([['1'], ['2'], ['3', '2'], ['2', '1'], ['4'], []].map(decidedBy)).toEqual(['p0', 'p1', 'p1', 'p0', undefined, undefined]);
+    for (const a of [['1'], ['2'], ['3', '2'], ['2', '1'], ['4'], []]) {
+      expect(perProfile.evaluate(() => request({ a })).results[0]!.decidedBy?.id, a.join()).toEqual(decidedBy(a));
     }
+    // A profile's policies see that profile's request.
+    const split = perProfile.evaluate((profile) => request({ a: profile === '2' ? ['3'] : [] })).results[0]!;
+    expect(split.decidedBy?.id).toBe('p2');
   });
 });
 

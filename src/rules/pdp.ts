@@ -134,9 +134,11 @@ export class Pdp {
   private readonly algorithm: CombiningAlgorithm;
   private readonly top: readonly TopLevelEntry[];
   private readonly profiles: readonly (string | undefined)[];
-  private readonly index: ChildIndex<TopLevelEntry> | undefined;
+  /** Per request profile, the index of that profile's top-level policies (each profile has its own request). */
+  private readonly indexes: { profile: string | undefined; index: ChildIndex<TopLevelEntry> }[];
   private readonly references = new Map<object, Combinable>();
   private readonly known = new Map<string, LoadedPolicy[]>();
+  private readonly resolved = new Set<LoadedPolicy>();
 
   constructor(config: PdpConfig) {
     const algorithm = policyCombiningAlgorithm(config.rootCombiningAlgorithm);
@@ -161,44 +163,39 @@ export class Pdp {
     }
     this.top = top;
     this.profiles = [...new Set(top.map((t) => t.profile))];
-    // With one request profile, one request's attributes decide which top-level policies can apply.
-    const index = this.profiles.length === 1 ? new ChildIndex(top, (e) => indexEntryOf(e.policy.compiled.target)) : undefined;
-    this.index = index && index.indexed > 0 ? index : undefined;
+    this.indexes = this.profiles.map((profile) => ({
+      profile,
+      index: new ChildIndex(
+        top.filter((e) => e.profile === profile),
+        (e) => indexEntryOf(e.policy.compiled.target),
+      ),
+    }));
   }
 
   /** Binds every reference reachable from `policy`; refuses unresolved references and cycles (§5.10, §5.11). */
   private resolve(policy: LoadedPolicy, stack: LoadedPolicy[]): void {
+    if (this.resolved.has(policy)) return; // its whole subgraph is bound and acyclic (a DAG is walked once)
     if (stack.includes(policy)) {
       throw new PolicySyntaxError(`reference cycle: ${[...stack, policy].map((p) => `${p.kind} ${p.id} v${p.version}`).join(' -> ')}`, { policyId: policy.id });
     }
     if (stack.length > MAX_REFERENCE_DEPTH) throw new PolicySyntaxError(`references nest deeper than ${MAX_REFERENCE_DEPTH}`, { policyId: policy.id });
     stack.push(policy);
     for (const ref of policy.references) {
-      let target = this.references.get(ref);
-      let loaded: LoadedPolicy | undefined;
-      if (!target) {
-        loaded = latest((this.known.get(`${ref.kind}\u0000${ref.id}`) ?? []).filter((p) => satisfies(p, ref.constraints)));
-        if (!loaded) {
-          const c = ref.constraints;
-          const versions = [c.version && `Version ${c.version}`, c.earliest && `EarliestVersion ${c.earliest}`, c.latest && `LatestVersion ${c.latest}`].filter(Boolean).join(', ');
-          throw new PolicySyntaxError(`${policy.kind} ${policy.id}: unresolved ${ref.kind}IdReference ${ref.id}${versions ? ` (${versions})` : ''}`, {
-            line: ref.line,
-            column: ref.column,
-            policyId: policy.id,
-          });
-        }
-        this.references.set(ref, loaded.compiled);
-      } else {
-        loaded = this.loadedOf(target);
+      const loaded = latest((this.known.get(`${ref.kind}\u0000${ref.id}`) ?? []).filter((p) => satisfies(p, ref.constraints)));
+      if (!loaded) {
+        const c = ref.constraints;
+        const versions = [c.version && `Version ${c.version}`, c.earliest && `EarliestVersion ${c.earliest}`, c.latest && `LatestVersion ${c.latest}`].filter(Boolean).join(', ');
+        throw new PolicySyntaxError(`${policy.kind} ${policy.id}: unresolved ${ref.kind}IdReference ${ref.id}${versions ? ` (${versions})` : ''}`, {
+          line: ref.line,
+          column: ref.column,
+          policyId: policy.id,
+        });
       }
-      if (loaded) this.resolve(loaded, stack);
+      this.references.set(ref, loaded.compiled);
+      this.resolve(loaded, stack);
     }
     stack.pop();
-  }
-
-  private loadedOf(compiled: Combinable): LoadedPolicy | undefined {
-    for (const list of this.known.values()) for (const p of list) if (p.compiled === compiled) return p;
-    return undefined;
+    this.resolved.add(policy);
   }
 
   /**
@@ -233,6 +230,14 @@ export class Pdp {
     return { results };
   }
 
+  private candidates(state: TopLevelState): readonly TopLevelEntry[] {
+    if (this.indexes.length === 1) return this.indexes[0]!.index.candidates(state.contexts.get(this.indexes[0]!.profile)!);
+    return mergeInOrder(
+      this.top,
+      this.indexes.map(({ profile, index }) => index.candidates(state.contexts.get(profile)!)),
+    );
+  }
+
   private decide(byProfile: Map<string | undefined, RequestCategory[]>, request: XacmlRequest, now: Date | undefined): XacmlResult {
     const applied: AppliedPolicy[] | undefined = request.returnPolicyIdList ? [] : undefined;
     const state: TopLevelState = { contexts: new Map(), decided: [] };
@@ -242,7 +247,7 @@ export class Pdp {
       state.contexts.set(p, ctx);
     }
     const ctx = state.contexts.values().next().value!;
-    const children = this.index ? this.index.candidates(ctx) : this.top;
+    const children = this.candidates(state);
     const outcome = this.algorithm(children, ctx);
     const categories = byProfile.values().next().value!;
     const result: XacmlResult = {
@@ -273,6 +278,12 @@ export class Pdp {
     }
     return result;
   }
+}
+
+/** The top-level policies whose targets may match, in their configured order (ordered algorithms need it). */
+function mergeInOrder(order: readonly TopLevelEntry[], parts: readonly (readonly TopLevelEntry[])[]): TopLevelEntry[] {
+  const picked = new Set(parts.flat());
+  return order.filter((e) => picked.has(e));
 }
 
 function latest(list: readonly LoadedPolicy[]): LoadedPolicy | undefined {

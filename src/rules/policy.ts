@@ -737,7 +737,7 @@ function describe(t: ExprType): string {
 
 /** Calls a function with lazily evaluated arguments (§A.3.5: and, or, n-of evaluate only what they need). */
 function apply(fn: FunctionDefinition, args: readonly Expr[], ctx: RequestContext): Value {
-  const lazy: Argument[] = new Array(args.length);
+  const lazy = new Array<Argument>(args.length);
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     lazy[i] = { type: a.type, evaluate: () => a.evaluate(ctx) };

@@ -5,7 +5,7 @@
  * that an invalid request is refused with a RequestSyntaxError before any evaluation, never half-evaluated.
  */
 import { isKnownDataType, parseValue } from './functions/datatypes.js';
-import type { AttributeValue } from './values.js';
+import { DataType, type AttributeValue } from './values.js';
 import {
   REQUEST_LIMITS,
   XACML_NS,
@@ -90,9 +90,11 @@ export function parseAttributeValueElement(el: Element): AttributeValue {
     throw new Error(`<AttributeValue DataType="${dataType}"> must not contain the element <${k.tagName}>`);
   }
   try {
-    return parseValue(dataType, textOf(el), { attributes: attributesOf(el), namespaces: namespacesInScope(el) });
+    // Only xpathExpression reads the element's attributes (XPathCategory) and namespace prefixes.
+    const xml = dataType === DataType.xpathExpression ? { attributes: attributesOf(el), namespaces: namespacesInScope(el) } : undefined;
+    return parseValue(dataType, textOf(el), xml);
   } catch (err) {
-    throw new Error(`<AttributeValue DataType="${dataType}">: ${(err as Error).message}`);
+    throw new Error(`<AttributeValue DataType="${dataType}">: ${(err as Error).message}`, { cause: err });
   }
 }
 
