@@ -7,8 +7,9 @@
  *   obligation it does not understand, or cannot discharge, is a Deny: a PEP must not act on a Permit whose
  *   obligations it cannot fulfil (XACML 3.0 §7.18; the deny-biased PEP of §7.2.2).
  * - Deny: this operation is not sent to this target; audited `denied` with the reason. Nothing else is held back.
- * - NotApplicable: the link's `rulesNotApplicable`: `provision` (WSO2's rule handler authorises when no policy
- *   applies, and so does this server by default) or `skip` (audited `denied`).
+ * - NotApplicable: the link's `rulesNotApplicable`: `skip` (audited `denied`; the default, because it is what WSO2
+ *   does: its rule handler's NotApplicable test compares with "Not Applicable", which Balana never writes, so only a
+ *   Permit provisions there, docs/rules.md) or `provision`.
  * - Indeterminate (a missing attribute, a policy error, no usable policies): the fan-out holds the target's queue and
  *   quarantines the connector with a reason naming the policy and the status, exactly like a target that keeps
  *   failing; the operator fixes the policy and resumes the connector, and the held deliveries are decided again.
@@ -53,7 +54,7 @@ const MAX_OMIT_PATHS = 100;
 
 /** What OutboundFanOut does with one delivery on an Enable Rules link. In workflow history: small, no secrets. */
 export interface RuleVerdict {
-  /** deliver (Permit, or NotApplicable under `provision`, or the link no longer has Enable Rules), skip, or hold. */
+  /** deliver (Permit, or NotApplicable on a `provision` link, or the link no longer has Enable Rules), skip, or hold. */
   action: 'deliver' | 'skip' | 'hold';
   /** The XACML decision; absent when no rule was checked (the link's Enable Rules was turned off meanwhile). */
   decision?: Decision | undefined;

@@ -10,7 +10,8 @@
  *   - Hold's policy needs an attribute the user lacks (MustBePresent): Indeterminate holds Hold's queue (quarantine,
  *     with the policy and the status as the reason) until the operator fixes the policy and resumes the connector,
  *     after which everything arrives, in order, once; the other targets were never held.
- * The link without policies for it (NotApplicable) provisions, as WSO2 does; see also test/rules-admin.test.ts.
+ * Every target here has a policy that applies to it; NotApplicable (skipped by default, as WSO2 does) and the
+ * policy administration are in test/rules-admin.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, json, startInstance, type Instance, type Json } from './harness.js';

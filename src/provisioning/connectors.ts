@@ -11,6 +11,7 @@ import { type Prisma } from '../generated/prisma/client.js';
 import { federatedAuthenticatorInput, jitInput } from '../federation/config.js';
 import { jitReferenceProblems } from '../federation/settings-check.js';
 import { federatedAuthenticatorView, jitSettingsOf, sealFederatedAuthenticator, storedFederatedAuthenticator } from '../federation/store.js';
+import { WSO2_NOT_APPLICABLE } from '../rules/provisioning-request.js';
 import { validateAttributeMapping } from './attribute-mapping.js';
 
 export class AdminError extends Error {
@@ -131,8 +132,8 @@ export const outboundLinkInput = z
     blocking: z.boolean().default(false),
     rulesEnabled: z.boolean().default(false),
     jitEnabled: z.boolean().default(false),
-    /** With Enable Rules, what NotApplicable (no policy applies) means: provision (WSO2's default) or skip. */
-    rulesNotApplicable: z.enum(['provision', 'skip']).default('provision'),
+    /** With Enable Rules, what NotApplicable (no policy applies) means: skip (what WSO2 does, docs/rules.md) or provision. */
+    rulesNotApplicable: z.enum(['provision', 'skip']).default(WSO2_NOT_APPLICABLE),
   })
   .strict()
   .refine((v) => v.connectorId !== undefined || (v.identityProvider !== undefined && v.connectorType !== undefined), {

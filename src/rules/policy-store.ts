@@ -23,13 +23,14 @@
  */
 import type { PrismaClient } from '../db/client.js';
 import { loadPolicy, Pdp, PolicySyntaxError, type LoadedPolicy } from './pdp.js';
+import { WSO2_ROOT_COMBINING_ALGORITHM } from './provisioning-request.js';
 
 /**
  * WSO2 Identity Server's entitlement engine combines its top-level policies with deny-overrides
- * (entitlement.properties `PDP.Global.Policy.Combining.Algorithm`, shipped as the XACML 3.0 deny-overrides URI), until
- * an operator picks another one. docs/rules.md has the finding.
+ * (entitlement.properties `PDP.Global.Policy.Combining.Algorithm`), until an operator picks another one (PUT
+ * /rules/settings). docs/rules.md has the finding.
  */
-export const DEFAULT_ROOT_COMBINING_ALGORITHM = 'urn:oasis:names:tc:xacml:3.0:policy-combining-algorithm:deny-overrides';
+export const DEFAULT_ROOT_COMBINING_ALGORITHM = WSO2_ROOT_COMBINING_ALGORITHM;
 
 export const REQUEST_PROFILES = ['clean', 'wso2'] as const;
 export type PolicyProfile = (typeof REQUEST_PROFILES)[number];
