@@ -13,7 +13,11 @@
  * Every target here has a policy that applies to it; NotApplicable (skipped by default, as WSO2 does) and the
  * policy administration are in test/rules-admin.test.ts.
  */
+import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseKeyring } from '../src/config.js';
+import { SecretBox } from '../src/crypto/secret-box.js';
+import { EncryptionCodec } from '../src/temporal/codec.js';
 import { eventually, json, startInstance, type Instance, type Json } from './harness.js';
 import { linkRuledTarget, putPolicy, startScimTarget, type ScimTarget } from './rules-target.js';
 
@@ -138,6 +142,7 @@ interface AuditRow {
 }
 
 let a: Instance;
+let client: Client;
 const targets: Record<'Corp' | 'Archive' | 'Partner' | 'Clock' | 'Hold', ScimTarget> = {} as never;
 const connectors: Record<string, string> = {};
 
@@ -168,9 +173,27 @@ const arrives = (idp: keyof typeof targets, userName: string, check: (u: Record<
     return Promise.resolve(u && check(u) ? u : undefined);
   }, 60_000, `${userName} at ${idp}`);
 
+/** Every payload of a workflow's history, decoded with the instance's keyring (what an operator with the key reads). */
+async function historyText(workflowId: string): Promise<string> {
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  const payloads: Array<{ metadata?: Record<string, Uint8Array> | null; data?: Uint8Array | null }> = [];
+  const collect = (v: unknown): void => {
+    if (Array.isArray(v)) v.forEach(collect);
+    else if (v && typeof v === 'object' && !(v instanceof Uint8Array)) {
+      const o = v as Record<string, unknown>;
+      if (o.data instanceof Uint8Array && o.metadata && typeof o.metadata === 'object') payloads.push(o);
+      else Object.values(o).forEach(collect);
+    }
+  };
+  collect(history.events);
+  const decoded = await new EncryptionCodec(new SecretBox(parseKeyring(a.encryptionKeys))).decode(payloads);
+  return [JSON.stringify(history.events?.map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name).filter((n) => n)), ...decoded.map((p) => Buffer.from(p.data ?? new Uint8Array()).toString('utf8'))].join('\n');
+}
+
 beforeAll(async () => {
   const [instance, ...fakes] = await Promise.all([startInstance('rules-out'), ...[0, 1, 2, 3, 4].map(() => startScimTarget())]);
   a = instance;
+  client = new Client({ connection: await Connection.connect({ address: a.temporalAddress }) });
   (['Corp', 'Archive', 'Partner', 'Clock', 'Hold'] as const).forEach((name, i) => (targets[name] = fakes[i]!));
   expect((await a.request('POST', '/api/server/v1/userstores', { name: 'PARTNERS' }, { 'Content-Type': 'application/json' })).status).toBe(201);
   // Hold is linked in its own test, so the users of the others never meet its policy.
@@ -181,6 +204,7 @@ beforeAll(async () => {
   await putPolicy(a, clockPolicy('1.0', timeFromNow(-2), timeFromNow(2)));
 });
 afterAll(async () => {
+  await client?.connection.close();
   await Promise.allSettled([a?.stop(), ...Object.values(targets).map((t) => t.close())]);
 });
 
@@ -194,6 +218,10 @@ describe('rules on outbound links', () => {
     const denied = await decided(bob, 'Corp', 'create', ['denied']);
     expect(denied).toMatchObject({ decision: 'Deny', decidedBy: 'urn:test:corp-primary-only@1.0' });
     expect(denied.decisionReason).toContain('only PRIMARY users go to Corp');
+    // The decision is in the fan-out's history, as the rule check activity's result.
+    const history = await historyText(`outbound-${bob}`);
+    expect(history).toContain('"decideRules"');
+    expect(history).toMatch(/"action":"skip","decision":"Deny","decidedBy":"urn:test:corp-primary-only@1.0","reason":"only PRIMARY users go to Corp"/);
     // Only Corp: Archive and Clock have Bob (as `bob`: the connector writes names for the target's PRIMARY domain), and
     // Corp moved on to Cy.
     await arrives('Archive', 'bob');
