@@ -11,9 +11,10 @@
  * characters) and nothing JavaScript adds (lookaround, \b, named groups) slips through. Unsupported constructs
  * (block escapes other than a few common blocks) are refused with a message naming them.
  *
- * Bounds against runaway matching: patterns of at most 1024 characters, quantifier counts up to 1000, inputs of at
- * most 65 536 characters, and no nested unbounded quantifier over a group that has no fixed character to anchor each
- * repetition (the "(a+)+" family that backtracks exponentially).
+ * Runaway matching: a pattern whose repetitions nest ("(a+)+", "(a|aa)*") could make a backtracking engine take
+ * exponential time, so such patterns run on a Thompson automaton (time proportional to pattern states × input);
+ * others run as a JavaScript RegExp. Bounds: patterns of at most 1024 characters, quantifier counts up to 1000,
+ * inputs of at most 65 536 characters, automata of at most 20 000 states.
  */
 import { DataType, processingError } from '../values.js';
 import { formatValue } from './datatypes.js';
@@ -78,30 +79,29 @@ export class RegexSyntaxError extends Error {
   override readonly name = 'RegexSyntaxError';
 }
 
-interface Piece {
-  /** The translated JavaScript. */
-  js: string;
-  /** Can match more than one bounded repetition (contains * + or {n,}). */
-  unbounded: boolean;
-  /**
-   * Every match of it consumes a character matched by a piece that is not itself repeated without bound (a literal,
-   * a class or an escape, alone or with a bounded quantifier of at least one): a separator between repetitions.
-   */
-  fixed: boolean;
-}
+/** The parsed pattern. A `set` matches one character; its `js` is a JavaScript (`v` flag) class, escape or literal. */
+export type RegexNode =
+  | { readonly kind: 'set'; readonly js: string }
+  | { readonly kind: 'seq'; readonly items: readonly RegexNode[] }
+  | { readonly kind: 'alt'; readonly branches: readonly RegexNode[] }
+  | { readonly kind: 'repeat'; readonly node: RegexNode; readonly min: number; readonly max: number | undefined; readonly js: string }
+  | { readonly kind: 'group'; readonly node: RegexNode; readonly capturing: boolean }
+  | { readonly kind: 'start' }
+  | { readonly kind: 'end' }
+  | { readonly kind: 'backref'; readonly group: number };
 
-/** A recursive-descent translator of Appendix F's grammar. */
-class Translator {
+/** A recursive-descent parser of Appendix F's grammar (with F&O's additions). */
+class Parser {
   #pos = 0;
   #groups = 0;
   #closedGroups = new Set<number>();
 
   constructor(private readonly src: string) {}
 
-  translate(): string {
-    const js = this.regExp().js;
+  parse(): RegexNode {
+    const node = this.regExp();
     if (this.#pos < this.src.length) this.fail(`unexpected "${this.src[this.#pos]}"`);
-    return js;
+    return node;
   }
 
   private fail(message: string): never {
@@ -120,74 +120,53 @@ class Translator {
     return c;
   }
 
-  private regExp(): Piece {
+  private regExp(): RegexNode {
     const branches = [this.branch()];
     while (this.peek() === '|') {
       this.#pos++;
       branches.push(this.branch());
     }
-    return {
-      js: branches.map((b) => b.js).join('|'),
-      unbounded: branches.some((b) => b.unbounded),
-      fixed: branches.every((b) => b.fixed),
-    };
+    return branches.length === 1 ? branches[0]! : { kind: 'alt', branches };
   }
 
-  private branch(): Piece {
-    let js = '';
-    let unbounded = false;
-    let fixed = false;
-    while (this.#pos < this.src.length && this.peek() !== '|' && this.peek() !== ')') {
-      const p = this.piece();
-      js += p.js;
-      unbounded ||= p.unbounded;
-      fixed ||= p.fixed;
-    }
-    return { js, unbounded, fixed };
+  private branch(): RegexNode {
+    const items: RegexNode[] = [];
+    while (this.#pos < this.src.length && this.peek() !== '|' && this.peek() !== ')') items.push(this.piece());
+    return { kind: 'seq', items };
   }
 
-  private piece(): Piece {
+  private piece(): RegexNode {
     const atom = this.atom();
-    const q = this.quantifier();
-    if (!q) return atom;
-    if (q.unbounded && atom.unbounded && !atom.fixed) {
-      this.fail('a repeated group that itself repeats without a fixed character can backtrack exponentially; rewrite it');
-    }
-    return { js: `${atom.js}${q.js}`, unbounded: atom.unbounded || q.unbounded, fixed: atom.fixed && !q.unbounded && q.min > 0 };
-  }
-
-  private quantifier(): { js: string; unbounded: boolean; min: number } | undefined {
     const c = this.peek();
-    let js: string;
-    let unbounded: boolean;
     let min: number;
+    let max: number | undefined;
+    let js: string;
     if (c === '?' || c === '*' || c === '+') {
       this.#pos++;
       js = c;
-      unbounded = c !== '?';
       min = c === '+' ? 1 : 0;
+      max = c === '?' ? 1 : undefined;
     } else if (c === '{') {
       const m = /^\{(\d+)(,(\d*))?\}/.exec(this.src.slice(this.#pos));
       if (!m) this.fail('a malformed {n,m} quantifier');
       this.#pos += m[0].length;
       min = Number(m[1]);
-      const max = m[3] === undefined || m[3] === '' ? undefined : Number(m[3]);
+      max = m[2] === undefined ? min : m[3] === '' ? undefined : Number(m[3]);
       if (min > MAX_QUANTITY || (max ?? 0) > MAX_QUANTITY) this.fail(`quantifier counts above ${MAX_QUANTITY} are not supported`);
       if (max !== undefined && max < min) this.fail(`quantifier {${min},${max}} has its maximum below its minimum`);
-      unbounded = m[2] !== undefined && max === undefined;
       js = m[0];
     } else {
-      return undefined;
+      return atom;
     }
-    // F&O §7.6.1: a reluctant quantifier ends with "?".
+    // F&O §7.6.1: a reluctant quantifier ends with "?" (it changes which match is found, never whether one is).
     if (this.peek() === '?') {
       this.#pos++;
       js += '?';
     }
-    return { js, unbounded, min };
+    return { kind: 'repeat', node: atom, min, max, js };
   }
 
-  private atom(): Piece {
+  private atom(): RegexNode {
     const c = this.next();
     switch (c) {
       case '(': {
@@ -201,15 +180,16 @@ class Translator {
         if (this.peek() !== ')') this.fail('a missing ")"');
         this.#pos++;
         if (capturing) this.#closedGroups.add(group);
-        return { js: `${capturing ? '(' : '(?:'}${inner.js})`, unbounded: inner.unbounded, fixed: inner.fixed };
+        return { kind: 'group', node: inner, capturing };
       }
       case '[':
-        return { js: this.charClassExpr(), unbounded: false, fixed: true };
+        return { kind: 'set', js: this.charClassExpr() };
       case '.':
-        return { js: '[^\\n\\r]', unbounded: false, fixed: true };
+        return { kind: 'set', js: '[^\\n\\r]' };
       case '^':
+        return { kind: 'start' };
       case '$':
-        return { js: c, unbounded: false, fixed: false };
+        return { kind: 'end' };
       case '\\':
         return this.escapeAtom();
       case ')':
@@ -222,20 +202,20 @@ class Translator {
       case '|':
         return this.fail(`"${c}" must be escaped`);
       default:
-        return { js: literal(c.codePointAt(0)!), unbounded: false, fixed: true };
+        return { kind: 'set', js: literal(c.codePointAt(0)!) };
     }
   }
 
-  private escapeAtom(): Piece {
+  private escapeAtom(): RegexNode {
     const c = this.peek();
     if (c !== undefined && /[1-9]/.test(c)) {
       // F&O §7.6.1 back-reference: the longest number naming a group closed before it.
       let digits = this.next();
       while (this.peek() !== undefined && /\d/.test(this.peek()!) && this.#closedGroups.has(Number(digits + this.peek()))) digits += this.next();
       if (!this.#closedGroups.has(Number(digits))) this.fail(`back-reference \\${digits} to a group not closed before it`);
-      return { js: `\\${digits}`, unbounded: false, fixed: false };
+      return { kind: 'backref', group: Number(digits) };
     }
-    return { js: this.charClassEscape(false), unbounded: false, fixed: true };
+    return { kind: 'set', js: this.charClassEscape(false) };
   }
 
   /** After a backslash. `inClass`: the result goes inside [...] (nested classes are fine in `v` mode). */
@@ -332,26 +312,212 @@ class Translator {
   }
 }
 
-/** Translates an XML Schema / F&O regular expression; throws RegexSyntaxError. Exported for tests. */
-export function translateRegex(pattern: string): RegExp {
-  if (pattern.length > MAX_PATTERN_LENGTH) throw new RegexSyntaxError(`a regular expression longer than ${MAX_PATTERN_LENGTH} characters`);
-  const js = new Translator(pattern).translate();
-  try {
-    return new RegExp(js, 'v');
-  } catch (e) {
-    throw new RegexSyntaxError(`invalid regular expression "${pattern}": ${(e as Error).message}`);
+/** The JavaScript (`v` flag) source of a parsed pattern. */
+function toJs(node: RegexNode): string {
+  switch (node.kind) {
+    case 'set':
+      return node.js;
+    case 'seq':
+      return node.items.map(toJs).join('');
+    case 'alt':
+      return node.branches.map(toJs).join('|');
+    case 'group':
+      return `(${node.capturing ? '' : '?:'}${toJs(node.node)})`;
+    case 'repeat':
+      return `${toJs(node.node)}${node.js}`;
+    case 'start':
+      return '^';
+    case 'end':
+      return '$';
+    case 'backref':
+      return `\\${node.group}`;
   }
 }
 
-const cache = new Map<string, RegExp>();
+function some(node: RegexNode, test: (n: RegexNode) => boolean): boolean {
+  if (test(node)) return true;
+  switch (node.kind) {
+    case 'seq':
+      return node.items.some((n) => some(n, test));
+    case 'alt':
+      return node.branches.some((n) => some(n, test));
+    case 'group':
+    case 'repeat':
+      return some(node.node, test);
+    default:
+      return false;
+  }
+}
+
+/**
+ * Could a backtracking engine take exponential time on it? When a repetition contains another repetition or an
+ * alternation ("(a+)+", "(a|aa)*", "([a-z]+[a-z])+"), the ways of splitting an input between them multiply.
+ */
+function mayBacktrack(node: RegexNode): boolean {
+  return some(node, (n) => n.kind === 'repeat' && (n.max === undefined || n.max > 1) && some(n.node, (m) => m.kind === 'repeat' || m.kind === 'alt'));
+}
+
+/** Bound on the states of the automaton (counted repetitions are expanded into copies). */
+const MAX_STATES = 20_000;
+/** Bound on the work of one automaton match: states times input characters. */
+const MAX_STEPS = 50_000_000;
+
+type State =
+  | { t: 'char'; test: RegExp; out: number }
+  | { t: 'split'; a: number; b: number }
+  | { t: 'start' | 'end'; out: number }
+  | { t: 'match' };
+
+const charTests = new Map<string, RegExp>();
+
+function charTest(js: string): RegExp {
+  let re = charTests.get(js);
+  if (!re) {
+    re = new RegExp(`^(?:${js})$`, 'v');
+    if (charTests.size > 4096) charTests.clear();
+    charTests.set(js, re);
+  }
+  return re;
+}
+
+/**
+ * A Thompson automaton for patterns a backtracking engine could take exponential time on: simulated over all its
+ * states at once, it answers "is there a match" in time proportional to states × input, whatever the pattern.
+ * (Greedy and reluctant quantifiers find the same matches for fn:matches' yes/no question.)
+ */
+class Automaton {
+  readonly states: State[] = [{ t: 'match' }];
+  readonly entry: number;
+
+  constructor(root: RegexNode, pattern: string) {
+    this.entry = this.build(root, 0, pattern);
+  }
+
+  private push(state: State, pattern: string): number {
+    if (this.states.length >= MAX_STATES) {
+      throw new RegexSyntaxError(`the regular expression "${pattern}" is too large once its counted repetitions are expanded`);
+    }
+    this.states.push(state);
+    return this.states.length - 1;
+  }
+
+  /** Builds `node` so that it continues at state `next`; returns its entry state. */
+  private build(node: RegexNode, next: number, pattern: string): number {
+    switch (node.kind) {
+      case 'set':
+        return this.push({ t: 'char', test: charTest(node.js), out: next }, pattern);
+      case 'seq':
+        return node.items.reduceRight((n, item) => this.build(item, n, pattern), next);
+      case 'alt': {
+        const entries = node.branches.map((b) => this.build(b, next, pattern));
+        return entries.reduceRight((b, a) => this.push({ t: 'split', a, b }, pattern));
+      }
+      case 'group':
+        return this.build(node.node, next, pattern);
+      case 'start':
+      case 'end':
+        return this.push({ t: node.kind, out: next }, pattern);
+      case 'backref':
+        throw new RegexSyntaxError(`the regular expression "${pattern}" combines a back-reference with nested repetition, which cannot be matched in bounded time`);
+      case 'repeat': {
+        let n: number;
+        if (node.max === undefined) {
+          const loop = this.push({ t: 'split', a: -1, b: next }, pattern);
+          (this.states[loop] as { a: number }).a = this.build(node.node, loop, pattern);
+          n = loop;
+        } else {
+          n = next;
+          for (let k = node.min; k < node.max; k++) n = this.push({ t: 'split', a: this.build(node.node, n, pattern), b: next }, pattern);
+        }
+        for (let k = 0; k < node.min; k++) n = this.build(node.node, n, pattern);
+        return n;
+      }
+    }
+  }
+
+  /** Adds `from` and the states reachable from it without consuming; true when that reaches the match state. */
+  private close(from: number, into: Set<number>, atStart: boolean, atEnd: boolean): boolean {
+    const stack = [from];
+    const seen = new Set<number>();
+    while (stack.length) {
+      const i = stack.pop()!;
+      if (seen.has(i)) continue;
+      seen.add(i);
+      const s = this.states[i]!;
+      switch (s.t) {
+        case 'match':
+          return true;
+        case 'split':
+          stack.push(s.b, s.a);
+          break;
+        case 'start':
+          if (atStart) stack.push(s.out);
+          break;
+        case 'end':
+          if (atEnd) stack.push(s.out);
+          break;
+        case 'char':
+          into.add(i);
+      }
+    }
+    return false;
+  }
+
+  /** Is there a match anywhere in `input` (fn:matches is unanchored)? */
+  matches(input: string): boolean {
+    const chars = [...input];
+    if (this.states.length * (chars.length + 1) > MAX_STEPS) {
+      throw processingError(`regexp-match: the pattern and an input of ${chars.length} characters are too large to match together`);
+    }
+    let current = new Set<number>();
+    for (let pos = 0; pos <= chars.length; pos++) {
+      if (this.close(this.entry, current, pos === 0, pos === chars.length)) return true;
+      if (pos === chars.length) return false;
+      const c = chars[pos]!;
+      const next = new Set<number>();
+      for (const i of current) {
+        const s = this.states[i] as { t: 'char'; test: RegExp; out: number };
+        if (s.test.test(c) && this.close(s.out, next, false, pos + 1 === chars.length)) return true;
+      }
+      current = next;
+    }
+    return false;
+  }
+}
+
+/** A compiled pattern: a JavaScript RegExp when backtracking is safe, the automaton otherwise. */
+export interface CompiledRegex {
+  readonly engine: 'regexp' | 'automaton';
+  test(input: string): boolean;
+}
+
+/**
+ * Parses and compiles an XML Schema / F&O regular expression; throws RegexSyntaxError. `forceAutomaton` (for tests)
+ * uses the automaton even where a RegExp would be safe.
+ */
+export function compileRegex(pattern: string, forceAutomaton = false): CompiledRegex {
+  if (pattern.length > MAX_PATTERN_LENGTH) throw new RegexSyntaxError(`a regular expression longer than ${MAX_PATTERN_LENGTH} characters`);
+  const ast = new Parser(pattern).parse();
+  let re: RegExp;
+  try {
+    re = new RegExp(toJs(ast), 'v');
+  } catch (e) {
+    throw new RegexSyntaxError(`invalid regular expression "${pattern}": ${(e as Error).message}`, { cause: e });
+  }
+  if (!forceAutomaton && !mayBacktrack(ast)) return { engine: 'regexp', test: (input) => re.test(input) };
+  const automaton = new Automaton(ast, pattern);
+  return { engine: 'automaton', test: (input) => automaton.matches(input) };
+}
+
+const cache = new Map<string, CompiledRegex>();
 const CACHE_SIZE = 256;
 
-function compiled(pattern: string): RegExp {
+function compiled(pattern: string): CompiledRegex {
   let re = cache.get(pattern);
   if (re) {
     cache.delete(pattern);
   } else {
-    re = translateRegex(pattern);
+    re = compileRegex(pattern);
     if (cache.size >= CACHE_SIZE) cache.delete(cache.keys().next().value!);
   }
   cache.set(pattern, re);
@@ -361,7 +527,7 @@ function compiled(pattern: string): RegExp {
 /** fn:matches(input, pattern) without flags. Throws IndeterminateError on a bad pattern or an oversized input. */
 export function regexpMatches(pattern: string, input: string): boolean {
   if (input.length > MAX_INPUT_LENGTH) throw processingError(`regexp-match: an input longer than ${MAX_INPUT_LENGTH} characters`);
-  let re: RegExp;
+  let re: CompiledRegex;
   try {
     re = compiled(pattern);
   } catch (e) {
