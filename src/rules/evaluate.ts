@@ -114,8 +114,9 @@ export class RequestContext implements EvaluationContext {
   private readonly contents = new Map<string, unknown>();
   private readonly documents = new Map<string, Document>();
   private readonly variables = new Map<object, VariableSlot>();
-  private readonly bags: (Bag | undefined)[] = [];
-  private stringKeys: Set<string> | undefined;
+  // Sized to the slot table up front: a holey array of known length stays fast, a sparse one would not.
+  private readonly bags = new Array<Bag | undefined>(designatorSlots.size);
+  private readonly missing: (IndeterminateError | undefined)[] = [];
   /** The applicable policies so far, when ReturnPolicyIdList asks for them (shared by a request's profiles); see Pdp. */
   readonly applied: AppliedPolicy[] | undefined;
   /** Resolved Policy(Set)IdReferences of the Pdp evaluating this request (reference node -> target). */
@@ -147,7 +148,18 @@ export class RequestContext implements EvaluationContext {
   designateSlot(slot: number, category: string, attributeId: string, dataType: string, issuer: string | undefined, mustBePresent: boolean): Bag {
     let bag = this.bags[slot];
     if (bag === undefined) this.bags[slot] = bag = this.designate(category, attributeId, dataType, issuer, false);
-    if (bag.values.length === 0 && mustBePresent) return this.designate(category, attributeId, dataType, issuer, true);
+    if (bag.values.length === 0 && mustBePresent) {
+      // One error per request and slot: every rule that needs the attribute reports the same absence.
+      let error = this.missing[slot];
+      if (!error) {
+        try {
+          this.designate(category, attributeId, dataType, issuer, true);
+        } catch (err) {
+          error = this.missing[slot] = err as IndeterminateError;
+        }
+      }
+      throw error!;
+    }
     return bag;
   }
 
@@ -279,21 +291,23 @@ export class RequestContext implements EvaluationContext {
     return slot.value!;
   }
 
-  /** Keys `category \0 attributeId \0 value` of every string value in the request, for the target index. */
-  stringValueKeys(): Set<string> {
-    if (this.stringKeys) return this.stringKeys;
-    const keys = new Set<string>();
+  /** Calls `visit` with every string value of the request (for the target index), without allocating. */
+  forEachStringValue(visit: (category: string, attributeId: string, value: string) => void): void {
     for (const [category, byId] of this.attributes) {
       for (const [id, list] of byId) {
         for (const a of list) {
           for (const v of a.values) {
-            if (v.dataType !== DataType.string) continue;
-            keys.add(`${category}\u0000${id}`);
-            keys.add(`${category}\u0000${id}\u0000${formatValue(v)}`);
+            if (v.dataType === DataType.string) visit(category, id, typeof v.value === 'string' ? v.value : formatValue(v));
           }
         }
       }
     }
-    return (this.stringKeys = keys);
+  }
+
+  /** Whether the request has a string value of that category and attribute (any issuer). */
+  hasStringValue(category: string, attributeId: string): boolean {
+    const list = this.attributes.get(category)?.get(attributeId);
+    if (list) for (const a of list) for (const v of a.values) if (v.dataType === DataType.string) return true;
+    return false;
   }
 }

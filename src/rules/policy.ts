@@ -735,19 +735,27 @@ function describe(t: ExprType): string {
   return t.kind === 'bag' ? `a bag of ${t.dataType}` : `a ${t.dataType}`;
 }
 
-/** Calls a function with lazily evaluated arguments (§A.3.5: and, or, n-of evaluate only what they need). */
+/** An argument evaluated only when the function asks (§A.3.5: and, or, n-of evaluate only what they need). */
+class LazyArgument implements Argument {
+  readonly type: ExprType;
+  constructor(
+    private readonly expr: Expr,
+    private readonly ctx: RequestContext,
+  ) {
+    this.type = expr.type;
+  }
+  evaluate(): Value {
+    return this.expr.evaluate(this.ctx);
+  }
+}
+
 function apply(fn: FunctionDefinition, args: readonly Expr[], ctx: RequestContext): Value {
   const lazy = new Array<Argument>(args.length);
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    lazy[i] = { type: a.type, evaluate: () => a.evaluate(ctx) };
-  }
-  try {
-    return fn.call(lazy, ctx);
-  } catch (err) {
-    if (err instanceof IndeterminateError || err === NEEDS_REQUEST) throw err;
-    throw processingError(`${fn.id}: ${(err as Error).message}`);
-  }
+  for (let i = 0; i < args.length; i++) lazy[i] = new LazyArgument(args[i]!, ctx);
+  // No catch here: rethrowing at every level of a nested call costs more than the call itself when an attribute is
+  // missing. Whoever turns the error into an Indeterminate (rule, target, obligation) maps an unexpected Error to
+  // processing-error (evaluate.ts statusOf).
+  return fn.call(lazy, ctx);
 }
 
 /**

@@ -89,13 +89,19 @@ export function evaluateTarget(target: CompiledTarget, ctx: RequestContext): Mat
 }
 
 /**
- * What the target index knows of a child: the child cannot match unless the request has one of `keys` (a string
- * value of a category and attribute) or lacks one of `absent` (a designator with MustBePresent, whose absence makes
- * the Match Indeterminate rather than False).
+ * What the target index knows of a child: the child cannot match unless, for one of `allOfs` (the AllOfs of one
+ * AnyOf), the request satisfies one of its string-equal Matches. Each Match is `key` (a string value of a category
+ * and attribute) and, for a designator with MustBePresent, `absent` (its category and attribute, whose absence makes
+ * the Match Indeterminate rather than False, so the child must be evaluated then too).
  */
 export interface IndexEntry {
-  keys: string[];
-  absent: string[];
+  allOfs: IndexKey[][];
+}
+interface IndexKey {
+  category: string;
+  attributeId: string;
+  value: string;
+  mustBePresent: boolean;
 }
 
 /**
@@ -107,67 +113,97 @@ export interface IndexEntry {
 export function indexEntryOf(target: CompiledTarget): IndexEntry | undefined {
   let best: IndexEntry | undefined;
   for (const anyOf of target) {
-    const entry: IndexEntry = { keys: [], absent: [] };
-    let ok = anyOf.length > 0;
+    if (anyOf.length === 0) continue;
+    const allOfs: IndexEntry['allOfs'] = [];
     for (const allOf of anyOf) {
       // A designator with an Issuer is left out: with MustBePresent, another issuer's value would hide its absence.
-      const m = allOf.find(
-        (x) => x.fn.id === STRING_EQUAL && x.designator && x.designator.issuer === undefined && x.designator.dataType === DataType.string && x.literal.dataType === DataType.string,
-      );
-      if (!m) {
-        ok = false;
-        break;
-      }
-      const d = m.designator!;
-      entry.keys.push(`${d.category}\u0000${d.attributeId}\u0000${formatValue(m.literal)}`);
-      if (d.mustBePresent) entry.absent.push(`${d.category}\u0000${d.attributeId}`);
+      const options = allOf
+        .filter((x) => x.fn.id === STRING_EQUAL && x.designator && x.designator.issuer === undefined && x.designator.dataType === DataType.string && x.literal.dataType === DataType.string)
+        .map((m) => {
+          const d = m.designator!;
+          return { category: d.category, attributeId: d.attributeId, value: formatValue(m.literal), mustBePresent: d.mustBePresent };
+        });
+      if (options.length === 0) break;
+      allOfs.push(options);
     }
-    if (ok && (!best || entry.keys.length < best.keys.length)) best = entry;
+    if (allOfs.length === anyOf.length && (!best || allOfs.length < best.allOfs.length)) best = { allOfs };
   }
   return best;
 }
 
+const keyOf = (k: IndexKey) => `${k.category}\u0000${k.attributeId}\u0000${k.value}`;
+
 /** An index over an ordered list of children; `candidates` keeps their order. */
 export class ChildIndex<T> {
-  private readonly byKey = new Map<string, number[]>();
-  private readonly byAbsent = new Map<string, number[]>();
+  /** category -> attributeId -> value -> children (indices). */
+  private readonly byValue = new Map<string, Map<string, Map<string, number[]>>>();
+  /** Children that must be evaluated when the request lacks a MustBePresent attribute. */
+  private readonly byAbsent: { category: string; attributeId: string; children: number[] }[] = [];
   private readonly always: number[] = [];
   private readonly children: readonly T[];
   readonly indexed: number;
 
   constructor(children: readonly T[], entryOf: (child: T) => IndexEntry | undefined) {
     this.children = children;
+    const entries = children.map(entryOf);
+    // Per AllOf, the Match whose value the fewest children share is the one to index by (an AllOf is NoMatch as soon
+    // as any one of its Matches is False, so any one will do).
+    const frequency = new Map<string, number>();
+    for (const e of entries) for (const all of e?.allOfs ?? []) for (const o of all) frequency.set(keyOf(o), (frequency.get(keyOf(o)) ?? 0) + 1);
+    const absent = new Map<string, { category: string; attributeId: string; children: number[] }>();
     let indexed = 0;
-    children.forEach((child, i) => {
-      const e = entryOf(child);
+    entries.forEach((e, i) => {
       if (!e) {
         this.always.push(i);
         return;
       }
       indexed++;
-      for (const k of new Set(e.keys)) push(this.byKey, k, i);
-      for (const k of new Set(e.absent)) push(this.byAbsent, k, i);
+      for (const all of e.allOfs) {
+        let chosen = all[0]!;
+        for (const o of all) if (frequency.get(keyOf(o))! < frequency.get(keyOf(chosen))!) chosen = o;
+        let byId = this.byValue.get(chosen.category);
+        if (!byId) this.byValue.set(chosen.category, (byId = new Map()));
+        let byVal = byId.get(chosen.attributeId);
+        if (!byVal) byId.set(chosen.attributeId, (byVal = new Map()));
+        push(byVal, chosen.value, i);
+        if (chosen.mustBePresent) {
+          const k = `${chosen.category}\u0000${chosen.attributeId}`;
+          let a = absent.get(k);
+          if (!a) absent.set(k, (a = { category: chosen.category, attributeId: chosen.attributeId, children: [] }));
+          if (a.children[a.children.length - 1] !== i) a.children.push(i);
+        }
+      }
     });
+    this.byAbsent = [...absent.values()];
     this.indexed = indexed;
   }
 
   /** The children that may match, in their original order (the others are NotApplicable for this request). */
   candidates(ctx: RequestContext): readonly T[] {
     if (this.indexed === 0) return this.children;
-    const keys = ctx.stringValueKeys();
-    const picked = new Set<number>(this.always);
-    for (const k of keys) {
-      const list = this.byKey.get(k);
-      if (list) for (const i of list) picked.add(i);
+    const picked: number[] = [...this.always];
+    const byValue = this.byValue;
+    ctx.forEachStringValue((category, attributeId, value) => {
+      const list = byValue.get(category)?.get(attributeId)?.get(value);
+      if (list) for (const i of list) picked.push(i);
+    });
+    for (const a of this.byAbsent) if (!ctx.hasStringValue(a.category, a.attributeId)) for (const i of a.children) picked.push(i);
+    if (picked.length === 0) return picked as unknown as T[];
+    picked.sort((a, b) => a - b);
+    const out: T[] = [];
+    let last = -1;
+    for (const i of picked) {
+      if (i === last) continue;
+      out.push(this.children[i]!);
+      last = i;
     }
-    for (const [k, list] of this.byAbsent) if (!keys.has(k)) for (const i of list) picked.add(i);
-    return [...picked].sort((a, b) => a - b).map((i) => this.children[i]!);
+    return out;
   }
 }
 
 function push(map: Map<string, number[]>, key: string, i: number): void {
   const list = map.get(key);
-  if (list) list.push(i);
-  else map.set(key, [i]);
+  if (list) {
+    if (list[list.length - 1] !== i) list.push(i);
+  } else map.set(key, [i]);
 }
-
