@@ -25,7 +25,7 @@ import type { AttributeAssignment, PolicyEffectItem } from './response.js';
 import { ChildIndex, evaluateTarget, indexEntryOf, type CompiledMatch, type CompiledTarget, type IndexEntry } from './target.js';
 import {
   DataType,
-  IndeterminateError,
+  type IndeterminateError,
   isBag,
   processingError,
   type Argument,

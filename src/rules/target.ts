@@ -162,9 +162,9 @@ export class ChildIndex<T> {
         let chosen = all[0]!;
         for (const o of all) if (frequency.get(keyOf(o))! < frequency.get(keyOf(chosen))!) chosen = o;
         let byId = this.byValue.get(chosen.category);
-        if (!byId) this.byValue.set(chosen.category, (byId = new Map()));
+        if (!byId) this.byValue.set(chosen.category, (byId = new Map<string, Map<string, number[]>>()));
         let byVal = byId.get(chosen.attributeId);
-        if (!byVal) byId.set(chosen.attributeId, (byVal = new Map()));
+        if (!byVal) byId.set(chosen.attributeId, (byVal = new Map<string, number[]>()));
         push(byVal, chosen.value, i);
         if (chosen.mustBePresent) {
           const k = `${chosen.category}\u0000${chosen.attributeId}`;
