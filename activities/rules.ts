@@ -94,8 +94,10 @@ function groupName(domain: string, displayName: string): string {
 
 /** The inputs of a decision: the event's snapshot of the resource, its groups and roles as the store has them now. */
 export async function decisionInput(db: PrismaClient, event: ProvisioningEvent, target: Pick<OutboundTarget, 'idpName' | 'connectorType' | 'connectorId'>, now: Date, operation: RuleOperation = ruleOperation(event)): Promise<ProvisioningDecisionInput> {
-  const app = await db.application.findUnique({ where: { id: event.initiator.applicationId }, select: { id: true, name: true } });
-  const application = app ?? { id: event.initiator.applicationId, name: event.initiator.applicationId === RESIDENT_APPLICATION_ID ? RESIDENT_APPLICATION_NAME : event.initiator.applicationId };
+  const app = await db.application.findUnique({ where: { id: event.initiator.applicationId }, select: { id: true, name: true, isResident: true } });
+  const resident = app?.isResident ?? event.initiator.applicationId === RESIDENT_APPLICATION_ID;
+  // The resident service provider is marked, so the wso2 profile names it as WSO2 does (wso2carbon-local-sp).
+  const application = { id: event.initiator.applicationId, name: app?.name ?? (resident ? RESIDENT_APPLICATION_NAME : event.initiator.applicationId), resident };
   const base = { operation, target: { idpName: target.idpName, connectorType: target.connectorType, connectorId: target.connectorId }, application, now };
   if (event.resourceType === 'Group') {
     const g = event.group;

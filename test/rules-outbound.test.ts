@@ -7,17 +7,22 @@
  *   - Partner takes members of the group `contractors` only (the user's groups as the store has them now);
  *   - Clock takes changes within a time-of-day window: version 1's window holds now, version 2's does not, and the
  *     next decision of the worker follows the version the api saved, without a restart;
+ *   - Legacy runs WSO2's user-claim template (profile `wso2`), its sample values filled in: the resident service
+ *     provider is `wso2carbon-local-sp` there, and only the user with both claims is provisioned;
  *   - Hold's policy needs an attribute the user lacks (MustBePresent): Indeterminate holds Hold's queue (quarantine,
  *     with the policy and the status as the reason) until the operator fixes the policy and resumes the connector,
  *     after which everything arrives, in order, once; the other targets were never held.
  * Every target here has a policy that applies to it; NotApplicable (skipped by default, as WSO2 does) and the
  * policy administration are in test/rules-admin.test.ts.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseKeyring } from '../src/config.js';
 import { SecretBox } from '../src/crypto/secret-box.js';
 import { EncryptionCodec } from '../src/temporal/codec.js';
+import { PROJECT_ROOT } from '../src/temporal/cli-binary.js';
 import { eventually, json, startInstance, type Instance, type Json } from './harness.js';
 import { linkRuledTarget, putPolicy, startScimTarget, type ScimTarget } from './rules-target.js';
 
@@ -143,7 +148,7 @@ interface AuditRow {
 
 let a: Instance;
 let client: Client;
-const targets: Record<'Corp' | 'Archive' | 'Partner' | 'Clock' | 'Hold', ScimTarget> = {} as never;
+const targets: Record<'Corp' | 'Archive' | 'Partner' | 'Clock' | 'Hold' | 'Legacy', ScimTarget> = {} as never;
 const connectors: Record<string, string> = {};
 
 async function createUser(body: Json): Promise<string> {
@@ -191,10 +196,10 @@ async function historyText(workflowId: string): Promise<string> {
 }
 
 beforeAll(async () => {
-  const [instance, ...fakes] = await Promise.all([startInstance('rules-out'), ...[0, 1, 2, 3, 4].map(() => startScimTarget())]);
+  const [instance, ...fakes] = await Promise.all([startInstance('rules-out'), ...[0, 1, 2, 3, 4, 5].map(() => startScimTarget())]);
   a = instance;
   client = new Client({ connection: await Connection.connect({ address: a.temporalAddress }) });
-  (['Corp', 'Archive', 'Partner', 'Clock', 'Hold'] as const).forEach((name, i) => (targets[name] = fakes[i]!));
+  (['Corp', 'Archive', 'Partner', 'Clock', 'Hold', 'Legacy'] as const).forEach((name, i) => (targets[name] = fakes[i]!));
   expect((await a.request('POST', '/api/server/v1/userstores', { name: 'PARTNERS' }, { 'Content-Type': 'application/json' })).status).toBe(201);
   // Hold is linked in its own test, so the users of the others never meet its policy.
   for (const idp of ['Corp', 'Archive', 'Partner', 'Clock'] as const) connectors[idp] = (await linkRuledTarget(a, idp, targets[idp])).connectorId;
@@ -276,6 +281,30 @@ describe('rules on outbound links', () => {
     expect(at('Clock', 'tia')!.displayName).toBe('Tia');
     // The other targets took the update.
     await arrives('Corp', 'tia', (u) => u.displayName === 'Tia after hours');
+  });
+
+  it("WSO2's user-claim template, unchanged but for its sample values, decides on the wso2 request profile", async () => {
+    // Read in place (CONFORMANCE_DIR or ../shared/conformance beside the repository), never copied: missing is a failure.
+    const dir = path.join(process.env.CONFORMANCE_DIR ?? path.resolve(PROJECT_ROOT, '../shared/conformance'), 'wso2-provisioning');
+    const file = path.join(dir, 'provisioning_user_claim_based_policy_template.xml');
+    expect(fs.existsSync(file), `WSO2's provisioning templates are not at ${dir}`).toBe(true);
+    const template = fs
+      .readFileSync(file, 'utf8')
+      .replaceAll('>SP_NAME<', '>wso2carbon-local-sp<') // the resident service provider's name in WSO2
+      .replaceAll('>IDP_NAME<', '>Legacy<')
+      .replaceAll('"CLAIM_URI_1"', '"http://wso2.org/claims/emailaddress"')
+      .replaceAll('>CLAIM_VALUE_1<', '>lee@legacy.example<')
+      .replaceAll('"CLAIM_URI_2"', '"http://wso2.org/claims/givenname"')
+      .replaceAll('>CLAIM_VALUE_2<', '>Lee<');
+    connectors.Legacy = (await linkRuledTarget(a, 'Legacy', targets.Legacy)).connectorId;
+    await putPolicy(a, template, { profile: 'wso2' });
+
+    const lee = await createUser({ userName: 'lee', name: { givenName: 'Lee' }, emails: [{ value: 'lee@legacy.example', primary: true }] });
+    const lou = await createUser({ userName: 'lou', name: { givenName: 'Lee' }, emails: [{ value: 'lou@legacy.example', primary: true }] });
+    await arrives('Legacy', 'lee');
+    expect((await decided(lee, 'Legacy', 'create', ['delivered'])).decidedBy).toBe('provisioning_user_claim_based_policy_template@1.0');
+    expect((await decided(lou, 'Legacy', 'create', ['denied'])).decision).toBe('Deny');
+    expect(at('Legacy', 'lou')).toBeUndefined();
   });
 
   it('an Indeterminate holds that target until the policy is fixed and the connector resumed; then everything arrives in order, once', async () => {
