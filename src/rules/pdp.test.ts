@@ -3,7 +3,7 @@
  * policy errors, the combining algorithms' Indeterminate tables (Appendix C), references and versions (§5.13), the
  * target index's soundness, variables, obligations (§7.18), MDP repeated categories, ReturnPolicyIdList and `now`.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { RequestContext } from './evaluate.js';
 import { Pdp, PolicySyntaxError, loadPolicy, type LoadedPolicy } from './pdp.js';
 import { RequestSyntaxError, parseRequestXml, type XacmlRequest } from './request.js';
@@ -319,6 +319,55 @@ describe('evaluation', () => {
       ['NotApplicable', 'off', 0],
     ]);
     expect(results[0]!.decidedBy).toEqual({ kind: 'Policy', id: 'p', version: '1.0' });
+  });
+});
+
+describe('attributes', () => {
+  const rule = (cond: string) => loadPolicy(policyXml('p', `${RCA}deny-overrides`, `<Rule RuleId="r" Effect="Permit"><Condition>${cond}</Condition></Rule>`));
+  const isIn = (value: string, source: string) => `<Apply FunctionId="urn:oasis:names:tc:xacml:1.0:function:string-is-in"><AttributeValue DataType="${S}">${value}</AttributeValue>${source}</Apply>`;
+  const withIssuer = (issuer: string | undefined) => {
+    const r = request({});
+    r.categories[0]!.attributes.push({ attributeId: 'x', includeInResult: false, values: [parseValue(S, 'on')], ...(issuer === undefined ? {} : { issuer }) });
+    return r;
+  };
+  it('matches the Issuer only when the designator names one (§7.3.5)', () => {
+    const any = pdpOf([rule(isIn('on', designator('x', true)))]);
+    const only = pdpOf([rule(isIn('on', `<AttributeDesignator Category="${SUBJECT}" AttributeId="x" DataType="${S}" Issuer="idp" MustBePresent="true"/>`))]);
+    expect([withIssuer(undefined), withIssuer('idp'), withIssuer('other')].map((r) => any.evaluate(r).results[0]!.decision)).toEqual(['Permit', 'Permit', 'Permit']);
+    const results = [withIssuer(undefined), withIssuer('idp'), withIssuer('other')].map((r) => only.evaluate(r).results[0]!);
+    expect(results.map((r) => r.decision)).toEqual(['Indeterminate', 'Permit', 'Indeterminate']);
+    expect(results[0]!.status?.missingAttributes).toEqual([{ category: SUBJECT, attributeId: 'x', dataType: S, issuer: 'idp' }]);
+  });
+  it('selects from <Content> with a Path, and from a context node given by ContextSelectorId (§7.3.7)', () => {
+    const xml = `<Request xmlns="${NS}" ReturnPolicyIdList="false" CombinedDecision="false"><Attributes Category="${RESOURCE}"><Content><r:record xmlns:r="urn:rec"><r:patient><r:name>Bart</r:name></r:patient><r:doctor><r:name>Julius</r:name></r:doctor></r:record></Content>
+      <Attribute AttributeId="ctx" IncludeInResult="false"><AttributeValue xmlns:r="urn:rec" DataType="${DataType.xpathExpression}" XPathCategory="${RESOURCE}">/r:record/r:doctor</AttributeValue></Attribute></Attributes></Request>`;
+    const req = parseRequestXml(xml);
+    const selector = (path: string, extra = '', mbp = true) => `<AttributeSelector xmlns:r="urn:rec" Category="${RESOURCE}" Path="${path}" DataType="${S}" MustBePresent="${mbp}"${extra}/>`;
+    const decision = (cond: string) => pdpOf([rule(cond)]).evaluate(req).results[0]!;
+    expect(decision(isIn('Bart', selector('r:record/r:patient/r:name/text()'))).decision).toBe('Permit');
+    expect(decision(isIn('Julius', selector('r:name/text()', ' ContextSelectorId="ctx"'))).decision).toBe('Permit');
+    expect(decision(isIn('Bart', selector('r:name/text()', ' ContextSelectorId="ctx"'))).decision).toBe('NotApplicable');
+    const missing = decision(isIn('Bart', selector('r:record/r:nobody/text()')));
+    expect([missing.decision, missing.status?.code]).toEqual(['Indeterminate', 'urn:oasis:names:tc:xacml:1.0:status:missing-attribute']);
+    expect(decision(isIn('Bart', selector('r:record/r:nobody/text()', '', false))).decision).toBe('NotApplicable');
+    expect(() => loadPolicy(policyXml('p', `${RCA}deny-overrides`, `<Rule RuleId="r" Effect="Permit"><Condition>${isIn('x', selector('r:record[?]'))}</Condition></Rule>`))).toThrow(/not an XPath 1.0 expression/);
+  });
+  it('evaluates a variable once per request however many rules use it (§5.24)', () => {
+    const body =
+      `<VariableDefinition VariableId="on">${isIn('on', designator('x', true))}</VariableDefinition>` +
+      ['a', 'b', 'c'].map((id) => `<Rule RuleId="${id}" Effect="Permit"><Condition><Apply FunctionId="urn:oasis:names:tc:xacml:1.0:function:not"><VariableReference VariableId="on"/></Apply></Condition></Rule>`).join('');
+    const pdp = pdpOf([loadPolicy(policyXml('p', `${RCA}deny-overrides`, body))]);
+    const spy = vi.spyOn(RequestContext.prototype, 'designateSlot');
+    try {
+      expect(pdp.evaluate(request({ x: ['on'] })).results[0]!.decision).toBe('NotApplicable');
+      expect(spy).toHaveBeenCalledTimes(1);
+      spy.mockClear();
+      // Its Indeterminate is remembered too.
+      expect(pdp.evaluate(request({})).results[0]!.decision).toBe('Indeterminate');
+      expect(spy).toHaveBeenCalledTimes(1);
+    } finally {
+      spy.mockRestore();
+    }
   });
 });
 
