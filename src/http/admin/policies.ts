@@ -30,7 +30,8 @@
  * leave the saved policies unable to form a decision point (an unresolved reference, a cycle) is refused, and
  * nothing is saved.
  *
- * Bodies are bounded: 1 MiB (the decision point's own policy bound), a request 256 KiB (REQUEST_LIMITS).
+ * Bounds: a body 1 MiB (the decision point's own policy bound), a request 256 KiB (REQUEST_LIMITS), MAX_POLICIES
+ * policies, MAX_VERSIONS versions of one policy.
  * Errors are the admin API's JSON { code, message, details? }, with `line` and `column` for a policy or request that
  * does not parse.
  *
@@ -73,6 +74,9 @@ const POLICY_MAX_CHARS = 1024 * 1024;
 /** Policies one GET /rules/policies lists; the link view evaluates at most this many one by one. */
 const LIST_LIMIT = 1000;
 const VIEW_LIMIT = 200;
+/** Policies that may be saved (each compiled into every process's decision point), and versions kept per policy. */
+export const MAX_POLICIES = 5000;
+export const MAX_VERSIONS = 1000;
 const OPERATIONS: readonly RuleOperation[] = ['create', 'update', 'delete', 'jit'];
 
 const XML_TYPES = ['application/xml', 'text/xml', 'application/xacml+xml'];
@@ -238,6 +242,7 @@ export function policiesAdminRouter(ctx: AppContext, log: Logger): Router {
       if (await tx.rulePolicy.findUnique({ where: { policyId: loaded.id }, select: { id: true } })) {
         throw new AdminError(409, 'conflict', `A policy '${loaded.id}' exists: PUT /rules/policies/${encodeURIComponent(loaded.id)} saves a new version`);
       }
+      if ((await tx.rulePolicy.count()) >= MAX_POLICIES) throw new AdminError(409, 'conflict', `At most ${MAX_POLICIES} policies can be saved; combine some into policy sets`);
       return tx.rulePolicy.create({
         data: {
           policyId: loaded.id,
@@ -270,11 +275,14 @@ export function policiesAdminRouter(ctx: AppContext, log: Logger): Router {
     const loaded = load(xml);
     if (loaded.id !== policyId) throw new AdminError(400, 'invalid_request', `The document's ${loaded.kind}Id is '${loaded.id}', not '${policyId}'`);
     const row = await save(ctx, async (tx) => {
-      const existing = await tx.rulePolicy.findUnique({ where: { policyId }, include: { versions: { select: { number: true, xml: true } } } });
+      const existing = await tx.rulePolicy.findUnique({ where: { policyId }, include: { versions: { select: { number: true } } } });
       if (!existing) throw new AdminError(404, 'not_found', `No policy '${policyId}'`);
-      const current = existing.versions.find((v) => v.number === existing.currentVersion);
+      const current = await tx.rulePolicyVersion.findFirst({ where: { policyRowId: existing.id, number: existing.currentVersion }, select: { xml: true } });
       // The same text again (a retried PUT) is no new version.
       const number = current?.xml === xml ? existing.currentVersion : Math.max(0, ...existing.versions.map((v) => v.number)) + 1;
+      if (number !== existing.currentVersion && existing.versions.length >= MAX_VERSIONS) {
+        throw new AdminError(409, 'conflict', `Policy '${policyId}' has ${MAX_VERSIONS} versions, the most kept: delete it and create it again to start afresh`);
+      }
       return tx.rulePolicy.update({
         where: { id: existing.id },
         data: {
