@@ -295,9 +295,7 @@ function latest(list: readonly LoadedPolicy[]): LoadedPolicy | undefined {
 /** Multiple Decision Profile §2.3: a category repeated in the request gives one individual request per combination. */
 function individualRequests(request: XacmlRequest): RequestCategory[][] {
   const cats = request.categories;
-  let repeated = false;
-  for (let i = 1; i < cats.length && !repeated; i++) for (let j = 0; j < i; j++) if (cats[i]!.category === cats[j]!.category) repeated = true;
-  if (!repeated) return [cats];
+  if (new Set(cats.map((c) => c.category)).size === cats.length) return [cats];
   const groups = new Map<string, RequestCategory[]>();
   for (const c of request.categories) {
     const g = groups.get(c.category);
