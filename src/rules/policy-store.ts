@@ -65,14 +65,21 @@ export async function readRuleSetting(db: Pick<PrismaClient, 'ruleSetting'>): Pr
   return { revision: row?.revision ?? 0n, rootCombiningAlgorithm: row?.rootCombiningAlgorithm ?? DEFAULT_ROOT_COMBINING_ALGORITHM };
 }
 
-/** Reads every policy's current version, in creation order. */
-export async function readStoredPolicies(db: Pick<PrismaClient, 'rulePolicy'>): Promise<StoredPolicy[]> {
-  const rows = await db.rulePolicy.findMany({ orderBy: [{ createdAt: 'asc' }, { policyId: 'asc' }], include: { versions: true } });
-  return rows.flatMap((r) => {
-    const current = r.versions.find((v) => v.number === r.currentVersion);
-    if (!current) return [];
-    return [{ policyId: r.policyId, kind: r.kind === 'PolicySet' ? 'PolicySet' : 'Policy', version: current.version, profile: r.profile === 'wso2' ? 'wso2' : 'clean', enabled: r.enabled, xml: current.xml }];
-  });
+/** Reads every policy's current version (only that one: old versions stay on disk), in creation order. */
+export async function readStoredPolicies(db: Pick<PrismaClient, '$queryRaw'>): Promise<StoredPolicy[]> {
+  const rows = await db.$queryRaw<{ policy_id: string; kind: string; profile: string; enabled: boolean; version: string; xml: string }[]>`
+    SELECT p.policy_id, p.kind, p.profile, p.enabled, v.version, v.xml
+    FROM rule_policy p
+    JOIN rule_policy_version v ON v.policy_row_id = p.id AND v.number = p.current_version
+    ORDER BY p.created_at, p.policy_id`;
+  return rows.map((r) => ({
+    policyId: r.policy_id,
+    kind: r.kind === 'PolicySet' ? 'PolicySet' : 'Policy',
+    version: r.version,
+    profile: r.profile === 'wso2' ? 'wso2' : 'clean',
+    enabled: r.enabled,
+    xml: r.xml,
+  }));
 }
 
 /**
