@@ -5,16 +5,15 @@
  * the syntax is XML Schema's (Part 2, Appendix F) with F&O's additions: ^ and $, reluctant quantifiers, back-references
  * and (?:...) groups.
  *
- * The pattern is translated into a JavaScript RegExp with the `v` flag (Unicode sets, for XML Schema's character
- * class subtraction) by a parser of Appendix F's grammar, so every construct means what XML Schema says (\d is any
- * Unicode digit, . excludes only \n and \r, \w excludes punctuation, separators and others, \i and \c are XML name
- * characters) and nothing JavaScript adds (lookaround, \b, named groups) slips through. Unsupported constructs
+ * A parser of Appendix F's grammar turns the pattern into a tree whose character classes are JavaScript `v`-flag
+ * classes (Unicode sets, for XML Schema's class subtraction), so every construct means what XML Schema says (\d is
+ * any Unicode digit, . excludes only \n and \r, \w excludes punctuation, separators and others, \i and \c are XML
+ * name characters) and nothing JavaScript adds (lookaround, \b, named groups) slips through. Unsupported constructs
  * (block escapes other than a few common blocks) are refused with a message naming them.
  *
- * Runaway matching: a pattern whose repetitions nest ("(a+)+", "(a|aa)*") could make a backtracking engine take
- * exponential time, so such patterns run on a Thompson automaton (time proportional to pattern states × input);
- * others run as a JavaScript RegExp. Bounds: patterns of at most 1024 characters, quantifier counts up to 1000,
- * inputs of at most 65 536 characters, automata of at most 20 000 states.
+ * Runaway matching: patterns run on a Thompson automaton, in time proportional to pattern states × input, whatever
+ * the pattern (see compileRegex). Bounds: patterns of at most 1024 characters, quantifier counts up to 1000, inputs
+ * of at most 65 536 characters, automata of at most 20 000 states.
  */
 import { DataType, processingError } from '../values.js';
 import { formatValue } from './datatypes.js';
@@ -418,7 +417,7 @@ class Automaton {
       case 'end':
         return this.push({ t: node.kind, out: next }, pattern);
       case 'backref':
-        throw new RegexSyntaxError(`the regular expression "${pattern}" combines a back-reference with nested repetition, which cannot be matched in bounded time`);
+        throw new RegexSyntaxError(`the regular expression "${pattern}" has a back-reference, which the automaton cannot match`);
       case 'repeat': {
         let n: number;
         if (node.max === undefined) {
@@ -435,78 +434,95 @@ class Automaton {
     }
   }
 
-  /** Adds `from` and the states reachable from it without consuming; true when that reaches the match state. */
-  private close(from: number, into: Set<number>, atStart: boolean, atEnd: boolean): boolean {
-    const stack = [from];
-    const seen = new Set<number>();
-    while (stack.length) {
-      const i = stack.pop()!;
-      if (seen.has(i)) continue;
-      seen.add(i);
-      const s = this.states[i]!;
-      switch (s.t) {
-        case 'match':
-          return true;
-        case 'split':
-          stack.push(s.b, s.a);
-          break;
-        case 'start':
-          if (atStart) stack.push(s.out);
-          break;
-        case 'end':
-          if (atEnd) stack.push(s.out);
-          break;
-        case 'char':
-          into.add(i);
-      }
-    }
-    return false;
-  }
-
-  /** Is there a match anywhere in `input` (fn:matches is unanchored)? */
+  /** Is there a match anywhere in `input` (fn:matches is unanchored)? Time: states × input characters. */
   matches(input: string): boolean {
     const chars = [...input];
     if (this.states.length * (chars.length + 1) > MAX_STEPS) {
       throw processingError(`regexp-match: the pattern and an input of ${chars.length} characters are too large to match together`);
     }
-    let current = new Set<number>();
-    for (let pos = 0; pos <= chars.length; pos++) {
-      if (this.close(this.entry, current, pos === 0, pos === chars.length)) return true;
-      if (pos === chars.length) return false;
+    // States already in the list for the position being built carry that position's generation.
+    const mark = new Int32Array(this.states.length);
+    let generation = 1;
+    const stack: number[] = [];
+    /** Adds the character states reachable from `from` without consuming; true when the match state is reachable. */
+    const close = (from: number, into: number[], atStart: boolean, atEnd: boolean): boolean => {
+      stack.push(from);
+      while (stack.length) {
+        const i = stack.pop()!;
+        if (mark[i] === generation) continue;
+        mark[i] = generation;
+        const s = this.states[i]!;
+        if (s.t === 'match') {
+          stack.length = 0;
+          return true;
+        }
+        if (s.t === 'split') stack.push(s.b, s.a);
+        else if (s.t === 'char') into.push(i);
+        else if (s.t === 'start' ? atStart : atEnd) stack.push(s.out);
+      }
+      return false;
+    };
+    let current: number[] = [];
+    for (let pos = 0; ; pos++) {
+      const last = pos === chars.length;
+      if (close(this.entry, current, pos === 0, last)) return true;
+      if (last) return false;
+      generation++;
       const c = chars[pos]!;
-      const next = new Set<number>();
+      const next: number[] = [];
       for (const i of current) {
         const s = this.states[i] as { t: 'char'; test: RegExp; out: number };
-        if (s.test.test(c) && this.close(s.out, next, false, pos + 1 === chars.length)) return true;
+        if (s.test.test(c) && close(s.out, next, false, pos + 1 === chars.length)) return true;
       }
       current = next;
     }
-    return false;
   }
 }
 
-/** A compiled pattern: a JavaScript RegExp when backtracking is safe, the automaton otherwise. */
+/** A compiled pattern: the automaton, or a JavaScript RegExp for patterns with back-references. */
 export interface CompiledRegex {
   readonly engine: 'regexp' | 'automaton';
   test(input: string): boolean;
 }
 
+/** Bound on the input of a pattern with back-references, which only a backtracking engine can match. */
+export const MAX_BACKTRACKING_INPUT = 4096;
+
 /**
- * Parses and compiles an XML Schema / F&O regular expression; throws RegexSyntaxError. `forceAutomaton` (for tests)
- * uses the automaton even where a RegExp would be safe.
+ * Parses and compiles an XML Schema / F&O regular expression; throws RegexSyntaxError.
+ *
+ * Patterns run on the automaton: a backtracking engine takes exponential time on nested repetition ("(a|aa)+") and
+ * polynomial time on plain ones (V8 needs seconds for the unanchored "a*b" on 65 536 "a"s). Back-references
+ * need backtracking, so patterns with them run as a JavaScript RegExp, on inputs of at most 4096 characters, and
+ * are refused if their repetitions nest.
  */
-export function compileRegex(pattern: string, forceAutomaton = false): CompiledRegex {
+export function compileRegex(pattern: string): CompiledRegex {
   if (pattern.length > MAX_PATTERN_LENGTH) throw new RegexSyntaxError(`a regular expression longer than ${MAX_PATTERN_LENGTH} characters`);
   const ast = new Parser(pattern).parse();
   let re: RegExp;
   try {
+    // Also validates what the parser produced (a quantified "^", for one).
     re = new RegExp(toJs(ast), 'v');
   } catch (e) {
     throw new RegexSyntaxError(`invalid regular expression "${pattern}": ${(e as Error).message}`, { cause: e });
   }
-  if (!forceAutomaton && !mayBacktrack(ast)) return { engine: 'regexp', test: (input) => re.test(input) };
+  if (some(ast, (n) => n.kind === 'backref')) {
+    if (mayBacktrack(ast)) throw new RegexSyntaxError(`the regular expression "${pattern}" combines a back-reference with nested repetition, which cannot be matched in bounded time`);
+    return {
+      engine: 'regexp',
+      test: (input) => {
+        if (input.length > MAX_BACKTRACKING_INPUT) throw processingError(`regexp-match: a pattern with back-references takes inputs of at most ${MAX_BACKTRACKING_INPUT} characters`);
+        return re.test(input);
+      },
+    };
+  }
   const automaton = new Automaton(ast, pattern);
   return { engine: 'automaton', test: (input) => automaton.matches(input) };
+}
+
+/** The same pattern as a JavaScript RegExp, for tests that compare the two engines. */
+export function regexForTests(pattern: string): RegExp {
+  return new RegExp(toJs(new Parser(pattern).parse()), 'v');
 }
 
 const cache = new Map<string, CompiledRegex>();
