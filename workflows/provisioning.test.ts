@@ -324,6 +324,8 @@ describe('recorded histories', () => {
       'jit-provision-silent.json',
       'outbound-fan-out-folded.json',
       'outbound-fan-out-ordered.json',
+      // Recorded by workflows/outbound-fan-out-rules.test.ts: the rule check ('rules-decision' patch).
+      'outbound-fan-out-rules.json',
     ]);
   });
 

@@ -1,0 +1,118 @@
+/**
+ * OutboundFanOut's rule check (issue #10) on a real Temporal dev server, with in-memory activities: a target with Enable
+ * Rules is decided before each delivery (decideRules), a Deny is handed to deliverToTarget as a skip and the queue goes
+ * on, an Indeterminate quarantines the connector and holds that target's queue (and only it) until a resume signal,
+ * after which the held change is decided again; a target without rules is never decided. Its history is recorded
+ * (RECORD_HISTORIES=1) in workflows/histories/outbound-fan-out-rules.json and replayed by workflows/provisioning.test.ts.
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import type { createActivities } from '../activities/index.js';
+import type { RuleVerdict } from '../activities/rules.js';
+import type { DeliveryReport, OutboundTarget, ProvisioningEvent } from '../src/provisioning/types.js';
+import { SEARCH_ATTRIBUTES } from '../src/temporal/search-attributes.js';
+import { provisioningEventSignal, resumeConnectorSignal } from './messages.js';
+import type { outboundFanOut } from './outbound-fan-out.js';
+
+type Activities = ReturnType<typeof createActivities>;
+
+const HISTORIES = path.join(path.dirname(fileURLToPath(import.meta.url)), 'histories');
+let env: TestWorkflowEnvironment;
+
+beforeAll(async () => {
+  env = await TestWorkflowEnvironment.createLocal({
+    server: { executable: { type: 'existing-path', path: inject('temporalCliPath') }, searchAttributes: [...SEARCH_ATTRIBUTES] },
+  });
+});
+afterAll(async () => {
+  await env?.teardown();
+});
+
+const retry = { initialIntervalMs: 50, maximumIntervalMs: 200, backoffCoefficient: 2, maximumAttempts: 0 };
+const target = (id: string, rulesEnabled: boolean): OutboundTarget => ({ connectorId: id, connectorType: 'scim2', label: `idp/${id}`, idpName: 'idp', blocking: false, rulesEnabled, jitEnabled: false, retry });
+
+function event(version: number, targets: OutboundTarget[]): ProvisioningEvent {
+  const id = '22222222-2222-4222-8222-222222222222';
+  return {
+    eventId: `rules-event-${version}`,
+    resourceType: 'User',
+    operation: version === 1 ? 'create' : 'update',
+    localId: id,
+    version,
+    // A password makes each update stand alone (never folded into a newer one), so every version is decided.
+    user: { id, domain: 'PRIMARY', userName: 'rita', emails: [], phoneNumbers: [], addresses: [], version, created: '', lastModified: '', password: `pw-${version}` },
+    targets,
+    initiator: { applicationId: 'resident', channel: 'test', label: 'test' },
+  };
+}
+
+it('decides Enable Rules targets before delivering: Deny skips, Indeterminate holds until resumed, the plain target is never held', async () => {
+  const decided: number[] = [];
+  const delivered = new Map<string, number[]>();
+  const skipped: number[] = [];
+  const quarantined: string[] = [];
+  let released = false;
+  const activities: Partial<Activities> = {
+    async decideRules({ event: e }): Promise<RuleVerdict> {
+      decided.push(e.version);
+      await Promise.resolve();
+      if (e.version === 2) return { action: 'skip', decision: 'Deny', decidedBy: 'urn:p@1', reason: 'no' };
+      if (e.version === 3 && !released) return { action: 'hold', decision: 'Indeterminate', decidedBy: 'urn:p@1', reason: 'missing department' };
+      return { action: 'deliver', decision: 'Permit', decidedBy: 'urn:p@2' };
+    },
+    async deliverToTarget({ event: e, target: t, rules }): Promise<DeliveryReport> {
+      await Promise.resolve();
+      if (rules?.action === 'skip') {
+        skipped.push(e.version);
+        return { eventId: e.eventId, connectorId: t.connectorId, label: t.label, outcome: 'denied', error: rules.reason };
+      }
+      delivered.set(t.connectorId, [...(delivered.get(t.connectorId) ?? []), e.version]);
+      return { eventId: e.eventId, connectorId: t.connectorId, label: t.label, outcome: 'delivered' };
+    },
+    async quarantineConnector({ connectorId, reason }): Promise<void> {
+      await Promise.resolve();
+      quarantined.push(`${connectorId}: ${reason}`);
+    },
+  };
+  const taskQueue = 'fan-out-rules';
+  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: { codePath: inject('workflowBundle') }, activities });
+  const workflowId = `outbound-rules-${Date.now()}`;
+  await worker.runUntil(async () => {
+    const targets = [target('ruled', true), target('plain', false)];
+    const send = (e: ProvisioningEvent) =>
+      env.client.workflow.signalWithStart<typeof outboundFanOut, [ProvisioningEvent]>('outboundFanOut', {
+        workflowId,
+        taskQueue,
+        args: [{ resourceType: 'User', localId: e.localId, idleMs: 1500 }],
+        signal: provisioningEventSignal,
+        signalArgs: [e],
+      });
+    for (let v = 1; v <= 4; v++) await send(event(v, targets));
+    // The plain target gets everything while the ruled one holds version 3.
+    const deadline = Date.now() + 20_000;
+    while ((delivered.get('plain')?.length ?? 0) < 4 || quarantined.length === 0) {
+      if (Date.now() > deadline) throw new Error(`plain ${String(delivered.get('plain'))}, quarantined ${quarantined.length}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await new Promise((r) => setTimeout(r, 2000)); // past the idle time: it must still hold
+    expect(delivered.get('ruled')).toEqual([1]);
+    expect(quarantined).toEqual(['ruled: rules: missing department']);
+    released = true;
+    await env.client.workflow.getHandle(workflowId).signal(resumeConnectorSignal, { connectorId: 'ruled' });
+    await env.client.workflow.getHandle(workflowId).result();
+  });
+  if (process.env.RECORD_HISTORIES === '1') {
+    const json = execFileSync(inject('temporalCliPath'), ['workflow', 'show', '--address', env.address, '-w', workflowId, '-o', 'json'], { encoding: 'utf8' });
+    fs.writeFileSync(path.join(HISTORIES, 'outbound-fan-out-rules.json'), json);
+  }
+  expect(delivered.get('plain')).toEqual([1, 2, 3, 4]);
+  expect(delivered.get('ruled')).toEqual([1, 3, 4]);
+  expect(skipped).toEqual([2]);
+  // Version 3 was decided twice: held, then again after the resume.
+  expect(decided).toEqual([1, 2, 3, 3, 4]);
+});
