@@ -7,7 +7,7 @@
  * on the way to the decision; nothing from a child whose decision differs.
  */
 import { EMPTY_ITEMS, NOT_APPLICABLE, indeterminate, type MatchResult, type Outcome } from './evaluate.js';
-import type { RequestContext } from './evaluate.js';
+import type { RequestContext } from './context.js';
 import type { PolicyEffectItem } from './response.js';
 import { StatusCode } from './values.js';
 

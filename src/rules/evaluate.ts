@@ -1,41 +1,14 @@
 /**
- * Evaluation-time vocabulary: the per-request context (attribute lookup for AttributeDesignator §5.29 / §7.3.5 and
- * AttributeSelector §5.30 / §7.3.7, the variable cache, the applicable-policy list), compiled expressions, and the
- * outcome a rule, policy or policy set evaluates to (§7.10-7.14).
+ * Evaluation (XACML 3.0 §7): compiled expressions (Expr), the outcome of a rule, policy or policy set (decision,
+ * extended Indeterminate §7.10, status, obligations and advice §7.18), and the compiled tree's nodes: CompiledRule
+ * (§7.11), CompiledPolicy for Policy and PolicySet (§7.12, §7.13) and PolicyReference. policy.ts builds the tree;
+ * context.ts holds what one request provides.
  */
-import { DOMImplementation } from '@xmldom/xmldom';
-import { formatValue, parseValue } from './functions/datatypes.js';
-import type { RequestAttribute, RequestCategory } from './request.js';
-import type { PolicyEffectItem, PolicyIdentifier, Status } from './response.js';
-import {
-  DataType,
-  IndeterminateError,
-  StatusCode,
-  bagOf,
-  type AttributeValue,
-  type Bag,
-  type EvaluationContext,
-  type ExprType,
-  type MissingAttributeDetail,
-  type Value,
-} from './values.js';
-import { childElements, xpath, type Document, type Element, type XPathExpression } from './xml.js';
-
-/** A compiled <AttributeSelector> (§5.30). */
-export interface CompiledSelector {
-  readonly category: string;
-  readonly path: string;
-  readonly compiled: XPathExpression;
-  readonly dataType: string;
-  readonly contextSelectorId: string | undefined;
-  readonly namespaces: Record<string, string>;
-  readonly mustBePresent: boolean;
-}
-
-export const ENVIRONMENT = 'urn:oasis:names:tc:xacml:3.0:attribute-category:environment';
-const CURRENT_TIME = 'urn:oasis:names:tc:xacml:1.0:environment:current-time';
-const CURRENT_DATE = 'urn:oasis:names:tc:xacml:1.0:environment:current-date';
-const CURRENT_DATETIME = 'urn:oasis:names:tc:xacml:1.0:environment:current-dateTime';
+import type { Combinable, CombiningAlgorithm } from './combining.js';
+import type { RequestContext } from './context.js';
+import type { AttributeAssignment, PolicyEffectItem, Status } from './response.js';
+import { ChildIndex, evaluateTarget, indexEntryOf, type CompiledTarget, type IndexEntry } from './target.js';
+import { IndeterminateError, StatusCode, isBag, processingError, type Argument, type ExprType, type FunctionDefinition, type Value } from './values.js';
 
 /** A compiled expression (§5.25): its static type, and its evaluation against one request. Throws IndeterminateError. */
 export interface Expr {
@@ -77,237 +50,213 @@ export function statusOf(err: unknown): Status {
 /** A match of a Target (§7.7): Match, NoMatch, or Indeterminate with its reason. */
 export type MatchResult = true | false | IndeterminateError;
 
-/** One applicable policy or policy set, for ReturnPolicyIdList (§5.53). */
-export interface AppliedPolicy extends PolicyIdentifier {
-  kind: 'Policy' | 'PolicySet';
+
+type Effect = 'Permit' | 'Deny';
+
+export interface CompiledAssignment {
+  readonly attributeId: string;
+  readonly category: string | undefined;
+  readonly issuer: string | undefined;
+  readonly expr: Expr;
+}
+/** An ObligationExpression or AdviceExpression (§5.39, §5.40). */
+export interface CompiledEffectItem {
+  readonly id: string;
+  readonly on: Effect;
+  readonly assignments: readonly CompiledAssignment[];
 }
 
-interface VariableSlot {
-  value?: Value;
-  error?: Error;
+/** Evaluates the obligations and advice that apply to `decision` (§7.18); throws IndeterminateError. */
+function effectItems(items: readonly CompiledEffectItem[], decision: Effect, ctx: RequestContext): PolicyEffectItem[] {
+  const out: PolicyEffectItem[] = [];
+  for (const item of items) {
+    if (item.on !== decision) continue;
+    const assignments: AttributeAssignment[] = [];
+    for (const a of item.assignments) {
+      const v = a.expr.evaluate(ctx);
+      // §5.41: a bag gives one AttributeAssignment per member (none for an empty bag).
+      for (const value of isBag(v) ? v.values : [v]) {
+        const assignment: AttributeAssignment = { attributeId: a.attributeId, value };
+        if (a.category !== undefined) assignment.category = a.category;
+        if (a.issuer !== undefined) assignment.issuer = a.issuer;
+        assignments.push(assignment);
+      }
+    }
+    out.push({ id: item.id, assignments });
+  }
+  return out;
 }
 
-const domImplementation = new DOMImplementation();
-
-/** Designator slots shared by every compiled policy (see RequestContext.designateSlot); bounded. */
-const designatorSlots = new Map<string, number>();
-const MAX_DESIGNATOR_SLOTS = 100_000;
-
-/** The slot of a designator, or -1 when the table is full (then it is looked up every time, which is only slower). */
-export function designatorSlot(category: string, attributeId: string, dataType: string, issuer: string | undefined): number {
-  const key = `${category}\u0000${attributeId}\u0000${dataType}\u0000${issuer ?? '\u0001'}`;
-  let slot = designatorSlots.get(key);
-  if (slot === undefined) {
-    if (designatorSlots.size >= MAX_DESIGNATOR_SLOTS) return -1;
-    designatorSlots.set(key, (slot = designatorSlots.size));
-  }
-  return slot;
-}
-
-/**
- * One individual decision request being evaluated. Built once per request; everything it computes (attribute
- * indexes, variable values, content documents) is cached here and thrown away with it.
- */
-export class RequestContext implements EvaluationContext {
-  /** category -> attributeId -> attributes (one per <Attribute> element, issuers kept apart). */
-  private readonly attributes = new Map<string, Map<string, RequestAttribute[]>>();
-  private readonly contents = new Map<string, unknown>();
-  private readonly documents = new Map<string, Document>();
-  private readonly variables = new Map<object, VariableSlot>();
-  // Sized to the slot table up front: a holey array of known length stays fast, a sparse one would not.
-  private readonly bags = new Array<Bag | undefined>(designatorSlots.size);
-  private readonly missing: (IndeterminateError | undefined)[] = [];
-  /** The applicable policies so far, when ReturnPolicyIdList asks for them (shared by a request's profiles); see Pdp. */
-  readonly applied: AppliedPolicy[] | undefined;
-  /** Resolved Policy(Set)IdReferences of the Pdp evaluating this request (reference node -> target). */
-  readonly references: ReadonlyMap<object, unknown>;
-  /** The Pdp's own bookkeeping for this request (its top level's request profiles and results). */
-  pdpState: unknown;
-  private readonly now: Date | undefined;
-
-  constructor(categories: readonly RequestCategory[], options: { applied: AppliedPolicy[] | undefined; references: ReadonlyMap<object, unknown>; now: Date | undefined }) {
-    for (const c of categories) {
-      let byId = this.attributes.get(c.category);
-      if (!byId) this.attributes.set(c.category, (byId = new Map<string, RequestAttribute[]>()));
-      for (const a of c.attributes) {
-        const list = byId.get(a.attributeId);
-        if (list) list.push(a);
-        else byId.set(a.attributeId, [a]);
-      }
-      if (c.content !== undefined) this.contents.set(c.category, c.content);
-    }
-    this.applied = options.applied;
-    this.references = options.references;
-    this.now = options.now;
-  }
-
-  /**
-   * A compiled designator's bag, computed once per request: designators of the same category, id, data type and
-   * issuer share a slot (designatorSlot), so each is looked up once however many policies ask.
-   */
-  designateSlot(slot: number, category: string, attributeId: string, dataType: string, issuer: string | undefined, mustBePresent: boolean): Bag {
-    let bag = this.bags[slot];
-    if (bag === undefined) this.bags[slot] = bag = this.designate(category, attributeId, dataType, issuer, false);
-    if (bag.values.length === 0 && mustBePresent) {
-      // One error per request and slot: every rule that needs the attribute reports the same absence.
-      let error = this.missing[slot];
-      if (!error) {
-        try {
-          this.designate(category, attributeId, dataType, issuer, true);
-        } catch (err) {
-          error = this.missing[slot] = err as IndeterminateError;
-        }
-      }
-      throw error!;
-    }
-    return bag;
-  }
-
-  /** AttributeDesignator (§5.29, §7.3.5): the values of that category, id and data type; any issuer unless given. */
-  designate(category: string, attributeId: string, dataType: string, issuer: string | undefined, mustBePresent: boolean): Bag {
-    const list = this.attributes.get(category)?.get(attributeId);
-    let values: AttributeValue[] | undefined;
-    if (list) {
-      for (const a of list) {
-        if (issuer !== undefined && a.issuer !== issuer) continue;
-        for (const v of a.values) if (v.dataType === dataType) (values ??= []).push(v);
-      }
-    }
-    // No value of this id *and data type*: a request may carry current-time as a string (WSO2's provisioning
-    // requests do) and still ask the context handler for the xs:time, as Balana's finder answers (§10.2.5).
-    // Keep it so: src/rules/wso2-policies.test.ts (WSO2's time templates) fails with `&& !list` here.
-    if (!values && category === ENVIRONMENT && issuer === undefined) {
-      const v = this.environmentNow(attributeId, dataType);
-      if (v) values = [v];
-    }
-    if (!values) {
-      if (mustBePresent) {
-        const missing: MissingAttributeDetail = { category, attributeId, dataType, issuer };
-        throw new IndeterminateError(StatusCode.missingAttribute, `missing attribute ${attributeId} (${category}, ${dataType}${issuer === undefined ? '' : `, issuer ${issuer}`})`, [missing]);
-      }
-      return bagOf(dataType, []);
-    }
-    return bagOf(dataType, values);
-  }
-
-  /** §10.2.5: current-time, -date and -dateTime come from the context handler's clock when the request lacks them. */
-  private environmentNow(attributeId: string, dataType: string): AttributeValue | undefined {
-    if (!this.now) return undefined;
-    const iso = this.now.toISOString(); // 2026-12-02T02:35:33.123Z
-    if (attributeId === CURRENT_DATETIME && dataType === DataType.dateTime) return parseValue(DataType.dateTime, iso);
-    if (attributeId === CURRENT_DATE && dataType === DataType.date) return parseValue(DataType.date, `${iso.slice(0, 10)}Z`);
-    if (attributeId === CURRENT_TIME && dataType === DataType.time) return parseValue(DataType.time, iso.slice(11));
-    return undefined;
-  }
-
-  /**
-   * The content of a category as XPath sees it (§7.3.7): a document whose document element is the single child of
-   * <Content>. Built once per request and category.
-   */
-  contentDocument(category: string): Document | undefined {
-    const cached = this.documents.get(category);
-    if (cached) return cached;
-    const content = this.contents.get(category);
-    if (content === undefined) return undefined;
-    let doc: Document;
-    if ((content as { nodeType?: number }).nodeType === 9) doc = content as Document;
-    else {
-      const child = childElements(content as Element)[0];
-      if (!child) return undefined;
-      doc = domImplementation.createDocument(null, null as unknown as string);
-      doc.appendChild(doc.importNode(child, true));
-    }
-    this.documents.set(category, doc);
-    return doc;
-  }
-
-  /** Evaluates an XPath 1.0 node-set expression against a node; throws IndeterminateError on any failure. */
-  evaluateXPath(path: string, node: unknown, namespaces: Record<string, string>, compiled?: XPathExpression): unknown[] {
-    try {
-      return (compiled ?? xpath.parse(path)).select({ node, namespaces: (p: string) => namespaces[p] ?? null });
-    } catch (err) {
-      throw new IndeterminateError(StatusCode.processingError, `XPath "${path}" cannot be evaluated: ${(err as Error).message}`);
-    }
-  }
-
-  /** EvaluationContext for the xpath functions (§A.3.15): the nodes an xpathExpression selects in its category. */
-  selectNodes(expression: AttributeValue): readonly unknown[] {
-    const x = expression.value as { path: string; category: string; namespaces: Record<string, string> };
-    const doc = this.contentDocument(x.category);
-    if (!doc) throw new IndeterminateError(StatusCode.processingError, `no <Content> in category ${x.category} for XPath "${x.path}"`);
-    return this.evaluateXPath(x.path, doc, x.namespaces);
-  }
-
-  /** AttributeSelector (§5.30, §7.3.7). */
-  select(selector: CompiledSelector): Bag {
-    const { category, path, dataType, contextSelectorId, namespaces, mustBePresent } = selector;
-    const doc = this.contentDocument(category);
-    const missing = (why: string): Bag => {
-      if (mustBePresent) {
-        throw new IndeterminateError(StatusCode.missingAttribute, `AttributeSelector ${path} in ${category}: ${why}`, [{ category, attributeId: path, dataType }]);
-      }
-      return bagOf(dataType, []);
+/** Adds a node's own obligations and advice to a Permit or Deny outcome (§7.18); an error makes it Indeterminate. */
+function withEffects(o: Outcome, obligations: readonly CompiledEffectItem[], advice: readonly CompiledEffectItem[], ctx: RequestContext): Outcome {
+  if (obligations.length === 0 && advice.length === 0) return o;
+  const decision = o.decision as Effect;
+  try {
+    const ob = effectItems(obligations, decision, ctx);
+    const ad = effectItems(advice, decision, ctx);
+    if (ob.length === 0 && ad.length === 0) return o;
+    return {
+      decision,
+      obligations: ob.length === 0 ? o.obligations : [...o.obligations, ...ob],
+      advice: ad.length === 0 ? o.advice : [...o.advice, ...ad],
     };
-    if (!doc) return missing('the request has no <Content> in that category');
-    let contexts: unknown[] = [doc];
-    if (contextSelectorId !== undefined) {
-      // The context node(s): the nodes the xpathExpression attribute of that id selects (§7.3.7 step 2).
-      const sel = this.designate(category, contextSelectorId, DataType.xpathExpression, undefined, false);
-      if (sel.values.length === 0) return missing(`no ${contextSelectorId} xpathExpression attribute to select the context node`);
-      if (sel.values.length > 1) throw new IndeterminateError(StatusCode.syntaxError, `ContextSelectorId ${contextSelectorId} has more than one value`);
-      contexts = [...this.selectNodes(sel.values[0]!)];
-      if (contexts.length !== 1) throw new IndeterminateError(StatusCode.processingError, `ContextSelectorId ${contextSelectorId} selects ${contexts.length} nodes, not one`);
-    }
-    const values: AttributeValue[] = [];
-    for (const ctxNode of contexts) {
-      for (const n of this.evaluateXPath(path, ctxNode, namespaces, selector.compiled)) {
-        const node = n as { nodeType: number; nodeValue: string | null; textContent?: string | null };
-        // Text, attribute and element nodes become values through their string value (§7.3.7 step 4).
-        const text = node.nodeType === 2 || node.nodeType === 3 || node.nodeType === 4 ? (node.nodeValue ?? '') : (node.textContent ?? '');
-        try {
-          values.push(parseValue(dataType, text));
-        } catch (err) {
-          throw new IndeterminateError(StatusCode.syntaxError, `AttributeSelector ${path}: "${text}" is not a ${dataType}: ${(err as Error).message}`);
-        }
-      }
-    }
-    if (values.length === 0) return missing('the path selects no node');
-    return bagOf(dataType, values);
-  }
-
-  /** VariableReference (§5.24): each definition is evaluated at most once per request, its error remembered too. */
-  variable(definition: object, compute: () => Value): Value {
-    let slot = this.variables.get(definition);
-    if (!slot) {
-      slot = {};
-      try {
-        slot.value = compute();
-      } catch (err) {
-        slot.error = err instanceof Error ? err : new Error(String(err));
-      }
-      this.variables.set(definition, slot);
-    }
-    if (slot.error !== undefined) throw slot.error;
-    return slot.value!;
-  }
-
-  /** Calls `visit` with every string value of the request (for the target index), without allocating. */
-  forEachStringValue(visit: (category: string, attributeId: string, value: string) => void): void {
-    for (const [category, byId] of this.attributes) {
-      for (const [id, list] of byId) {
-        for (const a of list) {
-          for (const v of a.values) {
-            if (v.dataType === DataType.string) visit(category, id, typeof v.value === 'string' ? v.value : formatValue(v));
-          }
-        }
-      }
-    }
-  }
-
-  /** Whether the request has a string value of that category and attribute (any issuer). */
-  hasStringValue(category: string, attributeId: string): boolean {
-    const list = this.attributes.get(category)?.get(attributeId);
-    if (list) for (const a of list) for (const v of a.values) if (v.dataType === DataType.string) return true;
-    return false;
+  } catch (err) {
+    return indeterminate(decision === 'Permit' ? 'P' : 'D', statusOf(err));
   }
 }
+
+/** A <Rule> (§5.21), evaluated per §7.11. */
+export class CompiledRule implements Combinable {
+  private readonly plain: Outcome;
+  constructor(
+    readonly id: string,
+    readonly effect: Effect,
+    readonly target: CompiledTarget,
+    readonly condition: Expr | undefined,
+    readonly obligations: readonly CompiledEffectItem[],
+    readonly advice: readonly CompiledEffectItem[],
+  ) {
+    this.plain = Object.freeze({ decision: effect, obligations: EMPTY_ITEMS, advice: EMPTY_ITEMS });
+  }
+
+  matchTarget(ctx: RequestContext): MatchResult {
+    return evaluateTarget(this.target, ctx);
+  }
+
+  evaluate(ctx: RequestContext): Outcome {
+    const ext = this.effect === 'Permit' ? 'P' : 'D';
+    const t = this.target.length === 0 ? true : evaluateTarget(this.target, ctx);
+    if (t === false) return NOT_APPLICABLE;
+    if (t !== true) return indeterminate(ext, statusOf(t));
+    if (this.condition) {
+      let v: Value;
+      try {
+        v = this.condition.evaluate(ctx);
+      } catch (err) {
+        return indeterminate(ext, statusOf(err));
+      }
+      if (isBag(v) || v.value !== true) return NOT_APPLICABLE;
+    }
+    return withEffects(this.plain, this.obligations, this.advice, ctx);
+  }
+}
+
+/** A <Policy> (§5.14, evaluated per §7.12) or a <PolicySet> (§5.1, §7.13). */
+export class CompiledPolicy implements Combinable {
+  /** The children's target index, per Pdp (references index through what that Pdp bound them to). */
+  private readonly indexes = new WeakMap<ReadonlyMap<object, unknown>, ChildIndex<Combinable> | null>();
+  constructor(
+    readonly kind: 'Policy' | 'PolicySet',
+    readonly id: string,
+    readonly version: string,
+    readonly target: CompiledTarget,
+    readonly algorithm: CombiningAlgorithm,
+    readonly children: readonly Combinable[],
+    readonly obligations: readonly CompiledEffectItem[],
+    readonly advice: readonly CompiledEffectItem[],
+  ) {}
+
+  private index(references: ReadonlyMap<object, unknown>): ChildIndex<Combinable> | null {
+    let index = this.indexes.get(references);
+    if (index === undefined) {
+      const built = new ChildIndex(this.children, (child) => childIndexEntry(child, references));
+      index = built.indexed > 0 ? built : null;
+      this.indexes.set(references, index);
+    }
+    return index;
+  }
+
+  matchTarget(ctx: RequestContext): MatchResult {
+    return this.target.length === 0 ? true : evaluateTarget(this.target, ctx);
+  }
+
+  evaluate(ctx: RequestContext): Outcome {
+    const applied = ctx.applied;
+    const mark = applied ? applied.length : 0;
+    applied?.push({ kind: this.kind, id: this.id, version: this.version });
+    const o = this.decide(ctx);
+    // Only a policy that applies lists itself and what applied beneath it (the conformance README's definition).
+    if (applied && o.decision === 'NotApplicable') applied.length = mark;
+    return o;
+  }
+
+  private decide(ctx: RequestContext): Outcome {
+    const t = this.matchTarget(ctx);
+    if (t === false) return NOT_APPLICABLE;
+    const index = this.children.length > 1 ? this.index(ctx.references) : null;
+    const combined = this.algorithm(index ? index.candidates(ctx) : this.children, ctx);
+    if (t !== true) {
+      // §7.12 / §7.13: an Indeterminate target turns a decision into the Indeterminate of that decision.
+      if (combined.decision === 'NotApplicable') return NOT_APPLICABLE;
+      if (combined.decision === 'Permit') return indeterminate('P', statusOf(t));
+      if (combined.decision === 'Deny') return indeterminate('D', statusOf(t));
+      return indeterminate(combined.ext ?? 'DP', statusOf(t));
+    }
+    if (combined.decision === 'Permit' || combined.decision === 'Deny') return withEffects(combined, this.obligations, this.advice, ctx);
+    return combined;
+  }
+}
+
+/** A Policy(Set)IdReference (§5.10, §5.11); the Pdp binds it to a policy in `RequestContext.references`. */
+export class PolicyReference implements Combinable {
+  constructor(
+    readonly kind: 'Policy' | 'PolicySet',
+    readonly id: string,
+    readonly constraints: { version?: string; earliest?: string; latest?: string },
+    readonly line: number | undefined,
+    readonly column: number | undefined,
+  ) {}
+
+  private target(ctx: RequestContext): Combinable {
+    const t = ctx.references.get(this) as Combinable | undefined;
+    if (!t) throw processingError(`unresolved ${this.kind}IdReference ${this.id}`);
+    return t;
+  }
+  matchTarget(ctx: RequestContext): MatchResult {
+    try {
+      return this.target(ctx).matchTarget(ctx);
+    } catch (err) {
+      return err as IndeterminateError;
+    }
+  }
+  evaluate(ctx: RequestContext): Outcome {
+    try {
+      return this.target(ctx).evaluate(ctx);
+    } catch (err) {
+      return indeterminate('DP', statusOf(err));
+    }
+  }
+}
+
+function childIndexEntry(child: Combinable, references: ReadonlyMap<object, unknown>): IndexEntry | undefined {
+  if (child instanceof CompiledRule || child instanceof CompiledPolicy) return indexEntryOf(child.target);
+  if (child instanceof PolicyReference) {
+    const target = references.get(child);
+    if (target instanceof CompiledPolicy) return indexEntryOf(target.target);
+  }
+  return undefined;
+}
+
+/** An argument evaluated only when the function asks (§A.3.5: and, or, n-of evaluate only what they need). */
+class LazyArgument implements Argument {
+  readonly type: ExprType;
+  constructor(
+    private readonly expr: Expr,
+    private readonly ctx: RequestContext,
+  ) {
+    this.type = expr.type;
+  }
+  evaluate(): Value {
+    return this.expr.evaluate(this.ctx);
+  }
+}
+
+export function apply(fn: FunctionDefinition, args: readonly Expr[], ctx: RequestContext): Value {
+  const lazy = new Array<Argument>(args.length);
+  for (let i = 0; i < args.length; i++) lazy[i] = new LazyArgument(args[i]!, ctx);
+  // No catch here: rethrowing at every level of a nested call costs more than the call itself when an attribute is
+  // missing. Whoever turns the error into an Indeterminate (rule, target, obligation) maps an unexpected Error to
+  // processing-error (evaluate.ts statusOf).
+  return fn.call(lazy, ctx);
+}
+

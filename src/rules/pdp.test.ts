@@ -4,7 +4,7 @@
  * target index's soundness, variables, obligations (§7.18), MDP repeated categories, ReturnPolicyIdList and `now`.
  */
 import { describe, expect, it, vi } from 'vitest';
-import { RequestContext } from './evaluate.js';
+import { RequestContext } from './context.js';
 import { Pdp, PolicySyntaxError, loadPolicy, type LoadedPolicy } from './pdp.js';
 import { RequestSyntaxError, parseRequestXml, type XacmlRequest } from './request.js';
 import { responseToXml } from './response.js';

@@ -8,20 +8,25 @@
  *    types and lexical forms (functions/datatypes.ts), and every function call's signature (FunctionDefinition.check),
  *    so a policy with a type error is refused at load with a PolicySyntaxError naming the element, line and column;
  *    a bad request is refused with a RequestSyntaxError before evaluation.
- * 3. **Compile** (policy.ts, target.ts): each Policy/PolicySet becomes a tree of CompiledPolicy / CompiledRule nodes
- *    holding closures (Expr) for every expression, the combining algorithm as a function (combining.ts), and an
- *    index of the children's targets (target.ts ChildIndex) so a request only evaluates the children whose
- *    string-equal Matches it can satisfy. References stay placeholders; the Pdp binds them (§5.10-5.13) and refuses
- *    unresolved ones and cycles when it is built.
- * 4. **Evaluate** (evaluate.ts): one RequestContext per individual request caches the attribute lookups, the
- *    variables (each evaluated at most once) and the XPath documents; the tree returns an Outcome (decision,
- *    extended Indeterminate §7.10, status, obligations and advice §7.18) that becomes an XacmlResult.
+ * 3. **Compile** (policy.ts): each Policy/PolicySet becomes a tree of nodes (evaluate.ts: CompiledPolicy,
+ *    CompiledRule, PolicyReference) holding closures (Expr) for every expression, with calls on constants folded, the
+ *    combining algorithm as a function (combining.ts), and, per combining node, an index of the children's targets
+ *    (target.ts ChildIndex) so a request only evaluates the children whose string-equal Matches it can satisfy.
+ *    References stay placeholders; the Pdp binds them (§5.10-5.13) and refuses unresolved ones and cycles when it is
+ *    built, so a Pdp is always complete.
+ * 4. **Evaluate** (evaluate.ts, context.ts): one RequestContext per individual request caches the attribute
+ *    lookups, the variables (each evaluated at most once) and the XPath documents; the tree returns an Outcome
+ *    (decision, extended Indeterminate §7.10, status, obligations and advice §7.18) that becomes an XacmlResult.
+ *    Indeterminate travels as a thrown IndeterminateError inside expressions (the functions' contract) and as a
+ *    value from the first rule, target or obligation that catches it; keep try/catch out of the hot paths, a
+ *    rethrow at every level is what made missing attributes slow.
  *
  * Pure: no I/O, no clock but the `now` the caller passes.
  */
 import { policyCombiningAlgorithm, type Combinable, type CombiningAlgorithm } from './combining.js';
-import { RequestContext, type AppliedPolicy, type MatchResult, type Outcome } from './evaluate.js';
-import { CompiledPolicy, PolicyReference, PolicySyntaxError, loadPolicy, type LoadedPolicy } from './policy.js';
+import { RequestContext, type AppliedPolicy } from './context.js';
+import { CompiledPolicy, PolicyReference, type MatchResult, type Outcome } from './evaluate.js';
+import { PolicySyntaxError, loadPolicy, type LoadedPolicy } from './policy.js';
 import { RequestSyntaxError, type RequestCategory, type XacmlRequest } from './request.js';
 import type { PolicyIdentifier, XacmlResponse, XacmlResult } from './response.js';
 import { ChildIndex, indexEntryOf } from './target.js';

@@ -3,7 +3,8 @@
  * that lets a combining node skip children whose target cannot match a request.
  */
 import { formatValue, valueEquals } from './functions/datatypes.js';
-import type { Expr, MatchResult, RequestContext } from './evaluate.js';
+import type { RequestContext } from './context.js';
+import type { Expr, MatchResult } from './evaluate.js';
 import { IndeterminateError, constantArgument, isBag, processingError, type AttributeValue, type FunctionDefinition } from './values.js';
 import { DataType } from './values.js';
 
