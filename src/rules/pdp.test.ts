@@ -371,6 +371,30 @@ describe('attributes', () => {
   });
 });
 
+describe('responseToXml', () => {
+  it('writes status detail, escaped values and the policy identifiers, and parses back', () => {
+    const xml = responseToXml({
+      results: [
+        {
+          decision: 'Indeterminate',
+          extendedIndeterminate: 'P',
+          status: { code: 'urn:oasis:names:tc:xacml:1.0:status:missing-attribute', message: 'a < b & "c"', missingAttributes: [{ category: SUBJECT, attributeId: 'x', dataType: S }] },
+          obligations: [],
+          advice: [{ id: 'adv', assignments: [{ attributeId: 'v', category: SUBJECT, value: parseValue(S, '<tag> & "q"') }] }],
+          attributes: [{ category: SUBJECT, xmlId: 's1', attributes: [{ attributeId: 'x', includeInResult: true, values: [parseValue(DataType.integer, '007')] }] }],
+          policyIdentifiers: { policies: [{ id: 'p&1', version: '1.0' }], policySets: [{ id: 's', version: '2' }] },
+        },
+      ],
+    });
+    expect(xml).toContain('<StatusMessage>a &lt; b &amp; &quot;c&quot;</StatusMessage>');
+    expect(xml).toContain(`<StatusDetail><MissingAttributeDetail Category="${SUBJECT}" AttributeId="x" DataType="${S}"/></StatusDetail>`);
+    expect(xml).toContain('<AttributeValue DataType="http://www.w3.org/2001/XMLSchema#integer">7</AttributeValue>');
+    expect(xml).toContain('<PolicyIdReference Version="1.0">p&amp;1</PolicyIdReference><PolicySetIdReference Version="2">s</PolicySetIdReference>');
+    // Well-formed: the request parser's XML layer reads it back.
+    expect(() => parseRequestXml(xml)).toThrow(/root element must be <Request>/);
+  });
+});
+
 describe('request validation', () => {
   const req = (attrs: string, root = 'ReturnPolicyIdList="false" CombinedDecision="false"') => `<Request xmlns="${NS}" ${root}><Attributes Category="${SUBJECT}">${attrs}</Attributes></Request>`;
   it('refuses what the schema refuses, before evaluation', () => {
