@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { a, indeterminate, result } from './test-support.js';
+import { a, call, indeterminate, result } from './test-support.js';
 
 const s = (text: string) => a('string', text);
 const i = (n: number) => a('integer', String(n));
@@ -24,8 +24,9 @@ describe('string functions (XACML 3.0 §A.3.3, §A.3.9)', () => {
     expect(() => result('anyURI-starts-with', a('anyURI', 'http://x'), s('http://x'))).toThrow(/argument 1 must be string/);
   });
 
-  it('string-concatenate takes two or more strings', () => {
+  it('string-concatenate takes two or more strings; the deprecated uri-string-concatenate gives an anyURI', () => {
     expect(result('string-concatenate', s('a'), s('b'), s('c'))).toBe('abc');
+    expect(call('uri-string-concatenate', a('anyURI', 'http://x/'), s('a'), s('b'))).toEqual(a('anyURI', 'http://x/ab'));
     expect(() => result('string-concatenate', s('a'))).toThrow(/at least 2/);
   });
 
@@ -61,5 +62,7 @@ describe('string functions (XACML 3.0 §A.3.3, §A.3.9)', () => {
     expect(indeterminate('integer-from-string', s('4.2')).message).toMatch(/invalid integer/);
     expect(indeterminate('dateTime-from-string', s('2002-02-30T00:00:00')).message).toMatch(/day out of range/);
     expect(result('string-from-rfc822Name', a('rfc822Name', 'Anne@Example.COM'))).toBe('Anne@Example.COM');
+    expect(result('string-from-ipAddress', call('ipAddress-from-string', s('10.0.0.1/255.0.0.0:80-')))).toBe('10.0.0.1/255.0.0.0:80-');
+    expect(indeterminate('dnsName-from-string', s('bad_host')).message).toMatch(/not a host name/);
   });
 });
