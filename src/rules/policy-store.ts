@@ -170,6 +170,13 @@ export async function savePolicies<T>(
   change: (tx: Parameters<Parameters<PrismaClient['$transaction']>[0]>[0]) => Promise<T>,
 ): Promise<T> {
   return db.$transaction(async (tx) => {
+    // Saves take turns on the settings row, so two saves never each check a configuration the other is changing (a
+    // delete of a policy while a set referencing it is created): the second checks what the first committed.
+    await tx.$executeRaw`
+      INSERT INTO rule_setting (id, root_combining_algorithm, revision, updated_at)
+      VALUES (1, ${DEFAULT_ROOT_COMBINING_ALGORITHM}, 0, now())
+      ON CONFLICT (id) DO NOTHING`;
+    await tx.$queryRaw`SELECT id FROM rule_setting WHERE id = 1 FOR UPDATE`;
     const result = await change(tx);
     const setting = await readRuleSetting(tx);
     // Checked inside the transaction, on the rows as this change leaves them: a save never leaves the decision
