@@ -6,6 +6,10 @@
  * with the remote id (remote_link), so a repeated delivery is skipped; a create whose answer was lost
  * (crash after the target committed) meets 409 on retry and links to the existing remote user instead of
  * creating a second one; an update whose remote object vanished re-creates it.
+ *
+ * On a link with Enable Rules the fan-out decides first (activities/rules.ts decideRules) and hands the verdict in:
+ * a Deny (skip) is audited `denied` without calling the target, a Permit is delivered with its omit-attribute
+ * obligations applied, and either way the decision, the deciding policy and the reason are in the audit record.
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
