@@ -4,10 +4,13 @@
  * PostgreSQL, for non-blocking and blocking links, at several concurrency levels; then GET by id and a
  * filtered list ("scim"). Then S4 ("s4", bench/federated-login.ts): the time a federated login spends in this
  * server (/commonauth, callback to redirect back), first login and returning user, next to the bare
- * `oidc-provider` code exchange measured in the same run. It reports; it never fails on a number.
+ * `oidc-provider` code exchange measured in the same run. Then the rules ("rules", bench/rules.ts): decisions per
+ * second of the XACML decision point on one core for a 100-rule policy and a 1,000-policy set, and what a rule check
+ * adds to one blocking delivery. It reports; it never fails on a number.
  *
- * Settings (environment): BENCH_SCENARIOS (which to run, default "scim,s4"; `BENCH_SCENARIOS=s4 npm run bench` is
- * S4 alone, about a minute per database), BENCH_REQUESTS (creates per level, default 120), BENCH_CONCURRENCY
+ * Settings (environment): BENCH_SCENARIOS (which to run, default "scim,s4,rules"; `BENCH_SCENARIOS=s4 npm run bench`
+ * is S4 alone, about a minute per database), BENCH_RULES_SECONDS (how long each decision-point set runs, default 5),
+ * BENCH_RULES_REQUESTS (blocking creates per side of the rule-check cost, default 60), BENCH_REQUESTS (creates per level, default 120), BENCH_CONCURRENCY
  * (default "1,4,16"), BENCH_READS (default 400), BENCH_FED_SUBJECTS (S4's distinct subjects per level, default 40),
  * BENCH_FED_CONCURRENCY (S4's levels, default "1,4"), BENCH_DATABASES ("embedded,postgres"; both scenario sets run
  * on each), BENCH_DATABASE_URL (a PostgreSQL server to create databases on; default: a throwaway cluster from the
@@ -24,15 +27,19 @@ import { eventually, linkScim2Target, startInstance, type Stack } from '../test/
 import { freePort } from '../test/support/ports.js';
 import { startTempPostgres } from '../test/support/postgres.js';
 import { benchFederatedLogin } from './federated-login.js';
+import { benchRuleDelivery, benchRules } from './rules.js';
+import { WSO2_ROOT_COMBINING_ALGORITHM } from '../src/rules/provisioning-request.js';
 import { fixed, machineLine, pcts, percentile } from './stats.js';
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 120);
 const LEVELS = (process.env.BENCH_CONCURRENCY ?? '1,4,16').split(',').map(Number);
 const READS = Number(process.env.BENCH_READS ?? 400);
 const DATABASES = (process.env.BENCH_DATABASES ?? 'embedded,postgres').split(',');
-const SCENARIOS = new Set((process.env.BENCH_SCENARIOS ?? 'scim,s4').split(',').map((s) => s.trim().toLowerCase()));
+const SCENARIOS = new Set((process.env.BENCH_SCENARIOS ?? 'scim,s4,rules').split(',').map((s) => s.trim().toLowerCase()));
 const FED_SUBJECTS = Number(process.env.BENCH_FED_SUBJECTS ?? 40);
 const FED_LEVELS = (process.env.BENCH_FED_CONCURRENCY ?? '1,4').split(',').map(Number);
+const RULES_SECONDS = Number(process.env.BENCH_RULES_SECONDS ?? 5);
+const RULES_REQUESTS = Number(process.env.BENCH_RULES_REQUESTS ?? 60);
 
 interface Row {
   database: string;
@@ -136,6 +143,17 @@ async function benchDatabase(database: string, stack: Stack, rows: Row[]): Promi
   }
 }
 
+/** What a rule check adds to one blocking delivery, A to B (bench/rules.ts). */
+async function ruleCheckCost(database: string, stack: Stack): Promise<void> {
+  const [a, b] = await Promise.all([startInstance('bench-rules-A', { stack }), startInstance('bench-rules-B', { stack })]);
+  try {
+    const { connectorId } = await linkScim2Target(a, b, { blocking: true });
+    await benchRuleDelivery(database, { a, b, connectorId }, RULES_REQUESTS);
+  } finally {
+    await Promise.allSettled([a.stop(), b.stop()]);
+  }
+}
+
 function printRow(r: Row): void {
   const f = fixed;
   process.stdout.write(
@@ -145,7 +163,7 @@ function printRow(r: Row): void {
 }
 
 async function main(): Promise<void> {
-  for (const s of SCENARIOS) if (s !== 'scim' && s !== 's4') throw new Error(`BENCH_SCENARIOS: unknown scenario set "${s}" (scim, s4)`);
+  for (const s of SCENARIOS) if (!['scim', 's4', 'rules'].includes(s)) throw new Error(`BENCH_SCENARIOS: unknown scenario set "${s}" (scim, s4, rules)`);
   process.stdout.write(`${machineLine()}\n`);
   if (SCENARIOS.has('scim')) process.stdout.write(`scim: two instances (api + worker processes each) on one Temporal dev server; A provisions to B over SCIM 2.0.\n`);
   if (SCENARIOS.has('s4')) {
@@ -153,6 +171,10 @@ async function main(): Promise<void> {
       `s4: one instance federated to a standalone oidc-provider (silent JIT) and the sample RP; ${FED_SUBJECTS} subjects per level; ` +
         `S4 times /commonauth (callback to 303), ref times openid-client's code exchange at the same provider.\n`,
     );
+  }
+  if (SCENARIOS.has('rules')) {
+    process.stdout.write(`rules: the decision point in this process (no I/O), WSO2-profile requests, root algorithm deny-overrides (WSO2's default); ${RULES_SECONDS} s per set.\n`);
+    benchRules({ seconds: RULES_SECONDS, rootCombiningAlgorithm: WSO2_ROOT_COMBINING_ALGORITHM });
   }
   process.stdout.write('\n');
   const cli = await acquireTemporalCli({ cliPath: process.env.TEMPORAL_CLI_PATH });
@@ -179,6 +201,7 @@ async function main(): Promise<void> {
       const stack: Stack = { temporalAddress: temporal.address, workflowBundle: bundlePath, postgresUrl };
       if (SCENARIOS.has('scim')) await benchDatabase(database, stack, rows);
       if (SCENARIOS.has('s4')) await benchFederatedLogin(database, stack, { subjects: FED_SUBJECTS, levels: FED_LEVELS });
+      if (SCENARIOS.has('rules')) await ruleCheckCost(database, stack);
     }
   } finally {
     pg?.stop();
