@@ -20,7 +20,7 @@ const ENV = 'urn:oasis:names:tc:xacml:3.0:attribute-category:environment';
 const RCA = 'urn:oasis:names:tc:xacml:3.0:rule-combining-algorithm:';
 const PCA = 'urn:oasis:names:tc:xacml:3.0:policy-combining-algorithm:';
 
-const designator = (id: string, mbp = false, cat = SUBJECT, dt = S) => `<AttributeDesignator Category="${cat}" AttributeId="${id}" DataType="${dt}" MustBePresent="${mbp}"/>`;
+const designator = (id: string, mbp = false, cat = SUBJECT, dt: string = S) => `<AttributeDesignator Category="${cat}" AttributeId="${id}" DataType="${dt}" MustBePresent="${mbp}"/>`;
 const match = (id: string, value: string, mbp = false) =>
   `<Match MatchId="urn:oasis:names:tc:xacml:1.0:function:string-equal"><AttributeValue DataType="${S}">${value}</AttributeValue>${designator(id, mbp)}</Match>`;
 const target = (...anyOfs: string[][][]) => `<Target>${anyOfs.map((a) => `<AnyOf>${a.map((all) => `<AllOf>${all.join('')}</AllOf>`).join('')}</AnyOf>`).join('')}</Target>`;
