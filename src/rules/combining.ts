@@ -32,87 +32,62 @@ function merged(decision: 'Permit' | 'Deny', outcomes: readonly Outcome[]): Outc
   return { decision, obligations: obligations ?? EMPTY_ITEMS, advice: advice ?? EMPTY_ITEMS };
 }
 
-/** §C.2 deny-overrides (and §C.3 ordered-deny-overrides), rules and policies alike. */
-const denyOverrides: CombiningAlgorithm = (children, ctx) => {
-  let errD: Outcome | undefined;
-  let errP: Outcome | undefined;
-  let errDP: Outcome | undefined;
-  const permits: Outcome[] = [];
-  for (const c of children) {
-    const o = c.evaluate(ctx);
-    switch (o.decision) {
-      case 'Deny':
-        return o;
-      case 'Permit':
-        permits.push(o);
-        break;
-      case 'NotApplicable':
-        break;
-      default:
-        if (o.ext === 'D') errD ??= o;
-        else if (o.ext === 'P') errP ??= o;
+type Effect = 'Permit' | 'Deny';
+const OTHER = { Permit: 'Deny', Deny: 'Permit' } as const;
+/** The extended-Indeterminate letter of an effect (§7.10). */
+const LETTER = { Permit: 'P', Deny: 'D' } as const;
+
+/**
+ * §C.2 deny-overrides (and §C.3 ordered-deny-overrides) with `winner` Deny; §C.4 permit-overrides (and §C.5
+ * ordered-permit-overrides) with `winner` Permit: the pseudo-code of each is the other's with the effects swapped.
+ * Rules and policies alike.
+ */
+function overrides(winner: Effect): CombiningAlgorithm {
+  const loser = OTHER[winner];
+  return (children, ctx) => {
+    let errWinner: Outcome | undefined;
+    let errLoser: Outcome | undefined;
+    let errDP: Outcome | undefined;
+    const losers: Outcome[] = [];
+    for (const c of children) {
+      const o = c.evaluate(ctx);
+      if (o.decision === winner) return o;
+      if (o.decision === loser) losers.push(o);
+      else if (o.decision === 'Indeterminate') {
+        if (o.ext === LETTER[winner]) errWinner ??= o;
+        else if (o.ext === LETTER[loser]) errLoser ??= o;
         else errDP ??= o;
+      }
     }
-  }
-  if (errDP) return indeterminate('DP', errDP.status!);
-  if (errD && (errP || permits.length > 0)) return indeterminate('DP', errD.status!);
-  if (errD) return errD;
-  if (permits.length > 0) return merged('Permit', permits);
-  if (errP) return errP;
-  return NOT_APPLICABLE;
-};
+    if (errDP) return indeterminate('DP', errDP.status!);
+    if (errWinner && (errLoser || losers.length > 0)) return indeterminate('DP', errWinner.status!);
+    if (errWinner) return errWinner;
+    if (losers.length > 0) return merged(loser, losers);
+    if (errLoser) return errLoser;
+    return NOT_APPLICABLE;
+  };
+}
+const denyOverrides = overrides('Deny');
+const permitOverrides = overrides('Permit');
 
-/** §C.4 permit-overrides (and §C.5 ordered-permit-overrides). */
-const permitOverrides: CombiningAlgorithm = (children, ctx) => {
-  let errD: Outcome | undefined;
-  let errP: Outcome | undefined;
-  let errDP: Outcome | undefined;
-  const denies: Outcome[] = [];
-  for (const c of children) {
-    const o = c.evaluate(ctx);
-    switch (o.decision) {
-      case 'Permit':
-        return o;
-      case 'Deny':
-        denies.push(o);
-        break;
-      case 'NotApplicable':
-        break;
-      default:
-        if (o.ext === 'D') errD ??= o;
-        else if (o.ext === 'P') errP ??= o;
-        else errDP ??= o;
+/**
+ * §C.6 deny-unless-permit (`winner` Permit) and §C.7 permit-unless-deny (`winner` Deny): the winner if any child
+ * reaches it, otherwise the other effect (never NotApplicable or Indeterminate).
+ */
+function unless(winner: Effect): CombiningAlgorithm {
+  const loser = OTHER[winner];
+  return (children, ctx) => {
+    const losers: Outcome[] = [];
+    for (const c of children) {
+      const o = c.evaluate(ctx);
+      if (o.decision === winner) return o;
+      if (o.decision === loser) losers.push(o);
     }
-  }
-  if (errDP) return indeterminate('DP', errDP.status!);
-  if (errP && (errD || denies.length > 0)) return indeterminate('DP', errP.status!);
-  if (errP) return errP;
-  if (denies.length > 0) return merged('Deny', denies);
-  if (errD) return errD;
-  return NOT_APPLICABLE;
-};
-
-/** §C.6 deny-unless-permit: Permit if any child permits, otherwise Deny (never NotApplicable or Indeterminate). */
-const denyUnlessPermit: CombiningAlgorithm = (children, ctx) => {
-  const denies: Outcome[] = [];
-  for (const c of children) {
-    const o = c.evaluate(ctx);
-    if (o.decision === 'Permit') return o;
-    if (o.decision === 'Deny') denies.push(o);
-  }
-  return denies.length > 0 ? merged('Deny', denies) : { decision: 'Deny', obligations: EMPTY_ITEMS, advice: EMPTY_ITEMS };
-};
-
-/** §C.7 permit-unless-deny. */
-const permitUnlessDeny: CombiningAlgorithm = (children, ctx) => {
-  const permits: Outcome[] = [];
-  for (const c of children) {
-    const o = c.evaluate(ctx);
-    if (o.decision === 'Deny') return o;
-    if (o.decision === 'Permit') permits.push(o);
-  }
-  return permits.length > 0 ? merged('Permit', permits) : { decision: 'Permit', obligations: EMPTY_ITEMS, advice: EMPTY_ITEMS };
-};
+    return losers.length > 0 ? merged(loser, losers) : { decision: loser, obligations: EMPTY_ITEMS, advice: EMPTY_ITEMS };
+  };
+}
+const denyUnlessPermit = unless('Permit');
+const permitUnlessDeny = unless('Deny');
 
 /** §C.8 first-applicable: the first child that is not NotApplicable decides (an Indeterminate one too). */
 const firstApplicable: CombiningAlgorithm = (children, ctx) => {
@@ -140,27 +115,33 @@ const onlyOneApplicable: CombiningAlgorithm = (children, ctx) => {
 };
 
 /**
- * §C.10 legacy (XACML 1.0) deny-overrides for rules: an Indeterminate Deny rule makes the result Indeterminate
- * unless a Deny wins. A rule's Indeterminate{D} is the 1.0 "rule with effect Deny evaluated to Indeterminate".
+ * §C.10 legacy (XACML 1.0) deny-overrides for rules (`winner` Deny) and §C.11 legacy permit-overrides for rules
+ * (`winner` Permit): an Indeterminate rule that could have reached the winner makes the result Indeterminate unless
+ * the winner is reached. A rule's Indeterminate{D} is the 1.0 "rule with effect Deny evaluated to Indeterminate".
  */
-const legacyDenyOverridesRules: CombiningAlgorithm = (children, ctx) => {
-  let potentialDeny: Outcome | undefined;
-  let error: Outcome | undefined;
-  const permits: Outcome[] = [];
-  for (const c of children) {
-    const o = c.evaluate(ctx);
-    if (o.decision === 'Deny') return o;
-    if (o.decision === 'Permit') permits.push(o);
-    else if (o.decision === 'Indeterminate') {
-      if (o.ext !== 'P') potentialDeny ??= o;
-      else error ??= o;
+function legacyOverridesRules(winner: Effect): CombiningAlgorithm {
+  const loser = OTHER[winner];
+  return (children, ctx) => {
+    let potentialWinner: Outcome | undefined;
+    let error: Outcome | undefined;
+    const losers: Outcome[] = [];
+    for (const c of children) {
+      const o = c.evaluate(ctx);
+      if (o.decision === winner) return o;
+      if (o.decision === loser) losers.push(o);
+      else if (o.decision === 'Indeterminate') {
+        if (o.ext !== LETTER[loser]) potentialWinner ??= o;
+        else error ??= o;
+      }
     }
-  }
-  if (potentialDeny) return indeterminate(permits.length > 0 || error ? 'DP' : 'D', potentialDeny.status!);
-  if (permits.length > 0) return merged('Permit', permits);
-  if (error) return indeterminate('P', error.status!);
-  return NOT_APPLICABLE;
-};
+    if (potentialWinner) return indeterminate(losers.length > 0 || error ? 'DP' : LETTER[winner], potentialWinner.status!);
+    if (losers.length > 0) return merged(loser, losers);
+    if (error) return indeterminate(LETTER[loser], error.status!);
+    return NOT_APPLICABLE;
+  };
+}
+const legacyDenyOverridesRules = legacyOverridesRules('Deny');
+const legacyPermitOverridesRules = legacyOverridesRules('Permit');
 
 /** §C.10 legacy deny-overrides for policies: an Indeterminate policy counts as a Deny. */
 const legacyDenyOverridesPolicies: CombiningAlgorithm = (children, ctx) => {
@@ -172,26 +153,6 @@ const legacyDenyOverridesPolicies: CombiningAlgorithm = (children, ctx) => {
     if (o.decision === 'Permit') permits.push(o);
   }
   return permits.length > 0 ? merged('Permit', permits) : NOT_APPLICABLE;
-};
-
-/** §C.11 legacy permit-overrides for rules. */
-const legacyPermitOverridesRules: CombiningAlgorithm = (children, ctx) => {
-  let potentialPermit: Outcome | undefined;
-  let error: Outcome | undefined;
-  const denies: Outcome[] = [];
-  for (const c of children) {
-    const o = c.evaluate(ctx);
-    if (o.decision === 'Permit') return o;
-    if (o.decision === 'Deny') denies.push(o);
-    else if (o.decision === 'Indeterminate') {
-      if (o.ext !== 'D') potentialPermit ??= o;
-      else error ??= o;
-    }
-  }
-  if (potentialPermit) return indeterminate(denies.length > 0 || error ? 'DP' : 'P', potentialPermit.status!);
-  if (denies.length > 0) return merged('Deny', denies);
-  if (error) return indeterminate('D', error.status!);
-  return NOT_APPLICABLE;
 };
 
 /** §C.11 legacy permit-overrides for policies: an Indeterminate policy makes the result Indeterminate unless a Deny. */
