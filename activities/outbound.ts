@@ -10,6 +10,10 @@
  * On a link with Enable Rules the fan-out decides first (activities/rules.ts decideRules) and hands the verdict in:
  * a Deny (skip) is audited `denied` without calling the target, a Permit is delivered with its omit-attribute
  * obligations applied, and either way the decision, the deciding policy and the reason are in the audit record.
+ * Whether a link has Enable Rules is read at delivery, not taken from when the change was accepted: a delivery without
+ * a verdict (`rulesAtDelivery`) looks at the links first and, if one has Enable Rules now, sends nothing and answers
+ * `rulesRequired`, so a backlog queued behind a down or quarantined target never goes out unchecked once an operator
+ * turns Enable Rules on.
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
@@ -27,7 +31,14 @@ import { resolveOutboundTargets } from '../src/provisioning/targets.js';
 import { eventSubject, type DeliveryOutcome, type DeliveryReport, type GroupEvent, type OutboundTarget, type ProvisioningEvent, type SupersededEvent, type UserEvent } from '../src/provisioning/types.js';
 import { getGroup } from '../src/userstore/groups.js';
 import { enqueueProvisioningEvent } from '../src/provisioning/enqueue.js';
-import { omitAttributes, type RuleVerdict } from './rules.js';
+import { omitAttributes, rulesOfLinks, type RuleVerdict } from './rules.js';
+
+/**
+ * What deliverToTarget answers: a DeliveryReport, or (`rulesRequired`, asked for with `rulesAtDelivery`) that the link
+ * has Enable Rules now although the change was accepted without: nothing was sent or audited, and the fan-out decides
+ * (decideRules) and calls again with the verdict.
+ */
+export type DeliveryAttempt = DeliveryReport & { rulesRequired?: true | undefined };
 
 /** The rule check's outcome as the audit record keeps it (activities/rules.ts). */
 export interface AuditedDecision {
@@ -112,9 +123,10 @@ export function createOutboundActivities(deps: OutboundDeps) {
 
   /**
    * One delivery. `rules` is the rule check that let it through (a Permit, or NotApplicable under `provision`): kept
-   * in its audit record, and its omit-attribute obligations applied to the user sent.
+   * in its audit record, and its omit-attribute obligations applied to the user sent. `rulesAtDelivery` (no verdict
+   * given): answer `rulesRequired` instead of delivering if a link has Enable Rules now.
    */
-  async function deliver(original: ProvisioningEvent, target: OutboundTarget, rules?: RuleVerdict): Promise<DeliveryReport> {
+  async function deliver(original: ProvisioningEvent, target: OutboundTarget, rules?: RuleVerdict, rulesAtDelivery = false): Promise<DeliveryAttempt> {
     let event = original;
     const checked = auditedDecision(rules);
     const audit = (e: ProvisioningEvent, t: Pick<OutboundTarget, 'connectorId'>, outcome: DeliveryOutcome, extra: { remoteId?: string | undefined; error?: string | undefined } = {}) =>
@@ -138,6 +150,11 @@ export function createOutboundActivities(deps: OutboundDeps) {
       const error = `quarantined since ${config.quarantinedAt.toISOString()}: ${config.quarantineReason ?? 'the target kept failing'}`;
       await audit(event, target, 'held', { error });
       return { ...report('held', { error }), quarantined: true };
+    }
+    if (rulesAtDelivery && !rules && (await rulesOfLinks(db, event.initiator.applicationId, target.connectorId)).enabled) {
+      // Enable Rules was turned on after the change was accepted (one indexed query of the links): nothing is sent
+      // unchecked, nothing audited; the fan-out decides and calls again with the verdict.
+      return { ...report('held'), rulesRequired: true };
     }
     if (rules?.omit?.length && event.resourceType === 'User') {
       // The Permit's omit-attribute obligations (activities/rules.ts): those attributes are not sent to this target.
@@ -363,9 +380,10 @@ export function createOutboundActivities(deps: OutboundDeps) {
     /**
      * Delivers one event to one target. `superseded` are older updates of the same resource to this target that
      * the fan-out folded into this one (see OutboundFanOut): once this delivery is decided, each gets its own audit
-     * record saying what happened in its place.
+     * record saying what happened in its place. `rulesAtDelivery` (sent by fan-outs that understand the answer; see
+     * DeliveryAttempt): with no `rules` given, check the links for Enable Rules first.
      */
-    async deliverToTarget(args: { event: ProvisioningEvent; target: OutboundTarget; superseded?: SupersededEvent[]; rules?: RuleVerdict }): Promise<DeliveryReport> {
+    async deliverToTarget(args: { event: ProvisioningEvent; target: OutboundTarget; superseded?: SupersededEvent[]; rules?: RuleVerdict; rulesAtDelivery?: boolean }): Promise<DeliveryAttempt> {
       const ctx = Context.current();
       const heartbeat = setInterval(() => ctx.heartbeat(), 2000);
       const rules = auditedDecision(args.rules);
@@ -380,8 +398,8 @@ export function createOutboundActivities(deps: OutboundDeps) {
           }
           return { eventId: args.event.eventId, connectorId: args.target.connectorId, label: args.target.label, outcome: 'denied', error };
         }
-        const report = await deliver(args.event, args.target, args.rules);
-        if (args.superseded?.length && !report.quarantined) {
+        const report = await deliver(args.event, args.target, args.rules, args.rulesAtDelivery === true);
+        if (args.superseded?.length && !report.quarantined && !report.rulesRequired) {
           const by = `version ${args.event.version} (${args.event.eventId})`;
           for (const s of args.superseded) {
             const folded: ProvisioningEvent = { ...args.event, eventId: s.eventId, version: s.version, initiator: s.initiator };

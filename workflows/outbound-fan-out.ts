@@ -11,11 +11,15 @@
  * Updates that pile up for one target (it is slow, down, or retrying) are folded: the newest is delivered, the
  * older ones are audited as superseded by it (see foldableRun), so a burst of changes costs a target one call.
  *
- * A target with Enable Rules (on the links as they are now) gets a rule check first (activities/rules.ts decideRules,
- * on the newest state of a folded run): Permit delivers (with the obligations the server understands), Deny skips
- * that operation for that target only (audited `denied`), NotApplicable does what the link says (provision by
- * default, as WSO2), and Indeterminate quarantines the connector and holds its queue like a failing target; after
- * the operator's resume, the held delivery is decided again. The verdict is the activity's result, in history.
+ * A target with Enable Rules gets a rule check first (activities/rules.ts decideRules, on the newest state of a folded
+ * run): Permit delivers (with the obligations the server understands), Deny skips that operation for that target only
+ * (audited `denied`), NotApplicable does what the link says (skip by default, which is what WSO2 does; `provision` if
+ * the link says so), and Indeterminate quarantines the connector and holds its queue like a failing target; after the
+ * operator's resume, the held delivery is decided again. The verdict is the activity's result, in history. Whether a
+ * target has Enable Rules follows the links as they are at delivery, both ways: decideRules delivers unchecked if the
+ * link's rules were turned off since the change was accepted, and a delivery without a verdict asks deliverToTarget
+ * to look (`rulesAtDelivery`), which answers `rulesRequired`, sending nothing, if they were turned on since (a backlog
+ * queued behind a down or quarantined target is decided, never let out unchecked).
  *
  * When idle (all queues empty) it completes after `idleMs`; the next change starts a fresh run. A long
  * busy history continues as new once idle.
@@ -36,6 +40,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { createActivities } from '../activities/index.js';
+import type { DeliveryAttempt } from '../activities/outbound.js';
 import type { RuleVerdict } from '../activities/rules.js';
 import type { DeliveryReport, OutboundTarget, ProvisioningEvent } from '../src/provisioning/types.js';
 import { ConnectorKey, IdentityProviderKey, ProvisioningOperationKey, ProvisioningOutcomeKey, UserIdKey, UserNameKey } from '../src/temporal/search-attributes.js';
@@ -90,11 +95,16 @@ export async function outboundFanOut(input: OutboundFanOutInput): Promise<void> 
   /**
    * The rule check of a delivery to an Enable Rules target, then the delivery: a Deny goes to deliverToTarget too, which
    * audits it `denied` (and the superseded updates with it) without calling the target; an Indeterminate quarantines
-   * the connector, so the queue holds until an operator resumes it (then drain decides again).
+   * the connector, so the queue holds until an operator resumes it (then drain decides again). A target accepted
+   * without Enable Rules is delivered straight away, unless its link has Enable Rules by then (`rulesRequired`).
    */
   async function decideAndDeliver(item: QueueItem, superseded: QueueItem[]): Promise<DeliveryReport> {
     // Guarded so histories recorded before the rule check replay as they ran (the delivery held them, then).
-    if (!item.target.rulesEnabled || !patched('rules-decision')) return deliver(item, superseded);
+    if (!item.target.rulesEnabled || !patched('rules-decision')) {
+      const report = await deliver(item, superseded);
+      // Enable Rules was turned on after this change was accepted: the delivery sent nothing and asks for the check.
+      if (!report.rulesRequired) return report;
+    }
     const verdict = await rulesCheck.decideRules({ event: { ...item.event, targets: [] }, target: item.target });
     if (verdict.action === 'hold') {
       const reason = `rules: ${verdict.reason ?? 'Indeterminate'}`;
@@ -105,8 +115,11 @@ export async function outboundFanOut(input: OutboundFanOutInput): Promise<void> 
     return deliver(item, superseded, verdict);
   }
 
-  async function deliver(item: QueueItem, superseded: QueueItem[], rules?: RuleVerdict): Promise<DeliveryReport> {
+  async function deliver(item: QueueItem, superseded: QueueItem[], rules?: RuleVerdict): Promise<DeliveryAttempt> {
     const acts = proxyActivities<Activities>(connectorCall(item.target.retry));
+    // Not yet decided: the activity checks the links as they are now (decideAndDeliver handles its `rulesRequired`).
+    // Guarded so histories recorded before it replay as they ran (their deliveries never asked).
+    const rulesAtDelivery = rules === undefined && patched('rules-at-delivery');
     try {
       // The other targets are none of this delivery's business; leaving them out keeps history small.
       return await acts.deliverToTarget({
@@ -114,6 +127,7 @@ export async function outboundFanOut(input: OutboundFanOutInput): Promise<void> 
         target: item.target,
         ...(superseded.length > 0 && { superseded: superseded.map(({ event: e }) => ({ eventId: e.eventId, version: e.version, initiator: e.initiator })) }),
         ...(rules?.decision !== undefined && { rules }),
+        ...(rulesAtDelivery && { rulesAtDelivery }),
       });
     } catch (err) {
       // An activity failure here is final for this attempt series: the target rejected the change (audited by
