@@ -88,6 +88,96 @@ describe('XML safety and bounds', () => {
   it('refuses malformed XML with a position', () => {
     expect(() => loadPolicy(`<Policy xmlns="${NS}">\n<Target>\n</Policy>`)).toThrow(PolicySyntaxError);
   });
+
+  // Regression (issue #10 review): xmldom accepted a bare `&` in an attribute and reported a mismatched end tag at the
+  // start tag it left open. Each case: the document, the line and column of the fault, what the message says.
+  // Line 1 is `<Policy ...>` / `<Request ...>`; the fault sits on line 2 or later so that a wrong line shows.
+  const POLICY_HEAD = `<Policy xmlns="${NS}" PolicyId="p" Version="1.0" RuleCombiningAlgId="${RCA}deny-overrides">\n`;
+  const REQUEST_HEAD = `<Request xmlns="${NS}" ReturnPolicyIdList="false" CombinedDecision="false">\n`;
+  const value = (text: string, attrs = '') => `<AttributeValue DataType="${S}"${attrs}>${text}</AttributeValue>`;
+  const MALFORMED: [name: string, body: string, line: number, column: number, message: RegExp][] = [
+    ['unescaped & in an attribute value', '<Description x="a & b"/>', 2, 19, /'&' that does not start a reference/],
+    ['unescaped & in text', '<Description>a & b</Description>', 2, 16, /'&' that does not start a reference/],
+    ['& without its semicolon', '<Description>a &amp b</Description>', 2, 16, /'&' that does not start a reference/],
+    ['an undefined entity', '<Description>&nbsp;</Description>', 2, 14, /undefined entity &nbsp;/],
+    ['unescaped < in an attribute value', '<Description x="a < b"/>', 2, 19, /'<' in the value of the attribute x/],
+    ['unescaped < in text', '<Description>a < b</Description>', 2, 16, /'<' that does not start a tag/],
+    ['a mismatched end tag', '<Target>\n<AnyOf>\n</Target>\n</AnyOf>', 4, 1, /end tag <\/Target> does not match the start tag <AnyOf> \(line 3, column 1\)/],
+    ['an end tag without a start tag', '</Target>', 2, 1, /does not match the start tag <Policy>/],
+    ['an unclosed element', '<Target>\n<Rule RuleId="r" Effect="Permit">\n</Target>', 4, 1, /end tag <\/Target> does not match the start tag <Rule>/],
+    ['an unclosed start tag', '<Target', 3, 1, /unexpected "<" in the start tag <Target>/],
+    ['a duplicate attribute', '<Rule RuleId="r"\n  RuleId="s" Effect="Permit"/>', 3, 3, /attribute RuleId appears twice/],
+    ['a duplicate attribute through two prefixes', '<Rule xmlns:a="urn:x" xmlns:b="urn:x" a:z="1" b:z="2" RuleId="r" Effect="Permit"/>', 2, 47, /repeats another attribute's namespace/],
+    ['an undeclared element prefix', '<Target>\n  <x:AnyOf/></Target>', 3, 3, /prefix x of <x:AnyOf> is not declared/],
+    ['an undeclared attribute prefix', '<Rule RuleId="r" x:Effect="Permit"/>', 2, 18, /prefix x of the attribute x:Effect is not declared/],
+    ['an invalid character reference', '<Description>&#0;</Description>', 2, 14, /character reference &#0; is not a legal XML character/],
+    ['a surrogate character reference', '<Description>&#xD800;</Description>', 2, 14, /&#xD800; is not a legal XML character/],
+    ['a control character', '<Description>\u0001</Description>', 2, 14, /U\+0001 is not allowed/],
+    ['an attribute without quotes', '<Rule RuleId=r Effect="Permit"/>', 2, 14, /value of the attribute RuleId must be in quotes/],
+    ['an attribute without a value', '<Rule RuleId Effect="Permit"/>', 2, 14, /attribute RuleId needs a value/],
+    ['attributes without whitespace between them', '<Rule RuleId="r"Effect="Permit"/>', 2, 17, /whitespace is required before the attribute Effect/],
+    [']]> in text', '<Description>a ]]> b</Description>', 2, 16, /']]>' in text/],
+    ['-- in a comment', '<!-- a -- b -->', 2, 8, /'--' inside a comment/],
+    ['an XML declaration inside the document', '<?xml version="1.0"?>', 2, 1, /XML declaration is allowed only at the very start/],
+    ['an undeclared prefix (xmlns:p="")', '<Target xmlns:p=""/>', 2, 9, /cannot be undeclared/],
+  ];
+  for (const [name, body, line, column, message] of MALFORMED) {
+    it(`refuses ${name} at the fault's line and column`, () => {
+      const policy = `${POLICY_HEAD}${body}\n</Policy>`;
+      let error: unknown;
+      try {
+        loadPolicy(policy);
+      } catch (err) {
+        error = err;
+      }
+      expect(error).toBeInstanceOf(PolicySyntaxError);
+      expect((error as PolicySyntaxError).message).toMatch(message);
+      expect([(error as PolicySyntaxError).line, (error as PolicySyntaxError).column]).toEqual([line, column]);
+      // The same fault in a request (its first line is <Request ...> too): the same line.
+      const requestBody = body.replace(/<Description/g, '<Attributes').replace(/<\/Description>/g, '</Attributes>');
+      error = undefined;
+      try {
+        parseRequestXml(`${REQUEST_HEAD}${requestBody}\n</Request>`);
+      } catch (err) {
+        error = err;
+      }
+      expect(error).toBeInstanceOf(RequestSyntaxError);
+      expect((error as RequestSyntaxError).line).toBe(line);
+    });
+  }
+
+  it('refuses two root elements, text outside the root, no root, an unclosed element, at the fault', () => {
+    const policy = `${POLICY_HEAD}<Target/><Rule RuleId="r" Effect="Permit"/></Policy>`;
+    const at = (xml: string) => {
+      try {
+        loadPolicy(xml);
+      } catch (err) {
+        return [(err as PolicySyntaxError).line, (err as PolicySyntaxError).column, (err as Error).message];
+      }
+      return undefined;
+    };
+    expect(at(`${policy}\n<Policy/>`)).toEqual([3, 1, expect.stringMatching(/a second root element/)]);
+    expect(at(`${policy}\n  text`)).toEqual([3, 3, expect.stringMatching(/text after the root element/)]);
+    expect(at(`x${policy}`)).toEqual([1, 1, expect.stringMatching(/text before the root element/)]);
+    expect(at('')).toEqual([1, 1, expect.stringMatching(/no root element/)]);
+    expect(at(`${POLICY_HEAD}<Target>\n<AnyOf>`)).toEqual([3, 1, expect.stringMatching(/the element <AnyOf> is never closed \(the document ends first\)/)]);
+  });
+
+  it('accepts what well-formed XML allows: a BOM and declaration, CRLF, references, CDATA, comments, prefixes', () => {
+    const xml =
+      `\uFEFF<?xml version="1.0" encoding="UTF-8"?>\r\n<!-- policy -->\r\n<x:Policy xmlns:x="${NS}" xmlns:e="urn:e" e:note="a &amp; b &#x3c; &#60;" ` +
+      `PolicyId="p" Version="1.0" RuleCombiningAlgId="${RCA}deny-overrides"><?app data?><x:Target/>` +
+      `<x:Rule RuleId='r' Effect="Permit"><x:Condition><x:Apply FunctionId="urn:oasis:names:tc:xacml:1.0:function:string-equal">` +
+      `<x:AttributeValue DataType="${S}">a &lt;&gt;&amp;&apos;&quot; &#x1F600;<![CDATA[ & < ]]></x:AttributeValue>` +
+      `<x:AttributeValue DataType="${S}">a &lt;&gt;&amp;'" \u{1F600} &amp; &lt; </x:AttributeValue>` +
+      `</x:Apply></x:Condition></x:Rule></x:Policy>\r\n`;
+    const p = loadPolicy(xml);
+    const pdp = new Pdp({ policies: [p], topLevel: [{ id: 'p' }], rootCombiningAlgorithm: `${PCA}deny-overrides` });
+    expect(pdp.evaluate({ returnPolicyIdList: false, combinedDecision: false, categories: [] }).results[0]!.decision).toBe('Permit');
+    // Line numbers count CRLF as one line break (XML 1.0 §2.11).
+    expect(() => loadPolicy(`\uFEFF<?xml version="1.0"?>\r\n${POLICY_HEAD.replace('\n', '\r\n')}<Target>\r\n</Rule></Policy>`)).toThrow(/^line 4, column 1: .*start tag <Target> \(line 3, column 1\)/);
+    expect(parseRequestXml(`\uFEFF<?xml version="1.0" encoding="UTF-8"?>\n${REQUEST_HEAD}<Attributes Category="${SUBJECT}"><Attribute AttributeId="a" IncludeInResult="false">${value('x &amp; y')}</Attribute></Attributes></Request>`).categories[0]!.attributes[0]!.values[0]!.value).toBe('x & y');
+  });
 });
 
 describe('policy validation', () => {

@@ -104,7 +104,7 @@ export function parseRequestXml(xml: string): XacmlRequest {
   try {
     root = parseXml(xml, REQUEST_LIMITS, 'the request').documentElement!;
   } catch (err) {
-    if (err instanceof XmlError) throw new RequestSyntaxError(err.message);
+    if (err instanceof XmlError) throw new RequestSyntaxError(err.message.replace(/^line \d+, column \d+: /, ''), err.line, err.column);
     throw err;
   }
   if (root.namespaceURI !== XACML_NS || root.localName !== 'Request') {
