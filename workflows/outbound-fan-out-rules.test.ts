@@ -2,8 +2,10 @@
  * OutboundFanOut's rule check (issue #10) on a real Temporal dev server, with in-memory activities: a target with Enable
  * Rules is decided before each delivery (decideRules), a Deny is handed to deliverToTarget as a skip and the queue goes
  * on, an Indeterminate quarantines the connector and holds that target's queue (and only it) until a resume signal,
- * after which the held change is decided again; a target without rules is never decided. Its history is recorded
- * (RECORD_HISTORIES=1) in workflows/histories/outbound-fan-out-rules.json and replayed by workflows/provisioning.test.ts.
+ * after which the held change is decided again; a target without rules is never decided; a target accepted without
+ * Enable Rules whose link has them by delivery is decided then (the delivery answers rulesRequired). Histories are recorded
+ * (RECORD_HISTORIES=1) in workflows/histories/outbound-fan-out-rules.json and outbound-fan-out-rules-at-delivery.json and
+ * replayed by workflows/provisioning.test.ts.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -115,4 +117,70 @@ it('decides Enable Rules targets before delivering: Deny skips, Indeterminate ho
   expect(skipped).toEqual([2]);
   // Version 3 was decided twice: held, then again after the resume.
   expect(decided).toEqual([1, 2, 3, 3, 4]);
+});
+
+it('a backlog accepted before Enable Rules is decided at delivery: the delivery asks for the check, nothing goes out unchecked', async () => {
+  // The target was accepted without Enable Rules; an operator turns it on while versions 1 and 2 wait (the target is
+  // down). The delivery activity, asked to look at the links (rulesAtDelivery), answers rulesRequired from then on.
+  let rulesOn = false;
+  let down = true;
+  const asked: boolean[] = [];
+  const decided: number[] = [];
+  const delivered: number[] = [];
+  const denied: number[] = [];
+  const activities: Partial<Activities> = {
+    async decideRules({ event: e }): Promise<RuleVerdict> {
+      await Promise.resolve();
+      decided.push(e.version);
+      return e.version === 3 ? { action: 'deliver', decision: 'Permit', decidedBy: 'urn:p@1' } : { action: 'skip', decision: 'Deny', decidedBy: 'urn:p@1', reason: 'closed' };
+    },
+    async deliverToTarget({ event: e, target: t, rules, rulesAtDelivery }) {
+      await Promise.resolve();
+      if (!rules) asked.push(rulesAtDelivery === true);
+      const base = { eventId: e.eventId, connectorId: t.connectorId, label: t.label };
+      if (!rules && rulesAtDelivery && rulesOn) return { ...base, outcome: 'held' as const, rulesRequired: true as const };
+      if (rules?.action === 'skip') {
+        denied.push(e.version);
+        return { ...base, outcome: 'denied' as const, error: rules.reason };
+      }
+      if (down) throw new Error('target down'); // retried by the activity's policy
+      delivered.push(e.version);
+      return { ...base, outcome: 'delivered' as const };
+    },
+  };
+  const taskQueue = 'fan-out-rules-at-delivery';
+  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: { codePath: inject('workflowBundle') }, activities });
+  const workflowId = `outbound-rules-at-delivery-${Date.now()}`;
+  await worker.runUntil(async () => {
+    const send = (e: ProvisioningEvent) =>
+      env.client.workflow.signalWithStart<typeof outboundFanOut, [ProvisioningEvent]>('outboundFanOut', {
+        workflowId,
+        taskQueue,
+        args: [{ resourceType: 'User', localId: e.localId, idleMs: 1500 }],
+        signal: provisioningEventSignal,
+        signalArgs: [e],
+      });
+    await send(event(1, [target('late', false)]));
+    await send(event(2, [target('late', false)]));
+    const deadline = Date.now() + 20_000;
+    while (asked.length < 2) {
+      if (Date.now() > deadline) throw new Error(`asked ${asked.length}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    rulesOn = true;
+    down = false;
+    // Accepted after Enable Rules: still a target accepted without it in this event (as a change in flight would be).
+    await send(event(3, [target('late', false)]));
+    await env.client.workflow.getHandle(workflowId).result();
+  });
+  if (process.env.RECORD_HISTORIES === '1') {
+    const json = execFileSync(inject('temporalCliPath'), ['workflow', 'show', '--address', env.address, '-w', workflowId, '-o', 'json'], { encoding: 'utf8' });
+    fs.writeFileSync(path.join(HISTORIES, 'outbound-fan-out-rules-at-delivery.json'), json);
+  }
+  // Every delivery without a verdict asked the activity to look; none went out unchecked.
+  expect(asked.length).toBeGreaterThanOrEqual(4);
+  expect(asked.every((x) => x)).toBe(true);
+  expect(decided).toEqual([1, 2, 3]);
+  expect(denied).toEqual([1, 2]);
+  expect(delivered).toEqual([3]);
 });

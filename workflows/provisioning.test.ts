@@ -324,7 +324,9 @@ describe('recorded histories', () => {
       'jit-provision-silent.json',
       'outbound-fan-out-folded.json',
       'outbound-fan-out-ordered.json',
-      // Recorded by workflows/outbound-fan-out-rules.test.ts: the rule check ('rules-decision' patch).
+      // Recorded by workflows/outbound-fan-out-rules.test.ts: the rule check ('rules-decision' patch), and the check
+      // asked for at delivery of a target accepted without Enable Rules ('rules-at-delivery').
+      'outbound-fan-out-rules-at-delivery.json',
       'outbound-fan-out-rules.json',
     ]);
   });
