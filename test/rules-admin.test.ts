@@ -66,6 +66,10 @@ describe('rule policy administration', () => {
     const fromJson = await post(`${BASE}/policies`, { policy: permitSubject('urn:test:bob', 'bob'), profile: 'wso2', enabled: false });
     expect(fromJson.status, fromJson.text).toBe(201);
     expect(fromJson.body).toMatchObject({ policyId: 'urn:test:bob', profile: 'wso2', enabled: false });
+    // JSON under any application/*+json type, as the rest of the admin API takes it (here validated, not saved).
+    const scimJson = await send('POST', `${BASE}/policies/validate`, JSON.stringify({ policy: permitSubject('urn:test:scim-json', 'x') }), 'application/scim+json');
+    expect(scimJson.status, scimJson.text).toBe(200);
+    expect(scimJson.body).toMatchObject({ valid: true, policyId: 'urn:test:scim-json' });
     const list = (await json(a, 'GET', `${BASE}/policies`)).body as unknown as Json[];
     expect(list.map((p) => p.policyId)).toEqual(['urn:test:alice', 'urn:test:bob']);
 

@@ -17,7 +17,7 @@
  *                                               400 { code: invalid_policy, message, line, column }
  *   GET|PUT /rules/settings                     { "rootCombiningAlgorithm": "<policy-combining algorithm URI>" }
  *   POST   /rules/decision[?policy={policyId}]  a decision for an XACML request in the JSON Profile
- *                                               (application/xacml+json, application/json) or XML
+ *                                               (application/xacml+json, application/json, any application/*+json) or XML
  *                                               (application/xacml+xml, application/xml), answered in the same form,
  *                                               against the enabled policies, one saved policy (?policy=), or a draft:
  *                                               JSON { "policy": "<Policy ...>", "request": {"Request": ...} | "<Request ...>" }
@@ -80,7 +80,8 @@ export const MAX_VERSIONS = 1000;
 const OPERATIONS: readonly RuleOperation[] = ['create', 'update', 'delete', 'jit'];
 
 const XML_TYPES = ['application/xml', 'text/xml', 'application/xacml+xml'];
-const JSON_TYPES = ['application/json', 'application/xacml+json'];
+/** As the rest of the admin API (src/http/admin/router.ts): application/xacml+json and application/scim+json included. */
+const JSON_TYPES = ['application/json', 'application/*+json'];
 
 const profileSchema = z.enum(REQUEST_PROFILES, { message: `expected one of ${REQUEST_PROFILES.join(', ')}` });
 const policyJson = z
