@@ -229,6 +229,43 @@ describe('policy validation', () => {
       /fails on these constant arguments/,
     );
   });
+
+  // Regression (issue #10 review): a bad literal pattern was an Indeterminate at every evaluation, not a load error.
+  describe('compiles literal regular expressions at load (§A.3.13)', () => {
+    const F = 'urn:oasis:names:tc:xacml:1.0:function:';
+    const F3 = 'urn:oasis:names:tc:xacml:3.0:function:';
+    const lit = (p: string) => `<AttributeValue DataType="${S}">${p}</AttributeValue>`;
+    const rule = (condition: string) => `<Rule RuleId="r" Effect="Permit">\n<Condition>\n${condition}</Condition></Rule>`;
+    const oneOf = `<Apply FunctionId="${F}string-one-and-only">${designator('name')}</Apply>`;
+
+    it('in an Apply whose input comes from the request', () => {
+      bad(rule(`<Apply FunctionId="${F}string-regexp-match">\n${lit('a[')}${oneOf}</Apply>`), /<AttributeValue>: .*string-regexp-match: .*/, 4);
+    });
+    it('in the other types\' regexp-match functions', () => {
+      bad(
+        rule(`<Apply FunctionId="urn:oasis:names:tc:xacml:2.0:function:anyURI-regexp-match">\n${lit('(')}<Apply FunctionId="${F}anyURI-one-and-only">${designator('u', false, SUBJECT, DataType.anyURI)}</Apply></Apply>`),
+        /anyURI-regexp-match/,
+        4,
+      );
+    });
+    it('in a Match', () => {
+      bad(`<Rule RuleId="r" Effect="Permit"><Target><AnyOf><AllOf><Match MatchId="${F}string-regexp-match">\n${lit('x{2,1}')}${designator('name')}</Match></AllOf></AnyOf></Target></Rule>`, /<AttributeValue>: .*string-regexp-match/, 2);
+    });
+    it('passed to a higher-order function, as a value or a bag', () => {
+      bad(rule(`<Apply FunctionId="${F3}any-of"><Function FunctionId="${F}string-regexp-match"/>\n${lit('[z-a]')}${designator('name')}</Apply>`), /any-of of .*string-regexp-match/, 4);
+      const bag = `<Apply FunctionId="${F}string-bag">${lit('ok')}${lit('\\p{Nope}')}</Apply>`;
+      bad(rule(`<Apply FunctionId="${F}any-of-any"><Function FunctionId="${F}string-regexp-match"/>\n${bag}${designator('name')}</Apply>`), /any-of-any of .*string-regexp-match/, 4);
+    });
+    it('accepts good patterns and keeps evaluating them per request', () => {
+      const p = loadPolicy(policyXml('p', `${RCA}deny-overrides`, rule(`<Apply FunctionId="${F}string-regexp-match">${lit('b.*z')}${oneOf}</Apply>`)));
+      const pdp = pdpOf([p]);
+      expect(pdp.evaluate(request({ name: ['abcz'] })).results[0]!.decision).toBe('Permit');
+      expect(pdp.evaluate(request({ name: ['abc'] })).results[0]!.decision).toBe('NotApplicable');
+      // A pattern computed from the request cannot be checked at load: its error stays an Indeterminate (§A.3.13).
+      const dynamic = loadPolicy(policyXml('p', `${RCA}deny-overrides`, rule(`<Apply FunctionId="${F}string-regexp-match">${oneOf}${lit('x')}</Apply>`)));
+      expect(pdpOf([dynamic]).evaluate(request({ name: ['a['] })).results[0]!.decision).toBe('Indeterminate');
+    });
+  });
 });
 
 describe('combining algorithms (Appendix C, extended Indeterminate §7.10)', () => {

@@ -7,13 +7,14 @@
  * (§5.10-5.13), so one loaded policy can serve several decision points.
  */
 import { getFunction } from './functions/index.js';
+import { RegexSyntaxError, compileRegex } from './functions/regexp.js';
 import { isKnownDataType } from './functions/datatypes.js';
 import { policyCombiningAlgorithm, ruleCombiningAlgorithm, type Combinable } from './combining.js';
 import { designatorSlot, type RequestContext } from './context.js';
 import { CompiledPolicy, CompiledRule, PolicyReference, apply, type CompiledEffectItem, type Expr } from './evaluate.js';
 import { parseAttributeValueElement } from './request.js';
 import type { CompiledMatch, CompiledTarget } from './target.js';
-import { DataType, processingError, type AttributeValue, type ExprType, type FunctionDefinition, type Value } from './values.js';
+import { DataType, isBag, processingError, type AttributeValue, type ExprType, type FunctionDefinition, type Value } from './values.js';
 import {
   POLICY_LIMITS,
   XACML_NS,
@@ -350,6 +351,7 @@ class Compiler {
       this.fail(el, `MatchId ${fnId}: ${(err as Error).message}`);
     }
     if (result.kind !== 'value' || result.dataType !== DataType.boolean) this.fail(el, `MatchId ${fnId} must return a boolean, not ${describe(result)}`);
+    if (takesPattern(fn)) this.checkPatterns(valueEl, fnId, literal);
     const m: { -readonly [K in keyof CompiledMatch]: CompiledMatch[K] } = { fn, literal, bag };
     if (fnId === STRING_EQUAL && literal.dataType === DataType.string && typeof literal.value === 'string' && bag.type.kind === 'bag' && bag.type.dataType === DataType.string) {
       m.stringEqual = true;
@@ -460,13 +462,21 @@ class Compiler {
           [['Description'], 0, 1],
           [EXPRESSIONS, 0, Infinity],
         ]);
-        const args = kids.filter((k) => k.localName !== 'Description').map((k) => this.expression(k, scope));
+        const argEls = kids.filter((k) => k.localName !== 'Description');
+        const args = argEls.map((k) => this.expression(k, scope));
         let type: ExprType;
         try {
           type = fn.check(args.map((a) => a.type));
         } catch (err) {
           this.fail(el, `${fn.id}: ${(err as Error).message}`);
         }
+        // A constant pattern is compiled now, so a bad one is an error of the policy at its line, not an Indeterminate
+        // at every evaluation. The higher-order functions (§A.3.12) pass their second argument (a value or a bag) as
+        // the first parameter of the function they apply.
+        const [first] = args;
+        const patternAt = takesPattern(fn) ? 0 : first?.type.kind === 'function' && takesPattern(first.type.fn) ? 1 : -1;
+        const pattern = args[patternAt];
+        if (pattern?.constant) this.checkPatterns(argEls[patternAt]!, patternAt === 0 ? fn.id : `${fn.id} of ${(first!.type as { fn: FunctionDefinition }).fn.id}`, pattern.evaluate(FOLDING_CONTEXT));
         if (args.every((a) => a.constant)) {
           // Constant folding: a call on literals alone has one result for every request, so it is computed once
           // here, and a call that can only fail (string-substring with a negative index, a division by zero) is a
@@ -497,6 +507,19 @@ class Compiler {
     }
   }
 
+  /** Compiles each string of a constant pattern argument (§A.3.13: an XML Schema regular expression). */
+  private checkPatterns(el: Element, what: string, patterns: Value): void {
+    for (const p of isBag(patterns) ? patterns.values : [patterns]) {
+      if (typeof p.value !== 'string') continue;
+      try {
+        compileRegex(p.value);
+      } catch (err) {
+        if (err instanceof RegexSyntaxError) this.fail(el, `${what}: ${err.message}`);
+        throw err;
+      }
+    }
+  }
+
   private function(el: Element, attr: string): FunctionDefinition {
     const id = this.required(el, attr);
     const fn = getFunction(id);
@@ -509,6 +532,11 @@ class Compiler {
     if (!isKnownDataType(dt)) this.fail(el, `unknown DataType "${dt}"`);
     return dt;
   }
+}
+
+/** The functions whose first parameter is a regular expression (§A.3.13 string-regexp-match, §A.3.14 the others). */
+function takesPattern(fn: FunctionDefinition): boolean {
+  return fn.id.endsWith('-regexp-match');
 }
 
 /** Thrown by the folding context: the call needs a request (an xpath function reading <Content>). */
