@@ -12,6 +12,12 @@
  *   - Hold's policy needs an attribute the user lacks (MustBePresent): Indeterminate holds Hold's queue (quarantine,
  *     with the policy and the status as the reason) until the operator fixes the policy and resumes the connector,
  *     after which everything arrives, in order, once; the other targets were never held.
+ *   - Backlog was linked without Enable Rules and is down while changes queue up for it; the operator saves a policy
+ *     that refuses everything there and turns Enable Rules on: the queued changes are decided at delivery and denied,
+ *     none is sent (a backlog must not bypass a policy);
+ *   - JitYes and JitNo are Enable JIT + Enable Rules targets of a federated application: a user JIT-provisioned by a
+ *     real login (sample relying party -> this server -> an OpenID Provider, over HTTP) is decided as operation `jit`,
+ *     permitted to JitYes and denied to JitNo by policies keyed on action-id `jit`.
  * Every target here has a policy that applies to it; NotApplicable (skipped by default, as WSO2 does) and the
  * policy administration are in test/rules-admin.test.ts.
  */
@@ -25,6 +31,10 @@ import { EncryptionCodec } from '../src/temporal/codec.js';
 import { PROJECT_ROOT } from '../src/temporal/cli-binary.js';
 import { eventually, json, startInstance, type Instance, type Json } from './harness.js';
 import { linkRuledTarget, putPolicy, startScimTarget, type ScimTarget } from './rules-target.js';
+import { startHostileIdp, type HostileIdp } from './support/hostile-idp.js';
+import { freePort } from './support/ports.js';
+import { sampleRpUrls, startSampleRp, type SampleRp } from './support/sample-rp.js';
+import { CookieJar } from './support/standalone-idp.js';
 
 const NS = 'urn:oasis:names:tc:xacml:3.0:core:schema:wd-17';
 const S = 'http://www.w3.org/2001/XMLSchema#string';
@@ -135,6 +145,45 @@ const holdPolicy = (version: string) => `<Policy xmlns="${NS}" PolicyId="urn:tes
   </Rule>
 </Policy>`;
 
+/** Refuses everything to Backlog. */
+const backlogPolicy = `<Policy xmlns="${NS}" PolicyId="urn:test:backlog-closed" Version="1.0"
+    RuleCombiningAlgId="urn:oasis:names:tc:xacml:3.0:rule-combining-algorithm:deny-unless-permit">
+  <Description>Backlog takes nothing</Description>
+  ${toIdp('Backlog')}
+  <Rule RuleId="nothing" Effect="Deny"/>
+</Policy>`;
+
+/** A Target on the clean profile's operation (action-id: create, update, delete, jit). */
+const actionIs = (operation: string) => `<Target><AnyOf><AllOf>
+      <Match MatchId="urn:oasis:names:tc:xacml:1.0:function:string-equal">
+        <AttributeValue DataType="${S}">${operation}</AttributeValue>
+        <AttributeDesignator Category="${ACTION}" AttributeId="urn:oasis:names:tc:xacml:1.0:action:action-id" DataType="${S}" MustBePresent="false"/>
+      </Match>
+    </AllOf></AnyOf></Target>`;
+
+/** JitYes takes JIT users only (deny-unless-permit: any other operation is a Deny). */
+const jitYesPolicy = `<Policy xmlns="${NS}" PolicyId="urn:test:jit-yes" Version="1.0"
+    RuleCombiningAlgId="urn:oasis:names:tc:xacml:3.0:rule-combining-algorithm:deny-unless-permit">
+  ${toIdp('JitYes')}
+  <Rule RuleId="jit-users" Effect="Permit">${actionIs('jit')}</Rule>
+</Policy>`;
+
+/** JitNo refuses JIT users. */
+const jitNoPolicy = `<Policy xmlns="${NS}" PolicyId="urn:test:jit-no" Version="1.0"
+    RuleCombiningAlgId="urn:oasis:names:tc:xacml:1.0:rule-combining-algorithm:first-applicable">
+  ${toIdp('JitNo')}
+  <Rule RuleId="no-jit-users" Effect="Deny">${actionIs('jit')}</Rule>
+  <AdviceExpressions>
+    <AdviceExpression AdviceId="urn:test:advice:why" AppliesTo="Deny">
+      <AttributeAssignmentExpression AttributeId="urn:test:advice:text">
+        <AttributeValue DataType="${S}">no JIT users at JitNo</AttributeValue>
+      </AttributeAssignmentExpression>
+    </AdviceExpression>
+  </AdviceExpressions>
+</Policy>`;
+
+const IDP_SECRET = 'rules-jit-idp-client-secret-0123456789';
+
 interface AuditRow {
   connectorId: string;
   operation: string;
@@ -143,12 +192,16 @@ interface AuditRow {
   decision: string | null;
   decidedBy: string | null;
   decisionReason: string | null;
+  initiator: string;
   createdAt: string;
 }
 
 let a: Instance;
 let client: Client;
-const targets: Record<'Corp' | 'Archive' | 'Partner' | 'Clock' | 'Hold' | 'Legacy', ScimTarget> = {} as never;
+let idp: HostileIdp;
+let rp: SampleRp | undefined;
+const TARGETS = ['Corp', 'Archive', 'Partner', 'Clock', 'Hold', 'Legacy', 'Backlog', 'JitYes', 'JitNo'] as const;
+const targets: Record<(typeof TARGETS)[number], ScimTarget> = {} as never;
 const connectors: Record<string, string> = {};
 
 async function createUser(body: Json): Promise<string> {
@@ -195,11 +248,36 @@ async function historyText(workflowId: string): Promise<string> {
   return [JSON.stringify(history.events?.map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name).filter((n) => n)), ...decoded.map((p) => Buffer.from(p.data ?? new Uint8Array()).toString('utf8'))].join('\n');
 }
 
+/** Follows a login from `start` through every redirect, as a browser would (cookies kept), until a page answers. */
+async function follow(start: string): Promise<{ status: number; body: string }> {
+  const jar = new CookieJar();
+  let url = new URL(start);
+  for (let hop = 0; hop < 20; hop += 1) {
+    const cookie = jar.header(url);
+    const res = await fetch(url, { redirect: 'manual', headers: cookie ? { cookie } : {} });
+    jar.store(url, res);
+    const location = res.headers.get('location');
+    if (res.status >= 300 && res.status < 400 && location) {
+      url = new URL(location, url);
+      continue;
+    }
+    return { status: res.status, body: await res.text() };
+  }
+  throw new Error(`more than 20 redirects from ${start}`);
+}
+
 beforeAll(async () => {
-  const [instance, ...fakes] = await Promise.all([startInstance('rules-out'), ...[0, 1, 2, 3, 4, 5].map(() => startScimTarget())]);
+  // The api's port is chosen first: the OpenID Provider of the JIT test registers this server's callback.
+  const port = await freePort();
+  const [instance, provider, ...fakes] = await Promise.all([
+    startInstance('rules-out', { port }),
+    startHostileIdp({ clientId: 'rules-is', clientSecret: IDP_SECRET, redirectUri: `http://127.0.0.1:${port}/commonauth` }),
+    ...TARGETS.map(() => startScimTarget()),
+  ]);
   a = instance;
+  idp = provider;
   client = new Client({ connection: await Connection.connect({ address: a.temporalAddress }) });
-  (['Corp', 'Archive', 'Partner', 'Clock', 'Hold', 'Legacy'] as const).forEach((name, i) => (targets[name] = fakes[i]!));
+  TARGETS.forEach((name, i) => (targets[name] = fakes[i]!));
   expect((await a.request('POST', '/api/server/v1/userstores', { name: 'PARTNERS' }, { 'Content-Type': 'application/json' })).status).toBe(201);
   // Hold is linked in its own test, so the users of the others never meet its policy.
   for (const idp of ['Corp', 'Archive', 'Partner', 'Clock'] as const) connectors[idp] = (await linkRuledTarget(a, idp, targets[idp])).connectorId;
@@ -210,7 +288,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await client?.connection.close();
-  await Promise.allSettled([a?.stop(), ...Object.values(targets).map((t) => t.close())]);
+  await Promise.allSettled([a?.stop(), rp?.stop(), idp?.stop(), ...Object.values(targets).map((t) => t.close())]);
 });
 
 describe('rules on outbound links', () => {
@@ -339,5 +417,86 @@ describe('rules on outbound links', () => {
     expect(states).toEqual([...states].sort());
     expect(final.displayName).toBe('v3');
     expect((await decided(id, 'Hold', 'create', ['delivered', 'skipped'])).decision).toBe('Permit');
+  });
+  it('a backlog accepted before Enable Rules is decided at delivery', async () => {
+    // Linked without Enable Rules, and down: the create retries, the updates queue up behind it.
+    const { connectorId, linkId } = await linkRuledTarget(a, 'Backlog', targets.Backlog, { rulesEnabled: false });
+    connectors.Backlog = connectorId;
+    targets.Backlog.down = true;
+    const id = await createUser({ userName: 'bea', displayName: 'v1' });
+    await patchUser(id, 'displayName', 'v2');
+    await patchUser(id, 'displayName', 'v3');
+    await eventually(() => Promise.resolve(targets.Backlog.refusedWhileDown >= 2 ? true : undefined), 60_000, 'Backlog refusing while down');
+    // The other targets are not held back.
+    await arrives('Corp', 'bea', (u) => u.displayName === 'v3');
+
+    // The operator saves a policy refusing everything to Backlog, turns Enable Rules on, and the target comes back.
+    await putPolicy(a, backlogPolicy);
+    const enabled = await json(a, 'PATCH', `/api/server/v1/applications/resident/provisioning/outbound-connectors/${linkId}`, { rulesEnabled: true });
+    expect(enabled.status, JSON.stringify(enabled.body)).toBe(200);
+    targets.Backlog.down = false;
+
+    const denied = await decided(id, 'Backlog', 'create', ['denied', 'delivered']);
+    expect(denied).toMatchObject({ outcome: 'denied', decision: 'Deny', decidedBy: 'urn:test:backlog-closed@1.0' });
+    // The updates queued behind it: decided too (on the newest state), denied, never sent.
+    const rows = await eventually(async () => {
+      const all = await auditAt(id, 'Backlog');
+      return all.filter((r) => r.operation === 'update' && r.outcome === 'denied').length === 2 ? all : undefined;
+    }, 60_000, 'both updates denied at Backlog');
+    expect(rows.filter((r) => r.outcome === 'delivered')).toEqual([]);
+    await new Promise((r) => setTimeout(r, 1500)); // a retry that slipped through would have reached it by now
+    expect(targets.Backlog.writesFor('bea')).toEqual([]);
+    expect(targets.Backlog.byUserName('bea')).toBeUndefined();
+    // The check at delivery is in the fan-out's history: the delivery asked for it, then the rule check ran.
+    const history = await historyText(`outbound-${id}`);
+    expect(history).toContain('"rulesRequired":true');
+    expect(history).toContain('"decidedBy":"urn:test:backlog-closed@1.0"');
+  });
+
+  it('a user JIT-provisioned by a real login is decided as operation jit: permitted to JitYes, denied to JitNo', async () => {
+    // A federated application: its users log in at the OpenID Provider, and JIT creates them here.
+    const fed = await json(a, 'POST', '/api/server/v1/identity-providers', {
+      name: 'rules-oidc',
+      federatedAuthenticator: { issuer: idp.issuer, clientId: 'rules-is', clientSecret: IDP_SECRET, scopes: ['openid', 'profile', 'email'], clockToleranceSeconds: 5 },
+      jit: { enabled: true },
+    });
+    expect(fed.status, JSON.stringify(fed.body)).toBe(201);
+    const rpPort = await freePort();
+    const urls = sampleRpUrls(rpPort);
+    const app = await json(a, 'POST', '/api/server/v1/applications', {
+      name: 'rules-jit-app',
+      grantTypes: ['authorization_code'],
+      responseTypes: ['code'],
+      redirectUris: [urls.redirectUri],
+      postLogoutRedirectUris: [urls.postLogoutRedirectUri],
+      skipConsent: true,
+      loginMethod: { type: 'federated', identityProvider: 'rules-oidc' },
+    });
+    expect(app.status, JSON.stringify(app.body)).toBe(201);
+    const appId = String(app.body.id);
+    // Enable JIT + Enable Rules links of that application only (the other tests' SCIM changes never reach them).
+    for (const name of ['JitYes', 'JitNo'] as const) connectors[name] = (await linkRuledTarget(a, name, targets[name], { jitEnabled: true }, appId)).connectorId;
+    await putPolicy(a, jitYesPolicy);
+    await putPolicy(a, jitNoPolicy);
+    rp = await startSampleRp({ issuer: `${a.baseUrl}/oauth2/token`, clientId: String(app.body.clientId), clientSecret: String(app.body.clientSecret), port: rpPort });
+
+    idp.claims({ sub: 'rules-jit-sub-1', preferred_username: 'jit-jo', email: 'jo@idp.example', email_verified: true, name: 'Jo Jit' });
+    const landing = await follow(`${rp.url}/login`);
+    expect(landing.status, landing.body).toBe(200);
+    expect(landing.body).toContain('Signed in as');
+    const found = await json(a, 'GET', `/scim2/Users?filter=${encodeURIComponent('userName eq "jit-jo"')}`);
+    expect(found.body.totalResults).toBe(1);
+    const id = String((found.body.Resources as Json[])[0]!.id);
+
+    expect((await arrives('JitYes', 'jit-jo')).displayName).toBe('Jo Jit');
+    const permitted = await decided(id, 'JitYes', 'create', ['delivered']);
+    // deny-unless-permit: only action-id `jit` is permitted there, so the Permit shows the operation the policy saw.
+    expect(permitted).toMatchObject({ decision: 'Permit', decidedBy: 'urn:test:jit-yes@1.0' });
+    const denied = await decided(id, 'JitNo', 'create', ['denied', 'delivered']);
+    expect(denied).toMatchObject({ outcome: 'denied', decision: 'Deny', decidedBy: 'urn:test:jit-no@1.0' });
+    expect(denied.decisionReason).toContain('no JIT users at JitNo');
+    expect(targets.JitNo.writesFor('jit-jo')).toEqual([]);
+    const rows = await auditAt(id, 'JitNo');
+    expect(rows.map((r) => r.initiator)).toEqual(['jit:rules-oidc']);
   });
 });

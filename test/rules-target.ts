@@ -23,6 +23,10 @@ export interface ScimTarget {
   byUserName(userName: string): Record<string, unknown> | undefined;
   /** The writes (POST, PUT, DELETE) that named this userName (or its remote id), in order. */
   writesFor(userName: string): TargetCall[];
+  /** While true, the target is down: every request is answered 503 (transient: the delivery retries) and not recorded. */
+  down: boolean;
+  /** How many requests were answered 503 while down. */
+  readonly refusedWhileDown: number;
   close(): Promise<void>;
 }
 
@@ -35,6 +39,7 @@ export async function startScimTarget(): Promise<ScimTarget> {
   /** remote id -> userName, kept after a delete so writesFor still finds the DELETE. */
   const names = new Map<string, string>();
   const byUserName = (userName: string) => [...users.values()].find((u) => String(u.userName).toLowerCase() === userName.toLowerCase());
+  const state = { down: false, refusedWhileDown: 0 };
 
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -44,6 +49,12 @@ export async function startScimTarget(): Promise<ScimTarget> {
       const text = Buffer.concat(chunks).toString('utf8');
       const body = text ? (JSON.parse(text) as Record<string, unknown>) : undefined;
       const method = req.method ?? 'GET';
+      if (state.down) {
+        state.refusedWhileDown += 1;
+        res.writeHead(503, { 'content-type': SCIM });
+        res.end(JSON.stringify({ schemas: [ERROR], status: '503', detail: 'down' }));
+        return;
+      }
       calls.push({ method, path: url.pathname, ...(body && { body }) });
       const send = (status: number, payload?: unknown) => {
         res.writeHead(status, { 'content-type': SCIM });
@@ -92,15 +103,30 @@ export async function startScimTarget(): Promise<ScimTarget> {
         return id !== undefined && names.get(id)?.toLowerCase() === userName.toLowerCase();
       });
     },
+    get down() {
+      return state.down;
+    },
+    set down(value: boolean) {
+      state.down = value;
+    },
+    get refusedWhileDown() {
+      return state.refusedWhileDown;
+    },
     close: () => new Promise<void>((r) => server.close(() => r())),
   };
 }
 
 /**
- * An identity provider `idpName` with a SCIM 2.0 connector to `target`, linked from the resident service provider with
- * Enable Rules (and the link's other settings from `link`).
+ * An identity provider `idpName` with a SCIM 2.0 connector to `target`, linked from the resident service provider (or
+ * the application `applicationId`) with Enable Rules (and the link's other settings from `link`).
  */
-export async function linkRuledTarget(instance: Instance, idpName: string, target: ScimTarget, link: Record<string, unknown> = {}): Promise<{ connectorId: string; linkId: string }> {
+export async function linkRuledTarget(
+  instance: Instance,
+  idpName: string,
+  target: ScimTarget,
+  link: Record<string, unknown> = {},
+  applicationId = 'resident',
+): Promise<{ connectorId: string; linkId: string }> {
   const res = await instance.request(
     'POST',
     '/api/server/v1/identity-providers',
@@ -118,7 +144,7 @@ export async function linkRuledTarget(instance: Instance, idpName: string, targe
   );
   if (res.status !== 201) throw new Error(`creating ${idpName} failed: ${res.status} ${await res.text()}`);
   const connectorId = ((await res.json()) as { outboundConnectors: { id: string }[] }).outboundConnectors[0]!.id;
-  const linked = await instance.request('POST', '/api/server/v1/applications/resident/provisioning/outbound-connectors', { connectorId, rulesEnabled: true, ...link }, { 'Content-Type': 'application/json' });
+  const linked = await instance.request('POST', `/api/server/v1/applications/${applicationId}/provisioning/outbound-connectors`, { connectorId, rulesEnabled: true, ...link }, { 'Content-Type': 'application/json' });
   if (linked.status !== 201) throw new Error(`linking ${idpName} failed: ${linked.status} ${await linked.text()}`);
   return { connectorId, linkId: ((await linked.json()) as { id: string }).id };
 }
