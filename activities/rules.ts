@@ -1,7 +1,7 @@
 /**
  * The rule check of an outbound delivery on a link with Enable Rules (issue #10; WSO2's seed: "outbound provisioning
  * request will be executed along with the XACML rules enabled"). OutboundFanOut calls `decideRules` before it
- * delivers a change to such a target and acts on the verdict:
+ * delivers a change to such a target (such a link as it is at delivery: see rulesOfLinks) and acts on the verdict:
  *
  * - Permit: deliver, applying the obligations this server understands (OBLIGATION_OMIT_ATTRIBUTE). A Permit with an
  *   obligation it does not understand, or cannot discharge, is a Deny: a PEP must not act on a Permit whose
@@ -76,8 +76,10 @@ export function ruleOperation(event: Pick<ProvisioningEvent, 'operation' | 'init
 /**
  * Whether a link routing this application's changes (or the resident SP's: every change) to the connector has Enable
  * Rules *now*, and what NotApplicable means for it. The event's target says what the links were when the change was
- * accepted; an operator who turned Enable Rules off since means the change goes out unchecked. Two links with rules
- * (the resident SP's and the application's) skip on NotApplicable if either says `skip`.
+ * accepted; the decision follows the links at delivery, both ways: an operator who turned Enable Rules off since means
+ * the change goes out unchecked (decideRules), one who turned it on since means it is decided (deliverToTarget asks
+ * with this, and answers `rulesRequired`), so a backlog queued behind a down target never bypasses a policy. Two links
+ * with rules (the resident SP's and the application's) skip on NotApplicable if either says `skip`.
  */
 export async function rulesOfLinks(db: PrismaClient, applicationId: string, connectorId: string): Promise<{ enabled: boolean; notApplicable: 'provision' | 'skip' }> {
   const links = await db.outboundLink.findMany({
