@@ -175,7 +175,11 @@ export function checkWellFormed(s: string): void {
   };
   /** §4.1 and §4.6: every `&` in text and attribute values starts a reference to a legal character or a predefined entity. */
   const checkReferences = (from: number, to: number): void => {
-    for (let amp = s.indexOf('&', from); amp >= 0 && amp < to; amp = s.indexOf('&', amp + 1)) {
+    // Searches stay inside [from, to) (a slice): a search to the end of the document at every text node would make
+    // this pass quadratic in the document's size.
+    const segment = s.slice(from, to);
+    for (let a = segment.indexOf('&'); a >= 0; a = segment.indexOf('&', a + 1)) {
+      const amp = from + a;
       REFERENCE.lastIndex = amp;
       const m = REFERENCE.exec(s);
       if (!m || amp + m[0].length > to) fail(amp, "'&' that does not start a reference (write a literal & as &amp;)");
@@ -221,16 +225,16 @@ export function checkWellFormed(s: string): void {
         if (nonSpace < textEnd) fail(nonSpace, rootSeen ? 'text after the root element' : 'text before the root element');
       } else {
         checkReferences(i, textEnd);
-        const cdataEnd = s.indexOf(']]>', i);
-        if (cdataEnd >= 0 && cdataEnd < textEnd) fail(cdataEnd, "']]>' in text (write > as &gt;)"); // §2.4
+        const cdataEnd = s.slice(i, textEnd).indexOf(']]>');
+        if (cdataEnd >= 0) fail(i + cdataEnd, "']]>' in text (write > as &gt;)"); // §2.4
       }
     }
     if (lt < 0) break;
     if (s.startsWith('<!--', lt)) {
       const end = s.indexOf('-->', lt + 4);
       if (end < 0) fail(lt, 'a comment that is never closed');
-      const dashes = s.indexOf('--', lt + 4);
-      if (dashes < end) fail(dashes, "'--' inside a comment"); // §2.5
+      const dashes = s.slice(lt + 4, end + 1).indexOf('--');
+      if (dashes >= 0) fail(lt + 4 + dashes, "'--' inside a comment"); // §2.5
       i = end + 3;
     } else if (s.startsWith('<![CDATA[', lt)) {
       if (open.length === 0) fail(lt, 'a CDATA section outside the root element');
@@ -269,6 +273,7 @@ export function checkWellFormed(s: string): void {
       if (name === undefined) fail(lt, "'<' that does not start a tag (write a literal < as &lt;)");
       checkQName(name, lt);
       const attributes: { name: string; offset: number; from: number; to: number }[] = [];
+      const names = new Set<string>();
       let j = lt + 1 + name.length;
       let empty: boolean;
       for (;;) {
@@ -290,7 +295,7 @@ export function checkWellFormed(s: string): void {
         if (attr === undefined) fail(k, `unexpected ${at(k)} in the start tag <${name}>`);
         if (k === j) fail(k, `whitespace is required before the attribute ${attr}`);
         checkQName(attr, k);
-        if (attributes.some((a) => a.name === attr)) fail(k, `the attribute ${attr} appears twice in <${name}>`); // §3.1 Unique Att Spec
+        if (names.has(attr)) fail(k, `the attribute ${attr} appears twice in <${name}>`); // §3.1 Unique Att Spec
         let v = skipSpace(k + attr.length);
         if (s.charCodeAt(v) !== 0x3d /* = */) fail(v, `the attribute ${attr} needs a value (${attr}="...")`);
         v = skipSpace(v + 1);
@@ -298,10 +303,11 @@ export function checkWellFormed(s: string): void {
         if (quote !== '"' && quote !== "'") fail(v, `the value of the attribute ${attr} must be in quotes`);
         const end = s.indexOf(quote, v + 1);
         if (end < 0) fail(v, `the value of the attribute ${attr} is never closed`);
-        const ltInValue = s.indexOf('<', v + 1);
-        if (ltInValue >= 0 && ltInValue < end) fail(ltInValue, `'<' in the value of the attribute ${attr} (write it as &lt;)`);
+        const ltInValue = s.slice(v + 1, end).indexOf('<');
+        if (ltInValue >= 0) fail(v + 1 + ltInValue, `'<' in the value of the attribute ${attr} (write it as &lt;)`);
         checkReferences(v + 1, end);
         attributes.push({ name: attr, offset: k, from: v + 1, to: end });
+        names.add(attr);
         j = end + 1;
       }
       // Namespaces in XML §3 (declarations, NSC: Reserved Prefixes and Namespace Names) and §5 (prefixes in scope).
