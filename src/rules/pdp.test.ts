@@ -92,6 +92,8 @@ describe('XML safety and bounds', () => {
   // Regression (issue #10 review): xmldom accepted a bare `&` in an attribute and reported a mismatched end tag at the
   // start tag it left open. Each case: the document, the line and column of the fault, what the message says.
   // Line 1 is `<Policy ...>` / `<Request ...>`; the fault sits on line 2 or later so that a wrong line shows.
+  // saxes reports where it noticed the fault: on it, on the character after it, or (an attribute or namespace fault)
+  // at the end of its start tag; references, mismatched end tags and unclosed elements are placed at their start.
   const POLICY_HEAD = `<Policy xmlns="${NS}" PolicyId="p" Version="1.0" RuleCombiningAlgId="${RCA}deny-overrides">\n`;
   const REQUEST_HEAD = `<Request xmlns="${NS}" ReturnPolicyIdList="false" CombinedDecision="false">\n`;
   const value = (text: string, attrs = '') => `<AttributeValue DataType="${S}"${attrs}>${text}</AttributeValue>`;
@@ -100,26 +102,26 @@ describe('XML safety and bounds', () => {
     ['unescaped & in text', '<Description>a & b</Description>', 2, 16, /'&' that does not start a reference/],
     ['& without its semicolon', '<Description>a &amp b</Description>', 2, 16, /'&' that does not start a reference/],
     ['an undefined entity', '<Description>&nbsp;</Description>', 2, 14, /undefined entity &nbsp;/],
-    ['unescaped < in an attribute value', '<Description x="a < b"/>', 2, 19, /'<' in the value of the attribute x/],
-    ['unescaped < in text', '<Description>a < b</Description>', 2, 16, /'<' that does not start a tag/],
+    ['unescaped < in an attribute value', '<Description x="a < b"/>', 2, 19, /disallowed character at "<"/],
+    ['unescaped < in text', '<Description>a < b</Description>', 2, 17, /disallowed character in tag name at " "/],
     ['a mismatched end tag', '<Target>\n<AnyOf>\n</Target>\n</AnyOf>', 4, 1, /end tag <\/Target> does not match the start tag <AnyOf> \(line 3, column 1\)/],
     ['an end tag without a start tag', '</Target>', 2, 1, /does not match the start tag <Policy>/],
     ['an unclosed element', '<Target>\n<Rule RuleId="r" Effect="Permit">\n</Target>', 4, 1, /end tag <\/Target> does not match the start tag <Rule>/],
-    ['an unclosed start tag', '<Target', 3, 1, /unexpected "<" in the start tag <Target>/],
-    ['a duplicate attribute', '<Rule RuleId="r"\n  RuleId="s" Effect="Permit"/>', 3, 3, /attribute RuleId appears twice/],
-    ['a duplicate attribute through two prefixes', '<Rule xmlns:a="urn:x" xmlns:b="urn:x" a:z="1" b:z="2" RuleId="r" Effect="Permit"/>', 2, 47, /repeats another attribute's namespace/],
-    ['an undeclared element prefix', '<Target>\n  <x:AnyOf/></Target>', 3, 3, /prefix x of <x:AnyOf> is not declared/],
-    ['an undeclared attribute prefix', '<Rule RuleId="r" x:Effect="Permit"/>', 2, 18, /prefix x of the attribute x:Effect is not declared/],
+    ['an unclosed start tag', '<Target', 3, 1, /disallowed character in attribute name at "<"/],
+    ['a duplicate attribute', '<Rule RuleId="r"\n  RuleId="s" Effect="Permit"/>', 3, 30, /duplicate attribute: RuleId/],
+    ['a duplicate attribute through two prefixes', '<Rule xmlns:a="urn:x" xmlns:b="urn:x" a:z="1" b:z="2" RuleId="r" Effect="Permit"/>', 2, 82, /duplicate attribute: \{urn:x\}z/],
+    ['an undeclared element prefix', '<Target>\n  <x:AnyOf/></Target>', 3, 12, /unbound namespace prefix: "x"/],
+    ['an undeclared attribute prefix', '<Rule RuleId="r" x:Effect="Permit"/>', 2, 36, /unbound namespace prefix: "x"/],
     ['an invalid character reference', '<Description>&#0;</Description>', 2, 14, /character reference &#0; is not a legal XML character/],
     ['a surrogate character reference', '<Description>&#xD800;</Description>', 2, 14, /&#xD800; is not a legal XML character/],
-    ['a control character', '<Description>\u0001</Description>', 2, 14, /U\+0001 is not allowed/],
-    ['an attribute without quotes', '<Rule RuleId=r Effect="Permit"/>', 2, 14, /value of the attribute RuleId must be in quotes/],
-    ['an attribute without a value', '<Rule RuleId Effect="Permit"/>', 2, 14, /attribute RuleId needs a value/],
-    ['attributes without whitespace between them', '<Rule RuleId="r"Effect="Permit"/>', 2, 17, /whitespace is required before the attribute Effect/],
-    [']]> in text', '<Description>a ]]> b</Description>', 2, 16, /']]>' in text/],
-    ['-- in a comment', '<!-- a -- b -->', 2, 8, /'--' inside a comment/],
-    ['an XML declaration inside the document', '<?xml version="1.0"?>', 2, 1, /XML declaration is allowed only at the very start/],
-    ['an undeclared prefix (xmlns:p="")', '<Target xmlns:p=""/>', 2, 9, /cannot be undeclared/],
+    ['a control character', '<Description>\u0001</Description>', 2, 14, /disallowed character at "\\u0001"/],
+    ['an attribute without quotes', '<Rule RuleId=r Effect="Permit"/>', 2, 14, /unquoted attribute value/],
+    ['an attribute without a value', '<Rule RuleId Effect="Permit"/>', 2, 14, /attribute without value/],
+    ['attributes without whitespace between them', '<Rule RuleId="r"Effect="Permit"/>', 2, 17, /no whitespace between attributes/],
+    [']]> in text', '<Description>a ]]> b</Description>', 2, 18, /the string "]]>" is disallowed in char data/],
+    ['-- in a comment', '<!-- a -- b -->', 2, 10, /malformed comment/],
+    ['an XML declaration inside the document', '<?xml version="1.0"?>', 2, 6, /XML declaration must be at the start of the document/],
+    ['an undeclared prefix (xmlns:p="")', '<Target xmlns:p=""/>', 2, 18, /invalid attempt to undefine prefix in XML 1.0/],
   ];
   for (const [name, body, line, column, message] of MALFORMED) {
     it(`refuses ${name} at the fault's line and column`, () => {
@@ -146,6 +148,27 @@ describe('XML safety and bounds', () => {
     });
   }
 
+  it("places a bad reference at its '&' however far the next ';' is (saxes reads a reference up to it)", () => {
+    const at = (body: string) => {
+      try {
+        loadPolicy(`${POLICY_HEAD}${body}\n</Policy>`);
+      } catch (err) {
+        return [(err as PolicySyntaxError).line, (err as PolicySyntaxError).column, (err as Error).message];
+      }
+      return undefined;
+    };
+    const reference = expect.stringMatching(/'&' that does not start a reference/);
+    // A valid reference and a comment holding an '&' before it, the next ';' two lines further.
+    expect(at('<Description>x &amp; y</Description><!-- & -->\n<Description>a & b\n</Description>\n<Description>c;</Description>')).toEqual([3, 16, reference]);
+    expect(at('<Description x="&amp;" y="a &b c;"/>')).toEqual([2, 29, reference]);
+    expect(at('<Description>a &#x110000; b</Description>')).toEqual([2, 16, expect.stringMatching(/&#x110000; is not a legal XML character/)]);
+  });
+
+  it('applies XML 1.0 even to a document declaring version 1.1, and refuses a DOCTYPE at its start', () => {
+    expect(() => loadPolicy(`<?xml version="1.1"?>\n${POLICY_HEAD}<Target xmlns:p=""/></Policy>`)).toThrow(/^line 3, column 18: .*undefine prefix in XML 1\.0/);
+    expect(() => loadPolicy(`<!-- a -->\n<!DOCTYPE Policy\n  [<!ELEMENT Policy ANY>]>\n${POLICY_HEAD}</Policy>`)).toThrow(/^line 2, column 1: .*<!DOCTYPE> declaration/);
+  });
+
   it('refuses two root elements, text outside the root, no root, an unclosed element, at the fault', () => {
     const policy = `${POLICY_HEAD}<Target/><Rule RuleId="r" Effect="Permit"/></Policy>`;
     const at = (xml: string) => {
@@ -156,10 +179,10 @@ describe('XML safety and bounds', () => {
       }
       return undefined;
     };
-    expect(at(`${policy}\n<Policy/>`)).toEqual([3, 1, expect.stringMatching(/a second root element/)]);
-    expect(at(`${policy}\n  text`)).toEqual([3, 3, expect.stringMatching(/text after the root element/)]);
-    expect(at(`x${policy}`)).toEqual([1, 1, expect.stringMatching(/text before the root element/)]);
-    expect(at('')).toEqual([1, 1, expect.stringMatching(/no root element/)]);
+    expect(at(`${policy}\n<Policy/>`)).toEqual([3, 8, expect.stringMatching(/documents may contain only one root/)]);
+    expect(at(`${policy}\n  text`)).toEqual([3, 7, expect.stringMatching(/text data outside of root node/)]);
+    expect(at(`x${policy}`)).toEqual([1, 2, expect.stringMatching(/text data outside of root node/)]);
+    expect(at('')).toEqual([1, 1, expect.stringMatching(/document must contain a root element/)]);
     expect(at(`${POLICY_HEAD}<Target>\n<AnyOf>`)).toEqual([3, 1, expect.stringMatching(/the element <AnyOf> is never closed \(the document ends first\)/)]);
   });
 
