@@ -34,6 +34,7 @@ import {
   log,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   upsertMemo,
   upsertSearchAttributes,
@@ -54,7 +55,7 @@ type Activities = ReturnType<typeof createActivities>;
 const quarantine = proxyActivities<Activities>({ startToCloseTimeout: '30s', retry: { initialInterval: '1s', maximumInterval: '30s' } });
 
 /** The rule check of a delivery (activities/rules.ts). */
-const rulesCheck = proxyActivities<Activities>(policyCheck);
+const rulesCheck = proxyLocalActivities<Activities>(policyCheck);
 
 /** How often a held delivery looks at its connector again without a resume signal. */
 const QUARANTINE_RECHECK = '5 minutes';
