@@ -23,7 +23,7 @@ export default tseslint.config(
   },
   {
     files: ['workflows/**/*.ts'],
-    ignores: ['workflows/**/*.test.ts'],
+    ignores: ['workflows/**/*.test.ts', 'workflows/test-support.ts'],
     rules: {
       'no-restricted-imports': [
         'error',

@@ -5,42 +5,23 @@
  * change to the workflow that would break logins in flight fails there: guard it with `patched()`.
  * The end-to-end behaviour (the store, links, groups, the security rules) is in test/jit-provision.test.ts.
  */
-import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { WithStartWorkflowOperation } from '@temporalio/client';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import type { createActivities } from '../activities/index.js';
 import type { JitPreparation } from '../activities/jit.js';
 import { jitInput } from '../src/federation/config.js';
 import type { JitProvisionInput } from '../src/federation/jit-types.js';
 import type { OutboundTarget, ProvisioningEvent, UserInput, UserRecord } from '../src/provisioning/types.js';
-import { SEARCH_ATTRIBUTES } from '../src/temporal/search-attributes.js';
 import type { jitProvision } from './jit-provision.js';
 import { deliveryReportSignal, jitAnswerUpdate, jitProgressUpdate } from './messages.js';
+import { recordHistory, useWorkflowEnvironment } from './test-support.js';
 
 type Activities = ReturnType<typeof createActivities>;
 
-const HISTORIES = path.join(path.dirname(fileURLToPath(import.meta.url)), 'histories');
-let env: TestWorkflowEnvironment;
+const env = useWorkflowEnvironment();
 
-beforeAll(async () => {
-  env = await TestWorkflowEnvironment.createLocal({
-    server: { executable: { type: 'existing-path', path: inject('temporalCliPath') }, searchAttributes: [...SEARCH_ATTRIBUTES] },
-  });
-});
-afterAll(async () => {
-  await env?.teardown();
-});
 
-function recordHistory(name: string, workflowId: string): void {
-  if (process.env.RECORD_HISTORIES !== '1') return;
-  const json = execFileSync(inject('temporalCliPath'), ['workflow', 'show', '--address', env.address, '-w', workflowId, '-o', 'json'], { encoding: 'utf8' });
-  fs.writeFileSync(path.join(HISTORIES, `${name}.json`), json);
-}
 
 const newUser: UserInput = { domain: 'PRIMARY', userName: 'jit-dana', displayName: 'Dana', emails: [{ value: 'dana@idp.example', primary: true }], phoneNumbers: [], addresses: [] };
 
@@ -97,7 +78,7 @@ function fakeActivities() {
     async enqueueOutboundEvent(e: ProvisioningEvent) {
       enqueued.push(e);
       if (e.replyTo) {
-        await env.client.workflow.getHandle(e.replyTo).signal(deliveryReportSignal, { eventId: e.eventId, connectorId: jitTarget.connectorId, label: jitTarget.label, outcome: 'delivered', remoteId: 'remote-1' });
+        await env().client.workflow.getHandle(e.replyTo).signal(deliveryReportSignal, { eventId: e.eventId, connectorId: jitTarget.connectorId, label: jitTarget.label, outcome: 'delivered', remoteId: 'remote-1' });
       }
     },
     finishJitLogin() {
@@ -112,12 +93,12 @@ function fakeActivities() {
 }
 
 async function withWorker<T>(taskQueue: string, activities: Partial<Activities>, run: () => Promise<T>): Promise<T> {
-  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: { codePath: inject('workflowBundle') }, activities });
+  const worker = await Worker.create({ connection: env().nativeConnection, taskQueue, workflowBundle: { codePath: inject('workflowBundle') }, activities });
   return worker.runUntil(run);
 }
 
 const start = (workflowId: string, taskQueue: string, args: JitProvisionInput) =>
-  env.client.workflow.executeUpdateWithStart(jitProgressUpdate, {
+  env().client.workflow.executeUpdateWithStart(jitProgressUpdate, {
     startWorkflowOperation: new WithStartWorkflowOperation<typeof jitProvision>('jitProvision', { workflowId, taskQueue, args: [args], workflowIdConflictPolicy: 'USE_EXISTING' }),
   });
 
@@ -127,14 +108,14 @@ describe('JitProvision', () => {
     const workflowId = `jit-silent-${Date.now()}`;
     const outcome = await withWorker('jit-silent', fake.activities, async () => {
       const first = await start(workflowId, 'jit-silent', input('provision_silently'));
-      await env.client.workflow.getHandle(workflowId).result();
+      await env().client.workflow.getHandle(workflowId).result();
       return first;
     });
     expect(outcome).toMatchObject({ state: 'done', userName: 'jit-dana', created: true, linkedBy: 'jit' });
     expect(fake.created).toHaveLength(1);
     expect(fake.enqueued.map((e) => [e.operation, e.targets.map((t) => t.connectorId)])).toEqual([['create', ['jit-target']]]);
     expect(fake.audits).toEqual(['jit-create:applied']);
-    recordHistory('jit-provision-silent', workflowId);
+    recordHistory(env(), 'jit-provision-silent', workflowId);
   });
 
   it('a prompted login waits for the answer Update, then creates the user with the sealed password it carried', async () => {
@@ -142,13 +123,13 @@ describe('JitProvision', () => {
     const workflowId = `jit-prompt-${Date.now()}`;
     const { prompt, answered } = await withWorker('jit-prompt', fake.activities, async () => {
       const shown = await start(workflowId, 'jit-prompt', input('prompt_password_consent'));
-      const result = await env.client.workflow.getHandle(workflowId).executeUpdate(jitAnswerUpdate, { args: [{ consent: true, password: 'sealed:v1:k1:not-a-real-seal' }] });
-      await env.client.workflow.getHandle(workflowId).result();
+      const result = await env().client.workflow.getHandle(workflowId).executeUpdate(jitAnswerUpdate, { args: [{ consent: true, password: 'sealed:v1:k1:not-a-real-seal' }] });
+      await env().client.workflow.getHandle(workflowId).result();
       return { prompt: shown, answered: result };
     });
     expect(prompt).toMatchObject({ state: 'prompt', prompt: 'password_consent', suggestedUserName: 'jit-dana' });
     expect(answered).toMatchObject({ state: 'done', created: true });
     expect(fake.created[0]!.password).toBe('sealed:v1:k1:not-a-real-seal');
-    recordHistory('jit-provision-prompt', workflowId);
+    recordHistory(env(), 'jit-provision-prompt', workflowId);
   });
 });

@@ -7,33 +7,19 @@
  * (RECORD_HISTORIES=1) in workflows/histories/outbound-fan-out-rules.json and outbound-fan-out-rules-at-delivery.json and
  * replayed by workflows/provisioning.test.ts.
  */
-import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import { expect, inject, it } from 'vitest';
 import type { createActivities } from '../activities/index.js';
 import type { RuleVerdict } from '../activities/rules.js';
 import type { DeliveryReport, OutboundTarget, ProvisioningEvent } from '../src/provisioning/types.js';
-import { SEARCH_ATTRIBUTES } from '../src/temporal/search-attributes.js';
 import { provisioningEventSignal, resumeConnectorSignal } from './messages.js';
 import type { outboundFanOut } from './outbound-fan-out.js';
+import { recordHistory, useWorkflowEnvironment } from './test-support.js';
 
 type Activities = ReturnType<typeof createActivities>;
 
-const HISTORIES = path.join(path.dirname(fileURLToPath(import.meta.url)), 'histories');
-let env: TestWorkflowEnvironment;
+const env = useWorkflowEnvironment();
 
-beforeAll(async () => {
-  env = await TestWorkflowEnvironment.createLocal({
-    server: { executable: { type: 'existing-path', path: inject('temporalCliPath') }, searchAttributes: [...SEARCH_ATTRIBUTES] },
-  });
-});
-afterAll(async () => {
-  await env?.teardown();
-});
 
 const retry = { initialIntervalMs: 50, maximumIntervalMs: 200, backoffCoefficient: 2, maximumAttempts: 0 };
 const target = (id: string, rulesEnabled: boolean): OutboundTarget => ({ connectorId: id, connectorType: 'scim2', label: `idp/${id}`, idpName: 'idp', blocking: false, rulesEnabled, jitEnabled: false, retry });
@@ -82,12 +68,12 @@ it('decides Enable Rules targets before delivering: Deny skips, Indeterminate ho
     },
   };
   const taskQueue = 'fan-out-rules';
-  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: { codePath: inject('workflowBundle') }, activities });
+  const worker = await Worker.create({ connection: env().nativeConnection, taskQueue, workflowBundle: { codePath: inject('workflowBundle') }, activities });
   const workflowId = `outbound-rules-${Date.now()}`;
   await worker.runUntil(async () => {
     const targets = [target('ruled', true), target('plain', false)];
     const send = (e: ProvisioningEvent) =>
-      env.client.workflow.signalWithStart<typeof outboundFanOut, [ProvisioningEvent]>('outboundFanOut', {
+      env().client.workflow.signalWithStart<typeof outboundFanOut, [ProvisioningEvent]>('outboundFanOut', {
         workflowId,
         taskQueue,
         args: [{ resourceType: 'User', localId: e.localId, idleMs: 1500 }],
@@ -105,13 +91,10 @@ it('decides Enable Rules targets before delivering: Deny skips, Indeterminate ho
     expect(delivered.get('ruled')).toEqual([1]);
     expect(quarantined).toEqual(['ruled: rules: missing department']);
     released = true;
-    await env.client.workflow.getHandle(workflowId).signal(resumeConnectorSignal, { connectorId: 'ruled' });
-    await env.client.workflow.getHandle(workflowId).result();
+    await env().client.workflow.getHandle(workflowId).signal(resumeConnectorSignal, { connectorId: 'ruled' });
+    await env().client.workflow.getHandle(workflowId).result();
   });
-  if (process.env.RECORD_HISTORIES === '1') {
-    const json = execFileSync(inject('temporalCliPath'), ['workflow', 'show', '--address', env.address, '-w', workflowId, '-o', 'json'], { encoding: 'utf8' });
-    fs.writeFileSync(path.join(HISTORIES, 'outbound-fan-out-rules.json'), json);
-  }
+  recordHistory(env(), 'outbound-fan-out-rules', workflowId);
   expect(delivered.get('plain')).toEqual([1, 2, 3, 4]);
   expect(delivered.get('ruled')).toEqual([1, 3, 4]);
   expect(skipped).toEqual([2]);
@@ -149,11 +132,11 @@ it('a backlog accepted before Enable Rules is decided at delivery: the delivery 
     },
   };
   const taskQueue = 'fan-out-rules-at-delivery';
-  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: { codePath: inject('workflowBundle') }, activities });
+  const worker = await Worker.create({ connection: env().nativeConnection, taskQueue, workflowBundle: { codePath: inject('workflowBundle') }, activities });
   const workflowId = `outbound-rules-at-delivery-${Date.now()}`;
   await worker.runUntil(async () => {
     const send = (e: ProvisioningEvent) =>
-      env.client.workflow.signalWithStart<typeof outboundFanOut, [ProvisioningEvent]>('outboundFanOut', {
+      env().client.workflow.signalWithStart<typeof outboundFanOut, [ProvisioningEvent]>('outboundFanOut', {
         workflowId,
         taskQueue,
         args: [{ resourceType: 'User', localId: e.localId, idleMs: 1500 }],
@@ -171,12 +154,9 @@ it('a backlog accepted before Enable Rules is decided at delivery: the delivery 
     down = false;
     // Accepted after Enable Rules: still a target accepted without it in this event (as a change in flight would be).
     await send(event(3, [target('late', false)]));
-    await env.client.workflow.getHandle(workflowId).result();
+    await env().client.workflow.getHandle(workflowId).result();
   });
-  if (process.env.RECORD_HISTORIES === '1') {
-    const json = execFileSync(inject('temporalCliPath'), ['workflow', 'show', '--address', env.address, '-w', workflowId, '-o', 'json'], { encoding: 'utf8' });
-    fs.writeFileSync(path.join(HISTORIES, 'outbound-fan-out-rules-at-delivery.json'), json);
-  }
+  recordHistory(env(), 'outbound-fan-out-rules-at-delivery', workflowId);
   // Every delivery without a verdict asked the activity to look; none went out unchecked.
   expect(asked.length).toBeGreaterThanOrEqual(4);
   expect(asked.every((x) => x)).toBe(true);

@@ -5,47 +5,23 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { execFileSync } from 'node:child_process';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { ApplicationFailure } from '@temporalio/activity';
 import { Worker } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import type { createActivities } from '../activities/index.js';
 import type { DeliveryReport, OutboundTarget, ProvisioningEvent, UserRecord } from '../src/provisioning/types.js';
-import { MAX_KEYWORD_BYTES, ProvisioningOperationKey, ProvisioningOutcomeKey, SEARCH_ATTRIBUTES, UserNameKey } from '../src/temporal/search-attributes.js';
+import { MAX_KEYWORD_BYTES, ProvisioningOperationKey, ProvisioningOutcomeKey, UserNameKey } from '../src/temporal/search-attributes.js';
 import type { inboundProvision } from './inbound-provision.js';
 import { provisioningEventSignal } from './messages.js';
 import type { outboundFanOut } from './outbound-fan-out.js';
+import { HISTORIES, recordHistory, useWorkflowEnvironment } from './test-support.js';
 
 type Activities = ReturnType<typeof createActivities>;
 
-let env: TestWorkflowEnvironment;
+const env = useWorkflowEnvironment();
 
-/**
- * Recorded histories of these workflows. Every test run replays them against the current workflow code, so
- * a change that would break workflows already running in production fails here: guard it with `patched()`.
- * Record new ones with RECORD_HISTORIES=1 after a deliberate, patched change.
- */
-const HISTORIES = path.join(path.dirname(fileURLToPath(import.meta.url)), 'histories');
 
-function recordHistory(name: string, workflowId: string): void {
-  if (process.env.RECORD_HISTORIES !== '1') return;
-  // The CLI writes the JSON form that historyFromJSON (and the Web UI's download) use.
-  const json = execFileSync(inject('temporalCliPath'), ['workflow', 'show', '--address', env.address, '-w', workflowId, '-o', 'json'], { encoding: 'utf8' });
-  fs.mkdirSync(HISTORIES, { recursive: true });
-  fs.writeFileSync(path.join(HISTORIES, `${name}.json`), json);
-}
-
-beforeAll(async () => {
-  env = await TestWorkflowEnvironment.createLocal({
-    server: { executable: { type: 'existing-path', path: inject('temporalCliPath') }, searchAttributes: [...SEARCH_ATTRIBUTES] },
-  });
-});
-afterAll(async () => {
-  await env?.teardown();
-});
 
 const retry = { initialIntervalMs: 50, maximumIntervalMs: 200, backoffCoefficient: 2, maximumAttempts: 0 };
 const target = (id: string, blocking = false): OutboundTarget => ({
@@ -122,7 +98,7 @@ describe('OutboundFanOut', () => {
     const fake = fakeActivities({ flaky: { flapping: 3 } });
     const taskQueue = 'fan-out-order';
     const worker = await Worker.create({
-      connection: env.nativeConnection,
+      connection: env().nativeConnection,
       taskQueue,
       workflowBundle: { codePath: inject('workflowBundle') },
       activities: fake.activities,
@@ -131,7 +107,7 @@ describe('OutboundFanOut', () => {
       const targets = [target('steady'), target('flapping')];
       const workflowId = `outbound-order-${Date.now()}`;
       const start = (e: ProvisioningEvent) =>
-        env.client.workflow.signalWithStart<typeof outboundFanOut, [ProvisioningEvent]>('outboundFanOut', {
+        env().client.workflow.signalWithStart<typeof outboundFanOut, [ProvisioningEvent]>('outboundFanOut', {
           workflowId,
           taskQueue,
           args: [{ resourceType: 'User', localId: e.localId, idleMs: 1500 }],
@@ -141,8 +117,8 @@ describe('OutboundFanOut', () => {
       await start(event(1, targets, 'create'));
       for (let v = 2; v <= 6; v++) await start(event(v, targets));
       await start(event(3, targets)); // a retried enqueue of an event already taken
-      await env.client.workflow.getHandle(workflowId).result();
-      recordHistory('outbound-fan-out-ordered', workflowId);
+      await env().client.workflow.getHandle(workflowId).result();
+      recordHistory(env(), 'outbound-fan-out-ordered', workflowId);
     });
     // Every version is accounted for once per target: sent, or folded into a newer one sent in its place.
     for (const t of ['steady', 'flapping']) {
@@ -163,7 +139,7 @@ describe('OutboundFanOut', () => {
     const fake = fakeActivities({ flaky: { picky: 3 }, rejectVersions: { picky: [6] } });
     const taskQueue = 'fan-out-fold-rejected';
     const worker = await Worker.create({
-      connection: env.nativeConnection,
+      connection: env().nativeConnection,
       taskQueue,
       workflowBundle: { codePath: inject('workflowBundle') },
       activities: fake.activities,
@@ -171,7 +147,7 @@ describe('OutboundFanOut', () => {
     await worker.runUntil(async () => {
       const workflowId = `outbound-fold-${Date.now()}`;
       for (let v = 1; v <= 6; v++) {
-        await env.client.workflow.signalWithStart<typeof outboundFanOut, [ProvisioningEvent]>('outboundFanOut', {
+        await env().client.workflow.signalWithStart<typeof outboundFanOut, [ProvisioningEvent]>('outboundFanOut', {
           workflowId,
           taskQueue,
           args: [{ resourceType: 'User', localId: user(1).id, idleMs: 1500 }],
@@ -179,10 +155,10 @@ describe('OutboundFanOut', () => {
           signalArgs: [event(v, [target('picky')], v === 1 ? 'create' : 'update')],
         });
       }
-      await env.client.workflow.getHandle(workflowId).result();
-      recordHistory('outbound-fan-out-folded', workflowId);
+      await env().client.workflow.getHandle(workflowId).result();
+      recordHistory(env(), 'outbound-fan-out-folded', workflowId);
       // What an operator filters on in the Temporal UI.
-      const described = await env.client.workflow.getHandle(workflowId).describe();
+      const described = await env().client.workflow.getHandle(workflowId).describe();
       expect(described.typedSearchAttributes.get(ProvisioningOutcomeKey)).toBe('failed');
       expect(described.typedSearchAttributes.get(ProvisioningOperationKey)).toBe('update');
       expect(described.memo).toEqual({ summary: expect.stringMatching(/: 5 delivered, 1 failed; targets: /) as unknown });
@@ -211,7 +187,7 @@ describe('InboundProvision', () => {
       },
       async enqueueOutboundEvent(e) {
         fake.enqueued.push(e);
-        await env.client.workflow.signalWithStart<typeof outboundFanOut, [ProvisioningEvent]>('outboundFanOut', {
+        await env().client.workflow.signalWithStart<typeof outboundFanOut, [ProvisioningEvent]>('outboundFanOut', {
           workflowId: `outbound-${e.localId}`,
           taskQueue: 'inbound',
           args: [{ resourceType: 'User', localId: e.localId, idleMs: 500 }],
@@ -233,15 +209,15 @@ describe('InboundProvision', () => {
     const fake = fakeActivities({ flaky: { slow: 2 }, reject: ['strict'] });
     const targets = [target('slow', true), target('strict', true), target('async', false)];
     const worker = await Worker.create({
-      connection: env.nativeConnection,
+      connection: env().nativeConnection,
       taskQueue: 'inbound',
       workflowBundle: { codePath: inject('workflowBundle') },
       activities: storeActivities(fake, targets),
     });
     const workflowId = `inbound-create-test-${Date.now()}`;
     const result = await worker.runUntil(async () => {
-      const r = await env.client.workflow.execute<typeof inboundProvision>('inboundProvision', { workflowId, taskQueue: 'inbound', args: [input()] });
-      recordHistory('inbound-provision-blocking', workflowId);
+      const r = await env().client.workflow.execute<typeof inboundProvision>('inboundProvision', { workflowId, taskQueue: 'inbound', args: [input()] });
+      recordHistory(env(), 'inbound-provision-blocking', workflowId);
       return r;
     });
     expect(result.ok).toBe(false);
@@ -265,19 +241,19 @@ describe('InboundProvision', () => {
   it('answers after the blocking timeout with the targets still pending', async () => {
     const fake = fakeActivities({ flaky: { down: 1000 }, flakyEveryEvent: true });
     const worker = await Worker.create({
-      connection: env.nativeConnection,
+      connection: env().nativeConnection,
       taskQueue: 'inbound',
       workflowBundle: { codePath: inject('workflowBundle') },
       activities: storeActivities(fake, [target('down', true)]),
     });
     const result = await worker.runUntil(async () => {
-      const r = await env.client.workflow.execute<typeof inboundProvision>('inboundProvision', {
+      const r = await env().client.workflow.execute<typeof inboundProvision>('inboundProvision', {
         workflowId: `inbound-create-timeout-${Date.now()}`,
         taskQueue: 'inbound',
         args: [input(1500)],
       });
       // Stop the still-retrying delivery so the worker can shut down.
-      await env.client.workflow.getHandle(`outbound-${fake.enqueued[0]!.localId}`).terminate('test over');
+      await env().client.workflow.getHandle(`outbound-${fake.enqueued[0]!.localId}`).terminate('test over');
       return r;
     });
     expect(result.ok && result.pendingTargets).toEqual(['idp/down']);
@@ -286,7 +262,7 @@ describe('InboundProvision', () => {
   it('a 10,000-character userName (which Temporal refuses as a search attribute) is cut to the keyword bound, in both workflows', async () => {
     const fake = fakeActivities();
     const worker = await Worker.create({
-      connection: env.nativeConnection,
+      connection: env().nativeConnection,
       taskQueue: 'inbound',
       workflowBundle: { codePath: inject('workflowBundle') },
       activities: storeActivities(fake, [target('async', false)]),
@@ -295,14 +271,14 @@ describe('InboundProvision', () => {
     const workflowId = `inbound-create-long-${Date.now()}`;
     const base = input();
     const { result, inbound, fanOut } = await worker.runUntil(async () => {
-      const r = await env.client.workflow.execute<typeof inboundProvision>('inboundProvision', {
+      const r = await env().client.workflow.execute<typeof inboundProvision>('inboundProvision', {
         workflowId,
         taskQueue: 'inbound',
         args: [{ ...base, user: { ...base.user, userName: long } }],
       });
-      const fanOutHandle = env.client.workflow.getHandle(`outbound-${fake.enqueued[0]!.localId}`);
+      const fanOutHandle = env().client.workflow.getHandle(`outbound-${fake.enqueued[0]!.localId}`);
       await fanOutHandle.result();
-      return { result: r, inbound: await env.client.workflow.getHandle(workflowId).describe(), fanOut: await fanOutHandle.describe() };
+      return { result: r, inbound: await env().client.workflow.getHandle(workflowId).describe(), fanOut: await fanOutHandle.describe() };
     });
     expect(result.ok).toBe(true);
     // 'é' is two bytes: 128 of them fill the bound exactly.
