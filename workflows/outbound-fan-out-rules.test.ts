@@ -12,9 +12,8 @@ import { expect, inject, it } from 'vitest';
 import type { createActivities } from '../activities/index.js';
 import type { RuleVerdict } from '../activities/rules.js';
 import type { DeliveryReport, OutboundTarget, ProvisioningEvent } from '../src/provisioning/types.js';
-import { provisioningEventSignal, resumeConnectorSignal } from './messages.js';
-import type { outboundFanOut } from './outbound-fan-out.js';
-import { recordHistory, useWorkflowEnvironment } from './test-support.js';
+import { resumeConnectorSignal } from './messages.js';
+import { recordHistory, signalFanOut, useWorkflowEnvironment } from './test-support.js';
 
 type Activities = ReturnType<typeof createActivities>;
 
@@ -73,13 +72,7 @@ it('decides Enable Rules targets before delivering: Deny skips, Indeterminate ho
   await worker.runUntil(async () => {
     const targets = [target('ruled', true), target('plain', false)];
     const send = (e: ProvisioningEvent) =>
-      env().client.workflow.signalWithStart<typeof outboundFanOut, [ProvisioningEvent]>('outboundFanOut', {
-        workflowId,
-        taskQueue,
-        args: [{ resourceType: 'User', localId: e.localId, idleMs: 1500 }],
-        signal: provisioningEventSignal,
-        signalArgs: [e],
-      });
+      signalFanOut(env(), { workflowId, taskQueue }, e);
     for (let v = 1; v <= 4; v++) await send(event(v, targets));
     // The plain target gets everything while the ruled one holds version 3.
     const deadline = Date.now() + 20_000;
@@ -136,13 +129,7 @@ it('a backlog accepted before Enable Rules is decided at delivery: the delivery 
   const workflowId = `outbound-rules-at-delivery-${Date.now()}`;
   await worker.runUntil(async () => {
     const send = (e: ProvisioningEvent) =>
-      env().client.workflow.signalWithStart<typeof outboundFanOut, [ProvisioningEvent]>('outboundFanOut', {
-        workflowId,
-        taskQueue,
-        args: [{ resourceType: 'User', localId: e.localId, idleMs: 1500 }],
-        signal: provisioningEventSignal,
-        signalArgs: [e],
-      });
+      signalFanOut(env(), { workflowId, taskQueue }, e);
     await send(event(1, [target('late', false)]));
     await send(event(2, [target('late', false)]));
     const deadline = Date.now() + 20_000;

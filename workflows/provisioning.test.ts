@@ -13,9 +13,7 @@ import type { createActivities } from '../activities/index.js';
 import type { DeliveryReport, OutboundTarget, ProvisioningEvent, UserRecord } from '../src/provisioning/types.js';
 import { MAX_KEYWORD_BYTES, ProvisioningOperationKey, ProvisioningOutcomeKey, UserNameKey } from '../src/temporal/search-attributes.js';
 import type { inboundProvision } from './inbound-provision.js';
-import { provisioningEventSignal } from './messages.js';
-import type { outboundFanOut } from './outbound-fan-out.js';
-import { HISTORIES, recordHistory, useWorkflowEnvironment } from './test-support.js';
+import { HISTORIES, recordHistory, signalFanOut, useWorkflowEnvironment } from './test-support.js';
 
 type Activities = ReturnType<typeof createActivities>;
 
@@ -107,13 +105,7 @@ describe('OutboundFanOut', () => {
       const targets = [target('steady'), target('flapping')];
       const workflowId = `outbound-order-${Date.now()}`;
       const start = (e: ProvisioningEvent) =>
-        env().client.workflow.signalWithStart<typeof outboundFanOut, [ProvisioningEvent]>('outboundFanOut', {
-          workflowId,
-          taskQueue,
-          args: [{ resourceType: 'User', localId: e.localId, idleMs: 1500 }],
-          signal: provisioningEventSignal,
-          signalArgs: [e],
-        });
+        signalFanOut(env(), { workflowId, taskQueue }, e);
       await start(event(1, targets, 'create'));
       for (let v = 2; v <= 6; v++) await start(event(v, targets));
       await start(event(3, targets)); // a retried enqueue of an event already taken
@@ -147,13 +139,7 @@ describe('OutboundFanOut', () => {
     await worker.runUntil(async () => {
       const workflowId = `outbound-fold-${Date.now()}`;
       for (let v = 1; v <= 6; v++) {
-        await env().client.workflow.signalWithStart<typeof outboundFanOut, [ProvisioningEvent]>('outboundFanOut', {
-          workflowId,
-          taskQueue,
-          args: [{ resourceType: 'User', localId: user(1).id, idleMs: 1500 }],
-          signal: provisioningEventSignal,
-          signalArgs: [event(v, [target('picky')], v === 1 ? 'create' : 'update')],
-        });
+        await signalFanOut(env(), { workflowId, taskQueue }, event(v, [target('picky')], v === 1 ? 'create' : 'update'));
       }
       await env().client.workflow.getHandle(workflowId).result();
       recordHistory(env(), 'outbound-fan-out-folded', workflowId);
@@ -187,13 +173,7 @@ describe('InboundProvision', () => {
       },
       async enqueueOutboundEvent(e) {
         fake.enqueued.push(e);
-        await env().client.workflow.signalWithStart<typeof outboundFanOut, [ProvisioningEvent]>('outboundFanOut', {
-          workflowId: `outbound-${e.localId}`,
-          taskQueue: 'inbound',
-          args: [{ resourceType: 'User', localId: e.localId, idleMs: 500 }],
-          signal: provisioningEventSignal,
-          signalArgs: [e],
-        });
+        await signalFanOut(env(), { workflowId: `outbound-${e.localId}`, taskQueue: 'inbound', idleMs: 500 }, e);
       },
     };
   }

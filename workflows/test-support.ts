@@ -9,7 +9,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, inject } from 'vitest';
+import type { ProvisioningEvent } from '../src/provisioning/types.js';
 import { SEARCH_ATTRIBUTES } from '../src/temporal/search-attributes.js';
+import { provisioningEventSignal } from './messages.js';
+import type { outboundFanOut } from './outbound-fan-out.js';
 
 export const HISTORIES = path.join(path.dirname(fileURLToPath(import.meta.url)), 'histories');
 
@@ -36,4 +39,19 @@ export function recordHistory(env: TestWorkflowEnvironment, name: string, workfl
   const json = execFileSync(inject('temporalCliPath'), ['workflow', 'show', '--address', env.address, '-w', workflowId, '-o', 'json'], { encoding: 'utf8' });
   fs.mkdirSync(HISTORIES, { recursive: true });
   fs.writeFileSync(path.join(HISTORIES, `${name}.json`), json);
+}
+
+/** Hands one event to a user's OutboundFanOut as the enqueue activity does (signal-with-start). */
+export function signalFanOut(
+  env: TestWorkflowEnvironment,
+  to: { workflowId: string; taskQueue: string; idleMs?: number },
+  event: ProvisioningEvent,
+): Promise<unknown> {
+  return env.client.workflow.signalWithStart<typeof outboundFanOut, [ProvisioningEvent]>('outboundFanOut', {
+    workflowId: to.workflowId,
+    taskQueue: to.taskQueue,
+    args: [{ resourceType: 'User', localId: event.localId, idleMs: to.idleMs ?? 1500 }],
+    signal: provisioningEventSignal,
+    signalArgs: [event],
+  });
 }
