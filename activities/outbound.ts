@@ -51,38 +51,6 @@ function auditedDecision(rules: RuleVerdict | undefined): AuditedDecision | unde
   return rules?.decision ? { decision: rules.decision, decidedBy: rules.decidedBy, reason: rules.reason } : undefined;
 }
 
-/**
- * Writes the audit record of one event at one target (one row per event and connector: a retried delivery updates
- * its own). `rules` is the rule check that let it through, or refused it.
- */
-export async function auditDelivery(
-  db: PrismaClient,
-  run: { workflowId: string; attempts: number },
-  event: ProvisioningEvent,
-  target: Pick<OutboundTarget, 'connectorId'>,
-  outcome: DeliveryOutcome,
-  extra: { remoteId?: string | undefined; error?: string | undefined; rules?: AuditedDecision | undefined },
-): Promise<void> {
-  const data = {
-    workflowId: run.workflowId,
-    resourceType: event.resourceType,
-    localId: event.localId,
-    userName: eventSubject(event),
-    operation: event.operation,
-    outcome,
-    attempts: run.attempts,
-    remoteId: extra.remoteId ?? null,
-    error: extra.error ?? null,
-    initiator: event.initiator.label,
-    ...(extra.rules && { decision: extra.rules.decision ?? null, decidedBy: extra.rules.decidedBy ?? null, decisionReason: extra.rules.reason ?? null }),
-  };
-  await db.provisioningAudit.upsert({
-    where: { eventId_connectorId: { eventId: event.eventId, connectorId: target.connectorId } },
-    create: { eventId: event.eventId, connectorId: target.connectorId, ...data },
-    update: data,
-  });
-}
-
 export interface OutboundDeps {
   db: PrismaClient;
   temporal: Client;
@@ -98,6 +66,10 @@ export interface OutboundDeps {
 export function createOutboundActivities(deps: OutboundDeps) {
   const { db, temporal, registry, box, sealer } = deps;
 
+  /**
+   * Writes the audit record of one event at one target (one row per event and connector: a retried delivery updates
+   * its own). `rules` is the rule check that let it through, or refused it.
+   */
   async function auditOne(
     event: ProvisioningEvent,
     target: Pick<OutboundTarget, 'connectorId'>,
@@ -105,7 +77,24 @@ export function createOutboundActivities(deps: OutboundDeps) {
     extra: { remoteId?: string | undefined; error?: string | undefined; rules?: AuditedDecision | undefined },
   ): Promise<void> {
     const info = Context.current().info;
-    await auditDelivery(db, { workflowId: info.workflowExecution?.workflowId ?? info.activityId, attempts: info.attempt }, event, target, outcome, extra);
+    const data = {
+      workflowId: info.workflowExecution?.workflowId ?? info.activityId,
+      resourceType: event.resourceType,
+      localId: event.localId,
+      userName: eventSubject(event),
+      operation: event.operation,
+      outcome,
+      attempts: info.attempt,
+      remoteId: extra.remoteId ?? null,
+      error: extra.error ?? null,
+      initiator: event.initiator.label,
+      ...(extra.rules && { decision: extra.rules.decision ?? null, decidedBy: extra.rules.decidedBy ?? null, decisionReason: extra.rules.reason ?? null }),
+    };
+    await db.provisioningAudit.upsert({
+      where: { eventId_connectorId: { eventId: event.eventId, connectorId: target.connectorId } },
+      create: { eventId: event.eventId, connectorId: target.connectorId, ...data },
+      update: data,
+    });
   }
 
   /** Creates the user, or links to the one the target already has by that userName. */
@@ -387,14 +376,15 @@ export function createOutboundActivities(deps: OutboundDeps) {
       const ctx = Context.current();
       const heartbeat = setInterval(() => ctx.heartbeat(), 2000);
       const rules = auditedDecision(args.rules);
+      /** An older update folded into this delivery, audited in its own name. */
+      const folded = (s: SupersededEvent): ProvisioningEvent => ({ ...args.event, eventId: s.eventId, version: s.version, initiator: s.initiator });
       try {
         if (args.rules?.action === 'skip') {
           // A rule refused this operation for this target (activities/rules.ts): nothing is sent, the queue moves on.
           const error = args.rules.reason ?? 'denied by the rules';
           await auditOne(args.event, args.target, 'denied', { error, rules });
           for (const s of args.superseded ?? []) {
-            const folded: ProvisioningEvent = { ...args.event, eventId: s.eventId, version: s.version, initiator: s.initiator };
-            await auditOne(folded, args.target, 'denied', { error: `superseded by version ${args.event.version} (${args.event.eventId}), denied in its place: ${error}`, rules });
+            await auditOne(folded(s), args.target, 'denied', { error: `superseded by version ${args.event.version} (${args.event.eventId}), denied in its place: ${error}`, rules });
           }
           return { eventId: args.event.eventId, connectorId: args.target.connectorId, label: args.target.label, outcome: 'denied', error };
         }
@@ -402,9 +392,8 @@ export function createOutboundActivities(deps: OutboundDeps) {
         if (args.superseded?.length && !report.quarantined && !report.rulesRequired) {
           const by = `version ${args.event.version} (${args.event.eventId})`;
           for (const s of args.superseded) {
-            const folded: ProvisioningEvent = { ...args.event, eventId: s.eventId, version: s.version, initiator: s.initiator };
-            if (report.outcome === 'held') await auditOne(folded, args.target, 'held', { error: report.error, rules });
-            else await auditOne(folded, args.target, 'skipped', { remoteId: report.remoteId, error: `superseded by ${by}, ${report.outcome} in its place`, rules });
+            if (report.outcome === 'held') await auditOne(folded(s), args.target, 'held', { error: report.error, rules });
+            else await auditOne(folded(s), args.target, 'skipped', { remoteId: report.remoteId, error: `superseded by ${by}, ${report.outcome} in its place`, rules });
           }
         }
         return report;
