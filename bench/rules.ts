@@ -139,6 +139,16 @@ export function benchRules(options: { seconds: number; rootCombiningAlgorithm: s
   return rows;
 }
 
+/** One side of the rule-check cost: blocking creates at c=1 with Enable Rules off or on. */
+export interface RuleDeliveryRow {
+  rulesEnabled: boolean;
+  requests: number;
+  errors: number;
+  p50: number;
+  p95: number;
+  p99: number;
+}
+
 /**
  * The cost a rule check adds to one delivery: POST /Users on A with a blocking SCIM 2.0 link to B (the request waits
  * for B), once with Enable Rules off and once on with a clean-profile policy that permits creates, c=1. The difference
@@ -148,7 +158,7 @@ export async function benchRuleDelivery(
   database: string,
   pair: { a: Instance; b: Instance; connectorId: string },
   requests: number,
-): Promise<{ off: number; on: number }> {
+): Promise<RuleDeliveryRow[]> {
   const { a, connectorId } = pair;
   const linksPath = '/api/server/v1/applications/resident/provisioning/outbound-connectors';
   const permitCreates =
@@ -160,6 +170,7 @@ export async function benchRuleDelivery(
   const saved = await a.request('POST', '/api/server/v1/rules/policies', { policy: permitCreates, profile: 'clean', enabled: true }, { 'Content-Type': 'application/json' });
   if (saved.status !== 201) throw new Error(`saving the bench policy failed: ${saved.status} ${await saved.text()}`);
   const medians: Record<'off' | 'on', number> = { off: NaN, on: NaN };
+  const rows: RuleDeliveryRow[] = [];
   for (const rulesEnabled of [false, true]) {
     for (const l of (await (await a.request('GET', linksPath)).json()) as { id: string }[]) await a.request('DELETE', `${linksPath}/${l.id}`);
     const link = await a.request('POST', linksPath, { connectorId, blocking: true, rulesEnabled });
@@ -179,6 +190,7 @@ export async function benchRuleDelivery(
     latencies.sort((x, y) => x - y);
     const { p50, p95, p99 } = pcts(latencies);
     medians[rulesEnabled ? 'on' : 'off'] = p50;
+    rows.push({ rulesEnabled, requests, errors, p50, p95, p99 });
     process.stdout.write(
       `${database.padEnd(9)} ${`POST /Users, blocking, rules ${rulesEnabled ? 'on ' : 'off'}`.padEnd(34)} c=1   n=${String(requests).padEnd(4)} err=${String(errors).padEnd(3)} ` +
         `p50 ${fixed(p50)} ms  p95 ${fixed(p95)} ms  p99 ${fixed(p99)} ms\n`,
@@ -186,5 +198,5 @@ export async function benchRuleDelivery(
   }
   await a.request('DELETE', '/api/server/v1/rules/policies/bench-permit-creates');
   process.stdout.write(`${database.padEnd(9)} a rule check adds ${fixed(medians.on - medians.off)} ms to a blocking create's median (${(medians.on / medians.off).toFixed(2)}x)\n`);
-  return medians;
+  return rows;
 }

@@ -1,217 +1,198 @@
 /**
- * `npm run bench`: SCIM creates through the whole path (HTTP -> InboundProvision -> user store ->
- * OutboundFanOut -> SCIM 2.0 connector -> a second instance), on the embedded PostgreSQL and on a real
- * PostgreSQL, for non-blocking and blocking links, at several concurrency levels; then GET by id and a
- * filtered list ("scim"). Then S4 ("s4", bench/federated-login.ts): the time a federated login spends in this
- * server (/commonauth, callback to redirect back), first login and returning user, next to the bare
- * `oidc-provider` code exchange measured in the same run. Then the rules ("rules", bench/rules.ts): decisions per
- * second of the XACML decision point on one core for a 100-rule policy and a 1,000-policy set, and what a rule check
- * adds to one blocking delivery. It reports; it never fails on a number.
+ * `npm run bench`: every scenario beside its ceiling, measured in the same run, on the embedded default and on the
+ * production topology (PostgreSQL + a real Temporal server). It prints each figure as it is measured (stdout) and
+ * its progress (stderr: the scenario, the step, the time spent, an estimate of what is left), and writes
+ * bench/results/<UTC stamp>.json, <stamp>.md (tables: figure, ceiling, ratio, target, met; charts of throughput and
+ * p99 against concurrency as SVG files beside it) and latest.md (git-ignored). It never fails on a number: it exits
+ * 1 only when something broke (an error, a wrong seed, a delivery that never arrived), after writing the report.
  *
- * Settings (environment): BENCH_SCENARIOS (which to run, default "scim,s4,rules"; `BENCH_SCENARIOS=s4 npm run bench`
- * is S4 alone, about a minute per database), BENCH_RULES_SECONDS (how long each decision-point set runs, default 5),
- * BENCH_RULES_REQUESTS (blocking creates per side of the rule-check cost, default 60), BENCH_REQUESTS (creates per level, default 120), BENCH_CONCURRENCY
- * (default "1,4,16"), BENCH_READS (default 400), BENCH_FED_SUBJECTS (S4's distinct subjects per level, default 40),
- * BENCH_FED_CONCURRENCY (S4's levels, default "1,4"), BENCH_DATABASES ("embedded,postgres"; both scenario sets run
- * on each), BENCH_DATABASE_URL (a PostgreSQL server to create databases on; default: a throwaway cluster from the
- * machine's PostgreSQL).
+ *   npm run bench                      everything, both topologies (tens of minutes)
+ *   npm run bench -- --quick           about a minute or two: embedded only, S1-S3, one or two levels, 2 s per level,
+ *                                      10,000 users for S1 (the report says so)
+ *   npm run bench -- --scenarios s1,s2 --topologies embedded --seconds 5
+ *
+ * Flags (each also an environment variable; a flag wins, and --quick only changes the defaults):
+ *   --quick             BENCH_QUICK=1
+ *   --scenarios LIST    BENCH_SCENARIOS   s1 (reads at directory size), s2 (durable creates: no target, one
+ *                                         non-blocking, one blocking SCIM target), s3 (fan-out to three targets),
+ *                                         s4 (federated login), rules (XACML decision point; rule-check cost);
+ *                                         "scim" = s1,s2,s3. Default: all; --quick: s1,s2,s3
+ *   --topologies LIST   BENCH_TOPOLOGIES  embedded, production (BENCH_DATABASES=embedded,postgres still works).
+ *                                         Default: both; --quick: embedded
+ *   --seconds N         BENCH_SECONDS     measured seconds per level (default 10; --quick 2)
+ *   --warmup N          BENCH_WARMUP      unmeasured seconds before each level (default 2; --quick 0.5)
+ *   --levels LIST       BENCH_CONCURRENCY concurrency levels for every scenario (default: each scenario's own,
+ *                                         1,4,16 for S1-S3; --quick: S1 16, S2 1,16, S3 1)
+ *   --users N           BENCH_USERS       S1's directory (default 100,000; --quick 10,000)
+ *   --out DIR           BENCH_OUT         where results go (default bench/results)
+ * Environment only:
+ *   BENCH_DATABASE_URL    a PostgreSQL server for the production topology (default: a throwaway cluster of the
+ *                         machine's PostgreSQL, test/support/postgres.ts)
+ *   BENCH_DRAIN_TIMEOUT   seconds a level's deliveries may take to arrive before the bench calls it broken (600)
+ *   BENCH_FED_SUBJECTS, BENCH_FED_CONCURRENCY   S4's subjects per level (40) and levels (1,4)
+ *   BENCH_RULES_SECONDS, BENCH_RULES_REQUESTS   the rules' seconds per decision-point set (5) and blocking creates
+ *                                               per side of the rule-check cost (60)
+ *   TEMPORAL_CLI_PATH     the Temporal CLI (dev server) to use, as for `npm start`
+ *
+ * How it is put together: bench/framework.ts (rows, scenarios, progress), bench/scenarios.ts (the list), the
+ * scenarios (bench/s1-reads.ts, s2-creates.ts, s3-fan-out.ts, federated-login.ts, rules.ts), bench/ceilings.ts (the
+ * three ceilings), bench/load.ts (the load generator), bench/topology.ts (what each topology starts),
+ * bench/report.ts and chart.ts (the files).
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
-import { acquireTemporalCli } from '../src/temporal/cli-binary.js';
-import { startDevServer } from '../src/temporal/dev-server.js';
+import { PROJECT_ROOT } from '../src/temporal/cli-binary.js';
 import { workflowsPath } from '../worker/main.js';
-import { eventually, linkScim2Target, startInstance, type Stack } from '../test/harness.js';
-import { freePort } from '../test/support/ports.js';
-import { startTempPostgres } from '../test/support/postgres.js';
-import { benchFederatedLogin } from './federated-login.js';
-import { benchRuleDelivery, benchRules } from './rules.js';
-import { WSO2_ROOT_COMBINING_ALGORITHM } from '../src/rules/provisioning-request.js';
-import { fixed, machineLine, pcts, percentile } from './stats.js';
+import { Ceilings } from './ceilings.js';
+import { clock, Progress, type Row, type ScenarioContext, type TopologyName } from './framework.js';
+import { parseSettings, USAGE, type Settings } from './options.js';
+import { figure, writeReport, type RunResult } from './report.js';
+import { SCENARIOS } from './scenarios.js';
+import { machineLine } from './stats.js';
+import { startTopology } from './topology.js';
 
-const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 120);
-const LEVELS = (process.env.BENCH_CONCURRENCY ?? '1,4,16').split(',').map(Number);
-const READS = Number(process.env.BENCH_READS ?? 400);
-const DATABASES = (process.env.BENCH_DATABASES ?? 'embedded,postgres').split(',');
-const SCENARIOS = new Set((process.env.BENCH_SCENARIOS ?? 'scim,s4,rules').split(',').map((s) => s.trim().toLowerCase()));
-const FED_SUBJECTS = Number(process.env.BENCH_FED_SUBJECTS ?? 40);
-const FED_LEVELS = (process.env.BENCH_FED_CONCURRENCY ?? '1,4').split(',').map(Number);
-const RULES_SECONDS = Number(process.env.BENCH_RULES_SECONDS ?? 5);
-const RULES_REQUESTS = Number(process.env.BENCH_RULES_REQUESTS ?? 60);
-
-interface Row {
-  database: string;
-  scenario: string;
-  concurrency: number;
-  requests: number;
-  errors: number;
-  rps: number;
-  p50: number;
-  p95: number;
-  p99: number;
-  extra?: string;
-}
-
-/** Runs `total` calls of `op` with `concurrency` in flight; returns latencies (ms) and errors. */
-async function load(total: number, concurrency: number, op: (i: number) => Promise<boolean>) {
-  const latencies: number[] = [];
-  let errors = 0;
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < total) {
-        const i = next++;
-        const t0 = performance.now();
-        const ok = await op(i).catch(() => false);
-        latencies.push(performance.now() - t0);
-        if (!ok) errors += 1;
-      }
-    }),
-  );
-  const seconds = (performance.now() - started) / 1000;
-  latencies.sort((x, y) => x - y);
-  return { latencies, errors, rps: total / seconds };
-}
-
-async function benchDatabase(database: string, stack: Stack, rows: Row[]): Promise<void> {
-  const [a, b] = await Promise.all([startInstance('bench-A', { stack }), startInstance('bench-B', { stack })]);
+function git(args: string[]): string {
   try {
-    const { connectorId } = await linkScim2Target(a, b, { blocking: false });
-    const linksPath = '/api/server/v1/applications/resident/provisioning/outbound-connectors';
-    const ids: string[] = [];
-    const names: string[] = [];
-    for (const blocking of [false, true]) {
-      // Re-link with the blocking flag of this round.
-      for (const l of (await (await a.request('GET', linksPath)).json()) as { id: string }[]) await a.request('DELETE', `${linksPath}/${l.id}`);
-      await a.request('POST', linksPath, { connectorId, blocking });
-      for (const concurrency of LEVELS) {
-        const prefix = `${blocking ? 'b' : 'nb'}-c${concurrency}-${Date.now()}`;
-        const batchStart = performance.now();
-        const r = await load(REQUESTS, concurrency, async (i) => {
-          const userName = `${prefix}-${i}`;
-          const res = await a.request('POST', '/scim2/Users', {
-            userName,
-            name: { givenName: 'Bench', familyName: String(i) },
-            emails: [{ value: `${userName}@example.org`, type: 'work', primary: true }],
-          });
-          if (res.status !== 201) return false;
-          const body = (await res.json()) as { id: string };
-          ids.push(body.id);
-          names.push(userName);
-          return true;
-        });
-        // Non-blocking: how long until the last user of the batch has reached B.
-        let extra: string | undefined;
-        if (!blocking) {
-          await eventually(async () => {
-            const res = await b.request('GET', `/scim2/Users?count=0&filter=${encodeURIComponent(`userName eq "${prefix}-${REQUESTS - 1}"`)}`);
-            return ((await res.json()) as { totalResults: number }).totalResults === 1 ? true : undefined;
-          }, 300_000, 'the last user on B');
-          extra = `all on B after ${((performance.now() - batchStart) / 1000).toFixed(1)} s`;
-        }
-        rows.push({
-          database,
-          scenario: `POST /Users, ${blocking ? 'blocking' : 'non-blocking'} link`,
-          concurrency,
-          requests: REQUESTS,
-          errors: r.errors,
-          rps: r.rps,
-          p50: percentile(r.latencies, 50),
-          p95: percentile(r.latencies, 95),
-          p99: percentile(r.latencies, 99),
-          ...(extra && { extra }),
-        });
-        printRow(rows.at(-1)!);
-      }
-    }
-    for (const concurrency of [1, 16]) {
-      const byId = await load(READS, concurrency, async (i) => (await a.request('GET', `/scim2/Users/${ids[i % ids.length]!}`)).status === 200);
-      rows.push({ database, scenario: 'GET /Users/{id}', concurrency, requests: READS, errors: byId.errors, rps: byId.rps, ...pcts(byId.latencies) });
-      printRow(rows.at(-1)!);
-      const filtered = await load(READS, concurrency, async (i) => {
-        const res = await a.request('GET', `/scim2/Users?filter=${encodeURIComponent(`userName eq "${names[i % names.length]!}"`)}`);
-        return res.status === 200 && ((await res.json()) as { totalResults: number }).totalResults === 1;
-      });
-      rows.push({ database, scenario: 'GET /Users?filter=userName eq', concurrency, requests: READS, errors: filtered.errors, rps: filtered.rps, ...pcts(filtered.latencies) });
-      printRow(rows.at(-1)!);
-    }
-  } finally {
-    await Promise.allSettled([a.stop(), b.stop()]);
-  }
-}
-
-/** What a rule check adds to one blocking delivery, A to B (bench/rules.ts). */
-async function ruleCheckCost(database: string, stack: Stack): Promise<void> {
-  const [a, b] = await Promise.all([startInstance('bench-rules-A', { stack }), startInstance('bench-rules-B', { stack })]);
-  try {
-    const { connectorId } = await linkScim2Target(a, b, { blocking: true });
-    await benchRuleDelivery(database, { a, b, connectorId }, RULES_REQUESTS);
-  } finally {
-    await Promise.allSettled([a.stop(), b.stop()]);
+    return execFileSync('git', args, { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+  } catch {
+    return '';
   }
 }
 
 function printRow(r: Row): void {
-  const f = fixed;
+  const against = (r.against ?? []).map((a) => `${(a.ratio * 100).toFixed(1)}% of ${a.case}`).join('; ');
+  const targets = (r.targets ?? []).map((t) => `${t.text}: ${t.met === null ? 'not judged' : t.met ? 'met' : 'NOT MET'}`).join('; ');
   process.stdout.write(
-    `${r.database.padEnd(9)} ${r.scenario.padEnd(34)} c=${String(r.concurrency).padEnd(3)} n=${String(r.requests).padEnd(4)} err=${String(r.errors).padEnd(3)} ` +
-      `${f(r.rps)} req/s  p50 ${f(r.p50)} ms  p95 ${f(r.p95)} ms  p99 ${f(r.p99)} ms${r.extra ? `  (${r.extra})` : ''}\n`,
+    `${r.topology.padEnd(10)} ${r.scenario.padEnd(7)} ${r.case.padEnd(40)} c=${String(r.concurrency).padEnd(3)} n=${String(r.requests).padEnd(6)} err=${String(r.errors).padEnd(4)} ` +
+      `${Number.isFinite(r.throughput) ? `${figure(r.throughput)} ${r.unit}` : ''}  p50 ${figure(r.p50)} ms  p99 ${figure(r.p99)} ms` +
+      `${against ? `  [${against}]` : ''}${targets ? `  {${targets}}` : ''}\n`,
   );
 }
 
-async function main(): Promise<void> {
-  for (const s of SCENARIOS) if (!['scim', 's4', 'rules'].includes(s)) throw new Error(`BENCH_SCENARIOS: unknown scenario set "${s}" (scim, s4, rules)`);
-  process.stdout.write(`${machineLine()}\n`);
-  if (SCENARIOS.has('scim')) process.stdout.write(`scim: two instances (api + worker processes each) on one Temporal dev server; A provisions to B over SCIM 2.0.\n`);
-  if (SCENARIOS.has('s4')) {
-    process.stdout.write(
-      `s4: one instance federated to a standalone oidc-provider (silent JIT) and the sample RP; ${FED_SUBJECTS} subjects per level; ` +
-        `S4 times /commonauth (callback to 303), ref times openid-client's code exchange at the same provider.\n`,
-    );
-  }
-  if (SCENARIOS.has('rules')) {
-    process.stdout.write(`rules: the decision point in this process (no I/O), WSO2-profile requests, root algorithm deny-overrides (WSO2's default); ${RULES_SECONDS} s per set.\n`);
-    benchRules({ seconds: RULES_SECONDS, rootCombiningAlgorithm: WSO2_ROOT_COMBINING_ALGORITHM });
-  }
-  process.stdout.write('\n');
-  const cli = await acquireTemporalCli({ cliPath: process.env.TEMPORAL_CLI_PATH });
-  const temporal = await startDevServer({ cliPath: cli, port: await freePort(), uiPort: await freePort(), output: null });
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'provisioning-bench-'));
-  const bundlePath = path.join(tmp, 'workflow-bundle.js');
-  fs.writeFileSync(bundlePath, (await bundleWorkflowCode({ workflowsPath: workflowsPath(), logger: new DefaultLogger('WARN') })).code);
-  const rows: Row[] = [];
-  let pg: Awaited<ReturnType<typeof startTempPostgres>>;
-  try {
-    for (const database of DATABASES) {
-      let postgresUrl: string | undefined;
-      if (database === 'postgres') {
-        postgresUrl = process.env.BENCH_DATABASE_URL;
-        if (!postgresUrl) {
-          pg = await startTempPostgres();
-          postgresUrl = pg?.url;
-        }
-        if (!postgresUrl) {
-          process.stdout.write('postgres: skipped (no BENCH_DATABASE_URL and no local PostgreSQL installation)\n');
-          continue;
-        }
-      }
-      const stack: Stack = { temporalAddress: temporal.address, workflowBundle: bundlePath, postgresUrl };
-      if (SCENARIOS.has('scim')) await benchDatabase(database, stack, rows);
-      if (SCENARIOS.has('s4')) await benchFederatedLogin(database, stack, { subjects: FED_SUBJECTS, levels: FED_LEVELS });
-      if (SCENARIOS.has('rules')) await ruleCheckCost(database, stack);
-    }
-  } finally {
-    pg?.stop();
-    await temporal.stop();
-    fs.rmSync(tmp, { recursive: true, force: true });
-  }
-  process.stdout.write('\nFigures are from a shared machine; compare them as ratios within one run.\n');
+/** Seconds a topology takes to start (for the estimate). */
+const startEstimate = (t: TopologyName, targets: number) => (t === 'embedded' ? 15 : 45) + 5 * (targets + 1);
+
+async function bundle(workflows: string, dir: string, name: string): Promise<string> {
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, (await bundleWorkflowCode({ workflowsPath: workflows, logger: new DefaultLogger('WARN') })).code);
+  return file;
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+async function main(settings: Settings): Promise<number> {
+  const selected = SCENARIOS.filter((s) => settings.scenarios.includes(s.name));
+  const plan = settings.topologies.map((t) => ({ topology: t, scenarios: selected.filter((s) => s.topologies.includes(t)) }));
+  const targetsOf = (p: (typeof plan)[number]) => Math.max(0, ...p.scenarios.map((s) => s.targets));
+  const total = 20 + plan.reduce((sum, p) => sum + startEstimate(p.topology, targetsOf(p)) + p.scenarios.reduce((n, s) => n + s.estimateSeconds(settings, p.topology), 0), 0);
+  const progress = new Progress(total);
+  const result: RunResult = {
+    startedAt: new Date().toISOString(),
+    finishedAt: '',
+    machine: machineLine(),
+    load: { start: os.loadavg(), end: [] },
+    commit: git(['rev-parse', '--short=12', 'HEAD']) || 'unknown',
+    uncommitted: git(['status', '--porcelain']).split('\n').filter(Boolean).length,
+    command: ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' '),
+    settings,
+    topologies: [],
+    scenarios: selected.map((s) => ({ name: s.name, label: s.label, title: s.title })),
+    rows: [],
+    tables: [],
+    notes: [],
+    failures: [],
+  };
+  process.stdout.write(`${result.machine}\nscenarios ${settings.scenarios.join(', ')} on ${settings.topologies.join(', ')}; estimate ${clock(total)}\n`);
+
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'provisioning-bench-'));
+  try {
+    progress.begin('bundling the workflows', 20);
+    const [workflowBundle, engineBundle] = await Promise.all([
+      bundle(workflowsPath(), tmp, 'workflow-bundle.js'),
+      bundle(path.join(PROJECT_ROOT, 'bench', 'ceiling', 'engine-workflow.ts'), tmp, 'engine-ceiling-bundle.js'),
+    ]);
+    for (const p of plan) {
+      const entry: RunResult['topologies'][number] = { name: p.topology };
+      result.topologies.push(entry);
+      progress.begin(`${p.topology}: starting`, startEstimate(p.topology, targetsOf(p)));
+      let running;
+      try {
+        running = await startTopology(p.topology, settings, workflowBundle, targetsOf(p), (label) => progress.at(label));
+      } catch (err) {
+        entry.error = err instanceof Error ? err.message : String(err);
+        result.failures.push({ topology: p.topology, scenario: 'start', error: entry.error });
+        process.stderr.write(`\nbench: ${p.topology} did not start: ${entry.error}\n`);
+        progress.skip(p.scenarios.reduce((n, s) => n + s.estimateSeconds(settings, p.topology), 0));
+        continue;
+      }
+      entry.description = running.ctx.description;
+      let label = '';
+      const record = (row: Omit<Row, 'topology'>): Row => {
+        const full: Row = { topology: p.topology, ...row };
+        result.rows.push(full);
+        printRow(full);
+        return full;
+      };
+      const ceilings = new Ceilings(running.ctx, settings, record, (step) => progress.at(step), engineBundle);
+      try {
+        for (const scenario of p.scenarios) {
+          label = scenario.label;
+          progress.begin(`${p.topology}: ${scenario.title}`, scenario.estimateSeconds(settings, p.topology));
+          const ctx: ScenarioContext = {
+            topology: running.ctx,
+            settings,
+            ceilings,
+            record,
+            step: (s) => progress.at(s),
+            rows: () => result.rows,
+            note: (text) => result.notes.push({ topology: p.topology, scenario: label, text }),
+            table: (t) => result.tables.push({ topology: p.topology, scenario: label, ...t }),
+          };
+          try {
+            await scenario.run(ctx);
+          } catch (err) {
+            const error = err instanceof Error ? err.message : String(err);
+            result.failures.push({ topology: p.topology, scenario: scenario.label, error });
+            process.stderr.write(`\nbench: ${p.topology} ${scenario.label} broke: ${err instanceof Error ? (err.stack ?? error) : error}\n`);
+          }
+        }
+      } finally {
+        progress.at('stopping');
+        await ceilings.close();
+        await running.stop();
+      }
+    }
+  } catch (err) {
+    result.failures.push({ topology: settings.topologies[0]!, scenario: 'run', error: err instanceof Error ? err.message : String(err) });
+    process.stderr.write(`\nbench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  } finally {
+    progress.stop();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+  result.finishedAt = new Date().toISOString();
+  result.load.end = os.loadavg();
+  const report = writeReport(result, path.resolve(PROJECT_ROOT, settings.outDir));
+  process.stdout.write(`\nReport: ${path.relative(process.cwd(), report)} (and ${path.relative(process.cwd(), path.join(path.dirname(report), 'latest.md'))})\n`);
+  if (result.failures.length > 0) process.stdout.write(`${result.failures.length} part(s) broke; see "What broke" in the report.\n`);
+  return result.failures.length > 0 ? 1 : 0;
+}
+
+let settings: Settings | 'help';
+try {
+  settings = parseSettings(process.argv.slice(2), process.env);
+} catch (err) {
+  process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n${USAGE}\n`);
+  process.exit(2);
+}
+if (settings === 'help') {
+  process.stdout.write(`${USAGE}\nSee the header of bench/run.ts for every setting.\n`);
+  process.exit(0);
+}
+main(settings).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

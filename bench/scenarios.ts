@@ -1,0 +1,113 @@
+/**
+ * Every scenario of `npm run bench`, in the order they run on each topology (S3 is read against S2's rows, so S2
+ * comes first). S5 (/Bulk) and S6 (burst + worker kill) are to be added here with the same Scenario interface
+ * (bench/framework.ts): a name, a label, its topologies and levels, the targets it needs, an estimate, a run.
+ *
+ * S4 (federated login, bench/federated-login.ts) and the rules (bench/rules.ts) are the earlier bench's sets, kept
+ * as scenarios: S4 starts an instance of its own next to a standalone OpenID provider; the rules' decision point
+ * runs in this process (no I/O, on the first topology only: it does not depend on one), and what a rule check adds
+ * to a blocking create runs on the topology's source and first target.
+ */
+import { WSO2_ROOT_COMBINING_ALGORITHM } from '../src/rules/provisioning-request.js';
+import { connectorTo } from './deliveries.js';
+import { benchFederatedLogin } from './federated-login.js';
+import type { Row, Scenario } from './framework.js';
+import { benchRuleDelivery, benchRules } from './rules.js';
+import { s1 } from './s1-reads.js';
+import { s2 } from './s2-creates.js';
+import { s3 } from './s3-fan-out.js';
+
+const s4: Scenario = {
+  name: 's4',
+  label: 'S4',
+  title: 'S4 federated login (time in this server at /commonauth)',
+  topologies: ['embedded', 'production'],
+  targets: 0,
+  levels: (s) => s.fed.levels,
+  estimateSeconds: (s) => 20 + s.fed.levels.length * s.fed.subjects * 1.2,
+  async run(ctx) {
+    ctx.step('federated logins');
+    ctx.note(
+      'Each login: the sample RP, this server, a standalone oidc-provider as the IdP, over HTTP. Latencies: /commonauth (callback to redirect); ' +
+        '"ref" rows: the bare code exchange (and userinfo) at the same provider. Whole-login p50 in the extra column.',
+    );
+    const fed = await benchFederatedLogin(ctx.topology.name, ctx.topology.stack, ctx.settings.fed);
+    return fed.map((r) =>
+      ctx.record({
+        scenario: 'S4',
+        case: r.scenario,
+        concurrency: r.concurrency,
+        requests: r.requests,
+        errors: r.errors,
+        throughput: NaN,
+        unit: 'logins',
+        p50: r.p50,
+        p95: r.p95,
+        p99: r.p99,
+        ...((r.endToEnd || r.extra) && {
+          extra: { ...(r.endToEnd && { 'whole login p50 (ms)': Number(r.endToEnd.p50.toFixed(1)) }), ...(r.extra && { note: r.extra }) },
+        }),
+      }),
+    );
+  },
+};
+
+const rules: Scenario = {
+  name: 'rules',
+  label: 'rules',
+  title: 'Rules (XACML decision point; what a rule check adds to a blocking create)',
+  topologies: ['embedded', 'production'],
+  targets: 1,
+  levels: () => [1],
+  estimateSeconds: (s) => 2 * s.rules.seconds + 5 + s.rules.requests * 2 * 0.15,
+  async run(ctx) {
+    const rows: Row[] = [];
+    // Once per run: it does not depend on the topology.
+    if (!ctx.rows().some((r) => r.scenario === 'rules' && r.case.startsWith('decision point'))) {
+      ctx.step('decision point');
+      for (const r of benchRules({ seconds: ctx.settings.rules.seconds, rootCombiningAlgorithm: WSO2_ROOT_COMBINING_ALGORITHM })) {
+        rows.push(
+          ctx.record({
+            scenario: 'rules',
+            case: `decision point, ${r.set}`,
+            concurrency: 1,
+            requests: r.decisions,
+            errors: 0,
+            throughput: r.perSecond,
+            unit: 'decisions/s (one core)',
+            p50: NaN,
+            p95: NaN,
+            p99: NaN,
+            extra: { 'load + compile (ms)': Number(r.compileMs.toFixed(1)), decisions: r.decisionsSeen },
+          }),
+        );
+      }
+      ctx.note('The decision point runs in the bench process, on one core, WSO2-profile requests, root algorithm deny-overrides; measured once per run.');
+    }
+    ctx.step('rule check cost, blocking creates');
+    const { source, targets } = ctx.topology;
+    const connectorId = await connectorTo(source, targets[0]!);
+    const delivery = await benchRuleDelivery(ctx.topology.name, { a: source, b: targets[0]!, connectorId }, ctx.settings.rules.requests);
+    const off = delivery.find((d) => !d.rulesEnabled);
+    for (const d of delivery) {
+      rows.push(
+        ctx.record({
+          scenario: 'rules',
+          case: `blocking create, Enable Rules ${d.rulesEnabled ? 'on' : 'off'}`,
+          concurrency: 1,
+          requests: d.requests,
+          errors: d.errors,
+          throughput: NaN,
+          unit: 'creates',
+          p50: d.p50,
+          p95: d.p95,
+          p99: d.p99,
+          ...(d.rulesEnabled && off && { extra: { 'added to the median (ms)': Number((d.p50 - off.p50).toFixed(1)) } }),
+        }),
+      );
+    }
+    return rows;
+  },
+};
+
+export const SCENARIOS: readonly Scenario[] = [s1, s2, s3, s4, rules];
