@@ -250,6 +250,9 @@ describe('token endpoint errors', () => {
       expect(res.headers.get('www-authenticate')).toMatch(/^Bearer .*error="invalid_token"/);
     }
     const token = await accessToken(app, { grant_type: 'client_credentials' });
+    // Used once first, so the api's token cache holds it (src/http/oauth/token-cache.ts): the revocation must empty it.
+    // Accepted (403: it asked for no scope, so it may not list), not refused as unknown (401).
+    expect((await bearer(token, 'GET', '/scim2/Users?count=0')).status).toBe(403);
     const revoke = await fetch(`${is.baseUrl}/oauth2/token/revocation`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/x-www-form-urlencoded', Authorization: `Basic ${Buffer.from(`${app.clientId}:${app.clientSecret}`).toString('base64')}` },
@@ -492,6 +495,7 @@ describe('admin API: applications', () => {
     expect(list[0]).toMatchObject({ name: 'resident', isResident: true, clientId: null });
 
     const oldToken = await accessToken(created, { grant_type: 'client_credentials' });
+    expect((await bearer(oldToken, 'GET', '/scim2/Users?count=0')).status).toBe(200); // now in the token cache
     const regenerated = await admin('POST', `/applications/${created.id}/regenerate-secret`);
     expect(regenerated.status).toBe(200);
     const { clientSecret } = (await regenerated.json()) as { clientSecret: string };
@@ -504,6 +508,7 @@ describe('admin API: applications', () => {
   it('changes an application with PATCH, effective at the next token request', async () => {
     const app = await createApplication({ name: 'patch-app', scopes: ['internal_user_mgt_view', 'internal_user_mgt_list'] });
     const token = await accessToken(app, { grant_type: 'client_credentials' });
+    expect((await bearer(token, 'GET', '/scim2/Users?count=0')).status).toBe(200); // now in the token cache
     const patched = await admin('PATCH', `/applications/${app.id}`, { scopes: ['internal_user_mgt_view'], description: 'narrower' });
     expect(patched.status).toBe(200);
     expect(await patched.json()).toMatchObject({ scopes: ['internal_user_mgt_view'], description: 'narrower', name: 'patch-app' });
@@ -522,6 +527,7 @@ describe('admin API: applications', () => {
     expect((await admin('POST', '/applications', { name: 'doomed-app' })).status).toBe(409);
     expect((await admin('POST', '/applications', { name: 'other', clientId: app.clientId })).status).toBe(409);
     const token = await accessToken(app, { grant_type: 'client_credentials' });
+    expect((await bearer(token, 'GET', '/scim2/Users?count=0')).status).toBe(200); // now in the token cache
     expect((await admin('DELETE', '/applications/resident')).status).toBe(409);
     expect((await admin('DELETE', `/applications/${app.id}`)).status).toBe(204);
     expect((await admin('GET', `/applications/${app.id}`)).status).toBe(404);

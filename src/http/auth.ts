@@ -20,7 +20,8 @@ import { PRIMARY_DOMAIN } from '../scim/user-resource.js';
 import { clientAddress } from '../security/client-address.js';
 import { excludingDomain, userAccess } from '../userstore/user-access.js';
 import type { AppContext } from './context.js';
-import { oauthServer } from './oauth/provider.js';
+import { oauthServer, type VerifiedToken } from './oauth/provider.js';
+import { tokenCacheOf } from './oauth/token-cache.js';
 import { permittedScopes } from './oauth/scopes.js';
 import { sendScim } from './scim/respond.js';
 
@@ -143,19 +144,49 @@ export function requireAdmin(ctx: AppContext, channel: string, deny: (res: Respo
 /** Escapes a value for a quoted-string auth-param (RFC 9110 §5.6.4). */
 const quoted = (v: string) => `"${v.replace(/[\\"]/g, '\\$&')}"`;
 
-/**
- * The caller of a Bearer token, or why it is refused. Checked on every request, so what changed since the token was
- * issued applies at once: scopes withdrawn from the application no longer count; for a password-grant token, the
- * user must still exist and be active, the token must be younger than the user's last password change, and its
- * scopes narrow to what the user's roles permit now (plus what every user may do, EVERYONE_SCOPES). The user's side
- * is one query (userAccess), in place of the existence check it replaces; client-credentials tokens need none.
- */
-async function tokenCaller(ctx: AppContext, token: string, channel: string): Promise<Caller | string> {
+/** What a token resolves to before its user is considered: kept a moment per process (src/http/oauth/token-cache.ts). */
+interface ResolvedToken {
+  verified: VerifiedToken;
+  app: { id: string; name: string; scopes: readonly string[]; proxyMode: boolean; restrictToInboundDomain: boolean; inboundDomain: { name: string } | null };
+}
+
+/** The token and its application: from the token cache, or two queries (then cached). A string says why it is refused. */
+async function resolveToken(ctx: AppContext, token: string): Promise<ResolvedToken | string> {
+  const cache = tokenCacheOf<ResolvedToken>(ctx);
+  const cached = cache.get(token);
+  if (cached) return cached;
   const server = await oauthServer(ctx);
   const verified = await server.verifyAccessToken(token);
   if (!verified) return 'The access token is unknown, expired or revoked';
-  const app = await ctx.db.application.findUnique({ where: { clientId: verified.clientId }, include: { inboundDomain: true } });
-  if (!app || app.isResident) return 'The application of this access token no longer exists';
+  const row = await ctx.db.application.findUnique({ where: { clientId: verified.clientId }, include: { inboundDomain: true } });
+  if (!row || row.isResident) return 'The application of this access token no longer exists';
+  const resolved: ResolvedToken = {
+    verified,
+    app: {
+      id: row.id,
+      name: row.name,
+      scopes: row.scopes,
+      proxyMode: row.proxyMode,
+      restrictToInboundDomain: row.restrictToInboundDomain,
+      inboundDomain: row.inboundDomain && { name: row.inboundDomain.name },
+    },
+  };
+  cache.set(token, resolved, { expiresAt: verified.expiresAt, grantId: verified.grantId });
+  return resolved;
+}
+
+/**
+ * The caller of a Bearer token, or why it is refused. Checked on every request, so what changed since the token was
+ * issued applies (within the token cache's bound for the token and its application, src/http/oauth/token-cache.ts):
+ * scopes withdrawn from the application no longer count; for a password-grant token, the user must still exist and
+ * be active, the token must be younger than the user's last password change, and its scopes narrow to what the
+ * user's roles permit now (plus what every user may do, EVERYONE_SCOPES). The user's side is one query (userAccess)
+ * on every request, never cached; client-credentials tokens need none.
+ */
+async function tokenCaller(ctx: AppContext, token: string, channel: string): Promise<Caller | string> {
+  const resolved = await resolveToken(ctx, token);
+  if (typeof resolved === 'string') return resolved;
+  const { verified, app } = resolved;
   // An application without a domain (its domain was deleted) provisions to PRIMARY, as WSO2 defaults to.
   const domain = app.inboundDomain?.name ?? PRIMARY_DOMAIN;
   // Scopes withdrawn from the application since the token was issued no longer count.

@@ -88,6 +88,7 @@ import { Router, type NextFunction, type Request, type Response } from 'express'
 import { refusedValue } from '../../db/errors.js';
 import type { Logger } from '../../log.js';
 import { AdminError, ProvisioningConfigService } from '../../provisioning/connectors.js';
+import { forgetAllTokens } from '../oauth/token-cache.js';
 import { ApplicationService, UserStoreDomainService } from '../../provisioning/applications.js';
 import { SchemaRegistry } from '../../scim/schema-registry.js';
 import { getGroup } from '../../userstore/groups.js';
@@ -102,6 +103,8 @@ import { requireAdmin, throttledMessage } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { uuidParam } from './params.js';
 import { inputErrorOf, jsonBody } from '../input.js';
+import { RETRY_AFTER_SECONDS } from '../health.js';
+import { saturatedAnswer } from '../saturation.js';
 import { keysAdminRouter } from './keys.js';
 import { reconcileAdminRouter, removeReconcileSchedule, syncReconcileSchedule } from './reconcile.js';
 import { consentsAdminRouter } from './consents.js';
@@ -198,6 +201,15 @@ export function adminRouter(ctx: AppContext, log: Logger): Router {
   });
 
   const applicationId = (req: Request) => applications.resolveId(String(req.params.id));
+  // Tokens resolved by this process name their application's scopes and domain: a change is seen at once here (the
+  // other api processes see it within TOKEN_CACHE_MS), whether it succeeded or failed half-way.
+  const changingApplications = async <T>(change: () => Promise<T>): Promise<T> => {
+    try {
+      return await change();
+    } finally {
+      forgetAllTokens(ctx);
+    }
+  };
   router.post('/applications', async (req, res) => {
     const created = await applications.create(req.body);
     res.setHeader('Cache-Control', 'no-store'); // it carries the client secret
@@ -210,14 +222,14 @@ export function adminRouter(ctx: AppContext, log: Logger): Router {
     res.json(await applications.get(applicationId(req)));
   });
   router.patch('/applications/:id', async (req, res) => {
-    res.json(await applications.update(applicationId(req), req.body));
+    res.json(await changingApplications(() => applications.update(applicationId(req), req.body)));
   });
   router.post('/applications/:id/regenerate-secret', async (req, res) => {
     res.setHeader('Cache-Control', 'no-store');
-    res.json(await applications.regenerateSecret(applicationId(req)));
+    res.json(await changingApplications(() => applications.regenerateSecret(applicationId(req))));
   });
   router.delete('/applications/:id', async (req, res) => {
-    await applications.delete(applicationId(req));
+    await changingApplications(() => applications.delete(applicationId(req)));
     res.status(204).end();
   });
 
@@ -255,7 +267,7 @@ export function adminRouter(ctx: AppContext, log: Logger): Router {
     res.json(await listUserNameConflicts(ctx.db, limit));
   });
   router.delete('/userstores/:name', async (req, res) => {
-    await userStores.delete(String(req.params.name));
+    await changingApplications(() => userStores.delete(String(req.params.name)));
     res.status(204).end();
   });
 
@@ -433,6 +445,19 @@ export function adminRouter(ctx: AppContext, log: Logger): Router {
     const input = inputErrorOf(err, ADMIN_BODY_LIMIT);
     if (input) {
       res.status(input.status).json({ code: input.status === 413 ? 'too_large' : input.status === 415 ? 'unsupported_media_type' : 'invalid_request', message: input.message });
+      return;
+    }
+    // A saturated database or engine: 503 + Retry-After, never 500 (src/http/saturation.ts).
+    const saturated = saturatedAnswer(err, res, ctx.admission);
+    if (saturated) {
+      res.status(503).json({ code: 'unavailable', message: saturated.message });
+      return;
+    }
+    // The engine could not be reached (a role change, a re-send, a reconciliation): the operator may retry.
+    if ((err as { name?: unknown }).name === 'ServiceError') {
+      log.warn('admin request: provisioning engine unavailable', { method: req.method, path: req.originalUrl, error: String((err as Error).message) });
+      res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
+      res.status(503).json({ code: 'unavailable', message: `The provisioning engine is unavailable; retry in ${RETRY_AFTER_SECONDS} s` });
       return;
     }
     // A value the database refuses (a NUL character, ...) is the request's fault, and no retry cures it.

@@ -49,6 +49,7 @@ import { OIDC_SCOPES, SCOPE_CLAIMS, userClaims } from './claims.js';
 import { clientAuthGuard } from './client-guard.js';
 import { registerGrants } from './grants.js';
 import { loadServerKeys, providerJwks, serverKeysVersion } from './keys.js';
+import { tokenCacheOf } from './token-cache.js';
 import { API_SCOPES } from './scopes.js';
 
 /** What a valid access token says. */
@@ -59,6 +60,10 @@ export interface VerifiedToken {
   scopes: ReadonlySet<string>;
   /** When it was issued, in seconds since the epoch (its `iat`). */
   issuedAt: number;
+  /** When it expires, in seconds since the epoch (its `exp`). */
+  expiresAt: number | undefined;
+  /** The grant it belongs to (authorization code, refresh and password tokens; not client credentials). */
+  grantId: string | undefined;
 }
 
 export interface OAuthServer {
@@ -227,6 +232,8 @@ export async function createOAuthServer(deps: { config: Config; db: PrismaClient
         accountId: access?.accountId,
         scopes: new Set(token.scope?.split(' ').filter(Boolean) ?? []),
         issuedAt: token.iat,
+        expiresAt: token.exp,
+        grantId: access?.grantId,
       };
     },
   };
@@ -242,7 +249,14 @@ interface Current {
 const servers = new WeakMap<AppContext, Current>();
 
 function build(ctx: AppContext, log: Logger): Promise<OAuthServer> {
-  const server = createOAuthServer({ config: ctx.config, db: ctx.db, box: ctx.box, log, guard: ctx.loginGuard });
+  const server = createOAuthServer({ config: ctx.config, db: ctx.db, box: ctx.box, log, guard: ctx.loginGuard }).then((s) => {
+    // What this process revokes, its token cache forgets at once (src/http/oauth/token-cache.ts).
+    const cache = tokenCacheOf(ctx);
+    s.provider.on('access_token.destroyed', (token: { jti: string }) => cache.forgetToken(token.jti));
+    s.provider.on('client_credentials.destroyed', (token: { jti: string }) => cache.forgetToken(token.jti));
+    s.provider.on('grant.revoked', (_ctx: unknown, grantId: string) => cache.forgetGrant(grantId));
+    return s;
+  });
   server.catch((err: unknown) => {
     if (servers.get(ctx)?.server === server) servers.delete(ctx);
     log.error('the OAuth server could not start', { error: err instanceof Error ? err.message : String(err) });
