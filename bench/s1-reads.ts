@@ -62,8 +62,8 @@ export const s1: Scenario = {
     });
     const filtersIndexed = plans.filter((p) => p.query !== '(no filter)').every((p) => p.indexed === true);
 
-    const cases: { name: string; path: (k: number) => string; check: (body: Buffer) => boolean }[] = [
-      { name: GET_BY_ID, path: (k) => `/scim2/Users/${seed.sample[k % seed.sample.length]!.id}`, check: (b) => b.length > 0 },
+    const cases: { name: string; path: (k: number) => string; check: (body: Buffer, k: number) => boolean }[] = [
+      { name: GET_BY_ID, path: (k) => `/scim2/Users/${seed.sample[k % seed.sample.length]!.id}`, check: (b, k) => b.includes(seed.sample[k % seed.sample.length]!.id) },
       {
         name: 'GET /Users?filter=userName eq',
         path: (k) => `/scim2/Users?filter=${encodeURIComponent(`userName eq "${seed.sample[k % seed.sample.length]!.userName.toUpperCase()}"`)}`,
@@ -96,7 +96,7 @@ export const s1: Scenario = {
         const op = async (i: number): Promise<Outcome> => {
           const res = await http.request('GET', k.path(offset + i));
           if (res.status !== 200) return { ok: false, status: String(res.status) };
-          return k.check(res.body) ? { ok: true, status: '200' } : { ok: false, status: 'wrong answer' };
+          return k.check(res.body, offset + i) ? { ok: true, status: '200' } : { ok: false, status: 'wrong answer' };
         };
         const r = await runLoad({ concurrency: c, seconds: ctx.settings.seconds, warmupSeconds: ctx.settings.warmupSeconds, op }).finally(() => http.close());
         const vsHello = against(r.throughput, hello);

@@ -37,6 +37,26 @@ function serverDefaults(): Record<string, string> {
   return { DATABASE_POOL_SIZE: String(d.database.poolSize), OUTBOUND_IDLE_MS: String(d.outboundIdleMs) };
 }
 
+/**
+ * The Temporal server's error lines, counted and summed up once it stopped (on stderr) instead of printed as they
+ * come: both servers log errors that are no fault of the run (a poll cancelled, hosts leaving while the server
+ * stops), and a real fault shows in the figures as failed requests anyway.
+ */
+function serverErrors(topology: TopologyName) {
+  let count = 0;
+  let first: string | undefined;
+  return {
+    collect: (line: string) => {
+      if (!/level=(ERROR|FATAL)|"level":"(error|fatal|dpanic|panic)"/i.test(line)) return;
+      count += 1;
+      first ??= line.slice(0, 400);
+    },
+    summary: () => {
+      if (count > 0) process.stderr.write(`\nbench: the ${topology} topology's Temporal server logged ${count} error line(s); the first: ${first}\n`);
+    },
+  };
+}
+
 /** The `--sqlite-pragma` settings of a dev server's command line, for the report. */
 function pragmas(args: readonly string[]): string {
   const set = args.flatMap((a, i) => (a === '--sqlite-pragma' && args[i + 1] ? [args[i + 1]!] : []));
@@ -65,7 +85,8 @@ export async function startTopology(
   targets: number,
   step: (label: string) => void,
 ): Promise<RunningTopology> {
-  const stops: (() => Promise<void> | void)[] = [];
+  const errors = serverErrors(name);
+  const stops: (() => Promise<void> | void)[] = [errors.summary];
   const stopAll = async () => {
     for (const stop of stops.reverse()) {
       try {
@@ -90,9 +111,7 @@ export async function startTopology(
         port: await freePort(),
         uiPort: await freePort(),
         namespace: loadConfig({}).temporal.namespace,
-        output: (line) => {
-          if (/level=(ERROR|FATAL)/.test(line)) process.stderr.write(`[temporal] ${line}\n`);
-        },
+        output: errors.collect,
       });
       stops.push(() => dev.stop());
       temporalAddress = dev.address;
@@ -115,9 +134,7 @@ export async function startTopology(
       const clusters = await temporalCluster();
       const cluster = await clusters.startTemporalCluster({
         postgresUrl,
-        output: (line) => {
-          if (/"level":"(error|fatal)"|level=(ERROR|FATAL)/i.test(line)) process.stderr.write(`[temporal-server] ${line}\n`);
-        },
+        output: errors.collect,
       });
       stops.push(() => cluster.stop());
       temporalAddress = cluster.address;
