@@ -1,8 +1,8 @@
 /**
  * Starts real server instances for end-to-end tests: each instance is its own database (a PGlite child
- * process, or a fresh database on the PostgreSQL of TEST_DATABASE_URL), its own worker process and api
- * process, on the shared Temporal dev server with a task queue of its own. Processes can be stopped,
- * killed and restarted independently, on the same port and data.
+ * process, or a fresh database on the PostgreSQL of TEST_DATABASE_URL), its own worker process (or several:
+ * StartInstanceOptions.workers) and api process, on the shared Temporal dev server (or the stack's server) with a
+ * task queue of its own. Processes can be stopped, killed and restarted independently, on the same port and data.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -32,10 +32,20 @@ export interface Instance {
   temporalAddress: string;
   startApi(): Promise<void>;
   stopApi(): Promise<void>;
+  /** Starts every worker process of the instance that is not running (one unless StartInstanceOptions.workers). */
   startWorker(): Promise<void>;
+  /** Stops every worker process: no worker polls the instance's task queue until one starts again. */
   stopWorker(): Promise<void>;
-  /** SIGKILL: no graceful shutdown, in-flight activities are simply lost to the worker. */
+  /** SIGKILL to every worker process: no graceful shutdown, in-flight activities are simply lost to the worker. */
   killWorker(): Promise<void>;
+  /** How many worker processes the instance runs (StartInstanceOptions.workers). */
+  workerCount: number;
+  /** Starts worker process `index` (0-based) if it is not running. */
+  startWorkerAt(index: number): Promise<void>;
+  /** Stops worker process `index` gracefully (SIGTERM: it drains its in-flight tasks). */
+  stopWorkerAt(index: number): Promise<void>;
+  /** SIGKILL to worker process `index` alone, while the others keep polling. */
+  killWorkerAt(index: number): Promise<void>;
   /** Waits until the api's `/ready` answers 200 (its worker polls, Temporal and the database answer). */
   waitReady(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
@@ -105,6 +115,11 @@ export interface StartInstanceOptions {
   stack?: Stack;
   /** Start the worker too (default). Without it the api is up but not ready: writes are refused with 503. */
   worker?: boolean;
+  /**
+   * Worker processes on the instance's task queue (default 1), as a scaled deployment runs them: separate processes
+   * sharing the database and the task queue, each stopped, killed and restarted on its own (startWorkerAt...).
+   */
+  workers?: number;
   /** Keep every line the api and worker processes print, for Instance.output() (tests that inspect logs). */
   captureOutput?: boolean;
   /** The api's port (default: a free one), for tests that must name the api's URL before it starts. */
@@ -116,6 +131,8 @@ export interface StartInstanceOptions {
  * never refused by the write gate while the api has not yet seen the worker poll.
  */
 export async function startInstance(name: string, opts: StartInstanceOptions = {}): Promise<Instance> {
+  const workerCount = opts.workers ?? 1;
+  if (!Number.isInteger(workerCount) || workerCount < 1) throw new Error(`workers: ${workerCount} (at least 1)`);
   const stack = opts.stack ?? (await testStack());
   const db = await createDatabase(name, stack.postgresUrl);
   await applyMigrations({ databaseUrl: db.url, migrationsDir: path.join(PROJECT_ROOT, 'prisma', 'migrations') });
@@ -145,17 +162,40 @@ export async function startInstance(name: string, opts: StartInstanceOptions = {
   };
   const captured: string[] = [];
   let api: ManagedChild | undefined;
-  let worker: ManagedChild | undefined;
-  const spawnRole = (role: 'api' | 'worker') =>
+  const workers: (ManagedChild | undefined)[] = Array.from({ length: workerCount }, () => undefined);
+  // Worker 0 keeps the names a single worker always had ("A:worker", "[worker]" lines); the others are numbered.
+  const workerLabel = (index: number) => (index === 0 ? 'worker' : `worker${index}`);
+  const spawnRole = (role: 'api' | 'worker', label: string = role) =>
     startChild({
-      name: `${name}:${role}`,
+      name: `${name}:${label}`,
       command: process.execPath,
       args: ['--import', 'tsx', MAIN, role],
       env,
       cwd: PROJECT_ROOT,
       ready: role === 'api' ? /^api ready/ : /^worker ready/,
-      output: opts.captureOutput ? (line) => captured.push(`[${role}] ${line}`) : VERBOSE ? undefined : null,
+      output: opts.captureOutput ? (line) => captured.push(`[${label}] ${line}`) : VERBOSE ? undefined : null,
     });
+  const workerAt = (index: number) => {
+    if (!Number.isInteger(index) || index < 0 || index >= workerCount) throw new Error(`${name} has no worker ${index} (workers: ${workerCount})`);
+    return index;
+  };
+  const startWorkerAt = async (index: number) => {
+    if (workers[workerAt(index)]) return;
+    const child = spawnRole('worker', workerLabel(index));
+    workers[index] = child;
+    try {
+      await child.ready;
+    } catch (err) {
+      if (workers[index] === child) workers[index] = undefined;
+      throw err;
+    }
+  };
+  const stopWorkerAt = async (index: number, signal?: NodeJS.Signals) => {
+    const child = workers[workerAt(index)];
+    workers[index] = undefined;
+    await child?.stop(signal);
+  };
+  const everyWorker = (fn: (index: number) => Promise<void>) => Promise.all(workers.map((_, i) => fn(i))).then(() => undefined);
 
   const instance: Instance = {
     name,
@@ -175,18 +215,13 @@ export async function startInstance(name: string, opts: StartInstanceOptions = {
       await api?.stop();
       api = undefined;
     },
-    async startWorker() {
-      worker = spawnRole('worker');
-      await worker.ready;
-    },
-    async stopWorker() {
-      await worker?.stop();
-      worker = undefined;
-    },
-    async killWorker() {
-      await worker?.stop('SIGKILL');
-      worker = undefined;
-    },
+    startWorker: () => everyWorker((i) => startWorkerAt(i)),
+    stopWorker: () => everyWorker((i) => stopWorkerAt(i)),
+    killWorker: () => everyWorker((i) => stopWorkerAt(i, 'SIGKILL')),
+    workerCount,
+    startWorkerAt,
+    stopWorkerAt: (index) => stopWorkerAt(index),
+    killWorkerAt: (index) => stopWorkerAt(index, 'SIGKILL'),
     async waitReady(timeoutMs = 60_000) {
       await eventually(async () => ((await fetch(`${instance.baseUrl}/ready`)).status === 200 ? true : undefined), timeoutMs, `${name} ready`);
     },
