@@ -33,6 +33,8 @@ const embeddedOnly = [
   'test/oidc-test-idps.test.ts',
   'test/federation-browser.test.ts',
 ];
+/** End-to-end files that need a PostgreSQL server (a real Temporal cluster on it): the postgres project alone runs them. */
+const postgresOnly = ['test/production-mode.test.ts'];
 const postgresUrl = process.env.TEST_DATABASE_URL;
 
 export default defineConfig({
@@ -45,7 +47,7 @@ export default defineConfig({
     reporters: ['default'],
     projects: [
       { extends: true, test: { name: 'unit', include: ['src/**/*.test.ts', 'workflows/**/*.test.ts', 'activities/**/*.test.ts'] } },
-      { extends: true, test: { name: 'embedded', include: e2e, env: { TEST_DATABASE: 'embedded' } } },
+      { extends: true, test: { name: 'embedded', include: e2e, exclude: postgresOnly, env: { TEST_DATABASE: 'embedded' } } },
       ...(postgresUrl
         ? [{ extends: true as const, test: { name: 'postgres', include: e2e, exclude: embeddedOnly, env: { TEST_DATABASE: 'postgres', TEST_DATABASE_URL: postgresUrl } } }]
         : []),
