@@ -150,7 +150,10 @@ interface ResolvedToken {
   app: { id: string; name: string; scopes: readonly string[]; proxyMode: boolean; restrictToInboundDomain: boolean; inboundDomain: { name: string } | null };
 }
 
-/** The token and its application: from the token cache, or two queries (then cached). A string says why it is refused. */
+/**
+ * The token and its application: from the token cache, or two queries (then cached, for an application's own token).
+ * A string says why it is refused.
+ */
 async function resolveToken(ctx: AppContext, token: string): Promise<ResolvedToken | string> {
   const cache = tokenCacheOf<ResolvedToken>(ctx);
   const cached = cache.get(token);
@@ -171,7 +174,10 @@ async function resolveToken(ctx: AppContext, token: string): Promise<ResolvedTok
       inboundDomain: row.inboundDomain && { name: row.inboundDomain.name },
     },
   };
-  cache.set(token, resolved, { expiresAt: verified.expiresAt, grantId: verified.grantId });
+  // Only tokens of an application alone: a user's token must be looked up every time, since the store deletes a user's
+  // tokens when the password changes (in the worker), and that deletion is what refuses a token of the very second
+  // of the change, which the `iat` comparison below cannot tell from a younger one.
+  if (verified.accountId === undefined) cache.set(token, resolved, { expiresAt: verified.expiresAt });
   return resolved;
 }
 
@@ -180,8 +186,8 @@ async function resolveToken(ctx: AppContext, token: string): Promise<ResolvedTok
  * issued applies (within the token cache's bound for the token and its application, src/http/oauth/token-cache.ts):
  * scopes withdrawn from the application no longer count; for a password-grant token, the user must still exist and
  * be active, the token must be younger than the user's last password change, and its scopes narrow to what the
- * user's roles permit now (plus what every user may do, EVERYONE_SCOPES). The user's side is one query (userAccess)
- * on every request, never cached; client-credentials tokens need none.
+ * user's roles permit now (plus what every user may do, EVERYONE_SCOPES). A user's token is never cached: it and its
+ * user (userAccess) are read on every request; client-credentials tokens need no user.
  */
 async function tokenCaller(ctx: AppContext, token: string, channel: string): Promise<Caller | string> {
   const resolved = await resolveToken(ctx, token);

@@ -62,8 +62,6 @@ export interface VerifiedToken {
   issuedAt: number;
   /** When it expires, in seconds since the epoch (its `exp`). */
   expiresAt: number | undefined;
-  /** The grant it belongs to (authorization code, refresh and password tokens; not client credentials). */
-  grantId: string | undefined;
 }
 
 export interface OAuthServer {
@@ -233,7 +231,6 @@ export async function createOAuthServer(deps: { config: Config; db: PrismaClient
         scopes: new Set(token.scope?.split(' ').filter(Boolean) ?? []),
         issuedAt: token.iat,
         expiresAt: token.exp,
-        grantId: access?.grantId,
       };
     },
   };
@@ -252,9 +249,7 @@ function build(ctx: AppContext, log: Logger): Promise<OAuthServer> {
   const server = createOAuthServer({ config: ctx.config, db: ctx.db, box: ctx.box, log, guard: ctx.loginGuard }).then((s) => {
     // What this process revokes, its token cache forgets at once (src/http/oauth/token-cache.ts).
     const cache = tokenCacheOf(ctx);
-    s.provider.on('access_token.destroyed', (token: { jti: string }) => cache.forgetToken(token.jti));
     s.provider.on('client_credentials.destroyed', (token: { jti: string }) => cache.forgetToken(token.jti));
-    s.provider.on('grant.revoked', (_ctx: unknown, grantId: string) => cache.forgetGrant(grantId));
     return s;
   });
   server.catch((err: unknown) => {

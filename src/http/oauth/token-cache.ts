@@ -1,19 +1,20 @@
 /**
- * What an access token resolved to a moment ago, kept per api process: the token's verification (the oauth_payload
- * row) and its application's row. Without it every SCIM call with a bearer token paid two database round trips
- * before reading anything (issue #11: three of the three queries of `GET /scim2/Users/{id}` were the token, its
+ * What an application's access token resolved to a moment ago, kept per api process: the token's verification (the
+ * oauth_payload row) and its application's row. Without it every SCIM call with a bearer token paid two database
+ * round trips before reading anything (issue #11: three of the three queries of `GET /scim2/Users/{id}` were the token, its
  * application and the resource; with it, one).
  *
  * What may be stale, and for how long:
- * - in the process that took the change, nothing: a token revoked through /oauth2/revoke, a grant revoked (refresh
- *   token reuse, logout), an application changed, given a new secret or deleted, or a user store domain deleted is
- *   forgotten at once (oidc-provider's `*.destroyed` / `grant.revoked` events, and forgetAllTokens from the admin
- *   API);
+ * - in the process that took the change, nothing: a token revoked through the revocation endpoint, an application
+ *   changed, given a new secret or deleted, or a user store domain deleted is forgotten at once (oidc-provider's
+ *   `client_credentials.destroyed` event, and forgetAllTokens from the admin API);
  * - in the other api processes, at most TOKEN_CACHE_MS, the same bound the SCIM extension schemas
  *   (SCHEMA_CACHE_TTL_MS) and the OAuth keys (KEY_CHECK_MS) have. WSO2 keeps validated tokens in its OAuthCache for
  *   minutes, with cluster invalidation; a JWT access token is never re-checked at all.
- * - the user of a password-grant token is not cached: whether that user still exists, is active and has not
- *   changed password since is read on every request (src/http/auth.ts), since those changes happen in the worker.
+ * - a token issued for a user (password grant, authorization code) is not cached at all: the store deletes a user's
+ *   tokens when the password changes or the user is deactivated, in the worker, and only that deletion refuses a
+ *   token issued in the very second of the change (src/http/auth.ts); so only an application's own tokens (client
+ *   credentials, the provisioning clients) are kept.
  * An entry never outlives its token's expiry. Only accepted tokens are kept (an unknown one costs its queries, so
  * guessing cannot fill the cache), and the cache is bounded (oldest first out).
  */
@@ -27,7 +28,6 @@ export const TOKEN_CACHE_MAX_ENTRIES = 10_000;
 interface Entry<T> {
   value: T;
   until: number;
-  grantId: string | undefined;
 }
 
 /** The key of a token: its SHA-256, so the cache's memory holds no usable token. */
@@ -54,25 +54,20 @@ export class TokenCache<T> {
   }
 
   /** Keeps what `token` resolved to until TOKEN_CACHE_MS from now, or its expiry (epoch seconds) if sooner. */
-  set(token: string, value: T, opts: { expiresAt: number | undefined; grantId: string | undefined }): void {
+  set(token: string, value: T, opts: { expiresAt: number | undefined }): void {
     if (this.ttlMs <= 0) return;
     const now = this.now();
     const until = Math.min(now + this.ttlMs, opts.expiresAt !== undefined ? opts.expiresAt * 1000 : Infinity);
     if (until <= now) return;
     const key = keyOf(token);
     this.entries.delete(key); // re-inserted last: Map order is the eviction order
-    this.entries.set(key, { value, until, grantId: opts.grantId });
+    this.entries.set(key, { value, until });
     while (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
   }
 
   /** Forgets one token (revoked). */
   forgetToken(token: string): void {
     this.entries.delete(keyOf(token));
-  }
-
-  /** Forgets every token of a grant (revoked: refresh token reuse, logout, consent withdrawn). */
-  forgetGrant(grantId: string): void {
-    for (const [key, entry] of this.entries) if (entry.grantId === grantId) this.entries.delete(key);
   }
 
   /** Forgets everything (an application or a user store domain changed). */
