@@ -97,12 +97,18 @@ export function buildGroupQuery(q: ListQuery): ListStatements {
   return buildListStatements(q);
 }
 
+/**
+ * The total and the page in one round trip: both statements as sub-selects of one SELECT, each keeping its own plan
+ * (an InitPlan each: the count is not a window over the page, which would read every matching row for an unfiltered
+ * first page). ARRAY(...) keeps the page's ORDER BY.
+ */
 async function run(db: RawQueryClient, statements: ListStatements): Promise<ListResult> {
-  const [counted] = await db.$queryRaw<{ total: number }[]>(statements.count);
-  const total = counted?.total ?? 0;
-  if (!statements.page || total === 0) return { total, ids: [] };
-  const rows = await db.$queryRaw<{ id: string }[]>(statements.page);
-  return { total, ids: rows.map((r) => r.id) };
+  if (!statements.page) {
+    const [counted] = await db.$queryRaw<{ total: number }[]>(statements.count);
+    return { total: counted?.total ?? 0, ids: [] };
+  }
+  const [row] = await db.$queryRaw<{ total: number; ids: string[] }[]>(sql`SELECT (${statements.count}) AS total, ARRAY(${statements.page})::text[] AS ids`);
+  return { total: row?.total ?? 0, ids: row?.ids ?? [] };
 }
 
 /**
