@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from './config.js';
+import os from 'node:os';
+import { ConfigError, defaultWriteConcurrency, loadConfig } from './config.js';
 
 const key = Buffer.from(Array.from({ length: 32 }, (_, i) => i * 7 + 1)).toString('base64');
 
@@ -55,6 +56,32 @@ describe('loadConfig', () => {
     expect(loadConfig({ BLOCKING_TIMEOUT_MS: '500', REQUEST_TIMEOUT_MS: '2000' }).requestTimeoutMs).toBe(2000);
     expect(() => loadConfig({ REQUEST_TIMEOUT_MS: '30000' })).toThrow(/REQUEST_TIMEOUT_MS: must be greater than BLOCKING_TIMEOUT_MS \(30000\)/);
     expect(() => loadConfig({ REQUEST_TIMEOUT_MS: '0' })).toThrow(/REQUEST_TIMEOUT_MS/);
+  });
+
+  it('bounds writes in flight by the database pool and the machine, with a short wait and an engine timeout below the request timeout', () => {
+    expect(defaultWriteConcurrency(10, 2)).toBe(32); // 16 per core
+    expect(defaultWriteConcurrency(5, 2)).toBe(20); // 4 per connection
+    expect(defaultWriteConcurrency(10, 64)).toBe(40);
+    const c = loadConfig({});
+    expect(c.writes).toEqual({ concurrency: defaultWriteConcurrency(10, os.availableParallelism()), queueTimeoutMs: 1000, engineTimeoutMs: 5000 });
+    expect(c.database.poolTimeoutMs).toBe(5000);
+    expect(loadConfig({ DATABASE_POOL_SIZE: '2' }).writes.concurrency).toBe(defaultWriteConcurrency(2, os.availableParallelism()));
+    expect(loadConfig({ WRITE_CONCURRENCY: '3', WRITE_QUEUE_TIMEOUT_MS: '0', ENGINE_TIMEOUT_MS: '2000', DATABASE_POOL_TIMEOUT_MS: '800' })).toMatchObject({
+      writes: { concurrency: 3, queueTimeoutMs: 0, engineTimeoutMs: 2000 },
+      database: { poolTimeoutMs: 800 },
+    });
+    // A short request timeout takes the engine timeout down with it; an explicit one must stay below it.
+    expect(loadConfig({ BLOCKING_TIMEOUT_MS: '1000', REQUEST_TIMEOUT_MS: '4000' }).writes.engineTimeoutMs).toBe(2000);
+    expect(() => loadConfig({ ENGINE_TIMEOUT_MS: '40000' })).toThrow(/ENGINE_TIMEOUT_MS: must be less than REQUEST_TIMEOUT_MS \(40000\)/);
+    for (const [name, value] of [
+      ['WRITE_CONCURRENCY', '0'],
+      ['WRITE_CONCURRENCY', 'many'],
+      ['WRITE_QUEUE_TIMEOUT_MS', '-1'],
+      ['WRITE_QUEUE_TIMEOUT_MS', '120000'],
+      ['DATABASE_POOL_TIMEOUT_MS', '0'],
+    ] as const) {
+      expect(() => loadConfig({ [name]: value }), `${name}=${value}`).toThrow(new RegExp(name));
+    }
   });
 
   it('requires a client certificate and key together, and implies TLS with them', () => {

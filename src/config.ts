@@ -8,6 +8,7 @@
  * - production: `DATABASE_URL` and `TEMPORAL_ADDRESS` point at real services and only the api and the
  *   worker run.
  */
+import os from 'node:os';
 import path from 'node:path';
 import type { PasswordPolicy } from './crypto/password-policy.js';
 import { z } from 'zod';
@@ -99,6 +100,14 @@ const envSchema = z.object({
 
   DATABASE_URL: url(['postgres:', 'postgresql:']).optional(),
   DATABASE_POOL_SIZE: positiveInt.default(10),
+  /**
+   * How long the api waits for a connection of its pool before the request is answered 503 + Retry-After (the
+   * database is saturated). node-postgres waits without end by default: a saturated database would hold every
+   * request until the client gave up. A connection of this server is held for milliseconds (a query, a short
+   * transaction), so 5 s is far past any healthy wait, the embedded database's one session included. The worker's
+   * activities wait as long as their own Temporal timeouts allow, and are retried.
+   */
+  DATABASE_POOL_TIMEOUT_MS: positiveInt.max(600_000).default(5000),
   EMBEDDED_PG_PORT: port.default(5433),
 
   TEMPORAL_ADDRESS: hostPort.optional(),
@@ -142,6 +151,33 @@ const envSchema = z.object({
    * unset: BLOCKING_TIMEOUT_MS + 10 s, so a request with blocking targets is answered by its workflow.
    */
   REQUEST_TIMEOUT_MS: positiveInt.optional(),
+  /**
+   * Backpressure on writes (src/http/admission.ts): how many writes one api process runs at once: SCIM 2.0 and 1.1
+   * writes, a /Bulk request counting as many as it has operations (up to half the bound), the admin API's writes that
+   * start workflows. A write keeps its place until its workflow finished or its REQUEST_TIMEOUT_MS passed, also when
+   * it was answered 202 before, so the bound is also what this api may have queued in the engine. Beyond it, a write
+   * waits up to WRITE_QUEUE_TIMEOUT_MS, then gets 429 Too Many Requests with Retry-After and nothing applied.
+   *
+   * Default: 4 per connection of the api's pool (DATABASE_POOL_SIZE), at most 16 per core. A write uses the pool
+   * only for the checks before its workflow starts and the answer after it (a few ms of its ~100 ms), so 4 writes
+   * share a connection with little waiting; the engine's ceiling is reached well below it (ceiling x latency: 70/s
+   * x 0.3 s is about 21 writes in flight on a 2-core machine), and past it more writes only queue inside the engine,
+   * where no client can be told to come back later. Reads are never counted or refused.
+   */
+  WRITE_CONCURRENCY: positiveInt.max(100_000).optional(),
+  /**
+   * The longest a write waits for a place before its 429: long enough to smooth a burst (a write lasts ~100 ms),
+   * short enough that a client is told at once to come back later instead of hanging. 0: refuse at once.
+   */
+  WRITE_QUEUE_TIMEOUT_MS: z.coerce.number({ message: 'expected a number' }).int().min(0).max(60_000).default(1000),
+  /**
+   * How long a write waits for the engine when it is saturated: a start it has not confirmed by then is 503 with
+   * Retry-After and the Idempotency-Key to repeat it with (it may have been recorded); while writes are being refused,
+   * a workflow not finished by then is answered 202 Accepted (it goes on) instead of holding its client up to
+   * REQUEST_TIMEOUT_MS. A start takes milliseconds when the engine is healthy. Default 5 s (at most half of
+   * REQUEST_TIMEOUT_MS); always below REQUEST_TIMEOUT_MS.
+   */
+  ENGINE_TIMEOUT_MS: positiveInt.max(600_000).optional(),
   /** An idle OutboundFanOut workflow (queues empty) completes after this long; the next event restarts it. */
   OUTBOUND_IDLE_MS: positiveInt.default(5 * 60_000),
 
@@ -245,7 +281,7 @@ export interface Config {
   dataDir: string;
   logLevel: Env['LOG_LEVEL'];
   api: { host: string; port: number; publicBaseUrl: string };
-  database: { url: string | undefined; poolSize: number; embeddedPort: number };
+  database: { url: string | undefined; poolSize: number; embeddedPort: number; poolTimeoutMs: number };
   temporal: TemporalConfig;
   admin: { username: string; password: string | undefined };
   operatorSessionTtlMinutes: number;
@@ -255,6 +291,8 @@ export interface Config {
   blockingTimeoutMs: number;
   /** How long the api waits for a write's workflow before answering 202 Accepted. */
   requestTimeoutMs: number;
+  /** Backpressure on writes (src/http/admission.ts). */
+  writes: WritesConfig;
   outboundIdleMs: number;
   workflowBundle: string | undefined;
   oauth: { accessTokenTtlSeconds: number };
@@ -264,6 +302,21 @@ export interface Config {
   connectorPlugins: string[];
   loginSecurity: LoginSecurityConfig;
   scim: { filterLenient: boolean };
+}
+
+/** Backpressure on writes: WRITE_CONCURRENCY, WRITE_QUEUE_TIMEOUT_MS, ENGINE_TIMEOUT_MS. */
+export interface WritesConfig {
+  /** Writes (weighted) one api process runs at once. */
+  concurrency: number;
+  /** The longest wait for a place before 429. */
+  queueTimeoutMs: number;
+  /** The longest wait for the engine to confirm a start, and for a workflow while the api is saturated. */
+  engineTimeoutMs: number;
+}
+
+/** WRITE_CONCURRENCY's default: 4 writes per connection of the api's pool, at most 16 per core (see envSchema). */
+export function defaultWriteConcurrency(poolSize: number, cores: number = os.availableParallelism()): number {
+  return Math.max(1, Math.min(poolSize * 4, cores * 16));
 }
 
 /** Brute-force protection of every sign-in (src/security/login-guard.ts). */
@@ -315,6 +368,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     // Otherwise every request with a blocking target would answer 202 before its workflow could answer it.
     issues.push(`REQUEST_TIMEOUT_MS: must be greater than BLOCKING_TIMEOUT_MS (${e.BLOCKING_TIMEOUT_MS})`);
   }
+  const requestTimeoutMs = e.REQUEST_TIMEOUT_MS ?? e.BLOCKING_TIMEOUT_MS + 10_000;
+  if (e.ENGINE_TIMEOUT_MS !== undefined && e.ENGINE_TIMEOUT_MS >= requestTimeoutMs) {
+    // Otherwise the bound would never cut a wait short: the request's own deadline comes first.
+    issues.push(`ENGINE_TIMEOUT_MS: must be less than REQUEST_TIMEOUT_MS (${requestTimeoutMs})`);
+  }
   if (issues.length > 0) throw new ConfigError(issues);
 
   const tlsWanted = e.TEMPORAL_TLS || e.TEMPORAL_TLS_CERT !== undefined || e.TEMPORAL_API_KEY !== undefined;
@@ -327,7 +385,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       port: e.API_PORT,
       publicBaseUrl: (e.PUBLIC_BASE_URL ?? `http://localhost:${e.API_PORT}`).replace(/\/+$/, ''),
     },
-    database: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE, embeddedPort: e.EMBEDDED_PG_PORT },
+    database: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE, embeddedPort: e.EMBEDDED_PG_PORT, poolTimeoutMs: e.DATABASE_POOL_TIMEOUT_MS },
     temporal: {
       address: e.TEMPORAL_ADDRESS,
       namespace: e.TEMPORAL_NAMESPACE,
@@ -352,7 +410,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     encryptionKeys: e.ENCRYPTION_KEYS,
     secretsFd: e.SECRETS_FD,
     blockingTimeoutMs: e.BLOCKING_TIMEOUT_MS,
-    requestTimeoutMs: e.REQUEST_TIMEOUT_MS ?? e.BLOCKING_TIMEOUT_MS + 10_000,
+    requestTimeoutMs,
+    writes: {
+      concurrency: e.WRITE_CONCURRENCY ?? defaultWriteConcurrency(e.DATABASE_POOL_SIZE),
+      queueTimeoutMs: e.WRITE_QUEUE_TIMEOUT_MS,
+      engineTimeoutMs: e.ENGINE_TIMEOUT_MS ?? Math.min(5000, Math.floor(requestTimeoutMs / 2)),
+    },
     outboundIdleMs: e.OUTBOUND_IDLE_MS,
     workflowBundle: e.WORKFLOW_BUNDLE,
     oauth: { accessTokenTtlSeconds: e.OAUTH_ACCESS_TOKEN_TTL_SECONDS },
