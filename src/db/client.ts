@@ -19,6 +19,11 @@ export { PrismaClient, Prisma } from '../generated/prisma/client.js';
 export interface PrismaClientOptions {
   /** Maximum connections of the pg pool (node-postgres default: 10). */
   poolSize?: number;
+  /**
+   * How long a query waits for a free connection (or for a new one to open) before it fails (DATABASE_POOL_TIMEOUT_MS);
+   * node-postgres' default is to wait without end. The api answers that failure 503 + Retry-After (src/http/saturation.ts).
+   */
+  connectionTimeoutMs?: number;
 }
 
 export function createPrismaClient(databaseUrl: string, opts: PrismaClientOptions = {}): PrismaClient {
@@ -26,6 +31,7 @@ export function createPrismaClient(databaseUrl: string, opts: PrismaClientOption
     {
       connectionString: databaseUrl,
       ...(opts.poolSize !== undefined ? { max: opts.poolSize } : {}),
+      ...(opts.connectionTimeoutMs !== undefined ? { connectionTimeoutMillis: opts.connectionTimeoutMs } : {}),
     },
     {
       onPoolError: (error) => {

@@ -1,6 +1,8 @@
 /**
  * The express application: SCIM 2.0 at /scim2, the admin API at /api/server/v1, the OAuth 2.0 authorization
- * server and OpenID Provider under /oauth2 (with its sign-in pages under /authenticationendpoint), liveness at /health and readiness at /ready; writes wait for readiness (write-gate.ts).
+ * server and OpenID Provider under /oauth2 (with its sign-in pages under /authenticationendpoint), liveness at /health and readiness at /ready; writes wait for readiness (write-gate.ts)
+ * and for a place in the bound on writes in flight (admission.ts, mounted by each API's router after authentication;
+ * here for the admin API's writes that start workflows).
  * Handlers authenticate, validate and answer; they never call connectors themselves.
  */
 import express, { type Express } from 'express';
@@ -20,6 +22,7 @@ import { OperatorSessions } from './operator/sessions.js';
 import { scimRouter } from './scim/router.js';
 import { scim11Router } from './scim11/router.js';
 import { temporalUiRouter } from './temporal-ui.js';
+import { ADMIN_WORKFLOW_WRITE, admitWrites } from './write-admission.js';
 import { writeGate } from './write-gate.js';
 
 export function createApp(ctx: AppContext, log: Logger): Express {
@@ -50,6 +53,9 @@ export function createApp(ctx: AppContext, log: Logger): Express {
   app.use(interactionRouter(ctx, { federation }));
   app.use('/scim2', scimRouter(ctx, log));
   app.use('/wso2/scim', scim11Router(ctx, log));
+  // Before the admin router and its credential check: the admin API has one caller (the operator), so its places cannot
+  // be taken by anybody else, and only its few writes that start workflows count (see ADMIN_WORKFLOW_WRITE).
+  app.use('/api/server/v1', admitWrites(ctx.admission, 'admin', { only: (req) => ADMIN_WORKFLOW_WRITE.test(req.path) }));
   app.use('/api/server/v1', adminRouter(ctx, log));
   app.use('/codec', codecRouter(ctx, new EncryptionCodec(ctx.box), sessions, ctx.config.temporal.uiUrl ? [new URL(ctx.config.temporal.uiUrl).origin] : []));
   app.use((req, res) => {

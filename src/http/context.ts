@@ -6,6 +6,7 @@ import type { SecretBox } from '../crypto/secret-box.js';
 import type { PrismaClient } from '../db/client.js';
 import type { LoginGuard } from '../security/login-guard.js';
 import type { Readiness } from '../runtime/readiness.js';
+import type { AdmissionLimiter } from './admission.js';
 
 /** What the HTTP handlers depend on, built once by the api's composition root (src/http/server.ts). */
 export interface AppContext {
@@ -21,4 +22,6 @@ export interface AppContext {
   loginGuard: LoginGuard;
   /** Whether writes can be applied now, kept up to date in the background. */
   readiness: Readiness;
+  /** The bound on this process's writes in flight (src/http/admission.ts); one per process. */
+  admission: AdmissionLimiter;
 }

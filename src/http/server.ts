@@ -19,6 +19,7 @@ import { ReadinessMonitor } from '../runtime/readiness.js';
 import { resolveSecrets } from '../runtime/secrets.js';
 import { LoginGuard } from '../security/login-guard.js';
 import { connectClient, connectionOptions } from '../temporal/connection.js';
+import { AdmissionLimiter } from './admission.js';
 import { createApp } from './app.js';
 import { answerClientError } from './refuse.js';
 
@@ -30,10 +31,11 @@ export async function runApi(config: Config): Promise<void> {
     log.warn(`PASSWORD_HASH_COST=${config.passwordHashCost} is below OWASP's minimum for scrypt (${DEFAULT_PASSWORD_HASH_COST}): for test suites only`);
   }
   const box = new SecretBox(secrets.keys);
-  const db = createPrismaClient(databaseUrl(config), { poolSize: config.database.poolSize });
+  const db = createPrismaClient(databaseUrl(config), { poolSize: config.database.poolSize, connectionTimeoutMs: config.database.poolTimeoutMs });
   await ensureDefaults(db);
   const temporalConfig = { ...config.temporal, address: temporalAddress(config) };
-  const temporal = await connectClient({ ...config, temporal: temporalConfig }, box);
+  // RESOURCE_EXHAUSTED is answered 429 at once, not retried for half a minute under the client's request.
+  const temporal = await connectClient({ ...config, temporal: temporalConfig }, box, { retryResourceExhausted: false });
   // The readiness checks' own connection, without the client's retries: an unreachable server shows at once.
   const probe = Connection.lazy({ ...connectionOptions(temporalConfig), interceptors: [] });
   const readiness = new ReadinessMonitor(
@@ -45,7 +47,13 @@ export async function runApi(config: Config): Promise<void> {
   readiness.start();
   const registry = await loadConnectorRegistry(config.connectorPlugins);
   const loginGuard = new LoginGuard(db, config.loginSecurity, createLogger('login-guard', config.logLevel));
-  const app = createApp({ config, db, temporal, registry, box, sealer: new SecretSealer(secrets.keys), admin: secrets.admin, loginGuard, readiness }, log);
+  const admission = new AdmissionLimiter({
+    limit: config.writes.concurrency,
+    queueTimeoutMs: config.writes.queueTimeoutMs,
+    engineTimeoutMs: config.writes.engineTimeoutMs,
+    log: createLogger('admission', config.logLevel),
+  });
+  const app = createApp({ config, db, temporal, registry, box, sealer: new SecretSealer(secrets.keys), admin: secrets.admin, loginGuard, readiness, admission }, log);
   const server = app.listen(config.api.port, config.api.host);
   server.on('clientError', answerClientError);
   await once(server, 'listening');
@@ -58,6 +66,7 @@ export async function runApi(config: Config): Promise<void> {
     stopping = true;
     log.info('api stopping');
     readiness.stop();
+    admission.close();
     server.closeIdleConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await Promise.allSettled([db.$disconnect(), temporal.connection.close(), probe.close()]);

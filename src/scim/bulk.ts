@@ -136,6 +136,7 @@ export async function runBulk(
   const failedBulkIds = new Set<string>();
   const outcomes = new Map<number, BulkOutcome>();
   let errors = 0;
+  let retryAfter = 0;
   const pending = [...operations];
 
   const runOne = async (op: BulkOperation): Promise<BulkOutcome> => {
@@ -217,6 +218,8 @@ export async function runBulk(
         outcome = await runOne(op);
       } catch (err) {
         if (!(err instanceof ScimError)) throw err;
+        const asked = Number(err.headers['Retry-After']);
+        if (Number.isFinite(asked)) retryAfter = Math.max(retryAfter, asked);
         outcome = errorOutcome(op, err);
       }
     }
@@ -230,8 +233,11 @@ export async function runBulk(
   // Operations the client may need to repeat: the key to repeat the whole request with.
   const statuses = [...outcomes.values()].map((o) => o.status);
   const headers: Record<string, string> = {};
-  if (caller.request && statuses.some((st) => st === '202' || st === '503')) headers['Idempotency-Key'] = formatIdempotencyKey(caller.request.key);
-  if (statuses.includes('503')) headers['Retry-After'] = String(RETRY_AFTER_SECONDS);
+  if (caller.request && statuses.some((st) => st === '202' || st === '429' || st === '503')) headers['Idempotency-Key'] = formatIdempotencyKey(caller.request.key);
+  // Operations refused for now (429: the engine is saturated; 503: not confirmed or out of time): the longest wait any
+  // of them asked for.
+  if (statuses.includes('503')) headers['Retry-After'] = String(Math.max(RETRY_AFTER_SECONDS, retryAfter));
+  else if (statuses.includes('429')) headers['Retry-After'] = String(Math.max(1, retryAfter));
   return {
     status: 200,
     headers,

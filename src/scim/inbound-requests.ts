@@ -10,8 +10,15 @@
  * - The api waits for the result at most until the request's deadline (REQUEST_TIMEOUT_MS). A workflow that started
  *   but has not finished by then is answered 202 Accepted with where its outcome can be read: never "try again" for
  *   a change that is in fact going on.
- * - When the engine does not confirm the start (unreachable, or the deadline passed first), the change may or may not
- *   have been recorded: 503 with Retry-After and the key to repeat the request with, which can never apply it twice.
+ * - When the engine does not confirm the start (unreachable, or ENGINE_TIMEOUT_MS or the deadline passed first), the
+ *   change may or may not have been recorded: 503 with Retry-After and the key to repeat the request with, which can
+ *   never apply it twice.
+ * - When the engine refuses the start because it is saturated (RESOURCE_EXHAUSTED: its rate or resource limits), nothing
+ *   was recorded: 429 with Retry-After and the key. The api's client does not retry RESOURCE_EXHAUSTED by itself
+ *   (src/temporal/connection.ts): the SDK's retries would hold the request for half a minute.
+ * - Backpressure (src/http/admission.ts): a write admitted by the api's bound carries its place (`admission`). While the
+ *   api is refusing writes, a workflow not finished after ENGINE_TIMEOUT_MS is answered 202 as above, and keeps its
+ *   place until it finishes (or its deadline), so the bound still counts what it leaves in the engine.
  */
 import { createHash } from 'node:crypto';
 import {
@@ -29,6 +36,21 @@ import type { InboundProvisionInput, InboundProvisionResult, inboundProvision } 
 import { ScimError } from './errors.js';
 import { formatIdempotencyKey } from './idempotency-key.js';
 
+/**
+ * What the api's admission bound (src/http/admission.ts) lends a write it admitted. Declared here, where it is used,
+ * so that the protocol core needs nothing of src/http.
+ */
+export interface WriteAdmission {
+  /** Settles when the write should stop waiting for its workflow (the api is saturated): it is answered 202. */
+  readonly cut: Promise<void>;
+  /** Keeps the write's place in the bound until `work` settles (its workflow, still running after the answer). */
+  holdUntil(work: Promise<unknown>): void;
+  /** The engine or the database said it is saturated: the bound shrinks, and the overload is logged once per episode. */
+  overloaded(source: 'engine' | 'database', detail: string): void;
+  /** Seconds to ask the client to wait before repeating the request. */
+  retryAfterSeconds(): number;
+}
+
 /** A write as the api received it: the key it runs under and what it asked for. */
 export interface WriteRequest {
   /** The Idempotency-Key to repeat the request with: the client's, or one generated for this request. */
@@ -41,6 +63,8 @@ export interface WriteRequest {
   operation?: number | undefined;
   /** When the caller must be answered (epoch ms); unset: REQUEST_TIMEOUT_MS from the start. A Bulk request shares one. */
   deadline?: number | undefined;
+  /** Its place in the api's admission bound, when it was admitted by one (src/http/write-admission.ts). */
+  admission?: WriteAdmission | undefined;
 }
 
 /** Whose keys these are: a key means one request per application (and per user of a password-grant token). */
@@ -74,6 +98,12 @@ export const INBOUND_REQUEST_ID = new RegExp(`^${INBOUND_REQUEST_PREFIX}[0-9a-f]
 /** Seconds a client is asked to wait before repeating a request the engine did not confirm. */
 export const RETRY_AFTER_SECONDS = 5;
 
+/** gRPC RESOURCE_EXHAUSTED: the Temporal server refused the call for its rate or resource limits (grpc/doc/statuscodes.md). */
+const RESOURCE_EXHAUSTED = 8;
+
+/** The race of a workflow's result against the admission's cut: the cut won. */
+const CUT: unique symbol = Symbol('cut');
+
 /** JSON with object keys sorted, so two serializations of the same body give the same fingerprint. */
 function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
@@ -92,6 +122,19 @@ export function requestFingerprint(...parts: unknown[]): string {
 }
 
 /** The workflow id of a keyed request: the same key from the same caller is the same workflow. */
+/**
+ * What a failed start means for the caller, by the gRPC status of the error: the engine refused the request for good
+ * (`refused`: a bad argument, no such namespace, no permission), refused it for now because it is saturated
+ * (`saturated`: nothing was recorded), or did not confirm it (`unconfirmed`: unavailable, deadline exceeded, a broken
+ * connection; it may have been recorded).
+ */
+export function startFailureOf(err: unknown): 'refused' | 'saturated' | 'unconfirmed' {
+  const code = grpcCode(err);
+  if (code === RESOURCE_EXHAUSTED) return 'saturated';
+  if (code !== undefined && REFUSED.has(code)) return 'refused';
+  return 'unconfirmed';
+}
+
 export function inboundWorkflowId(scope: KeyScope, request: Pick<WriteRequest, 'key' | 'operation'>): string {
   const digest = createHash('sha256')
     .update(JSON.stringify([scope.applicationId, scope.userId ?? null, request.key, request.operation ?? null]))
@@ -116,6 +159,11 @@ export interface InboundRequestsDeps {
   temporal: Client;
   taskQueue: string;
   requestTimeoutMs: number;
+  /**
+   * How long the engine may take to confirm a start (ENGINE_TIMEOUT_MS), within the request's deadline; unset: the
+   * deadline alone.
+   */
+  engineTimeoutMs?: number | undefined;
   log?: Logger | undefined;
   /**
    * Keys the fingerprint kept in the workflow's memo. A request's fingerprint covers its body, passwords included,
@@ -152,9 +200,10 @@ export class InboundRequests {
       operation: input.operation,
       resourceType: input.resourceType === 'Group' ? 'Group' : 'User',
     };
+    const startBy = this.startBy(deadline);
     let handle: WorkflowHandle<typeof inboundProvision>;
     try {
-      handle = await temporal.withDeadline(deadline, () =>
+      handle = await temporal.withDeadline(startBy, () =>
         temporal.workflow.start<typeof inboundProvision>('inboundProvision', {
           workflowId,
           taskQueue: this.deps.taskQueue,
@@ -169,9 +218,14 @@ export class InboundRequests {
       );
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw this.notConfirmed(request, err);
-      handle = await this.joined(workflowId, request, deadline);
+      handle = await this.joined(workflowId, request, startBy);
     }
     return this.wait(handle, workflowId, request, deadline);
+  }
+
+  /** When a start (or the describe of the workflow a key already started) must be confirmed by. */
+  private startBy(deadline: number): number {
+    return this.deps.engineTimeoutMs === undefined ? deadline : Math.min(deadline, Date.now() + this.deps.engineTimeoutMs);
   }
 
   /**
@@ -186,7 +240,7 @@ export class InboundRequests {
     const handle = this.deps.temporal.workflow.getHandle<typeof inboundProvision>(workflowId);
     let memo: RequestMemo | undefined;
     try {
-      memo = (await this.deps.temporal.withDeadline(deadline, () => handle.describe())).memo?.request as RequestMemo | undefined;
+      memo = (await this.deps.temporal.withDeadline(this.startBy(deadline), () => handle.describe())).memo?.request as RequestMemo | undefined;
     } catch {
       return undefined;
     }
@@ -223,11 +277,11 @@ export class InboundRequests {
   }
 
   /** Attaches to the workflow a key already started, if it was started for this same request. */
-  private async joined(workflowId: string, request: WriteRequest, deadline: number): Promise<WorkflowHandle<typeof inboundProvision>> {
+  private async joined(workflowId: string, request: WriteRequest, confirmBy: number): Promise<WorkflowHandle<typeof inboundProvision>> {
     const handle = this.deps.temporal.workflow.getHandle<typeof inboundProvision>(workflowId);
     let memo: RequestMemo | undefined;
     try {
-      memo = (await this.deps.temporal.withDeadline(deadline, () => handle.describe())).memo?.request as RequestMemo | undefined;
+      memo = (await this.deps.temporal.withDeadline(confirmBy, () => handle.describe())).memo?.request as RequestMemo | undefined;
     } catch (err) {
       throw this.notConfirmed(request, err);
     }
@@ -236,8 +290,11 @@ export class InboundRequests {
   }
 
   private async wait(handle: WorkflowHandle<typeof inboundProvision>, workflowId: string, request: WriteRequest, deadline: number): Promise<InboundOutcome> {
+    const result = this.deps.temporal.withDeadline(deadline, () => handle.result());
+    let outcome: InboundProvisionResult | typeof CUT;
     try {
-      return await this.deps.temporal.withDeadline(deadline, () => handle.result());
+      const cut = request.admission?.cut;
+      outcome = cut ? await Promise.race([result, cut.then((): typeof CUT => CUT)]) : await result;
     } catch (err) {
       if (err instanceof WorkflowFailedError) throw new ScimError(500, `Provisioning failed: ${err.cause?.message ?? err.message}`);
       // The engine has the request: it goes on whether we wait or not (deadline reached, or the engine went away
@@ -245,6 +302,14 @@ export class InboundRequests {
       if (!(err instanceof ServiceError)) throw err;
       return { pending: { workflowId, key: request.key } };
     }
+    if (outcome === CUT) {
+      // The api is saturated and this workflow is slow to finish: its client is answered 202 now, and the workflow
+      // keeps its place in the bound while it runs on (until its deadline), so the bound still counts it.
+      result.catch(() => undefined);
+      request.admission!.holdUntil(result);
+      return { pending: { workflowId, key: request.key } };
+    }
+    return outcome;
   }
 
   private reused(request: WriteRequest): ScimError {
@@ -263,11 +328,30 @@ export class InboundRequests {
     });
   }
 
-  /** The start failed: refused outright (500), or not confirmed and possibly recorded (503). */
+  /** 429 (RFC 6585 §4): the engine is saturated and took nothing; Retry-After from the api's backlog, and the key. */
+  private saturated(request: WriteRequest): ScimError {
+    const key = formatIdempotencyKey(request.key);
+    const seconds = request.admission?.retryAfterSeconds() ?? RETRY_AFTER_SECONDS;
+    return new ScimError(
+      429,
+      `The provisioning engine is saturated and refused the request: nothing was applied; retry in ${seconds} s with the same Idempotency-Key (${key}) to apply it exactly once.`,
+      undefined,
+      { 'Retry-After': String(seconds), 'Idempotency-Key': key },
+    );
+  }
+
+  /** The start failed: refused outright (500), refused for now (429), or not confirmed and possibly recorded (503). */
   private notConfirmed(request: WriteRequest, err: unknown): ScimError {
-    const code = grpcCode(err);
-    this.deps.log?.warn('provisioning engine did not start a request', { error: err instanceof Error ? err.message : String(err), grpcCode: code });
-    if (code !== undefined && REFUSED.has(code)) return new ScimError(500, 'The provisioning engine refused the request');
+    const failure = startFailureOf(err);
+    const error = err instanceof Error ? err.message : String(err);
+    if (failure === 'refused') {
+      this.deps.log?.warn('provisioning engine refused a request', { error, grpcCode: grpcCode(err) });
+      return new ScimError(500, 'The provisioning engine refused the request');
+    }
+    // Saturation is logged once per overload episode by the admission bound, not once per request.
+    if (request.admission) request.admission.overloaded('engine', failure === 'saturated' ? 'RESOURCE_EXHAUSTED on start' : `start not confirmed: ${error}`);
+    else this.deps.log?.warn('provisioning engine did not start a request', { error, grpcCode: grpcCode(err) });
+    if (failure === 'saturated') return this.saturated(request);
     return this.unavailable(request, 'The provisioning engine did not confirm the request; it may have been accepted');
   }
 }

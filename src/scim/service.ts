@@ -101,6 +101,8 @@ export interface ScimServiceDeps {
   requestFingerprints: KeyedDigest;
   /** How long a write waits for its workflow before answering 202 Accepted (REQUEST_TIMEOUT_MS). */
   requestTimeoutMs: number;
+  /** How long the engine may take to confirm a write's start (ENGINE_TIMEOUT_MS); unset: the request's deadline. */
+  engineTimeoutMs?: number | undefined;
   log?: Logger | undefined;
   /**
    * How `filter` parameters are read: `lenient` accepts unquoted values (config SCIM_FILTER_LENIENT); `dialect`
@@ -189,6 +191,7 @@ export class ScimService {
       temporal: deps.temporal,
       taskQueue: deps.taskQueue,
       requestTimeoutMs: deps.requestTimeoutMs,
+      engineTimeoutMs: deps.engineTimeoutMs,
       log: deps.log,
       fingerprints: deps.requestFingerprints,
     });

@@ -3,7 +3,7 @@
  * validated config, with the encrypting data converter on both sides.
  */
 import fs from 'node:fs';
-import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
+import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor, type ConnectionOptions } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import proto from '@temporalio/proto';
 import type { Config, TemporalConfig } from '../config.js';
@@ -36,8 +36,31 @@ export function connectionOptions(t: TemporalConfig): Pick<ConnectionOptions, 'a
   };
 }
 
-export async function connectClient(config: Config, box: SecretBox): Promise<Client> {
-  const connection = await Connection.connect(connectionOptions(config.temporal));
+/** gRPC RESOURCE_EXHAUSTED (grpc/doc/statuscodes.md): the server's rate or resource limits. */
+const RESOURCE_EXHAUSTED = 8;
+
+/**
+ * The SDK's gRPC retries (up to 10 attempts, backing off), except RESOURCE_EXHAUSTED: the SDK retries it for about
+ * half a minute (from 1 s, x1.7, up to 5 s a wait), which under a client's request is a hang. The api answers it at
+ * once instead (429 + Retry-After, src/scim/inbound-requests.ts), and the client retries later.
+ */
+function retryInterceptorWithoutResourceExhausted() {
+  const defaults = defaultGrpcRetryOptions();
+  return makeGrpcRetryInterceptor({
+    delayFunction: defaults.delayFunction,
+    retryableDecider: (attempt, status) => (status.code as number) !== RESOURCE_EXHAUSTED && defaults.retryableDecider(attempt, status),
+  });
+}
+
+/**
+ * The client of the api (`retryResourceExhausted: false`) and of the worker's activities (the SDK's retries: an
+ * activity has no one waiting on it, and a refused call would only fail and be retried by its own policy).
+ */
+export async function connectClient(config: Config, box: SecretBox, opts: { retryResourceExhausted?: boolean } = {}): Promise<Client> {
+  const connection = await Connection.connect({
+    ...connectionOptions(config.temporal),
+    ...(opts.retryResourceExhausted === false && { interceptors: [retryInterceptorWithoutResourceExhausted()] }),
+  });
   return new Client({
     connection,
     namespace: config.temporal.namespace,

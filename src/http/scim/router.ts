@@ -21,6 +21,9 @@ import { discoveryRouter } from './discovery.js';
 import { meRouter, resourceRouter, searchParams, send, SCOPES } from './resources.js';
 import { mayViewRoles, ROLE_SCOPES, roleLister, rolesRouter } from './roles.js';
 import { sendScim } from './respond.js';
+import { admitWrites } from '../write-admission.js';
+import { RETRY_AFTER_SECONDS } from '../health.js';
+import { saturatedAnswer } from '../saturation.js';
 import { writeRequests } from './write-request.js';
 
 export const SCIM_BODY_LIMIT = SCIM_LIMITS.bulkMaxPayloadSize;
@@ -37,6 +40,7 @@ export function createScimService(ctx: AppContext, log: Logger, opts: { filterDi
     baseUrl: ctx.config.api.publicBaseUrl,
     blockingTimeoutMs: ctx.config.blockingTimeoutMs,
     requestTimeoutMs: ctx.config.requestTimeoutMs,
+    engineTimeoutMs: ctx.config.writes.engineTimeoutMs,
     log,
     sealer: ctx.sealer,
     cursors: new CursorCodec(new KeyedDigest(ctx.box.keyring, 'scim-cursor'), SCIM_PAGINATION.cursorTimeout),
@@ -63,6 +67,8 @@ export function scimRouter(ctx: AppContext, log: Logger): Router {
   router.use(jsonBody({ type: SCIM_JSON_TYPES, limit: SCIM_BODY_LIMIT }));
   // Every write runs under an Idempotency-Key, with a bounded wait (src/http/scim/write-request.ts).
   router.use(writeRequests(ctx.config.requestTimeoutMs));
+  // Backpressure: a bounded number of writes in flight, 429 + Retry-After beyond it (src/http/write-admission.ts).
+  router.use(admitWrites(ctx.admission, 'scim2'));
   const service = createScimService(ctx, log);
   router.use('/Users', resourceRouter(service, 'User'));
   router.use('/Groups', resourceRouter(service, 'Group'));
@@ -84,7 +90,13 @@ export function scimRouter(ctx: AppContext, log: Logger): Router {
   });
   router.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     if (err instanceof ScimError) for (const [k, v] of Object.entries(err.headers)) res.setHeader(k, v);
-    sendScim(res, ...scimErrorOf(err, req, log));
+    // A saturated database or engine: 503 + Retry-After, not 500 (src/http/saturation.ts).
+    const saturated = saturatedAnswer(err, res, ctx.admission);
+    if (saturated) return sendScim(res, saturated.status, new ScimError(saturated.status, saturated.message).toBody());
+    const [status, body] = scimErrorOf(err, req, log);
+    // RFC 9110 §15.6.4: a 503 says when to come back.
+    if (status === 503 && !res.hasHeader('Retry-After')) res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
+    sendScim(res, status, body);
   });
   return router;
 }

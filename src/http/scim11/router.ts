@@ -25,6 +25,9 @@ import { jsonBody } from '../input.js';
 import { preconditions, SCOPES } from '../scim/resources.js';
 import { createScimService, SCIM_BODY_LIMIT, SCIM_JSON_TYPES, scimErrorOf } from '../scim/router.js';
 import { writeRequests } from '../scim/write-request.js';
+import { RETRY_AFTER_SECONDS } from '../health.js';
+import { saturatedAnswer } from '../saturation.js';
+import { admitWrites } from '../write-admission.js';
 import { patchTo20 } from './patch.js';
 
 type ResourceType = 'User' | 'Group';
@@ -256,6 +259,8 @@ export function scim11Router(ctx: AppContext, log: Logger): Router {
   router.use(discovery11(schemas));
   router.use(jsonBody({ type: SCIM_JSON_TYPES, limit: SCIM_BODY_LIMIT }));
   router.use(writeRequests(ctx.config.requestTimeoutMs));
+  // The same bound as /scim2's (one per process), refusals in SCIM 1.1's error body.
+  router.use(admitWrites(ctx.admission, 'scim11'));
   const service = createScimService(ctx, log, { filterDialect: scim11FilterDialect });
   router.use('/Users', resources11(service, 'User'));
   router.use('/Groups', resources11(service, 'Group'));
@@ -264,7 +269,10 @@ export function scim11Router(ctx: AppContext, log: Logger): Router {
   });
   router.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     if (err instanceof ScimError) for (const [k, v] of Object.entries(err.headers)) res.setHeader(k, v);
+    const saturated = saturatedAnswer(err, res, ctx.admission);
+    if (saturated) return sendError11(res, saturated.status, saturated.message);
     const [status, body] = scimErrorOf(err, req, log);
+    if (status === 503 && !res.hasHeader('Retry-After')) res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
     sendError11(res, status, typeof body.detail === 'string' ? body.detail : 'Error');
   });
   return router;
