@@ -122,8 +122,11 @@ export interface ScenarioContext {
   topology: TopologyContext;
   settings: Settings;
   ceilings: Ceilings;
-  /** Keeps a row (and prints it): what the report and the JSON get, even if the scenario breaks later. */
-  record(row: Omit<Row, 'topology'>): Row;
+  /**
+   * Keeps a row (and prints it, unless `quiet`: a scenario that prints its own lines): what the report and the JSON
+   * get, even if the scenario breaks later.
+   */
+  record(row: Omit<Row, 'topology'>, opts?: { quiet?: boolean }): Row;
   /** Says what is being measured now, for the progress line ("GET /Users/{id} c=16"). */
   step(label: string): void;
   /** Rows recorded so far in this run (a scenario may read another's: S3 is judged against S2). */

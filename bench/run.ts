@@ -128,10 +128,10 @@ async function main(settings: Settings): Promise<number> {
       }
       entry.description = running.ctx.description;
       let label = '';
-      const record = (row: Omit<Row, 'topology'>): Row => {
+      const record = (row: Omit<Row, 'topology'>, opts: { quiet?: boolean } = {}): Row => {
         const full: Row = { topology: p.topology, ...row };
         result.rows.push(full);
-        printRow(full);
+        if (!opts.quiet) printRow(full);
         return full;
       };
       const ceilings = new Ceilings(running.ctx, settings, record, (step) => progress.at(step), engineBundle);

@@ -10,7 +10,7 @@
  */
 import { WSO2_ROOT_COMBINING_ALGORITHM } from '../src/rules/provisioning-request.js';
 import { connectorTo } from './deliveries.js';
-import { benchFederatedLogin } from './federated-login.js';
+import { benchFederatedLogin, type FederatedLoginRow } from './federated-login.js';
 import type { Row, Scenario } from './framework.js';
 import { benchRuleDelivery, benchRules } from './rules.js';
 import { s1 } from './s1-reads.js';
@@ -31,24 +31,24 @@ const s4: Scenario = {
       'Each login: the sample RP, this server, a standalone oidc-provider as the IdP, over HTTP. Latencies: /commonauth (callback to redirect); ' +
         '"ref" rows: the bare code exchange (and userinfo) at the same provider. Whole-login p50 in the extra column.',
     );
+    // bench/federated-login.ts prints its own lines (and the ratios): the rows are recorded quietly.
     const fed = await benchFederatedLogin(ctx.topology.name, ctx.topology.stack, ctx.settings.fed);
-    return fed.map((r) =>
-      ctx.record({
-        scenario: 'S4',
-        case: r.scenario,
-        concurrency: r.concurrency,
-        requests: r.requests,
-        errors: r.errors,
-        throughput: NaN,
-        unit: 'logins',
-        p50: r.p50,
-        p95: r.p95,
-        p99: r.p99,
-        ...((r.endToEnd || r.extra) && {
-          extra: { ...(r.endToEnd && { 'whole login p50 (ms)': Number(r.endToEnd.p50.toFixed(1)) }), ...(r.extra && { note: r.extra }) },
-        }),
-      }),
-    );
+    const vsExchange = (r: FederatedLoginRow): string | undefined => {
+      const at = (scenario: string) => fed.find((x) => x.scenario === scenario && x.concurrency === r.concurrency);
+      const ref = at('ref exchange');
+      const info = at('ref userinfo');
+      if (!ref || !info || !r.scenario.startsWith('S4')) return undefined;
+      return `${(r.p50 / ref.p50).toFixed(1)}x the bare exchange; +${(r.p50 - ref.p50 - info.p50).toFixed(0)} ms over exchange + userinfo`;
+    };
+    return fed.map((r) => {
+      const extra: Record<string, string | number> = {};
+      const ratio = vsExchange(r);
+      if (ratio) extra['p50 against'] = ratio;
+      if (r.endToEnd) extra['whole login p50 (ms)'] = Number(r.endToEnd.p50.toFixed(1));
+      if (r.extra) extra.note = r.extra;
+      const row = { scenario: 'S4', case: r.scenario, concurrency: r.concurrency, requests: r.requests, errors: r.errors, throughput: NaN, unit: 'logins', p50: r.p50, p95: r.p95, p99: r.p99 };
+      return ctx.record({ ...row, ...(Object.keys(extra).length > 0 && { extra }) }, { quiet: true });
+    });
   },
 };
 
@@ -61,26 +61,14 @@ const rules: Scenario = {
   levels: () => [1],
   estimateSeconds: (s) => 2 * s.rules.seconds + 5 + s.rules.requests * 2 * 0.15,
   async run(ctx) {
+    // bench/rules.ts prints its own lines: the rows are recorded quietly.
     const rows: Row[] = [];
     // Once per run: it does not depend on the topology.
     if (!ctx.rows().some((r) => r.scenario === 'rules' && r.case.startsWith('decision point'))) {
       ctx.step('decision point');
       for (const r of benchRules({ seconds: ctx.settings.rules.seconds, rootCombiningAlgorithm: WSO2_ROOT_COMBINING_ALGORITHM })) {
-        rows.push(
-          ctx.record({
-            scenario: 'rules',
-            case: `decision point, ${r.set}`,
-            concurrency: 1,
-            requests: r.decisions,
-            errors: 0,
-            throughput: r.perSecond,
-            unit: 'decisions/s (one core)',
-            p50: NaN,
-            p95: NaN,
-            p99: NaN,
-            extra: { 'load + compile (ms)': Number(r.compileMs.toFixed(1)), decisions: r.decisionsSeen },
-          }),
-        );
+        const row = { scenario: 'rules', case: `decision point, ${r.set}`, concurrency: 1, requests: r.decisions, errors: 0, throughput: r.perSecond, unit: 'decisions/s (one core)', p50: NaN, p95: NaN, p99: NaN };
+        rows.push(ctx.record({ ...row, extra: { 'load + compile (ms)': Number(r.compileMs.toFixed(1)), decisions: r.decisionsSeen } }, { quiet: true }));
       }
       ctx.note('The decision point runs in the bench process, on one core, WSO2-profile requests, root algorithm deny-overrides; measured once per run.');
     }
@@ -90,21 +78,8 @@ const rules: Scenario = {
     const delivery = await benchRuleDelivery(ctx.topology.name, { a: source, b: targets[0]!, connectorId }, ctx.settings.rules.requests);
     const off = delivery.find((d) => !d.rulesEnabled);
     for (const d of delivery) {
-      rows.push(
-        ctx.record({
-          scenario: 'rules',
-          case: `blocking create, Enable Rules ${d.rulesEnabled ? 'on' : 'off'}`,
-          concurrency: 1,
-          requests: d.requests,
-          errors: d.errors,
-          throughput: NaN,
-          unit: 'creates',
-          p50: d.p50,
-          p95: d.p95,
-          p99: d.p99,
-          ...(d.rulesEnabled && off && { extra: { 'added to the median (ms)': Number((d.p50 - off.p50).toFixed(1)) } }),
-        }),
-      );
+      const row = { scenario: 'rules', case: `blocking create, Enable Rules ${d.rulesEnabled ? 'on' : 'off'}`, concurrency: 1, requests: d.requests, errors: d.errors, throughput: NaN, unit: 'creates', p50: d.p50, p95: d.p95, p99: d.p99 };
+      rows.push(ctx.record({ ...row, ...(d.rulesEnabled && off && { extra: { 'added to the median (ms)': Number((d.p50 - off.p50).toFixed(1)) } }) }, { quiet: true }));
     }
     return rows;
   },
