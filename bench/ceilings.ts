@@ -191,7 +191,14 @@ async function startEngineCeiling(temporalAddress: string, bundle: string) {
   await child.ready;
   const config = loadConfig({ TEMPORAL_ADDRESS: temporalAddress });
   const client = await connectClient(config, box);
-  const requests = new InboundRequests({ temporal: client, taskQueue, requestTimeoutMs: config.requestTimeoutMs, fingerprints: new KeyedDigest(box.keyring, 'request-fingerprint') });
+  // As src/http/scim/router.ts builds it for ScimService, with the server's default settings.
+  const requests = new InboundRequests({
+    temporal: client,
+    taskQueue,
+    requestTimeoutMs: config.requestTimeoutMs,
+    engineTimeoutMs: config.writes.engineTimeoutMs,
+    fingerprints: new KeyedDigest(box.keyring, 'request-fingerprint'),
+  });
   return {
     child,
     requests,

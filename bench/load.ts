@@ -55,9 +55,9 @@ export interface LoadResult {
   latencies: number[];
 }
 
-/** An operation that threw: its error code if it has one (ECONNRESET, ETIMEDOUT), else its message. */
+/** An operation that threw: its error code (ECONNRESET, ETIMEDOUT) or status (a ScimError's 429) if it has one. */
 function thrownStatus(err: unknown): { status: string; detail: string } {
-  const code = (err as { code?: unknown }).code;
+  const code = (err as { code?: unknown; status?: unknown }).code ?? (err as { status?: unknown }).status;
   const detail = err instanceof Error ? err.message : String(err);
   return { status: typeof code === 'string' ? code : typeof code === 'number' ? String(code) : 'exception', detail };
 }

@@ -23,6 +23,7 @@ import { startDevServer } from '../src/temporal/dev-server.js';
 import { startInstance, type Instance, type Stack } from '../test/harness.js';
 import { freePort } from '../test/support/ports.js';
 import { startTempPostgres } from '../test/support/postgres.js';
+import { startTemporalCluster, TEMPORAL_SERVER_VERSION } from '../test/support/temporal-cluster.js';
 import type { TopologyContext, TopologyName } from './framework.js';
 import type { Settings } from './options.js';
 
@@ -61,20 +62,6 @@ function serverErrors(topology: TopologyName) {
 function pragmas(args: readonly string[]): string {
   const set = args.flatMap((a, i) => (a === '--sqlite-pragma' && args[i + 1] ? [args[i + 1]!] : []));
   return set.length > 0 ? `SQLite pragmas ${set.join(', ')}` : "SQLite's default pragmas";
-}
-
-/** The Temporal cluster module (test/support/temporal-cluster.ts), when it is there. */
-interface ClusterModule {
-  startTemporalCluster(opts: { postgresUrl: string; output?: ((line: string) => void) | null }): Promise<{ address: string; stop(): Promise<void> }>;
-}
-
-async function temporalCluster(): Promise<ClusterModule> {
-  const modulePath = '../test/support/temporal-cluster.js';
-  try {
-    return (await import(modulePath)) as ClusterModule;
-  } catch (err) {
-    throw new Error(`the production topology needs test/support/temporal-cluster.ts (a real Temporal server): ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-  }
 }
 
 /** Starts what the topology's instances run on, then the instances (the source and `targets` targets) in parallel. */
@@ -131,14 +118,13 @@ export async function startTopology(
         which = 'a throwaway cluster of the machine\'s PostgreSQL (fsync on)';
       }
       step('Temporal server on PostgreSQL');
-      const clusters = await temporalCluster();
-      const cluster = await clusters.startTemporalCluster({
+      const cluster = await startTemporalCluster({
         postgresUrl,
         output: errors.collect,
       });
       stops.push(() => cluster.stop());
       temporalAddress = cluster.address;
-      description = `the real Temporal server (test/support/temporal-cluster.ts) and each instance's database on one PostgreSQL (${which})`;
+      description = `the real Temporal server ${TEMPORAL_SERVER_VERSION} (test/support/temporal-cluster.ts, built from its Go module) and each instance's database on one PostgreSQL (${which})`;
     }
     const stack: Stack = { temporalAddress, workflowBundle, postgresUrl };
     step(`instances: source and ${targets} target${targets === 1 ? '' : 's'}`);
