@@ -7,8 +7,9 @@
  * 1 only when something broke (an error, a wrong seed, a delivery that never arrived), after writing the report.
  *
  *   npm run bench                      everything, both topologies (tens of minutes)
- *   npm run bench -- --quick           about a minute or two: embedded only, S1-S3, one or two levels, 2 s per level,
- *                                      10,000 users for S1 (the report says so)
+ *   npm run bench -- --quick           a look in one to two minutes: embedded only, S1 and S2, one or two levels, 2 s
+ *                                      per level, 10,000 users for S1 (the report says so); add S3 with
+ *                                      `--quick --scenarios s1,s2,s3` (three more instances to start: a minute more)
  *   npm run bench -- --scenarios s1,s2 --topologies embedded --seconds 5
  *
  * Flags (each also an environment variable; a flag wins, and --quick only changes the defaults):
@@ -16,7 +17,7 @@
  *   --scenarios LIST    BENCH_SCENARIOS   s1 (reads at directory size), s2 (durable creates: no target, one
  *                                         non-blocking, one blocking SCIM target), s3 (fan-out to three targets),
  *                                         s4 (federated login), rules (XACML decision point; rule-check cost);
- *                                         "scim" = s1,s2,s3. Default: all; --quick: s1,s2,s3
+ *                                         "scim" = s1,s2,s3. Default: all; --quick: s1,s2
  *   --topologies LIST   BENCH_TOPOLOGIES  embedded, production (BENCH_DATABASES=embedded,postgres still works).
  *                                         Default: both; --quick: embedded
  *   --seconds N         BENCH_SECONDS     measured seconds per level (default 10; --quick 2)

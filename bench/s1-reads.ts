@@ -60,17 +60,19 @@ export const s1: Scenario = {
       headers: ['filter', 'statement', 'scans', 'served by an index'],
       rows: plans.map((p) => [p.query, p.statement, p.scans, p.indexed === undefined ? 'not judged (counts the whole table by nature)' : p.indexed ? 'met' : '**not met**']),
     });
-    const filtersIndexed = plans.filter((p) => p.query !== '(no filter)').every((p) => p.indexed === true);
+    const indexed = (filter: string) => plans.filter((p) => p.query.startsWith(filter)).every((p) => p.indexed === true);
 
-    const cases: { name: string; path: (k: number) => string; check: (body: Buffer, k: number) => boolean }[] = [
+    const cases: { name: string; filter?: string; path: (k: number) => string; check: (body: Buffer, k: number) => boolean }[] = [
       { name: GET_BY_ID, path: (k) => `/scim2/Users/${seed.sample[k % seed.sample.length]!.id}`, check: (b, k) => b.includes(seed.sample[k % seed.sample.length]!.id) },
       {
         name: 'GET /Users?filter=userName eq',
+        filter: 'userName eq',
         path: (k) => `/scim2/Users?filter=${encodeURIComponent(`userName eq "${seed.sample[k % seed.sample.length]!.userName.toUpperCase()}"`)}`,
         check: (b) => (JSON.parse(b.toString()) as { totalResults?: number }).totalResults === 1,
       },
       {
         name: 'GET /Users?filter=emails.value co',
+        filter: 'emails.value co',
         path: (k) => `/scim2/Users?filter=${encodeURIComponent(`emails.value co "${padded(seed.sample[k % seed.sample.length]!.n)}@"`)}`,
         check: (b) => (JSON.parse(b.toString()) as { totalResults?: number }).totalResults === 1,
       },
@@ -111,9 +113,10 @@ export const s1: Scenario = {
         } else if (byId) {
           const vsById = against(r.throughput, byId);
           list = [vsById, ...list];
-          if (k.name.includes('filter')) {
+          if (k.filter) {
             targets.push(atLeast(vsById, 0.5, GET_BY_ID));
-            targets.push({ text: 'served by an index (EXPLAIN)', met: filtersIndexed, value: filtersIndexed ? 'index scans only' : 'see the EXPLAIN table' });
+            const served = indexed(k.filter);
+            targets.push({ text: 'served by an index (EXPLAIN)', met: served, value: served ? 'index scans only' : 'a sequential scan: see the EXPLAIN table' });
           }
         }
         const row = ctx.record({ scenario: 'S1', case: k.name, unit: 'req/s', ...fromLoad(r), against: list, ...(targets.length > 0 && { targets }) });
