@@ -172,9 +172,9 @@ const envSchema = z.object({
   WRITE_QUEUE_TIMEOUT_MS: z.coerce.number({ message: 'expected a number' }).int().min(0).max(60_000).default(1000),
   /**
    * How long a write waits for the engine when it is saturated: a start it has not confirmed by then is 503 with
-   * Retry-After and the Idempotency-Key to repeat it with (it may have been recorded); while writes are being refused,
-   * a workflow not finished by then is answered 202 Accepted (it goes on) instead of holding its client up to
-   * REQUEST_TIMEOUT_MS. A start takes milliseconds when the engine is healthy. Default 5 s (at most half of
+   * Retry-After and the Idempotency-Key to repeat it with (it may have been recorded); while the admission bound is
+   * full or refusing, a workflow not finished by then is answered 202 Accepted (it goes on, and keeps its place)
+   * instead of holding its client up to REQUEST_TIMEOUT_MS (a stopped worker, a target holding every request). A start takes milliseconds when the engine is healthy. Default 5 s (at most half of
    * REQUEST_TIMEOUT_MS); always below REQUEST_TIMEOUT_MS.
    */
   ENGINE_TIMEOUT_MS: positiveInt.max(600_000).optional(),

@@ -23,9 +23,11 @@
  * in the engine, so a stopped or killed worker fills it and later writes are refused at once, instead of piling up
  * workflows that all run when the worker is back.
  *
- * While writes are being refused (an overload episode), a write that has waited ENGINE_TIMEOUT_MS is told to stop
- * waiting (`cut`): its client gets 202 Accepted with where to read the outcome instead of hanging until
- * REQUEST_TIMEOUT_MS. One log line when an episode begins, one when it ends: never one per request.
+ * While the bound is full or writes are being refused (an overload episode), a write that has waited ENGINE_TIMEOUT_MS
+ * is told to stop waiting (`cut`): its client gets 202 Accepted with where to read the outcome instead of hanging
+ * until REQUEST_TIMEOUT_MS (a stopped worker, a target that holds every request), and its place stays taken. Below
+ * the bound nobody is cut: a write with a blocking target gets the target's answer, as the link asks. One log line
+ * when an episode begins, one when it ends: never one per request.
  */
 import type { Logger } from '../log.js';
 
@@ -56,7 +58,7 @@ export interface AdmissionOptions {
   limit: number;
   /** The longest a write waits for a place (WRITE_QUEUE_TIMEOUT_MS). */
   queueTimeoutMs: number;
-  /** While writes are being refused, how long a write waits for the engine before its client is answered 202 (ENGINE_TIMEOUT_MS). */
+  /** While the bound is full or writes are refused, how long a write waits for the engine before its client is answered 202 (ENGINE_TIMEOUT_MS). */
   engineTimeoutMs: number;
   log?: Logger | undefined;
   /** Spreads the Retry-After of clients refused together (tests pass a constant). */
@@ -70,7 +72,7 @@ export const MAX_RETRY_AFTER_SECONDS = 30;
 const EPISODE_QUIET_MS = 2000;
 /** The bound shrinks at most this often: one burst of refusals is one signal, not thirty. */
 const DECREASE_INTERVAL_MS = 1000;
-/** How often, during an episode, writes that waited ENGINE_TIMEOUT_MS are cut loose and the episode's end is looked for. */
+/** How often, while writes are in flight, those that waited ENGINE_TIMEOUT_MS are cut loose if the api is saturated, and an episode's end is looked for. */
 const SWEEP_MS = 250;
 /** Weight of the newest sample in the mean time a write holds its place. */
 const EWMA_ALPHA = 0.2;
@@ -101,7 +103,7 @@ export class AdmissionPermit {
   #overloaded = false;
   #cutDone = false;
   #resolveCut!: () => void;
-  /** Settles when the write should stop waiting for the engine (the api is saturated and it waited ENGINE_TIMEOUT_MS); never for a Bulk request. */
+  /** Settles when the write should stop waiting for the engine (the bound is full or refusing, and it waited ENGINE_TIMEOUT_MS); never for a Bulk request. */
   readonly cut: Promise<void>;
 
   constructor(
@@ -273,8 +275,14 @@ export class AdmissionLimiter {
     const permit = new AdmissionPermit(this, weight, cut);
     this.#inFlight += weight;
     this.#held.add(permit);
-    if (this.#episode) permit.cutIfWaitedSince(Date.now() - this.#opts.engineTimeoutMs);
+    this.#startSweep();
     return permit;
+  }
+
+  #startSweep(): void {
+    if (this.#sweep) return;
+    this.#sweep = setInterval(() => this.#sweepNow(), Math.min(SWEEP_MS, Math.max(1, this.#opts.engineTimeoutMs)));
+    this.#sweep.unref();
   }
 
   #dequeue(waiter: Waiter): void {
@@ -332,8 +340,7 @@ export class AdmissionLimiter {
         inFlight: this.#inFlight,
         queued: this.#queued,
       });
-      this.#sweep = setInterval(() => this.#sweepNow(), Math.min(SWEEP_MS, Math.max(1, this.#opts.engineTimeoutMs)));
-      this.#sweep.unref();
+      this.#startSweep();
       this.#cutLongWaits(now);
     }
     this.#episode.lastAt = now;
@@ -346,20 +353,20 @@ export class AdmissionLimiter {
   }
 
   #sweepNow(): void {
-    const episode = this.#episode;
-    if (!episode) return;
     const now = Date.now();
-    if (this.#queue.length === 0 && now - episode.lastAt >= EPISODE_QUIET_MS + this.#opts.queueTimeoutMs) {
+    const episode = this.#episode;
+    if (episode && this.#queue.length === 0 && now - episode.lastAt >= EPISODE_QUIET_MS + this.#opts.queueTimeoutMs) {
       this.#episode = undefined;
-      this.close();
       this.#opts.log?.info('no longer overloaded', {
         seconds: Math.round((now - episode.since) / 100) / 10,
         refused: episode.refused,
         peakQueued: episode.peakQueued,
         limit: Math.floor(this.#limit),
       });
-      return;
     }
-    this.#cutLongWaits(now);
+    // Saturated: refusing writes, or full (the next write would have to wait). A write that has waited the engine
+    // timeout then is told to stop waiting; below the bound, everyone waits for their answer.
+    if (this.#episode || this.#inFlight >= Math.floor(this.#limit)) this.#cutLongWaits(now);
+    if (!this.#episode && this.#held.size === 0) this.close();
   }
 }

@@ -17,8 +17,8 @@
  *   was recorded: 429 with Retry-After and the key. The api's client does not retry RESOURCE_EXHAUSTED by itself
  *   (src/temporal/connection.ts): the SDK's retries would hold the request for half a minute.
  * - Backpressure (src/http/admission.ts): a write admitted by the api's bound carries its place (`admission`). While the
- *   api is refusing writes, a workflow not finished after ENGINE_TIMEOUT_MS is answered 202 as above, and keeps its
- *   place until it finishes (or its deadline), so the bound still counts what it leaves in the engine.
+ *   bound is full or refusing writes, a workflow not finished after ENGINE_TIMEOUT_MS is answered 202 as above, and
+ *   keeps its place until it finishes (or its deadline), so the bound still counts what it leaves in the engine.
  */
 import { createHash } from 'node:crypto';
 import {
@@ -41,7 +41,7 @@ import { formatIdempotencyKey } from './idempotency-key.js';
  * so that the protocol core needs nothing of src/http.
  */
 export interface WriteAdmission {
-  /** Settles when the write should stop waiting for its workflow (the api is saturated): it is answered 202. */
+  /** Settles when the write should stop waiting for its workflow (the api is saturated): it is answered 202. Never for a Bulk request. */
   readonly cut: Promise<void>;
   /** Keeps the write's place in the bound until `work` settles (its workflow, still running after the answer). */
   holdUntil(work: Promise<unknown>): void;
@@ -303,8 +303,9 @@ export class InboundRequests {
       return { pending: { workflowId, key: request.key } };
     }
     if (outcome === CUT) {
-      // The api is saturated and this workflow is slow to finish: its client is answered 202 now, and the workflow
-      // keeps its place in the bound while it runs on (until its deadline), so the bound still counts it.
+      // The api is saturated (its bound full or refusing) and this workflow is slow to finish: its client is answered 202
+      // now, and the workflow keeps its place in the bound while it runs on (until its deadline), so the bound still
+      // counts it.
       result.catch(() => undefined);
       request.admission!.holdUntil(result);
       return { pending: { workflowId, key: request.key } };
