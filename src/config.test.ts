@@ -64,7 +64,7 @@ describe('loadConfig', () => {
     expect(defaultWriteConcurrency(10, 64)).toBe(40);
     const c = loadConfig({});
     expect(c.writes).toEqual({ concurrency: defaultWriteConcurrency(10, os.availableParallelism()), queueTimeoutMs: 1000, engineTimeoutMs: 5000 });
-    expect(c.database.poolTimeoutMs).toBe(5000);
+    expect(c.database.poolTimeoutMs).toBe(10_000);
     expect(loadConfig({ DATABASE_POOL_SIZE: '2' }).writes.concurrency).toBe(defaultWriteConcurrency(2, os.availableParallelism()));
     expect(loadConfig({ WRITE_CONCURRENCY: '3', WRITE_QUEUE_TIMEOUT_MS: '0', ENGINE_TIMEOUT_MS: '2000', DATABASE_POOL_TIMEOUT_MS: '800' })).toMatchObject({
       writes: { concurrency: 3, queueTimeoutMs: 0, engineTimeoutMs: 2000 },

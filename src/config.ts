@@ -104,10 +104,11 @@ const envSchema = z.object({
    * How long the api waits for a connection of its pool before the request is answered 503 + Retry-After (the
    * database is saturated). node-postgres waits without end by default: a saturated database would hold every
    * request until the client gave up. A connection of this server is held for milliseconds (a query, a short
-   * transaction), so 5 s is far past any healthy wait, the embedded database's one session included. The worker's
+   * transaction), so 10 s (Prisma's own pool_timeout before driver adapters) is far past any healthy wait, also on the
+   * embedded database, whose one session makes queries queue behind each other on a loaded machine. The worker's
    * activities wait as long as their own Temporal timeouts allow, and are retried.
    */
-  DATABASE_POOL_TIMEOUT_MS: positiveInt.max(600_000).default(5000),
+  DATABASE_POOL_TIMEOUT_MS: positiveInt.max(600_000).default(10_000),
   EMBEDDED_PG_PORT: port.default(5433),
 
   TEMPORAL_ADDRESS: hostPort.optional(),
