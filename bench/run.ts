@@ -63,6 +63,18 @@ function git(args: string[]): string {
   }
 }
 
+/** BENCH_DATABASE_URL as the report may show it: without its password. */
+function withoutPassword(url: string | undefined): string | undefined {
+  if (!url) return url;
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(not a URL)';
+  }
+}
+
 function printRow(r: Row): void {
   const against = (r.against ?? []).map((a) => `${(a.ratio * 100).toFixed(1)}% of ${a.case}`).join('; ');
   const targets = (r.targets ?? []).map((t) => `${t.text}: ${t.met === null ? 'not judged' : t.met ? 'met' : 'NOT MET'}`).join('; ');
@@ -96,7 +108,7 @@ async function main(settings: Settings): Promise<number> {
     commit: git(['rev-parse', '--short=12', 'HEAD']) || 'unknown',
     uncommitted: git(['status', '--porcelain']).split('\n').filter(Boolean).length,
     command: ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' '),
-    settings,
+    settings: { ...settings, databaseUrl: withoutPassword(settings.databaseUrl) },
     topologies: [],
     scenarios: selected.map((s) => ({ name: s.name, label: s.label, title: s.title })),
     rows: [],
@@ -107,6 +119,23 @@ async function main(settings: Settings): Promise<number> {
   process.stdout.write(`${result.machine}\nscenarios ${settings.scenarios.join(', ')} on ${settings.topologies.join(', ')}; estimate ${clock(total)}\n`);
 
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'provisioning-bench-'));
+  const finish = () => {
+    result.finishedAt = new Date().toISOString();
+    result.load.end = os.loadavg();
+    return writeReport(result, path.resolve(PROJECT_ROOT, settings.outDir));
+  };
+  // Ctrl-C: what was measured is kept (the report, marked interrupted), and what the run started is stopped. A second
+  // Ctrl-C exits at once.
+  let stopRunning: (() => Promise<void>) | undefined;
+  process.once('SIGINT', () => {
+    progress.stop();
+    result.failures.push({ topology: result.topologies.at(-1)?.name ?? settings.topologies[0]!, scenario: 'run', error: 'interrupted (Ctrl-C)' });
+    process.stdout.write(`\nInterrupted. Report so far: ${path.relative(process.cwd(), finish())}; stopping what the bench started...\n`);
+    void (stopRunning?.() ?? Promise.resolve()).finally(() => {
+      fs.rmSync(tmp, { recursive: true, force: true });
+      process.exit(130);
+    });
+  });
   try {
     progress.begin('bundling the workflows', 20);
     const [workflowBundle, engineBundle] = await Promise.all([
@@ -136,6 +165,11 @@ async function main(settings: Settings): Promise<number> {
         return full;
       };
       const ceilings = new Ceilings(running.ctx, settings, record, (step) => progress.at(step), engineBundle);
+      const topology = running;
+      stopRunning = async () => {
+        await ceilings.close();
+        await topology.stop();
+      };
       try {
         for (const scenario of p.scenarios) {
           label = scenario.label;
@@ -160,6 +194,7 @@ async function main(settings: Settings): Promise<number> {
         }
       } finally {
         progress.at('stopping');
+        stopRunning = undefined;
         await ceilings.close();
         await running.stop();
       }
@@ -171,9 +206,7 @@ async function main(settings: Settings): Promise<number> {
     progress.stop();
     fs.rmSync(tmp, { recursive: true, force: true });
   }
-  result.finishedAt = new Date().toISOString();
-  result.load.end = os.loadavg();
-  const report = writeReport(result, path.resolve(PROJECT_ROOT, settings.outDir));
+  const report = finish();
   process.stdout.write(`\nReport: ${path.relative(process.cwd(), report)} (and ${path.relative(process.cwd(), path.join(path.dirname(report), 'latest.md'))})\n`);
   if (result.failures.length > 0) process.stdout.write(`${result.failures.length} part(s) broke; see "What broke" in the report.\n`);
   return result.failures.length > 0 ? 1 : 0;
