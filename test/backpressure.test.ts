@@ -123,13 +123,15 @@ describe('a flood of creates against a saturated instance', () => {
     // Every answer comes while the target still holds what it got: the refusals at once, and the two held creates
     // after ENGINE_TIMEOUT_MS (3 s here), long before their blocking timeout (300 s) or the test's.
     const answers = await Promise.all(names.map(async (userName) => ({ userName, answer: await create(inst, userName) })));
-    expect(target.held()).toBe(2); // nothing was released
     for (const { userName, answer } of answers) {
       expect(answer.status, userName).toBeLessThan(500);
       if (answer.status === 429) refused.push({ userName, answer });
       else held.push({ userName, answer });
     }
     expect(refused).toHaveLength(10);
+    // On a loaded machine the two may be answered before their deliveries reach the target: they get there, and stay.
+    await eventually(() => Promise.resolve(target.held() >= 2 ? true : undefined), 60_000, 'the two accepted creates held at the target');
+    expect(target.held()).toBe(2);
     for (const { userName, answer } of refused) {
       expectRefused(answer, userName);
       expect(answer.headers.get('content-type')).toMatch(/^application\/scim\+json/);
