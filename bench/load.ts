@@ -128,7 +128,10 @@ export interface HttpAnswer {
   body: Buffer;
 }
 
-/** Keep-alive HTTP/1.1 to one origin, at most `sockets` connections (one per concurrent client). */
+/**
+ * Keep-alive HTTP/1.1 to one origin, at most `sockets` connections (one per concurrent client). A broken connection
+ * rejects with an error whose `reused` says whether it came from the pool (bench/s6-burst.ts repeats those).
+ */
 export class HttpClient {
   private readonly agent: http.Agent;
   private readonly origin: URL;
@@ -167,7 +170,9 @@ export class HttpClient {
         },
       );
       req.on('timeout', () => req.destroy(Object.assign(new Error(`${method} ${path}: no answer in time`), { code: 'ETIMEDOUT' })));
-      req.on('error', reject);
+      // `reused`: the connection came from the keep-alive pool. The server may close an idle one just as a request
+      // goes out on it (its keepAliveTimeout); Node's documentation says to repeat such a request at once.
+      req.on('error', (err) => reject(Object.assign(err, { reused: req.reusedSocket })));
       req.end(payload);
     });
   }

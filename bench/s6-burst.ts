@@ -48,7 +48,6 @@
  */
 import crypto from 'node:crypto';
 import { setMaxListeners } from 'node:events';
-import http from 'node:http';
 import os from 'node:os';
 import { Connection } from '@temporalio/client';
 import pg from 'pg';
@@ -112,52 +111,6 @@ function shape(topology: TopologyName): { workers: number; variants: Variant[] }
       { label: 'both workers killed', kill: 'all' },
     ],
   };
-}
-
-/**
- * Keep-alive HTTP/1.1 to the instance, at most IN_FLIGHT connections, as bench/load.ts's HttpClient but telling a
- * broken connection that was reused from the pool (`reused`): the server may close an idle keep-alive connection
- * just as a request goes out on it (its keepAliveTimeout, 5 s by default, while the clients wait out Retry-After),
- * a race of the client's pool, not an answer of the server. Node's documentation says to repeat such a request at
- * once; a browser or an HTTP library does it unasked. Counted apart.
- */
-class Requester {
-  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: IN_FLIGHT, maxFreeSockets: IN_FLIGHT });
-  private readonly origin: URL;
-  constructor(
-    baseUrl: string,
-    private readonly headers: Record<string, string>,
-  ) {
-    this.origin = new URL(baseUrl);
-  }
-  request(method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<HttpAnswer> {
-    const payload = body === undefined ? undefined : Buffer.from(body);
-    return new Promise<HttpAnswer>((resolve, reject) => {
-      const req = http.request(
-        {
-          host: this.origin.hostname,
-          port: this.origin.port,
-          method,
-          path,
-          agent: this.agent,
-          headers: { ...this.headers, ...(payload && { 'Content-Type': 'application/scim+json', 'Content-Length': String(payload.length) }), ...headers },
-          timeout: REQUEST_TIMEOUT_MS,
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-          res.on('error', reject);
-        },
-      );
-      req.on('timeout', () => req.destroy(Object.assign(new Error(`${method} ${path}: no answer in ${REQUEST_TIMEOUT_MS / 1000} s`), { code: 'ETIMEDOUT' })));
-      req.on('error', (err) => reject(Object.assign(err, { reused: req.reusedSocket })));
-      req.end(payload);
-    });
-  }
-  close(): void {
-    this.agent.destroy();
-  }
 }
 
 /** A FIFO bound on requests in flight. */
@@ -242,7 +195,11 @@ function jsonOf(a: HttpAnswer): Record<string, unknown> | undefined {
   }
 }
 
-/** A reused keep-alive connection the server had closed (Requester): repeated at once, counted apart. */
+/**
+ * A reused keep-alive connection the server had closed (HttpClient's `reused`): the server may close an idle
+ * connection just as a request goes out on it while the clients wait out Retry-After, a race of the client's pool,
+ * not an answer of the server. Repeated at once, as a browser or an HTTP library does unasked; counted apart.
+ */
 const IDLE_RESET = 'ECONNRESET on a reused idle connection';
 
 const networkCode = (err: unknown) => {
@@ -274,6 +231,8 @@ interface Burst {
   answers: Answer[];
   /** Answers the clients did not expect (a 5xx other than 503 + Retry-After, a 429/503 without it, a 4xx, a broken connection): the first few. */
   surprises: string[];
+  /** The first body of each refusal the clients honoured (429, 503), to say which part of the server refused. */
+  refusals: Record<string, string>;
   t0: number;
   killIssued: number;
   killed: number;
@@ -284,13 +243,14 @@ interface Burst {
 
 /** Runs one burst against `instance` with the fault of `variant`; resolves once every create has its outcome. */
 async function burst(ctx: ScenarioContext, instance: Instance, token: string, variant: Variant, n: number, seconds: number, prefix: string): Promise<Burst> {
-  const requests = new Requester(instance.baseUrl, { Authorization: `Bearer ${token}` });
+  const requests = new HttpClient(instance.baseUrl, IN_FLIGHT, { Authorization: `Bearer ${token}` });
   const slots = new Slots(IN_FLIGHT);
   const stop = new AbortController();
   // Every waiting client listens for the stop: thousands at once.
   setMaxListeners(0, stop.signal);
   const answers: Answer[] = [];
   const surprises: string[] = [];
+  const refusals: Record<string, string> = {};
   const surprise = (c: Create, what: string) => {
     if (surprises.length < 20) surprises.push(`${c.userName}: ${what.replace(/\s+/g, ' ').slice(0, 300)}`);
   };
@@ -301,9 +261,16 @@ async function burst(ctx: ScenarioContext, instance: Instance, token: string, va
     c.firstSentAt ??= sentAt;
     const t = performance.now();
     try {
-      const a = await requests.request(method, path, body, kind === 'post' ? { 'Idempotency-Key': c.key } : {});
+      const a = await requests.request(method, path, { body, headers: kind === 'post' ? { 'Idempotency-Key': c.key } : {}, timeoutMs: REQUEST_TIMEOUT_MS });
       const retryAfter = retryAfterOf(a.headers);
       answers.push({ kind, status: String(a.status), retryAfter: retryAfter !== undefined, ...(retryAfter !== undefined && { retryAfterS: retryAfter }), at: Date.now(), ms: performance.now() - t });
+      if (a.status === 429 || a.status === 503) {
+        // One sample per status and kind of refusal (the detail's first words: the admission bound, the write gate,
+        // the engine, the database each say theirs).
+        const detail = String((jsonOf(a)?.detail as string | undefined) ?? a.body.toString('utf8')).replace(/\s+/g, ' ');
+        const kindOf = `${kind} ${a.status} ${detail.slice(0, 40)}`;
+        if (Object.keys(refusals).length < 12) refusals[kindOf] ??= `${a.status} at ${((Date.now() - t0) / 1000).toFixed(1)} s: ${detail.slice(0, 240)}`;
+      }
       return { a, retryAfter };
     } catch (err) {
       const reused = (err as { reused?: boolean }).reused === true && networkCode(err) === 'ECONNRESET';
@@ -469,7 +436,7 @@ async function burst(ctx: ScenarioContext, instance: Instance, token: string, va
     await Promise.all(clients);
     const lastClientDone = Date.now();
     await fault;
-    return { creates, answers, surprises, t0, ...times, lastClientDone };
+    return { creates, answers, surprises, refusals, t0, ...times, lastClientDone };
   } finally {
     clearInterval(progress);
     stop.abort();
@@ -899,6 +866,7 @@ export const s6: Scenario = {
           rows: timeline(b, users),
         });
         if (b.surprises.length > 0) ctx.note(`${variant.label}: unexpected answers (first ${b.surprises.length}): ${b.surprises.join(' | ')}`);
+        ctx.note(`${variant.label}: the refusals, the first of each kind: ${Object.values(b.refusals).join(' | ') || 'none'}`);
         const by = Object.entries(f.byStatus)
           .sort(([x], [y]) => x.localeCompare(y))
           .map(([k, v]) => `${k}: ${int(v)}`)
