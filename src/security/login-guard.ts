@@ -380,6 +380,9 @@ export class LoginGuard {
       reason,
       lockedUntil: state.lockedUntil === null ? null : new Date(state.lockedUntil),
       actor: 'system',
+      // The moment the lock was decided, not when the row reached the database: lockedUntil - createdAt is the
+      // lock's length exactly, however long the insert waited.
+      createdAt: new Date(now),
     };
     this.log.warn(event.type === 'address_throttled' ? 'address throttled' : 'account locked', {
       kind: event.kind,
@@ -398,6 +401,7 @@ export class LoginGuard {
     reason: string;
     actor: string;
     lockedUntil?: Date | null;
+    createdAt?: Date;
   }): Promise<void> {
     await this.db.securityEvent.create({ data: { ...event, lockedUntil: event.lockedUntil ?? null } });
   }
