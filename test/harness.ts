@@ -262,6 +262,32 @@ export async function json(instance: Instance, method: string, path: string, bod
   return { status: res.status, body: text ? (JSON.parse(text) as Json) : {} };
 }
 
+/**
+ * A SCIM write as a careful client makes it: a 202 Accepted (the server's wait for the engine ended first, as it does
+ * while its write bound is full, src/http/admission.ts) is followed by the same request with the Idempotency-Key the
+ * 202 names, after its Retry-After, until the change's own answer comes; that answer is returned. The repeat joins
+ * the first attempt's workflow, so it can never apply the change twice.
+ */
+export async function writeFollowingAccepted(
+  instance: Instance,
+  method: string,
+  pathname: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+  maxRepeats = 20,
+): Promise<Response> {
+  let res = await instance.request(method, pathname, body, headers);
+  for (let i = 0; res.status === 202 && i < maxRepeats; i++) {
+    const key = res.headers.get('idempotency-key');
+    const seconds = Number(res.headers.get('retry-after') ?? '1');
+    await res.arrayBuffer();
+    if (!key) throw new Error(`${method} ${pathname}: 202 without an Idempotency-Key to repeat the request with`);
+    await new Promise((r) => setTimeout(r, Math.min(Number.isFinite(seconds) ? seconds : 1, 5) * 1000));
+    res = await instance.request(method, pathname, body, { ...headers, 'Idempotency-Key': key });
+  }
+  return res;
+}
+
 /** Polls until `check` returns a value other than undefined, or fails after `timeoutMs`. */
 export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 30_000, what = 'condition'): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -12,7 +12,7 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, linkScim2Target, startInstance, type Instance } from './harness.js';
+import { eventually, linkScim2Target, startInstance, writeFollowingAccepted, type Instance } from './harness.js';
 import { startFaultProxy, type FaultProxy } from './support/fault-proxy.js';
 
 interface ScimUser {
@@ -152,7 +152,7 @@ describe('200 rapid updates to one user, three targets, one flapping', () => {
           const email = [{ value: `${v}@example.org`, type: 'work', primary: true }];
           const res =
             i % 2 === 1
-              ? await a.request('PUT', `/scim2/Users/${user.id}`, {
+              ? await writeFollowingAccepted(a, 'PUT', `/scim2/Users/${user.id}`, {
                   schemas: [],
                   userName: USER_NAME,
                   name: { givenName: 'Rapid', familyName: 'User' },
@@ -160,7 +160,7 @@ describe('200 rapid updates to one user, three targets, one flapping', () => {
                   title: v,
                   emails: email,
                 })
-              : await a.request('PATCH', `/scim2/Users/${user.id}`, {
+              : await writeFollowingAccepted(a, 'PATCH', `/scim2/Users/${user.id}`, {
                   schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
                   Operations: [
                     { op: 'replace', path: 'displayName', value: v },
