@@ -16,7 +16,7 @@
  * turns Enable Rules on.
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import type { Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { ConnectorAlreadyExists, ConnectorError, ConnectorNotFound, ConnectorRejected, ConnectorTransient } from '../src/connectors/errors.js';
 import { isDryRun, recordCalls } from '../src/connectors/dry-run.js';
 import type { ConnectorRegistry } from '../src/connectors/registry.js';
@@ -30,7 +30,7 @@ import { provisioningRoleGate } from '../src/provisioning/provisioning-roles.js'
 import { resolveOutboundTargets } from '../src/provisioning/targets.js';
 import { eventSubject, type DeliveryOutcome, type DeliveryReport, type GroupEvent, type OutboundTarget, type ProvisioningEvent, type SupersededEvent, type UserEvent } from '../src/provisioning/types.js';
 import { getGroup } from '../src/userstore/groups.js';
-import { enqueueProvisioningEvent } from '../src/provisioning/enqueue.js';
+import { enqueueProvisioningEvent, outboundBatchWorkflowId } from '../src/provisioning/enqueue.js';
 import { omitAttributes, rulesOfLinks, type RuleVerdict } from './rules.js';
 
 /**
@@ -39,6 +39,29 @@ import { omitAttributes, rulesOfLinks, type RuleVerdict } from './rules.js';
  * (decideRules) and calls again with the verdict.
  */
 export type DeliveryAttempt = DeliveryReport & { rulesRequired?: true | undefined };
+
+/** A connector loaded once for a batch of deliveries: its configuration and one client (one keep-alive pool). */
+interface LoadedConnector {
+  config: Awaited<ReturnType<typeof loadConnectorConfig>>;
+  connector: OutboundConnector | undefined;
+}
+
+/** What one deliverBatch call did, by outcome; `failed` were refused by the target (audited, the batch moves on). */
+export interface BatchDeliveryResult {
+  delivered: number;
+  skipped: number;
+  failed: number;
+  /** Set when the connector is quarantined: nothing more was sent; the batch holds until it is resumed. */
+  held?: string | undefined;
+}
+
+/**
+ * How long a delivery's lease lasts (DeliveryLease): past the longest call a delivery makes (connectorCall's 60 s
+ * start-to-close), so only a holder that died lets it run out; its own retry takes it back at once.
+ */
+const LEASE_MS = 120_000;
+/** Deliveries one deliverBatch call has in flight to its target at once. */
+const BATCH_CONCURRENCY = 8;
 
 /** The rule check's outcome as the audit record keeps it (activities/rules.ts). */
 export interface AuditedDecision {
@@ -115,7 +138,14 @@ export function createOutboundActivities(deps: OutboundDeps) {
    * in its audit record, and its omit-attribute obligations applied to the user sent. `rulesAtDelivery` (no verdict
    * given): answer `rulesRequired` instead of delivering if a link has Enable Rules now.
    */
-  async function deliver(original: ProvisioningEvent, target: OutboundTarget, rules?: RuleVerdict, rulesAtDelivery = false): Promise<DeliveryAttempt> {
+  async function deliver(
+    original: ProvisioningEvent,
+    target: OutboundTarget,
+    rules?: RuleVerdict,
+    rulesAtDelivery = false,
+    /** A batch's connector, loaded once for all its deliveries (deliverBatch); loaded here otherwise. */
+    preloaded?: LoadedConnector,
+  ): Promise<DeliveryAttempt> {
     let event = original;
     const checked = auditedDecision(rules);
     const audit = (e: ProvisioningEvent, t: Pick<OutboundTarget, 'connectorId'>, outcome: DeliveryOutcome, extra: { remoteId?: string | undefined; error?: string | undefined } = {}) =>
@@ -127,7 +157,7 @@ export function createOutboundActivities(deps: OutboundDeps) {
       outcome,
       ...extra,
     });
-    const config = await loadConnectorConfig(db, box, target.connectorId);
+    const config = preloaded ? preloaded.config : await loadConnectorConfig(db, box, target.connectorId);
     if (!config || !config.enabled) {
       const error = config ? 'connector disabled' : 'connector deleted';
       await audit(event, target, 'skipped', { error });
@@ -149,6 +179,26 @@ export function createOutboundActivities(deps: OutboundDeps) {
       // The Permit's omit-attribute obligations (activities/rules.ts): those attributes are not sent to this target.
       event = { ...event, user: omitAttributes(event.user, rules.omit) };
     }
+    // One delivery of this resource to this connector at a time, from the link's read to its write (see DeliveryLease).
+    const lease = await takeLease(target.connectorId, event);
+    try {
+      return await deliverLeased(event, target, config, checked, report, preloaded);
+    } finally {
+      await lease.release();
+    }
+  }
+
+  /** deliver()'s part under the lease: the remote link read, the call, the link and audit written. */
+  async function deliverLeased(
+    event: ProvisioningEvent,
+    target: OutboundTarget,
+    config: NonNullable<Awaited<ReturnType<typeof loadConnectorConfig>>>,
+    checked: AuditedDecision | undefined,
+    report: (outcome: DeliveryOutcome, extra?: { remoteId?: string | undefined; error?: string | undefined }) => DeliveryReport,
+    preloaded: LoadedConnector | undefined,
+  ): Promise<DeliveryAttempt> {
+    const audit = (e: ProvisioningEvent, t: Pick<OutboundTarget, 'connectorId'>, outcome: DeliveryOutcome, extra: { remoteId?: string | undefined; error?: string | undefined } = {}) =>
+      auditOne(e, t, outcome, { ...extra, rules: checked });
     const where = { connectorId_resourceType_localId: { connectorId: target.connectorId, resourceType: event.resourceType, localId: event.localId } };
     const link = await db.remoteLink.findUnique({ where });
     if (event.resourceType === 'User' && event.operation !== 'delete') {
@@ -175,12 +225,19 @@ export function createOutboundActivities(deps: OutboundDeps) {
         select: { outcome: true },
       });
       if (prior?.outcome === 'delivered') return report('delivered', { remoteId: link.remoteId ?? undefined });
+      if (!prior && event.resourceType === 'User' && link.appliedVersion === BigInt(event.version)) {
+        // This very change is what the target has (a user's version names one change; re-sends and role changes are
+        // resyncs, which never come here), and it has no record: an earlier attempt delivered it and was cut off
+        // (a killed worker) between writing the link and its audit record. It was delivered, so it says so.
+        await audit(event, target, 'delivered', { remoteId: link.remoteId ?? undefined });
+        return report('delivered', { remoteId: link.remoteId ?? undefined });
+      }
       const detail = `version ${event.version} not newer than applied version ${link.appliedVersion}`;
       await audit(event, target, 'skipped', { remoteId: link.remoteId ?? undefined, error: detail });
       return report('skipped', { remoteId: link.remoteId ?? undefined });
     }
 
-    const real = registry.create({ type: config.type, settings: config.settings, secrets: config.secrets });
+    const real = preloaded?.connector ?? registry.create({ type: config.type, settings: config.settings, secrets: config.secrets });
     // Dry run (the connector's settings say `dryRun: true`): every call is recorded in the audit trail, none is sent.
     const dryRun = isDryRun(config.settings) ? recordCalls(real) : undefined;
     const connector = dryRun?.connector ?? real;
@@ -343,6 +400,119 @@ export function createOutboundActivities(deps: OutboundDeps) {
 
   const enqueue = (event: ProvisioningEvent) => enqueueProvisioningEvent(temporal, deps, event);
 
+  /**
+   * deliverBatch's fast path: the batch's new users (creates with no remote link yet) sent with the connector's
+   * createUsers (SCIM 2.0 `/Bulk`), each under its lease, then linked and audited as deliver() would. Users it does
+   * not settle (the target has them already, a lease is taken, the connector has no such call, dry run, role-based
+   * provisioning on the identity provider) are left to the one-by-one path; a target that is down leaves them all.
+   */
+  async function createInBulk(
+    events: ProvisioningEvent[],
+    target: OutboundTarget,
+    loaded: LoadedConnector,
+    result: BatchDeliveryResult,
+  ): Promise<{ settled: Set<string>; transient?: ConnectorTransient; misconfigured?: ConnectorError }> {
+    const settled = new Set<string>();
+    const { config, connector } = loaded;
+    const creates = events.filter((e): e is UserEvent => e.resourceType === 'User' && e.operation === 'create');
+    if (!config?.enabled || config.quarantinedAt || !connector?.createUsers || isDryRun(config.settings) || creates.length < 2) return { settled };
+    // Role-based provisioning is decided per user by deliver(); the identity provider either has roles or not.
+    if ((await provisioningRoleGate(db, target.connectorId, creates[0]!.localId)).restricted) return { settled };
+    const leases = await Promise.all(
+      creates.map(async (e) => {
+        try {
+          return { event: e, lease: await takeLease(target.connectorId, e) };
+        } catch (err) {
+          if (err instanceof ConnectorTransient) return { event: e, lease: undefined };
+          throw err;
+        }
+      }),
+    );
+    const held = leases.filter((l) => l.lease !== undefined);
+    try {
+      const linked = new Set(
+        (
+          await db.remoteLink.findMany({
+            where: { connectorId: target.connectorId, resourceType: 'User', localId: { in: held.map((l) => l.event.localId) } },
+            select: { localId: true },
+          })
+        ).map((l) => l.localId),
+      );
+      const fresh = held.map((l) => l.event).filter((e) => !linked.has(e.localId));
+      if (fresh.length < 2) return { settled };
+      const rules = config.settings.attributeMapping;
+      const users = await Promise.all(
+        fresh.map((e) => {
+          const password = config.passwordProvisioning ? (sealer.openIfSealed(e.user.password) ?? config.secrets.defaultPassword) : undefined;
+          return mapOutboundUser({ ...e.user, password }, rules, { operation: 'create' });
+        }),
+      );
+      let answers: Awaited<ReturnType<NonNullable<OutboundConnector['createUsers']>>>;
+      try {
+        answers = await connector.createUsers(users);
+      } catch (err) {
+        if (err instanceof ConnectorTransient) return { settled, transient: err };
+        if (err instanceof ConnectorError && err.name === 'ConnectorMisconfigured') return { settled, misconfigured: err };
+        if (err instanceof ConnectorError) return { settled }; // the whole request refused: each user alone says why
+        throw err;
+      }
+      if (!answers) return { settled };
+      let transient: ConnectorTransient | undefined;
+      let misconfigured: ConnectorError | undefined;
+      for (const [i, event] of fresh.entries()) {
+        const answer = answers[i]!;
+        if ('remoteId' in answer) {
+          const key = { connectorId: target.connectorId, resourceType: 'User', localId: event.localId };
+          await db.remoteLink.upsert({
+            where: { connectorId_resourceType_localId: key },
+            create: { ...key, remoteId: answer.remoteId, appliedVersion: BigInt(event.version) },
+            update: { remoteId: answer.remoteId, appliedVersion: BigInt(event.version), deletedAt: null },
+          });
+          await resyncGroupsOf(event, target);
+          await auditOne(event, target, 'delivered', { remoteId: answer.remoteId });
+          result.delivered += 1;
+          settled.add(event.eventId);
+        } else if (answer.error instanceof ConnectorTransient) transient = answer.error;
+        else if (answer.error.name === 'ConnectorMisconfigured') misconfigured = answer.error;
+        else if (!(answer.error instanceof ConnectorAlreadyExists)) {
+          // Refused by the target: as deliverToTarget audits a refusal. (Already there: linked by name one by one.)
+          await auditOne(event, target, 'failed', { error: `${answer.error.name}: ${answer.error.message}` });
+          result.failed += 1;
+          settled.add(event.eventId);
+        }
+      }
+      return { settled, ...(transient && { transient }), ...(misconfigured && { misconfigured }) };
+    } finally {
+      await Promise.all(held.map((l) => l.lease.release()));
+    }
+  }
+
+  /**
+   * Takes the (connector, resource) lease for the delivery running now, or throws ConnectorTransient when another
+   * delivery of the same resource to the same connector holds it (the activity's retry comes back shortly). The
+   * holder names the activity and the event, so the same delivery retried after a crash takes its lease back.
+   */
+  async function takeLease(connectorId: string, event: ProvisioningEvent): Promise<{ release(): Promise<void> }> {
+    const info = Context.current().info;
+    const holder = `${info.workflowExecution?.workflowId ?? ''}/${info.activityId}/${event.eventId}`;
+    const taken = await db.$queryRaw<{ holder: string }[]>`
+      INSERT INTO delivery_lease (connector_id, resource_type, local_id, holder, expires_at)
+      VALUES (${connectorId}::uuid, ${event.resourceType}, ${event.localId}::uuid, ${holder}, now() + make_interval(secs => ${LEASE_MS / 1000}))
+      ON CONFLICT (connector_id, resource_type, local_id) DO UPDATE SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at
+      WHERE delivery_lease.expires_at < now() OR delivery_lease.holder = EXCLUDED.holder
+      RETURNING holder`;
+    if (taken.length === 0) {
+      throw new ConnectorTransient(`another delivery of ${eventSubject(event)} to this target is in flight; this one waits for it`, undefined, 250);
+    }
+    return {
+      release: async () => {
+        await db.$executeRaw`
+          DELETE FROM delivery_lease
+          WHERE connector_id = ${connectorId}::uuid AND resource_type = ${event.resourceType} AND local_id = ${event.localId}::uuid AND holder = ${holder}`;
+      },
+    };
+  }
+
   return {
     async resolveOutboundTargets(args: { applicationId: string }): Promise<OutboundTarget[]> {
       return resolveOutboundTargets(db, args.applicationId);
@@ -351,6 +521,91 @@ export function createOutboundActivities(deps: OutboundDeps) {
     /** Signal-with-start: starts the resource's OutboundFanOut if it is not running. */
     async enqueueOutboundEvent(event: ProvisioningEvent): Promise<void> {
       await enqueue(event);
+    },
+
+    /** Hands many events to their resources' OutboundFanOuts at once (a Bulk load's users for its Enable Rules targets). */
+    async enqueueOutboundEvents(args: { events: ProvisioningEvent[] }): Promise<void> {
+      const pending = [...args.events];
+      await Promise.all(
+        Array.from({ length: Math.min(BATCH_CONCURRENCY, pending.length) }, async () => {
+          for (let e = pending.shift(); e; e = pending.shift()) await enqueue(e);
+        }),
+      );
+    },
+
+    /**
+     * Starts the OutboundBatch workflow of a chunk of a Bulk load (workflows/outbound-batch.ts): its id is the chunk's,
+     * so a retried start finds it already running (or done) and starts nothing twice.
+     */
+    async enqueueOutboundBatch(args: { batchId: string; events: ProvisioningEvent[]; targets: OutboundTarget[] }): Promise<void> {
+      try {
+        await temporal.workflow.start('outboundBatch', {
+          workflowId: outboundBatchWorkflowId(args.batchId),
+          taskQueue: deps.taskQueue,
+          args: [{ events: args.events, targets: args.targets }],
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+          memo: { summary: `outbound provisioning of ${args.events.length} users of a Bulk load to ${args.targets.map((t) => t.label).join(', ')}` },
+        });
+      } catch (err) {
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      }
+    },
+
+    /**
+     * Delivers a chunk of a Bulk load to one target (OutboundBatch): each event as deliverToTarget would, under the
+     * same lease, BATCH_CONCURRENCY at a time, through one client of the connector. A change the target refuses is
+     * audited `failed` and the batch goes on; a target that is down makes the whole call retry (what was delivered is
+     * skipped on the retry: its remote link has the version); a quarantined or misconfigured connector holds the
+     * batch (`held`) until an operator resumes it.
+     */
+    async deliverBatch(args: { events: ProvisioningEvent[]; target: OutboundTarget }): Promise<BatchDeliveryResult> {
+      const ctx = Context.current();
+      const heartbeat = setInterval(() => ctx.heartbeat(), 2000);
+      try {
+        const config = await loadConnectorConfig(db, box, args.target.connectorId);
+        const loaded: LoadedConnector = {
+          config,
+          connector: config?.enabled ? registry.create({ type: config.type, settings: config.settings, secrets: config.secrets }) : undefined,
+        };
+        const result: BatchDeliveryResult = { delivered: 0, skipped: 0, failed: 0 };
+        let transient: ConnectorTransient | undefined;
+        let misconfigured: ConnectorError | undefined;
+        // New users first, in as few calls as the target takes (its /Bulk); what that does not settle goes one by one.
+        const bulk = await createInBulk(args.events, args.target, loaded, result);
+        if (bulk.transient) transient = bulk.transient;
+        if (bulk.misconfigured) misconfigured = bulk.misconfigured;
+        const pending = args.events.filter((e) => !bulk.settled.has(e.eventId));
+        const worker = async () => {
+          for (let event = pending.shift(); event && !misconfigured && !result.held; event = pending.shift()) {
+            try {
+              const report = await deliver(event, args.target, undefined, false, loaded);
+              if (report.quarantined) result.held = report.error ?? 'quarantined';
+              else if (report.outcome === 'delivered') result.delivered += 1;
+              else result.skipped += 1;
+            } catch (err) {
+              if (err instanceof ConnectorTransient) transient = err;
+              else if (err instanceof ConnectorError && err.name === 'ConnectorMisconfigured') misconfigured = err;
+              else if (err instanceof ConnectorError) {
+                await auditOne(event, args.target, 'failed', { error: `${err.name}: ${err.message}` });
+                result.failed += 1;
+              } else throw err;
+            }
+          }
+        };
+        await Promise.all(Array.from({ length: Math.min(BATCH_CONCURRENCY, args.events.length) }, worker));
+        if (misconfigured) throw ApplicationFailure.nonRetryable(misconfigured.message, misconfigured.name);
+        if (transient && !result.held) {
+          throw ApplicationFailure.create({
+            message: `${transient.message} (the batch is retried; what was delivered is skipped then)`,
+            type: transient.name,
+            nonRetryable: false,
+            ...(transient.retryAfterMs !== undefined && transient.retryAfterMs > 0 && { nextRetryDelay: transient.retryAfterMs }),
+          });
+        }
+        return result;
+      } finally {
+        clearInterval(heartbeat);
+      }
     },
 
     /**

@@ -88,6 +88,21 @@ export function createUserStoreActivities({ db, schemas, passwordPolicy, sealer 
     async createUser(args: { id: string; input: UserInput; attempt?: number | undefined }): Promise<users.StoreResult> {
       return users.createUser(db, requestId(args.attempt), args.id, opened(args.input), passwordPolicy);
     },
+    /**
+     * A chunk of a Bulk load's creates (InboundProvision `createBatch`), in order, each under its own request id (the
+     * operation's index), so a retried chunk answers what was done from the ledger and does the rest. Stops after
+     * `maxErrors` rejections (failOnErrors): the operations after that are not in the answer.
+     */
+    async createUsers(args: { users: { index: number; id: string; input: UserInput }[]; maxErrors?: number | undefined }): Promise<{ index: number; result: users.StoreResult }[]> {
+      const out: { index: number; result: users.StoreResult }[] = [];
+      let errors = 0;
+      for (const u of args.users) {
+        const result = await users.createUser(db, requestId(u.index), u.id, opened(u.input), passwordPolicy);
+        out.push({ index: u.index, result });
+        if (!result.ok && args.maxErrors !== undefined && ++errors >= args.maxErrors) break;
+      }
+      return out;
+    },
     async replaceUser(args: { id: string; input: UserInput; ifMatchVersion?: number | undefined }): Promise<users.StoreResult> {
       return sealed(await users.replaceUser(db, requestId(), args.id, opened(args.input), args.ifMatchVersion, passwordPolicy));
     },

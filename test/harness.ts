@@ -311,7 +311,7 @@ export async function eventually<T>(check: () => Promise<T | undefined>, timeout
 export async function linkScim2Target(
   source: Instance,
   target: { baseUrl: string; admin: { username: string; password: string } },
-  opts: { blocking: boolean; idpName?: string; userEndpoint?: string; retry?: Record<string, number>; application?: string },
+  opts: { blocking: boolean; idpName?: string; userEndpoint?: string; retry?: Record<string, number>; application?: string; settings?: Record<string, unknown> },
 ): Promise<{ idpId: string; connectorId: string }> {
   const res = await source.request('POST', '/api/server/v1/identity-providers', {
     name: opts.idpName ?? 'IS2',
@@ -325,6 +325,7 @@ export async function linkScim2Target(
           username: target.admin.username,
           userStoreDomain: 'PRIMARY',
           timeoutMs: 20_000,
+          ...opts.settings,
         },
         secrets: { password: target.admin.password },
         passwordProvisioning: true,

@@ -24,6 +24,12 @@ export const userStoreWrite: LocalActivityOptions = {
   retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s', nonRetryableErrorTypes: NON_RETRYABLE },
 };
 
+/**
+ * A chunk of a Bulk load written to the store (InboundProvision `createBatch`): up to BATCH_CHUNK creates, each
+ * idempotent by its own request id, so a retried chunk finishes what the first attempt left.
+ */
+export const userStoreBatchWrite: LocalActivityOptions = { ...userStoreWrite, startToCloseTimeout: '2 minutes' };
+
 /** Configuration reads (outbound targets): quick, side-effect free, retried like store writes. */
 export const configRead: LocalActivityOptions = {
   startToCloseTimeout: '15s',
@@ -69,6 +75,15 @@ export function connectorCall(retry: RetrySettings): ActivityOptions {
       nonRetryableErrorTypes: NON_RETRYABLE,
     },
   };
+}
+
+/**
+ * A chunk of a Bulk load delivered to one target (OutboundBatch): up to a few hundred calls in one activity, so a
+ * long start-to-close; the heartbeat (every 2 s) notices a killed worker in 10 s as for one delivery. The connector's
+ * own retry settings: a batch retried is its deliveries retried (what was delivered is skipped then).
+ */
+export function connectorBatch(retry: RetrySettings): ActivityOptions {
+  return { ...connectorCall(retry), startToCloseTimeout: '15 minutes' };
 }
 
 /**

@@ -28,6 +28,7 @@ import {
   type GroupSnapshot,
   type Initiator,
   type OutboundTarget,
+  type ProvisioningEvent,
   type ScimRejection,
   type UserInput,
   type UserRecord,
@@ -35,7 +36,7 @@ import {
 import { patchPassword } from '../src/scim/patch-password.js';
 import type { UserSnapshot } from '../src/userstore/users.js';
 import { ProvisioningOutcomeKey, UserIdKey, UserNameKey } from '../src/temporal/search-attributes.js';
-import { outboundEnqueue, roleProvisioningHandOver, userStoreWrite } from './activity-profiles.js';
+import { configRead, outboundEnqueue, roleProvisioningHandOver, userStoreBatchWrite, userStoreWrite } from './activity-profiles.js';
 import { keyword } from './keyword.js';
 import { compensate, fanOut } from './provision-saga.js';
 import { deliveryReportSignal } from './messages.js';
@@ -44,6 +45,8 @@ type Activities = ReturnType<typeof createActivities>;
 
 // Local activities: see workflows/activity-profiles.ts for why.
 const store = proxyLocalActivities<Activities>(userStoreWrite);
+const batchStore = proxyLocalActivities<Activities>(userStoreBatchWrite);
+const config = proxyLocalActivities<Activities>(configRead);
 const outbound = proxyLocalActivities<Activities>(outboundEnqueue);
 const handOver = proxyActivities<Activities>(roleProvisioningHandOver);
 
@@ -70,7 +73,22 @@ export type GroupOperation =
   | { operation: 'patch'; resourceType: 'Group'; groupId: string; patch: unknown; ifMatchVersion?: number | undefined }
   | { operation: 'delete'; resourceType: 'Group'; groupId: string; ifMatchVersion?: number | undefined };
 
-export type InboundProvisionInput = (UserOperation | GroupOperation) & Common;
+/**
+ * A run of a Bulk request's user creates (src/scim/bulk.ts), as one workflow: written in chunks of BATCH_CHUNK, each
+ * chunk's users sent on in one OutboundBatch per chunk (and one by one to targets with Enable Rules). `maxErrors`:
+ * what is left of the request's failOnErrors; the creates after that many rejections are not run.
+ */
+export interface UserBatchOperation {
+  operation: 'createBatch';
+  resourceType: 'User';
+  users: { index: number; user: UserInput }[];
+  maxErrors?: number | undefined;
+}
+
+/** One create of a batch: the user, or the rejection; creates after failOnErrors ran out are absent. */
+export type BatchItem = { index: number; user: UserRecord } | { index: number; rejection: ScimRejection };
+
+export type InboundProvisionInput = (UserOperation | GroupOperation | UserBatchOperation) & Common;
 
 export interface Delivery {
   /** Blocking targets that had not answered within the blocking timeout (delivery goes on). */
@@ -87,6 +105,11 @@ export type InboundProvisionResult =
       proxied?: boolean | undefined;
     } & Delivery)
   | ({ ok: true; group: GroupRecord } & Delivery)
+  /**
+   * A batch's creates. `perOperation`: nothing was written, because a target is Blocking (its caller waits for it and
+   * a refusal is undone, which only the one-write-per-workflow path does): the api runs the creates one by one.
+   */
+  | { ok: true; batch: BatchItem[]; perOperation?: string | undefined }
   | { ok: false; rejection: ScimRejection };
 
 export async function inboundProvision(input: InboundProvisionInput): Promise<InboundProvisionResult> {
@@ -95,8 +118,71 @@ export async function inboundProvision(input: InboundProvisionInput): Promise<In
   setHandler(deliveryReportSignal, (report) => {
     reports.set(report.connectorId, report);
   });
+  if (input.operation === 'createBatch') return provisionUserBatch(input);
   if (input.resourceType === 'Group') return provisionGroup(input, reports);
   return provisionUser(input, reports);
+}
+
+/** Creates per store write and per OutboundBatch: 100 users of a few KB stay far below a payload's 2 MB. */
+export const BATCH_CHUNK = 100;
+
+/**
+ * A Bulk request's run of user creates (UserBatchOperation). Targets are resolved once: Blocking ones send the run
+ * back to the api to be done one create per workflow; Enable Rules ones get each user on its own OutboundFanOut (the
+ * rule check is per user and target there); the others get each chunk in one OutboundBatch. Every create is its own
+ * store write (its own request id), so the audit, the ledger and the events are those of single creates.
+ */
+async function provisionUserBatch(input: UserBatchOperation & Common): Promise<InboundProvisionResult> {
+  const { workflowId } = workflowInfo();
+  const resolved: OutboundTarget[] = await config.resolveOutboundTargets({ applicationId: input.initiator.applicationId });
+  const blocking = resolved.filter((t) => t.blocking);
+  if (blocking.length > 0) {
+    upsertMemo({ summary: `bulk creates of ${input.users.length} users: sent back to run one by one (blocking target ${blocking.map((t) => t.label).join(', ')})` });
+    return { ok: true, batch: [], perOperation: `blocking target ${blocking.map((t) => t.label).join(', ')}` };
+  }
+  const ruled = resolved.filter((t) => t.rulesEnabled);
+  const batched = resolved.filter((t) => !t.rulesEnabled);
+  const ids = input.users.map(() => uuid4());
+  const passwords = new Map(input.users.map((u) => [u.index, u.user.password]));
+  const batch: BatchItem[] = [];
+  let errors = 0;
+  let created = 0;
+  for (let from = 0, chunk = 0; from < input.users.length; from += BATCH_CHUNK, chunk += 1) {
+    const left = input.maxErrors === undefined ? undefined : input.maxErrors - errors;
+    if (left !== undefined && left <= 0) break;
+    const slice = input.users.slice(from, from + BATCH_CHUNK);
+    const written = await batchStore.createUsers({ users: slice.map((u, k) => ({ index: u.index, id: ids[from + k]!, input: u.user })), maxErrors: left });
+    const events: ProvisioningEvent[] = [];
+    for (const { index, result } of written) {
+      if (!result.ok) {
+        errors += 1;
+        batch.push({ index, rejection: result.rejection });
+        continue;
+      }
+      created += 1;
+      batch.push({ index, user: result.user });
+      const password = passwords.get(index);
+      events.push({
+        eventId: `${workflowId}:${index}`,
+        resourceType: 'User',
+        operation: 'create',
+        localId: result.user.id,
+        version: result.user.version,
+        user: { ...result.user, password },
+        targets: [],
+        initiator: input.initiator,
+      });
+    }
+    if (events.length > 0 && batched.length > 0) await outbound.enqueueOutboundBatch({ batchId: `${workflowId}:${chunk}`, events, targets: batched });
+    if (events.length > 0 && ruled.length > 0) await outbound.enqueueOutboundEvents({ events: events.map((e) => ({ ...e, targets: ruled })) });
+  }
+  upsertSearchAttributes([{ key: ProvisioningOutcomeKey, value: errors > 0 ? 'partial' : 'applied' }]);
+  upsertMemo({
+    summary:
+      `bulk creates: ${created} of ${input.users.length} users created, ${errors} rejected; ` +
+      `targets: ${resolved.map((t) => `${t.label}${t.rulesEnabled ? ' (rules, one by one)' : ''}`).join(', ') || 'none'}`,
+  });
+  return { ok: true, batch };
 }
 
 function rejected(operation: string, rejection: ScimRejection): InboundProvisionResult {

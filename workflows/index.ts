@@ -4,3 +4,4 @@ export { outboundFanOut } from './outbound-fan-out.js';
 export { reconcileTarget } from './reconcile.js';
 export { roleChange } from './role-change.js';
 export { jitProvision } from './jit-provision.js';
+export { outboundBatch } from './outbound-batch.js';

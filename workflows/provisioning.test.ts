@@ -236,7 +236,7 @@ describe('InboundProvision', () => {
       await env().client.workflow.getHandle(`outbound-${fake.enqueued[0]!.localId}`).terminate('test over');
       return r;
     });
-    expect(result.ok && result.pendingTargets).toEqual(['idp/down']);
+    expect(result.ok && 'pendingTargets' in result && result.pendingTargets).toEqual(['idp/down']);
   });
 
   it('a 10,000-character userName (which Temporal refuses as a search attribute) is cut to the keyword bound, in both workflows', async () => {

@@ -10,6 +10,7 @@
  * const { remoteId } = await connector.createUser(user);
  * await connector.updateUser(remoteId, changedUser);
  */
+import type { ConnectorError } from './errors.js';
 import type { UserRecord } from '../provisioning/types.js';
 
 /** The user as a connector sends it: the stored record plus the password to provision, if any. */
@@ -72,6 +73,13 @@ export interface OutboundConnector {
   deleteUser(remoteId: string, user: OutboundUser): Promise<void>;
   /** Finds an existing user by userName, to link after ConnectorAlreadyExists. */
   findUserByUserName(userName: string): Promise<{ remoteId: string } | undefined>;
+
+  /**
+   * Creates many users in one call where the target can (SCIM 2.0 `/Bulk`, when its ServiceProviderConfig says
+   * `bulk.supported`): one answer per user, in order, each the remote id or the error createUser would have thrown.
+   * Answers undefined when the target cannot, and the users are then created one by one. Absent: never.
+   */
+  createUsers?(users: OutboundUser[]): Promise<({ remoteId: string } | { error: ConnectorError })[] | undefined>;
 
   /** Groups, for targets that have them (absent: the connector provisions users only). */
   createGroup?(group: OutboundGroup): Promise<{ remoteId: string }>;

@@ -12,6 +12,11 @@ export function outboundWorkflowId(localId: string): string {
   return `outbound-${localId}`;
 }
 
+/** The OutboundBatch workflow of one chunk of a Bulk load (workflows/outbound-batch.ts). */
+export function outboundBatchWorkflowId(batchId: string): string {
+  return `outbound-batch-${batchId}`;
+}
+
 export async function enqueueProvisioningEvent(
   temporal: Client,
   opts: { taskQueue: string; outboundIdleMs: number },

@@ -1,7 +1,14 @@
 /**
- * SCIM Bulk (RFC 7644 §3.7): many operations in one request, each run through the same ScimService as a
- * single request would be (so each write is its own InboundProvision workflow), in order, with `bulkId`
- * references resolved to the ids the earlier operations created.
+ * SCIM Bulk (RFC 7644 §3.7): many operations in one request, run through the same ScimService as single requests
+ * would be, in order, with `bulkId` references resolved to the ids the earlier operations created.
+ *
+ * - Consecutive user creates that refer to no bulkId (the bulk of a directory load: Entra's and Okta's initial
+ *   sync) are written by one InboundProvision (`createBatch`, workflows/inbound-provision.ts) in chunks, and sent on in
+ *   one OutboundBatch per chunk: a 1,000-operation request is a few workflows, not a thousand, which is what lets a
+ *   load go faster than the engine starts workflows. Each create is still its own store write (its own ledger entry
+ *   and audit record) and answers as POST /Users would. When a target is Blocking the workflow writes nothing and the
+ *   creates run one per workflow, as below.
+ * - Every other operation is its own InboundProvision workflow, as the single request would be.
  *
  * - `maxOperations` and `maxPayloadSize` (advertised in ServiceProviderConfig) are enforced: 413 tooLarge.
  * - `failOnErrors`: processing stops after that many errors; the response lists what ran.
@@ -13,16 +20,21 @@
  *   an operation still being applied then is `202` with the location of its status, one the time did not reach is
  *   `503` and was not applied.
  */
-import { ScimError } from './errors.js';
+import type { UserInput } from '../provisioning/types.js';
+import { ScimError, type ScimType } from './errors.js';
 import { formatIdempotencyKey } from './idempotency-key.js';
 import { requestFingerprint, RETRY_AFTER_SECONDS } from './inbound-requests.js';
 import type { ScimCaller, ScimResult, ScimService } from './service.js';
 import { SCIM_LIMITS } from './service-provider.js';
+import { etagOf } from './user-resource.js';
 
 export const SCHEMA_BULK_REQUEST = 'urn:ietf:params:scim:api:messages:2.0:BulkRequest';
 export const SCHEMA_BULK_RESPONSE = 'urn:ietf:params:scim:api:messages:2.0:BulkResponse';
 
 type Method = 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/** The fewest consecutive user creates written as one workflow; a lone create runs as POST /Users would. */
+const MIN_RUN = 2;
 
 interface BulkOperation {
   index: number;
@@ -201,11 +213,125 @@ export async function runBulk(
   const declared = new Set(operations.flatMap((op) => (op.bulkId === undefined ? [] : [op.bulkId])));
   const settled = (r: string) => created.has(r) || failedBulkIds.has(r) || !declared.has(r);
 
+  const record = (op: BulkOperation, outcome: BulkOutcome) => {
+    if (Number(outcome.status) >= 400) {
+      errors += 1;
+      if (op.bulkId !== undefined) failedBulkIds.add(op.bulkId);
+    }
+    outcomes.set(op.index, outcome);
+  };
+
+  // A run of user creates is written by one workflow (runCreates) unless its targets need them one by one.
+  const batchable = (op: BulkOperation) =>
+    !oneByOne &&
+    op.method === 'POST' &&
+    op.path === '/Users' &&
+    refsOf.get(op.index)!.length === 0 &&
+    !('proxyMode' in caller.inbound) &&
+    hasScope(BULK_SCOPES.Users.POST);
+  let oneByOne = false;
+
+  /**
+   * Writes `run` (user creates, in order, none referring to a bulkId) as one InboundProvision. Answers which of them
+   * it did not take (parse errors from the first one on, or all of them when a target needs them one per workflow):
+   * they go back to the queue.
+   */
+  const runCreates = async (run: BulkOperation[]): Promise<BulkOperation[]> => {
+    const users: { index: number; user: UserInput }[] = [];
+    for (const op of run) {
+      try {
+        users.push({ index: op.index, user: await service.prepareUserCreate(caller, op.data) });
+      } catch (err) {
+        if (!(err instanceof ScimError)) throw err;
+        break; // from here on, one by one: the next pass runs this one alone for its error
+      }
+    }
+    const taken = run.slice(0, users.length);
+    const rest = run.slice(users.length);
+    if (taken.length < MIN_RUN) return run;
+    const runCaller: ScimCaller = caller.request
+      ? {
+          ...caller,
+          request: {
+            ...caller.request,
+            operation: `creates:${taken[0]!.index}-${taken.at(-1)!.index}`,
+            fingerprint: requestFingerprint(taken.map((op) => [op.method, op.path, op.data ?? null, op.version ?? null])),
+          },
+        }
+      : caller;
+    let outcome: Awaited<ReturnType<ScimService['createUsers']>>;
+    try {
+      outcome = await service.createUsers(runCaller, users, failOnErrors === undefined ? undefined : failOnErrors - errors);
+    } catch (err) {
+      if (!(err instanceof ScimError)) throw err;
+      const asked = Number(err.headers['Retry-After']);
+      if (Number.isFinite(asked)) retryAfter = Math.max(retryAfter, asked);
+      for (const op of taken) record(op, errorOutcome(op, err));
+      return rest;
+    }
+    if ('pending' in outcome) {
+      // Still being written at the deadline: each create answers where the run's outcome will be.
+      const answer = await service.answer({ operation: 'createBatch', resourceType: 'User' }, outcome);
+      for (const op of taken) {
+        record(op, {
+          method: op.method,
+          ...(op.bulkId !== undefined && { bulkId: op.bulkId }),
+          ...(typeof answer.body?.location === 'string' && { location: answer.body.location }),
+          status: String(answer.status),
+          response: answer.body,
+        });
+      }
+      return rest;
+    }
+    if (!outcome.ok) throw new ScimError(outcome.rejection.status, outcome.rejection.detail);
+    if (!('batch' in outcome)) throw new ScimError(500, 'Unexpected workflow result');
+    if (outcome.perOperation !== undefined) {
+      oneByOne = true;
+      return run;
+    }
+    const byIndex = new Map(taken.map((op) => [op.index, op]));
+    for (const item of outcome.batch) {
+      const op = byIndex.get(item.index)!;
+      if ('rejection' in item) {
+        record(op, errorOutcome(op, new ScimError(item.rejection.status, item.rejection.detail, item.rejection.scimType as ScimType | undefined)));
+        continue;
+      }
+      if (op.bulkId !== undefined) created.set(op.bulkId, item.user.id);
+      record(op, {
+        method: op.method,
+        ...(op.bulkId !== undefined && { bulkId: op.bulkId }),
+        version: etagOf(item.user.version),
+        location: `${service.scimBaseUrl}/Users/${item.user.id}`,
+        status: '201',
+      });
+    }
+    // Creates past failOnErrors were not run (absent from the batch): the loop stops before them.
+    return outcome.batch.length === taken.length ? rest : [];
+  };
+
   // Run in order; an operation whose references are not created yet waits for them (forward references).
   while (pending.length > 0 && (failOnErrors === undefined || errors < failOnErrors)) {
     const readyIndex = pending.findIndex((op) => refsOf.get(op.index)!.every(settled));
+    const at = readyIndex === -1 ? 0 : readyIndex;
+    if (batchable(pending[at]!)) {
+      let end = at;
+      while (end < pending.length && end - at < SCIM_LIMITS.bulkMaxOperations && batchable(pending[end]!)) end += 1;
+      if (end - at >= MIN_RUN) {
+        const run = pending.splice(at, end - at);
+        const back = await runCreates(run);
+        if (back.length === run.length) {
+          // Not taken as a run: the first goes alone (its own error, or its own workflow), the rest stay queued.
+          pending.splice(at, 0, ...back.slice(1));
+          await runSingle(back[0]!);
+        } else pending.splice(at, 0, ...back);
+        continue;
+      }
+    }
     // None ready: the rest reference each other in a cycle. Run the first; its references fail below.
-    const op = pending.splice(readyIndex === -1 ? 0 : readyIndex, 1)[0]!;
+    await runSingle(pending.splice(at, 1)[0]!);
+  }
+
+  async function runSingle(op: BulkOperation): Promise<void> {
     const unresolved = refsOf.get(op.index)!.filter((r) => !created.has(r));
     let outcome: BulkOutcome;
     if (unresolved.length > 0) {
@@ -223,11 +349,7 @@ export async function runBulk(
         outcome = errorOutcome(op, err);
       }
     }
-    if (Number(outcome.status) >= 400) {
-      errors += 1;
-      if (op.bulkId !== undefined) failedBulkIds.add(op.bulkId);
-    }
-    outcomes.set(op.index, outcome);
+    record(op, outcome);
   }
 
   // Operations the client may need to repeat: the key to repeat the whole request with.

@@ -59,8 +59,11 @@ export interface WriteRequest {
   keyFromClient: boolean;
   /** sha256 of the request (method, path, body, If-Match): a key reused for another request is refused. */
   fingerprint: string;
-  /** In a Bulk request, the operation's index: each operation is its own workflow, keyed by key and index. */
-  operation?: number | undefined;
+  /**
+   * In a Bulk request, the operation's index (each operation is its own workflow, keyed by key and index), or a run
+   * of user creates written by one workflow (`creates:<first>-<last>`, src/scim/bulk.ts).
+   */
+  operation?: number | string | undefined;
   /** When the caller must be answered (epoch ms); unset: REQUEST_TIMEOUT_MS from the start. A Bulk request shares one. */
   deadline?: number | undefined;
   /** Its place in the api's admission bound, when it was admitted by one (src/http/write-admission.ts). */

@@ -11,12 +11,12 @@ import type { KeyedDigest } from '../crypto/keyed-digest.js';
 import type { SecretSealer } from '../crypto/sealed-secret.js';
 import type { PrismaClient } from '../db/client.js';
 import type { Logger } from '../log.js';
-import type { GroupRecord, Initiator, UserRecord } from '../provisioning/types.js';
+import type { GroupRecord, Initiator, UserInput, UserRecord } from '../provisioning/types.js';
 import { boundedKeyword, ProvisioningOperationKey, UserIdKey, UserNameKey } from '../temporal/search-attributes.js';
 import { getGroup, getGroupsByIds } from '../userstore/groups.js';
 import { queryGroupIds, queryUserIds } from '../userstore/query.js';
 import { getUser, getUsersByIds, isUuid } from '../userstore/users.js';
-import type { InboundProvisionInput, InboundProvisionResult } from '../../workflows/inbound-provision.js';
+import type { InboundProvisionInput, InboundProvisionResult, UserBatchOperation } from '../../workflows/inbound-provision.js';
 import type { CursorCodec } from './cursor.js';
 import { ScimError, type ScimType } from './errors.js';
 import { formatIdempotencyKey } from './idempotency-key.js';
@@ -278,6 +278,7 @@ export class ScimService {
   ): Promise<ScimResult> {
     if ('pending' in outcome) return this.pendingAnswer(outcome);
     const { operation, resourceType } = op;
+    if (operation === 'createBatch') return this.batchAnswer(outcome);
     if (operation === 'delete') return resourceType === 'Group' ? this.deleteAnswer(outcome, false) : this.deleteAnswer(outcome, op.proxy === true || ('proxied' in outcome && outcome.proxied === true));
     const rt = await this.rt(resourceType);
     if (resourceType === 'User') return this.userAnswer(outcome, rt, projection, operation === 'create');
@@ -445,6 +446,44 @@ export class ScimService {
     const user = { ...parsed, active: parsed.active ?? true, password: this.deps.sealer.sealOptional(parsed.password) };
     const result = await this.run(caller, { operation: 'create', user, ...this.common(caller) }, { userName: user.userName });
     return this.userAnswer(result, rt, projection, true);
+  }
+
+  /**
+   * A Bulk create's user as POST /Users reads it (parsed, domain checked, password sealed), for a run of creates
+   * written by one workflow (createUsers); throws the ScimError POST /Users would answer.
+   */
+  async prepareUserCreate(caller: ScimCaller, body: unknown): Promise<UserInput> {
+    const rt = await this.rt('User');
+    const parsed = parseUserInput(body, { defaultDomain: this.defaultDomain(caller), extensions: this.parsers(rt) });
+    this.assertWritable(caller, parsed.domain, 'users');
+    return { ...parsed, active: parsed.active ?? true, password: this.deps.sealer.sealOptional(parsed.password) };
+  }
+
+  /**
+   * A Bulk request's run of user creates as one InboundProvision (`createBatch`, workflows/inbound-provision.ts),
+   * under the request's key and the run's name (`caller.request.operation`): what it created or rejected, per
+   * operation index, or Pending when it was still running at the request's deadline.
+   */
+  async createUsers(caller: ScimCaller, users: UserBatchOperation['users'], maxErrors: number | undefined): Promise<InboundOutcome> {
+    return this.run(caller, { operation: 'createBatch', resourceType: 'User', users, maxErrors, ...this.common(caller) }, {});
+  }
+
+  /** A batch's answer as the status resource shows it: a BulkResponse of its operations (src/scim/bulk.ts renders the same). */
+  private batchAnswer(result: InboundOutcome): ScimResult {
+    if ('pending' in result) return this.pendingAnswer(result);
+    if (!result.ok) throw rejection(result);
+    if (!('batch' in result)) throw new ScimError(500, 'Unexpected workflow result');
+    return {
+      status: 200,
+      body: {
+        schemas: ['urn:ietf:params:scim:api:messages:2.0:BulkResponse'],
+        Operations: result.batch.map((item) =>
+          'user' in item
+            ? { method: 'POST', status: '201', location: `${this.scimBaseUrl}/Users/${item.user.id}`, version: etagOf(item.user.version) }
+            : { method: 'POST', status: String(item.rejection.status), response: new ScimError(item.rejection.status, item.rejection.detail, item.rejection.scimType as ScimType | undefined).toBody() },
+        ),
+      },
+    };
   }
 
   async getUser(caller: ScimCaller, id: string, query: ListParams = {}, pre: Preconditions = {}): Promise<ScimResult> {

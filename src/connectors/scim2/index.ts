@@ -31,14 +31,18 @@ import { z } from 'zod';
 import { SCIM_CONTENT_TYPE } from '../../scim/schemas.js';
 import { qualifiedUserName, toScimUser } from '../../scim/user-resource.js';
 import {
+  ConnectorAlreadyExists,
+  ConnectorMisconfigured,
   ConnectorNotFound,
   ConnectorRejected,
+  ConnectorTransient,
+  type ConnectorError,
 } from '../errors.js';
 import { withMappedAttributes } from '../scim-mapping.js';
 import { scimAuth, scimAuthIssues, scimAuthSecrets, scimAuthSettings, scimRequest, SCIM_AUTH_SECRET_FIELDS, type ScimAuth } from '../scim-http.js';
 import type { ConnectorConfig, ConnectorFactory, OutboundConnector, OutboundGroup, OutboundUser, RemoteGroup, RemoteUser } from '../types.js';
 import { defineConnector } from '../define.js';
-import { chooseUpdateMethod, patchOrPut, serviceProviderConfigUrl, type UpdateMethod } from '../scim-discovery.js';
+import { chooseUpdateMethod, DISCOVERY_TTL_MS, patchOrPut, serviceProviderConfigUrl, type UpdateMethod } from '../scim-discovery.js';
 import { deactivatePatchBody, groupPatchBody, userPatchBody, type PatchOpBody } from './patch-body.js';
 
 const httpUrl = z.string().refine((v) => /^https?:\/\//.test(v) && URL.canParse(v), 'must be an http(s) URL');
@@ -56,6 +60,11 @@ export const scim2Settings = scimAuthSettings.extend({
   deprovision: z.enum(['delete', 'deactivate']).default('delete'),
   /** HTTP timeout of one call, in ms. */
   timeoutMs: z.number().int().positive().default(30_000),
+  /**
+   * Whether a Bulk load's new users go to the target's `/Bulk` (RFC 7644 §3.7): `auto` when its
+   * ServiceProviderConfig says `bulk.supported` (within its maxOperations and maxPayloadSize), `never` one POST each.
+   */
+  bulk: z.enum(['auto', 'never']).default('auto'),
 });
 export type Scim2Settings = z.infer<typeof scim2Settings>;
 
@@ -70,6 +79,26 @@ function check(a: z.ZodSafeParseResult<z.output<typeof scim2Settings>>, _b: z.Zo
   const out: string[] = [];
   if (a.success) out.push(...scimAuthIssues(a.data, config.secrets));
   return out;
+}
+
+/** What a target's ServiceProviderConfig says of `/Bulk`; undefined: not supported (or not known). */
+interface BulkSupport {
+  maxOperations: number;
+  maxPayloadSize: number;
+}
+
+/** What each target said of `/Bulk`, per ServiceProviderConfig URL and credential, for DISCOVERY_TTL_MS (as the update method). */
+const bulkSupport = new Map<string, { support: BulkSupport | undefined; expiresAt: number }>();
+
+/** The error createUser would have thrown for a Bulk operation's answer (its status and SCIM error body). */
+function bulkOperationError(status: number, response: unknown): ConnectorError {
+  const body = response as { detail?: unknown; scimType?: unknown } | undefined;
+  const detail = typeof body?.detail === 'string' ? body.detail : `the target answered ${status}`;
+  const message = `Bulk operation: ${status}${typeof body?.scimType === 'string' ? ` ${body.scimType}` : ''}: ${detail}`.slice(0, 1000);
+  if (status === 409) return new ConnectorAlreadyExists(message, status);
+  if (status === 401 || status === 403) return new ConnectorMisconfigured(`${message} (check the connector's credentials)`, status);
+  if (status === 408 || status === 429 || status >= 500) return new ConnectorTransient(message, status);
+  return new ConnectorRejected(message, status);
 }
 
 export class Scim2Connector implements OutboundConnector {
@@ -143,6 +172,73 @@ export class Scim2Connector implements OutboundConnector {
     const id = (created as { id?: unknown } | undefined)?.id;
     if (typeof id !== 'string' || id === '') throw new ConnectorRejected('The target answered the create without a resource id');
     return { remoteId: id };
+  }
+
+  /** What the target's ServiceProviderConfig says of `/Bulk` (cached per target and credential). */
+  private async bulkSupport(): Promise<BulkSupport | undefined> {
+    if (this.settings.bulk === 'never') return undefined;
+    const cached = bulkSupport.get(this.discoveryKey);
+    if (cached && Date.now() < cached.expiresAt) return cached.support;
+    let support: BulkSupport | undefined;
+    try {
+      const spc = (await this.request('GET', this.spcUrl)) as { bulk?: { supported?: unknown; maxOperations?: unknown; maxPayloadSize?: unknown } } | undefined;
+      const b = spc?.bulk;
+      const positive = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v > 0;
+      if (b?.supported === true && positive(b.maxOperations) && positive(b.maxPayloadSize)) {
+        support = { maxOperations: b.maxOperations as number, maxPayloadSize: b.maxPayloadSize as number };
+      }
+    } catch (err) {
+      if (err instanceof ConnectorMisconfigured) throw err;
+      // No ServiceProviderConfig to read: one POST per user, which every target takes.
+    }
+    bulkSupport.set(this.discoveryKey, { support, expiresAt: Date.now() + DISCOVERY_TTL_MS });
+    return support;
+  }
+
+  /**
+   * New users in as few `/Bulk` requests as the target's limits allow (RFC 7644 §3.7: each a POST with its own
+   * bulkId, no failOnErrors, so every one is tried); undefined when the target does not take Bulk requests.
+   */
+  async createUsers(users: OutboundUser[]): Promise<({ remoteId: string } | { error: ConnectorError })[] | undefined> {
+    const support = await this.bulkSupport();
+    if (!support) return undefined;
+    const bulkUrl = this.spcUrl.replace(/\/ServiceProviderConfigs?$/, '/Bulk');
+    const out: ({ remoteId: string } | { error: ConnectorError })[] = [];
+    const operations = users.map((user, i) => ({ method: 'POST', path: '/Users', bulkId: `u${i}`, data: this.toBody(user) }));
+    // Requests within maxOperations and (with room for the envelope) maxPayloadSize.
+    for (let from = 0; from < operations.length; ) {
+      let size = 200;
+      let to = from;
+      while (to < operations.length && to - from < support.maxOperations) {
+        const next = JSON.stringify(operations[to]).length + 1;
+        if (to > from && size + next > support.maxPayloadSize * 0.9) break;
+        size += next;
+        to += 1;
+      }
+      const chunk = operations.slice(from, to);
+      const answer = (await this.request('POST', bulkUrl, { schemas: ['urn:ietf:params:scim:api:messages:2.0:BulkRequest'], Operations: chunk })) as
+        | { Operations?: { bulkId?: unknown; status?: unknown; location?: unknown; response?: unknown }[] }
+        | undefined;
+      const byBulkId = new Map((answer?.Operations ?? []).map((o) => [o.bulkId, o]));
+      for (const op of chunk) {
+        const o = byBulkId.get(op.bulkId);
+        const status = Number(typeof o?.status === 'object' ? (o.status as { code?: unknown }).code : o?.status);
+        if (!o || !Number.isInteger(status)) {
+          out.push({ error: new ConnectorTransient(`The target's Bulk answer has no outcome for ${op.data.userName as string}`) });
+          continue;
+        }
+        if (status >= 300) {
+          out.push({ error: bulkOperationError(status, o.response) });
+          continue;
+        }
+        const fromResponse = (o.response as { id?: unknown } | undefined)?.id;
+        const fromLocation = typeof o.location === 'string' ? decodeURIComponent(o.location.replace(/\/+$/, '').split('/').pop() ?? '') : '';
+        const remoteId = typeof fromResponse === 'string' && fromResponse !== '' ? fromResponse : fromLocation;
+        out.push(remoteId ? { remoteId } : { error: new ConnectorRejected('The target answered a Bulk create without a location or resource id') });
+      }
+      from = to;
+    }
+    return out;
   }
 
   async updateUser(remoteId: string, user: OutboundUser): Promise<void> {
