@@ -17,6 +17,8 @@ export interface Settings {
   levels: number[] | undefined;
   /** S1's directory size. */
   users: number;
+  /** S5: users loaded through /Bulk, operations per Bulk request, and concurrent clients sending them. */
+  bulk: { users: number; size: number; clients: number };
   /** How long a delivery may take to arrive before the bench calls it broken. */
   drainTimeoutSeconds: number;
   /** A PostgreSQL server for the production topology; unset: a throwaway cluster from the machine's PostgreSQL. */
@@ -26,13 +28,13 @@ export interface Settings {
   rules: { seconds: number; requests: number };
 }
 
-export const ALL_SCENARIOS = ['s1', 's2', 's3', 's4', 'rules', 's6'];
+export const ALL_SCENARIOS = ['s1', 's2', 's3', 's4', 'rules', 's5', 's6'];
 /** S3 needs three more instances, which take a minute or more to start on two busy cores: asked for, not default. */
 const QUICK_SCENARIOS = ['s1', 's2'];
 const TOPOLOGIES: readonly TopologyName[] = ['embedded', 'production'];
 
-export const USAGE = `npm run bench -- [--quick] [--scenarios s1,s2,s3,s4,rules,s6] [--topologies embedded,production]
-                 [--seconds N] [--warmup N] [--levels 1,4,16] [--users N] [--out DIR]`;
+export const USAGE = `npm run bench -- [--quick] [--scenarios s1,s2,s3,s4,rules,s5,s6] [--topologies embedded,production]
+                 [--seconds N] [--warmup N] [--levels 1,4,16] [--users N] [--bulk-users N] [--out DIR]`;
 
 function list(value: string | undefined): string[] | undefined {
   if (value === undefined || value.trim() === '') return undefined;
@@ -76,6 +78,7 @@ export function parseSettings(argv: string[], env: NodeJS.ProcessEnv): Settings 
       warmup: { type: 'string' },
       levels: { type: 'string' },
       users: { type: 'string' },
+      'bulk-users': { type: 'string' },
       out: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -95,6 +98,11 @@ export function parseSettings(argv: string[], env: NodeJS.ProcessEnv): Settings 
     warmupSeconds: number(values.warmup ?? env.BENCH_WARMUP, 'warmup', 0, 600) ?? (quick ? 0.5 : 2),
     levels: numbers(values.levels ?? env.BENCH_CONCURRENCY, 'levels'),
     users: number(values.users ?? env.BENCH_USERS, 'users', 100, 10_000_000) ?? (quick ? 10_000 : 100_000),
+    bulk: {
+      users: number(values['bulk-users'] ?? env.BENCH_BULK_USERS, 'bulk-users', 100, 10_000_000) ?? (quick ? 5_000 : 100_000),
+      size: number(env.BENCH_BULK_SIZE, 'BENCH_BULK_SIZE', 1, 1000) ?? 1000,
+      clients: number(env.BENCH_BULK_CLIENTS, 'BENCH_BULK_CLIENTS', 1, 64) ?? 4,
+    },
     drainTimeoutSeconds: number(env.BENCH_DRAIN_TIMEOUT, 'BENCH_DRAIN_TIMEOUT', 10, 7200) ?? 600,
     databaseUrl: env.BENCH_DATABASE_URL || undefined,
     outDir: values.out ?? env.BENCH_OUT ?? 'bench/results',

@@ -16,8 +16,9 @@
  *   --quick             BENCH_QUICK=1
  *   --scenarios LIST    BENCH_SCENARIOS   s1 (reads at directory size), s2 (durable creates: no target, one
  *                                         non-blocking, one blocking SCIM target), s3 (fan-out to three targets),
- *                                         s4 (federated login), rules (XACML decision point; rule-check cost);
- *                                         "scim" = s1,s2,s3. Default: all; --quick: s1,s2
+ *                                         s4 (federated login), rules (XACML decision point; rule-check cost),
+ *                                         s5 (a directory load through /Bulk, three targets), s6 (a burst with
+ *                                         the worker killed); "scim" = s1,s2,s3. Default: all; --quick: s1,s2
  *   --topologies LIST   BENCH_TOPOLOGIES  embedded, production (BENCH_DATABASES=embedded,postgres still works).
  *                                         Default: both; --quick: embedded
  *   --seconds N         BENCH_SECONDS     measured seconds per level (default 10; --quick 2)
@@ -25,6 +26,8 @@
  *   --levels LIST       BENCH_CONCURRENCY concurrency levels for every scenario (default: each scenario's own,
  *                                         1,4,16 for S1-S3; --quick: S1 16, S2 1,16, S3 1)
  *   --users N           BENCH_USERS       S1's directory (default 100,000; --quick 10,000)
+ *   --bulk-users N      BENCH_BULK_USERS  S5's load (default 100,000; --quick 5,000); BENCH_BULK_SIZE creates per
+ *                                         Bulk request (1,000), BENCH_BULK_CLIENTS clients sending them (4)
  *   --out DIR           BENCH_OUT         where results go (default bench/results)
  * Environment only:
  *   BENCH_DATABASE_URL    a PostgreSQL server for the production topology (default: a throwaway cluster of the

@@ -16,6 +16,7 @@ import { benchRuleDelivery, benchRules } from './rules.js';
 import { s1 } from './s1-reads.js';
 import { s2 } from './s2-creates.js';
 import { s3 } from './s3-fan-out.js';
+import { s5 } from './s5-bulk.js';
 import { s6 } from './s6-burst.js';
 
 const s4: Scenario = {
@@ -86,4 +87,4 @@ const rules: Scenario = {
   },
 };
 
-export const SCENARIOS: readonly Scenario[] = [s1, s2, s3, s4, rules, s6];
+export const SCENARIOS: readonly Scenario[] = [s1, s2, s3, s4, rules, s5, s6];

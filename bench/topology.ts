@@ -144,20 +144,20 @@ export async function startTopology(
 }
 
 /** The body the admin API takes for an application whose client-credentials tokens may read and write users. */
-const USER_SCOPES = ['internal_user_mgt_create', 'internal_user_mgt_view', 'internal_user_mgt_list', 'internal_user_mgt_update', 'internal_user_mgt_delete'];
+export const USER_SCOPES = ['internal_user_mgt_create', 'internal_user_mgt_view', 'internal_user_mgt_list', 'internal_user_mgt_update', 'internal_user_mgt_delete'];
 
 /**
  * A bearer token of a new application of `instance`, from its /oauth2/token (client credentials), as an Entra or
  * Okta provisioning job gets one.
  */
-export async function bearerToken(instance: Instance, name: string): Promise<string> {
-  const created = await instance.request('POST', '/api/server/v1/applications', { name, grantTypes: ['client_credentials'], scopes: USER_SCOPES }, { 'Content-Type': 'application/json' });
+export async function bearerToken(instance: Instance, name: string, scopes: readonly string[] = USER_SCOPES): Promise<string> {
+  const created = await instance.request('POST', '/api/server/v1/applications', { name, grantTypes: ['client_credentials'], scopes }, { 'Content-Type': 'application/json' });
   if (created.status !== 201) throw new Error(`creating the bench application failed: ${created.status} ${await created.text()}`);
   const app = (await created.json()) as { clientId: string; clientSecret: string };
   const res = await fetch(`${instance.baseUrl}/oauth2/token`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/x-www-form-urlencoded', Authorization: `Basic ${Buffer.from(`${app.clientId}:${app.clientSecret}`).toString('base64')}` },
-    body: new URLSearchParams({ grant_type: 'client_credentials', scope: USER_SCOPES.join(' ') }).toString(),
+    body: new URLSearchParams({ grant_type: 'client_credentials', scope: scopes.join(' ') }).toString(),
   });
   const body = (await res.json()) as { access_token?: string };
   if (res.status !== 200 || !body.access_token) throw new Error(`/oauth2/token answered ${res.status}`);
