@@ -456,7 +456,10 @@ export function createOutboundActivities(deps: OutboundDeps) {
         if (err instanceof ConnectorError) return { settled }; // the whole request refused: each user alone says why
         throw err;
       }
-      if (!answers) return { settled };
+      if (!answers) {
+        Context.current().log.info('the target takes no Bulk requests: the batch goes one user per call', { target: target.label, users: fresh.length });
+        return { settled };
+      }
       let transient: ConnectorTransient | undefined;
       let misconfigured: ConnectorError | undefined;
       for (const [i, event] of fresh.entries()) {
@@ -574,7 +577,9 @@ export function createOutboundActivities(deps: OutboundDeps) {
         const bulk = await createInBulk(args.events, args.target, loaded, result);
         if (bulk.transient) transient = bulk.transient;
         if (bulk.misconfigured) misconfigured = bulk.misconfigured;
-        const pending = args.events.filter((e) => !bulk.settled.has(e.eventId));
+        // The target is down or busy for the bulk call: the whole batch is retried (through its /Bulk again), not
+        // sent one user at a time in the meantime.
+        const pending = transient || misconfigured ? [] : args.events.filter((e) => !bulk.settled.has(e.eventId));
         const worker = async () => {
           for (let event = pending.shift(); event && !misconfigured && !result.held; event = pending.shift()) {
             try {

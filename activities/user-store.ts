@@ -94,12 +94,18 @@ export function createUserStoreActivities({ db, schemas, passwordPolicy, sealer 
      * `maxErrors` rejections (failOnErrors): the operations after that are not in the answer.
      */
     async createUsers(args: { users: { index: number; id: string; input: UserInput }[]; maxErrors?: number | undefined }): Promise<{ index: number; result: users.StoreResult }[]> {
+      if (args.maxErrors === undefined) {
+        // All of them in one transaction (users.createUsers).
+        const results = await users.createUsers(db, args.users.map((u) => ({ requestId: requestId(u.index), id: u.id, input: opened(u.input) })), passwordPolicy);
+        return args.users.map((u, i) => ({ index: u.index, result: results[i]! }));
+      }
+      // failOnErrors: one by one, to stop right after the error that uses it up.
       const out: { index: number; result: users.StoreResult }[] = [];
       let errors = 0;
       for (const u of args.users) {
         const result = await users.createUser(db, requestId(u.index), u.id, opened(u.input), passwordPolicy);
         out.push({ index: u.index, result });
-        if (!result.ok && args.maxErrors !== undefined && ++errors >= args.maxErrors) break;
+        if (!result.ok && ++errors >= args.maxErrors) break;
       }
       return out;
     },

@@ -44,7 +44,7 @@ export const s5: Scenario = {
     ctx.step('linking three targets');
     for (const t of three) await connectorTo(source, t);
     const connectorIds = await setLinks(source, three.map((target) => ({ target, blocking: false })));
-    const token = await bearerToken(source, `bench-s5-${crypto.randomBytes(3).toString('hex')}`, [...USER_SCOPES, 'internal_bulk_user_create']);
+    const token = await bearerToken(source, `bench-s5-${crypto.randomBytes(3).toString('hex')}`, [...USER_SCOPES, 'internal_bulk_resource_create', 'internal_bulk_user_create']);
     const http = new HttpClient(source.baseUrl, clients, { Authorization: `Bearer ${token}` });
     const prefix = `s5-${crypto.randomBytes(3).toString('hex')}-`;
     ctx.note(

@@ -292,6 +292,82 @@ export async function createUser(
   }
 }
 
+/**
+ * Many creates (a chunk of a Bulk load) in one transaction: the same checks and results as createUser one by one,
+ * with one commit, one ledger lookup, one uniqueness query and one domain lookup per domain instead of one of each per
+ * user. Each create keeps its own request id (its ledger entry), so a retried chunk answers what was done and does
+ * the rest. Anything the shortcut cannot settle alone (a concurrent create of the same userName committing between
+ * the check and the insert, a value the database refuses) rolls the chunk back and redoes it one create at a time,
+ * where createUser sorts each case out. Results in the input's order.
+ */
+export async function createUsers(
+  db: PrismaClient,
+  items: { requestId: string; id: string; input: UserInput }[],
+  policy?: PasswordPolicy,
+): Promise<StoreResult[]> {
+  const results: (StoreResult | undefined)[] = items.map((item) => {
+    const enforced = checkUserName(item.input.userName);
+    if (!enforced.ok) return { ok: false, rejection: invalidUserName(enforced.error.message) };
+    const refused = policyRejection(policy, item.input.password);
+    return refused ? { ok: false, rejection: refused } : undefined;
+  });
+  // Hash outside the transaction: scrypt is deliberately slow and must not hold a connection.
+  const hashes = await Promise.all(items.map(async (item, i) => (results[i] || item.input.password === undefined ? null : hashPassword(item.input.password))));
+  try {
+    await db.$transaction(
+      async (tx) => {
+        const done = new Map(
+          (await tx.storeRequest.findMany({ where: { requestId: { in: items.map((i) => i.requestId) } } })).map((r) => [r.requestId, r.result as unknown as StoreResult]),
+        );
+        const domains = new Map<string, string | undefined>();
+        for (const name of new Set(items.map((i) => i.input.domain))) domains.set(name, await domainId(tx, name));
+        const keyOf = (i: number) => {
+          const enforced = checkUserName(items[i]!.input.userName);
+          return enforced.ok ? enforced.key : '';
+        };
+        const wanted = items.flatMap((item, i) => (results[i] || done.has(item.requestId) || !domains.get(item.input.domain) ? [] : [{ domainId: domains.get(item.input.domain)!, userNameNormalized: keyOf(i) }]));
+        const taken = new Set(
+          (wanted.length === 0 ? [] : await tx.user.findMany({ where: { OR: wanted }, select: { domainId: true, userNameNormalized: true } })).map((u) => `${u.domainId} ${u.userNameNormalized}`),
+        );
+        const ledger: { requestId: string; result: Prisma.InputJsonValue }[] = [];
+        for (const [i, item] of items.entries()) {
+          if (results[i]) continue;
+          const earlier = done.get(item.requestId);
+          if (earlier) {
+            results[i] = earlier;
+            continue;
+          }
+          const domain = domains.get(item.input.domain);
+          let result: StoreResult;
+          if (!domain) result = { ok: false, rejection: { status: 400, scimType: 'invalidValue', detail: `Unknown user store domain '${item.input.domain}'` } };
+          else if (taken.has(`${domain} ${keyOf(i)}`)) result = { ok: false, rejection: uniquenessRejection(item.input) };
+          else {
+            const row = await tx.user.create({
+              data: { id: item.id, domainId: domain, passwordHash: hashes[i] ?? null, passwordChangedAt: hashes[i] ? new Date() : null, version: 1, ...attributeColumns(item.input, keyOf(i)) },
+              include: userInclude,
+            });
+            // A later create of the chunk with the same name meets this one, as it would one by one.
+            taken.add(`${domain} ${keyOf(i)}`);
+            result = { ok: true, user: toUserRecord(row) };
+          }
+          results[i] = result;
+          ledger.push({ requestId: item.requestId, result: result as unknown as Prisma.InputJsonValue });
+        }
+        // (Rejections made before the transaction are not ledgered, as createUser's are not: a retry makes them again.)
+        if (ledger.length > 0) await tx.storeRequest.createMany({ data: ledger });
+      },
+      { timeout: 60_000 },
+    );
+  } catch (err) {
+    if (!isUniqueViolation(err) && !refusedValueRejection(err, undefined)) throw err;
+    // Sorted out one by one (each createUser is idempotent by its request id; none of this chunk's writes stayed).
+    const out: StoreResult[] = [];
+    for (const item of items) out.push(await createUser(db, item.requestId, item.id, item.input, policy));
+    return out;
+  }
+  return results.map((r) => r!);
+}
+
 interface LockedUser {
   version: number;
   domain_id: string;

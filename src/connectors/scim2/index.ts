@@ -89,6 +89,8 @@ interface BulkSupport {
 
 /** What each target said of `/Bulk`, per ServiceProviderConfig URL and credential, for DISCOVERY_TTL_MS (as the update method). */
 const bulkSupport = new Map<string, { support: BulkSupport | undefined; expiresAt: number }>();
+/** Discoveries under way: concurrent batches to one target share one request. */
+const bulkSupportAsked = new Map<string, Promise<BulkSupport | undefined>>();
 
 /** The error createUser would have thrown for a Bulk operation's answer (its status and SCIM error body). */
 function bulkOperationError(status: number, response: unknown): ConnectorError {
@@ -179,20 +181,28 @@ export class Scim2Connector implements OutboundConnector {
     if (this.settings.bulk === 'never') return undefined;
     const cached = bulkSupport.get(this.discoveryKey);
     if (cached && Date.now() < cached.expiresAt) return cached.support;
-    let support: BulkSupport | undefined;
-    try {
-      const spc = (await this.request('GET', this.spcUrl)) as { bulk?: { supported?: unknown; maxOperations?: unknown; maxPayloadSize?: unknown } } | undefined;
-      const b = spc?.bulk;
-      const positive = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v > 0;
-      if (b?.supported === true && positive(b.maxOperations) && positive(b.maxPayloadSize)) {
-        support = { maxOperations: b.maxOperations as number, maxPayloadSize: b.maxPayloadSize as number };
-      }
-    } catch (err) {
-      if (err instanceof ConnectorMisconfigured) throw err;
-      // No ServiceProviderConfig to read: one POST per user, which every target takes.
+    let asking = bulkSupportAsked.get(this.discoveryKey);
+    if (!asking) {
+      asking = (async () => {
+        let support: BulkSupport | undefined;
+        try {
+          const spc = (await this.request('GET', this.spcUrl)) as { bulk?: { supported?: unknown; maxOperations?: unknown; maxPayloadSize?: unknown } } | undefined;
+          const b = spc?.bulk;
+          const positive = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v > 0;
+          if (b?.supported === true && positive(b.maxOperations) && positive(b.maxPayloadSize)) {
+            support = { maxOperations: b.maxOperations as number, maxPayloadSize: b.maxPayloadSize as number };
+          }
+        } catch (err) {
+          // Down, slow or refusing our credentials: not an answer to remember (the batch is retried).
+          if (err instanceof ConnectorTransient || err instanceof ConnectorMisconfigured) throw err;
+          // No ServiceProviderConfig to read (404, ...): one POST per user, which every target takes.
+        }
+        bulkSupport.set(this.discoveryKey, { support, expiresAt: Date.now() + DISCOVERY_TTL_MS });
+        return support;
+      })().finally(() => bulkSupportAsked.delete(this.discoveryKey));
+      bulkSupportAsked.set(this.discoveryKey, asking);
     }
-    bulkSupport.set(this.discoveryKey, { support, expiresAt: Date.now() + DISCOVERY_TTL_MS });
-    return support;
+    return asking;
   }
 
   /**
@@ -225,6 +235,11 @@ export class Scim2Connector implements OutboundConnector {
         const status = Number(typeof o?.status === 'object' ? (o.status as { code?: unknown }).code : o?.status);
         if (!o || !Number.isInteger(status)) {
           out.push({ error: new ConnectorTransient(`The target's Bulk answer has no outcome for ${op.data.userName as string}`) });
+          continue;
+        }
+        if (status === 202) {
+          // Accepted but still being applied there: its id comes with the outcome, so the batch asks again later.
+          out.push({ error: new ConnectorTransient(`The target is still applying the create of ${op.data.userName as string} (202)`, 202) });
           continue;
         }
         if (status >= 300) {
