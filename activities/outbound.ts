@@ -418,27 +418,17 @@ export function createOutboundActivities(deps: OutboundDeps) {
     if (!config?.enabled || config.quarantinedAt || !connector?.createUsers || isDryRun(config.settings) || creates.length < 2) return { settled };
     // Role-based provisioning is decided per user by deliver(); the identity provider either has roles or not.
     if ((await provisioningRoleGate(db, target.connectorId, creates[0]!.localId)).restricted) return { settled };
-    const leases = await Promise.all(
-      creates.map(async (e) => {
-        try {
-          return { event: e, lease: await takeLease(target.connectorId, e) };
-        } catch (err) {
-          if (err instanceof ConnectorTransient) return { event: e, lease: undefined };
-          throw err;
-        }
-      }),
-    );
-    const held = leases.filter((l) => l.lease !== undefined);
+    const leases = await takeLeases(target.connectorId, creates);
     try {
       const linked = new Set(
         (
           await db.remoteLink.findMany({
-            where: { connectorId: target.connectorId, resourceType: 'User', localId: { in: held.map((l) => l.event.localId) } },
+            where: { connectorId: target.connectorId, resourceType: 'User', localId: { in: leases.held.map((e) => e.localId) } },
             select: { localId: true },
           })
         ).map((l) => l.localId),
       );
-      const fresh = held.map((l) => l.event).filter((e) => !linked.has(e.localId));
+      const fresh = leases.held.filter((e) => !linked.has(e.localId));
       if (fresh.length < 2) return { settled };
       const rules = config.settings.attributeMapping;
       const users = await Promise.all(
@@ -462,20 +452,30 @@ export function createOutboundActivities(deps: OutboundDeps) {
       }
       let transient: ConnectorTransient | undefined;
       let misconfigured: ConnectorError | undefined;
+      const created = fresh.flatMap((event, i) => {
+        const answer = answers[i]!;
+        return 'remoteId' in answer ? [{ event, remoteId: answer.remoteId }] : [];
+      });
+      if (created.length > 0) {
+        // Linked and recorded as deliver() does, a statement per table for them all (the leases keep these rows ours).
+        await db.remoteLink.createMany({
+          data: created.map(({ event, remoteId }) => ({ connectorId: target.connectorId, resourceType: 'User', localId: event.localId, remoteId, appliedVersion: BigInt(event.version) })),
+        });
+        // Groups already at the target that these users joined meanwhile are sent again (one query finds them, if any).
+        const inGroups = await db.$queryRaw<{ member_id: string }[]>`
+          SELECT DISTINCT m.member_id::text AS member_id FROM scim_group_member m
+          JOIN remote_link l ON l.local_id = m.group_id AND l.resource_type = 'Group' AND l.connector_id = ${target.connectorId}::uuid AND l.deleted_at IS NULL
+          WHERE m.member_id = ANY(${created.map((c) => c.event.localId)}::uuid[])`;
+        const members = new Set(inGroups.map((r) => r.member_id));
+        for (const c of created) if (members.has(c.event.localId)) await resyncGroupsOf(c.event, target);
+        await auditMany(created.map(({ event, remoteId }) => ({ event, remoteId })), target, 'delivered');
+        result.delivered += created.length;
+        for (const c of created) settled.add(c.event.eventId);
+      }
       for (const [i, event] of fresh.entries()) {
         const answer = answers[i]!;
-        if ('remoteId' in answer) {
-          const key = { connectorId: target.connectorId, resourceType: 'User', localId: event.localId };
-          await db.remoteLink.upsert({
-            where: { connectorId_resourceType_localId: key },
-            create: { ...key, remoteId: answer.remoteId, appliedVersion: BigInt(event.version) },
-            update: { remoteId: answer.remoteId, appliedVersion: BigInt(event.version), deletedAt: null },
-          });
-          await resyncGroupsOf(event, target);
-          await auditOne(event, target, 'delivered', { remoteId: answer.remoteId });
-          result.delivered += 1;
-          settled.add(event.eventId);
-        } else if (answer.error instanceof ConnectorTransient) transient = answer.error;
+        if ('remoteId' in answer) continue;
+        if (answer.error instanceof ConnectorTransient) transient = answer.error;
         else if (answer.error.name === 'ConnectorMisconfigured') misconfigured = answer.error;
         else if (!(answer.error instanceof ConnectorAlreadyExists)) {
           // Refused by the target: as deliverToTarget audits a refusal. (Already there: linked by name one by one.)
@@ -486,8 +486,63 @@ export function createOutboundActivities(deps: OutboundDeps) {
       }
       return { settled, ...(transient && { transient }), ...(misconfigured && { misconfigured }) };
     } finally {
-      await Promise.all(held.map((l) => l.lease.release()));
+      await leases.release();
     }
+  }
+
+  /** Audit records of many events at one target (deliverBatch), as auditOne writes each, in two statements. */
+  async function auditMany(rows: { event: ProvisioningEvent; remoteId?: string | undefined }[], target: Pick<OutboundTarget, 'connectorId'>, outcome: DeliveryOutcome): Promise<void> {
+    const info = Context.current().info;
+    await db.$transaction([
+      db.provisioningAudit.deleteMany({ where: { connectorId: target.connectorId, eventId: { in: rows.map((r) => r.event.eventId) } } }),
+      db.provisioningAudit.createMany({
+        data: rows.map(({ event, remoteId }) => ({
+          eventId: event.eventId,
+          connectorId: target.connectorId,
+          workflowId: info.workflowExecution?.workflowId ?? info.activityId,
+          resourceType: event.resourceType,
+          localId: event.localId,
+          userName: eventSubject(event),
+          operation: event.operation,
+          outcome,
+          attempts: info.attempt,
+          remoteId: remoteId ?? null,
+          error: null,
+          initiator: event.initiator.label,
+        })),
+      }),
+    ]);
+  }
+
+  /**
+   * takeLease for many events at once (one statement): the events whose lease this delivery now holds (those another
+   * delivery holds are left out; the one-by-one path meets them and waits), and how to release them all.
+   */
+  async function takeLeases(connectorId: string, events: ProvisioningEvent[]): Promise<{ held: UserEvent[]; release(): Promise<void> }> {
+    const info = Context.current().info;
+    const holderOf = (e: ProvisioningEvent) => `${info.workflowExecution?.workflowId ?? ''}/${info.activityId}/${e.eventId}`;
+    const users = events.filter((e): e is UserEvent => e.resourceType === 'User');
+    if (users.length === 0) return { held: [], release: () => Promise.resolve() };
+    const ids = users.map((e) => e.localId);
+    const holders = users.map(holderOf);
+    const taken = await db.$queryRaw<{ local_id: string }[]>`
+      INSERT INTO delivery_lease (connector_id, resource_type, local_id, holder, expires_at)
+      SELECT ${connectorId}::uuid, 'User', t.local_id, t.holder, now() + make_interval(secs => ${LEASE_MS / 1000})
+      FROM unnest(${ids}::uuid[], ${holders}::text[]) AS t(local_id, holder)
+      ON CONFLICT (connector_id, resource_type, local_id) DO UPDATE SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at
+      WHERE delivery_lease.expires_at < now() OR delivery_lease.holder = EXCLUDED.holder
+      RETURNING local_id::text AS local_id`;
+    const mine = new Set(taken.map((r) => r.local_id));
+    const held = users.filter((e) => mine.has(e.localId));
+    return {
+      held,
+      release: async () => {
+        if (held.length === 0) return;
+        await db.$executeRaw`
+          DELETE FROM delivery_lease d USING unnest(${held.map((e) => e.localId)}::uuid[], ${held.map(holderOf)}::text[]) AS t(local_id, holder)
+          WHERE d.connector_id = ${connectorId}::uuid AND d.resource_type = 'User' AND d.local_id = t.local_id AND d.holder = t.holder`;
+      },
+    };
   }
 
   /**

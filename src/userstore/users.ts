@@ -330,6 +330,8 @@ export async function createUsers(
           (wanted.length === 0 ? [] : await tx.user.findMany({ where: { OR: wanted }, select: { domainId: true, userNameNormalized: true } })).map((u) => `${u.domainId} ${u.userNameNormalized}`),
         );
         const ledger: { requestId: string; result: Prisma.InputJsonValue }[] = [];
+        /** The creates to insert, by their index in `items`. */
+        const inserting: number[] = [];
         for (const [i, item] of items.entries()) {
           if (results[i]) continue;
           const earlier = done.get(item.requestId);
@@ -338,20 +340,38 @@ export async function createUsers(
             continue;
           }
           const domain = domains.get(item.input.domain);
-          let result: StoreResult;
-          if (!domain) result = { ok: false, rejection: { status: 400, scimType: 'invalidValue', detail: `Unknown user store domain '${item.input.domain}'` } };
-          else if (taken.has(`${domain} ${keyOf(i)}`)) result = { ok: false, rejection: uniquenessRejection(item.input) };
+          if (!domain) results[i] = { ok: false, rejection: { status: 400, scimType: 'invalidValue', detail: `Unknown user store domain '${item.input.domain}'` } };
+          else if (taken.has(`${domain} ${keyOf(i)}`)) results[i] = { ok: false, rejection: uniquenessRejection(item.input) };
           else {
-            const row = await tx.user.create({
-              data: { id: item.id, domainId: domain, passwordHash: hashes[i] ?? null, passwordChangedAt: hashes[i] ? new Date() : null, version: 1, ...attributeColumns(item.input, keyOf(i)) },
-              include: userInclude,
-            });
             // A later create of the chunk with the same name meets this one, as it would one by one.
             taken.add(`${domain} ${keyOf(i)}`);
-            result = { ok: true, user: toUserRecord(row) };
+            inserting.push(i);
+            continue;
           }
-          results[i] = result;
-          ledger.push({ requestId: item.requestId, result: result as unknown as Prisma.InputJsonValue });
+          ledger.push({ requestId: item.requestId, result: results[i] as unknown as Prisma.InputJsonValue });
+        }
+        if (inserting.length > 0) {
+          // One statement per table for the whole chunk (the rows createUser's nested create writes), then one read.
+          const now = new Date();
+          const rows = inserting.map((i) => {
+            const { emails, phoneNumbers, addresses, ...columns } = attributeColumns(items[i]!.input, keyOf(i));
+            return { i, columns, emails: emails.create, phoneNumbers: phoneNumbers.create, addresses: addresses.create };
+          });
+          await tx.user.createMany({
+            data: rows.map(({ i, columns }) => ({ id: items[i]!.id, domainId: domains.get(items[i]!.input.domain)!, passwordHash: hashes[i] ?? null, passwordChangedAt: hashes[i] ? now : null, version: 1, ...columns })),
+          });
+          const children = <T>(pick: (r: (typeof rows)[number]) => T[]) => rows.flatMap((r) => pick(r).map((c) => ({ ...c, userId: items[r.i]!.id })));
+          const emails = children((r) => r.emails);
+          const phones = children((r) => r.phoneNumbers);
+          const addresses = children((r) => r.addresses);
+          if (emails.length > 0) await tx.userEmail.createMany({ data: emails });
+          if (phones.length > 0) await tx.userPhoneNumber.createMany({ data: phones });
+          if (addresses.length > 0) await tx.userAddress.createMany({ data: addresses });
+          const written = new Map((await tx.user.findMany({ where: { id: { in: inserting.map((i) => items[i]!.id) } }, include: userInclude })).map((u) => [u.id, u]));
+          for (const i of inserting) {
+            results[i] = { ok: true, user: toUserRecord(written.get(items[i]!.id)!) };
+            ledger.push({ requestId: items[i]!.requestId, result: results[i] as unknown as Prisma.InputJsonValue });
+          }
         }
         // (Rejections made before the transaction are not ledgered, as createUser's are not: a retry makes them again.)
         if (ledger.length > 0) await tx.storeRequest.createMany({ data: ledger });
