@@ -13,6 +13,14 @@ describe('what the admission bound counts', () => {
     expect(bulkWeight(ops(5), 1)).toBe(1);
   });
 
+  it("weighs a Bulk request's user creates as one: they are written by one workflow, a chunk at a time", () => {
+    const creates = (n: number) => Array.from({ length: n }, () => ({ method: 'post', path: '/Users' }));
+    const others = (n: number) => Array.from({ length: n }, () => ({ method: 'PATCH', path: '/Users/x' }));
+    expect(bulkWeight({ Operations: creates(1000) }, 32)).toBe(1);
+    expect(bulkWeight({ Operations: [...creates(500), ...others(3), ...creates(10)] }, 32)).toBe(4);
+    expect(bulkWeight({ Operations: [...creates(2), { method: 'POST', path: '/Groups' }] }, 32)).toBe(2);
+  });
+
   it('counts writes, never reads or SCIM searches', () => {
     for (const [method, path] of [['POST', '/Users'], ['PUT', '/Users/x'], ['PATCH', '/Groups/x'], ['DELETE', '/Users/x'], ['POST', '/Bulk']]) {
       expect(isWrite({ method: method!, path: path! }), `${method} ${path}`).toBe(true);

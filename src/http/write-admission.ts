@@ -28,12 +28,19 @@ const BULK = /^\/bulk\/?$/i;
 export const ADMIN_WORKFLOW_WRITE = /^\/(roles(\/.*)?|provisioning\/(users|groups)\/[^/]+\/resend|provisioning\/reconcile\/[^/]+)\/?$/i;
 
 /**
- * A Bulk request's weight: its operations (the handler refuses more than maxOperations with 413), at most half the
- * bound, so that a large Bulk request runs when the api is quiet without ever shutting single writes out.
+ * A Bulk request's weight: its operations (the handler refuses more than maxOperations with 413), except that its user
+ * creates weigh one together (src/scim/bulk.ts writes a run of them as one workflow, a chunk at a time: one write in
+ * flight, however many users), at most half the bound, so that a large Bulk request runs when the api is quiet without
+ * ever shutting single writes out.
  */
 export function bulkWeight(body: unknown, bound: number): number {
   const ops = typeof body === 'object' && body !== null ? (body as { Operations?: unknown }).Operations : undefined;
-  const n = Array.isArray(ops) ? ops.length : 1;
+  if (!Array.isArray(ops)) return 1;
+  const creates = ops.filter((op: unknown) => {
+    const o = op as { method?: unknown; path?: unknown } | null;
+    return typeof o?.method === 'string' && o.method.toUpperCase() === 'POST' && o.path === '/Users';
+  }).length;
+  const n = ops.length - creates + Math.min(creates, 1);
   return Math.max(1, Math.min(n, Math.floor(bound / 2)));
 }
 
