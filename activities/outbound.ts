@@ -99,8 +99,22 @@ export function createOutboundActivities(deps: OutboundDeps) {
     outcome: DeliveryOutcome,
     extra: { remoteId?: string | undefined; error?: string | undefined; rules?: AuditedDecision | undefined },
   ): Promise<void> {
+    const data = auditData(event, outcome, extra);
+    await db.provisioningAudit.upsert({
+      where: { eventId_connectorId: { eventId: event.eventId, connectorId: target.connectorId } },
+      create: { eventId: event.eventId, connectorId: target.connectorId, ...data },
+      update: data,
+    });
+  }
+
+  /** An audit record's fields, but for its event and connector ids: who delivered, what, with which outcome. */
+  function auditData(
+    event: ProvisioningEvent,
+    outcome: DeliveryOutcome,
+    extra: { remoteId?: string | undefined; error?: string | undefined; rules?: AuditedDecision | undefined },
+  ) {
     const info = Context.current().info;
-    const data = {
+    return {
       workflowId: info.workflowExecution?.workflowId ?? info.activityId,
       resourceType: event.resourceType,
       localId: event.localId,
@@ -113,11 +127,6 @@ export function createOutboundActivities(deps: OutboundDeps) {
       initiator: event.initiator.label,
       ...(extra.rules && { decision: extra.rules.decision ?? null, decidedBy: extra.rules.decidedBy ?? null, decisionReason: extra.rules.reason ?? null }),
     };
-    await db.provisioningAudit.upsert({
-      where: { eventId_connectorId: { eventId: event.eventId, connectorId: target.connectorId } },
-      create: { eventId: event.eventId, connectorId: target.connectorId, ...data },
-      update: data,
-    });
   }
 
   /** Creates the user, or links to the one the target already has by that userName. */
@@ -492,24 +501,10 @@ export function createOutboundActivities(deps: OutboundDeps) {
 
   /** Audit records of many events at one target (deliverBatch), as auditOne writes each, in two statements. */
   async function auditMany(rows: { event: ProvisioningEvent; remoteId?: string | undefined }[], target: Pick<OutboundTarget, 'connectorId'>, outcome: DeliveryOutcome): Promise<void> {
-    const info = Context.current().info;
     await db.$transaction([
       db.provisioningAudit.deleteMany({ where: { connectorId: target.connectorId, eventId: { in: rows.map((r) => r.event.eventId) } } }),
       db.provisioningAudit.createMany({
-        data: rows.map(({ event, remoteId }) => ({
-          eventId: event.eventId,
-          connectorId: target.connectorId,
-          workflowId: info.workflowExecution?.workflowId ?? info.activityId,
-          resourceType: event.resourceType,
-          localId: event.localId,
-          userName: eventSubject(event),
-          operation: event.operation,
-          outcome,
-          attempts: info.attempt,
-          remoteId: remoteId ?? null,
-          error: null,
-          initiator: event.initiator.label,
-        })),
+        data: rows.map(({ event, remoteId }) => ({ eventId: event.eventId, connectorId: target.connectorId, ...auditData(event, outcome, { remoteId }) })),
       }),
     ]);
   }

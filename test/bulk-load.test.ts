@@ -12,7 +12,7 @@
 import crypto from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, linkScim2Target, startInstance, type Instance } from './harness.js';
+import { eventually, linkScim2Target, startInstance, workflowCountIs, type Instance } from './harness.js';
 
 interface BulkOp {
   method: string;
@@ -112,16 +112,7 @@ describe('Bulk loads: one workflow per run of creates, batched deliveries, the t
   });
 
   const count = async (query: string) => Number((await temporal.workflow.count(query)).count);
-  const countIs = (query: string, want: number) =>
-    eventually(
-      async () => {
-        const n = await count(query);
-        if (n !== want) throw new Error(`${n} of ${want} so far`);
-        return true;
-      },
-      60_000,
-      query,
-    );
+  const countIs = (query: string, want: number) => workflowCountIs(temporal, query, want);
 
   it('answers each operation as alone, in a few workflows, and every user reaches both targets once, in order with a later change', async () => {
     const prefix = `load-${crypto.randomBytes(3).toString('hex')}`;

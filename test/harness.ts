@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import type { Client } from '@temporalio/client';
 import { applyMigrations } from '../src/db/schema-engine.js';
 import { startChild, type ManagedChild } from '../src/process/child.js';
 import { PROJECT_ROOT } from '../src/temporal/cli-binary.js';
@@ -286,6 +287,19 @@ export async function writeFollowingAccepted(
     res = await instance.request(method, pathname, body, { ...headers, 'Idempotency-Key': key });
   }
   return res;
+}
+
+/** Waits until Temporal's visibility counts exactly `want` workflows for `query` (visibility is eventually consistent). */
+export function workflowCountIs(client: Client, query: string, want: number, timeoutMs = 60_000): Promise<true> {
+  return eventually(
+    async () => {
+      const n = Number((await client.workflow.count(query)).count);
+      if (n !== want) throw new Error(`${n} of ${want} so far`);
+      return true as const;
+    },
+    timeoutMs,
+    query,
+  );
 }
 
 /** Polls until `check` returns a value other than undefined, or fails after `timeoutMs`. */

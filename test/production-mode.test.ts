@@ -16,7 +16,7 @@
 import crypto from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, linkScim2Target, startInstance, testStack, type Instance } from './harness.js';
+import { eventually, linkScim2Target, startInstance, testStack, workflowCountIs, type Instance } from './harness.js';
 import { startTemporalCluster, type TemporalCluster } from './support/temporal-cluster.js';
 
 const USERS = 300;
@@ -198,16 +198,7 @@ describe('production mode on a real Temporal cluster', () => {
     // attempt's workflow), one OutboundFanOut per user, and the custom search attributes queryable.
     const client = new Client({ connection: connection!, namespace: cluster!.namespace });
     const count = async (query: string) => Number((await client.workflow.count(query)).count);
-    const countIs = (query: string, want: number) =>
-      eventually(
-        async () => {
-          const n = await count(query);
-          if (n !== want) throw new Error(`${n} of ${want} so far`);
-          return true;
-        },
-        60_000,
-        query,
-      );
+    const countIs = (query: string, want: number) => workflowCountIs(client, query, want);
     const inbound = `WorkflowType = 'inboundProvision' AND TaskQueue = '${a!.taskQueue}'`;
     await countIs(`${inbound} AND ExecutionStatus = 'Completed'`, USERS);
     expect(await count(inbound)).toBe(USERS);
