@@ -63,6 +63,18 @@ const LEASE_MS = 120_000;
 /** Deliveries one deliverBatch call has in flight to its target at once. */
 const BATCH_CONCURRENCY = 8;
 
+/** The activity failure that has Temporal retry a delivery the target could not take now, after its Retry-After. */
+function retryLater(err: ConnectorTransient, message = err.message): ApplicationFailure {
+  return ApplicationFailure.create({
+    message,
+    type: err.name,
+    nonRetryable: false,
+    // Retry-After is a lower bound. `0` ("now") must not become nextRetryDelay 0, which Temporal treats as
+    // no further retry (the activity closes with RETRY_STATE_TIMEOUT); the policy's own backoff applies then.
+    ...(err.retryAfterMs !== undefined && err.retryAfterMs > 0 && { nextRetryDelay: err.retryAfterMs }),
+  });
+}
+
 /** The rule check's outcome as the audit record keeps it (activities/rules.ts). */
 export interface AuditedDecision {
   decision?: string | undefined;
@@ -293,6 +305,16 @@ export function createOutboundActivities(deps: OutboundDeps) {
     return report('delivered', { remoteId });
   }
 
+  /**
+   * The user as it is created at a target: with the password the change set, or the connector's default password
+   * (WSO2's "default password", only ever sent on a create), when the connector provisions passwords; the connector's
+   * attribute mapping for a create.
+   */
+  function userForCreate(event: UserEvent, config: { passwordProvisioning: boolean; secrets: Record<string, string>; settings: Record<string, unknown> }): Promise<OutboundUser> {
+    const password = config.passwordProvisioning ? (sealer.openIfSealed(event.user.password) ?? config.secrets.defaultPassword) : undefined;
+    return mapOutboundUser({ ...event.user, password }, config.settings.attributeMapping, { operation: 'create' });
+  }
+
   async function deliverUser(
     connector: OutboundConnector,
     event: UserEvent,
@@ -306,8 +328,7 @@ export function createOutboundActivities(deps: OutboundDeps) {
     // the user is created at the target (src/provisioning/attribute-mapping.ts).
     const rules = config.settings.attributeMapping;
     const user: OutboundUser = await mapOutboundUser({ ...event.user, password }, rules, { operation: event.operation === 'delete' ? 'delete' : 'update' });
-    const forCreate = () =>
-      mapOutboundUser({ ...event.user, password: config.passwordProvisioning ? (password ?? config.secrets.defaultPassword) : undefined }, rules, { operation: 'create' });
+    const forCreate = () => userForCreate(event, config);
     let remoteId = linkedRemoteId;
     if (event.operation === 'delete') {
       // Never linked (or the link was lost in a crash after the create): find it by name.
@@ -439,13 +460,7 @@ export function createOutboundActivities(deps: OutboundDeps) {
       );
       const fresh = leases.held.filter((e) => !linked.has(e.localId));
       if (fresh.length < 2) return { settled };
-      const rules = config.settings.attributeMapping;
-      const users = await Promise.all(
-        fresh.map((e) => {
-          const password = config.passwordProvisioning ? (sealer.openIfSealed(e.user.password) ?? config.secrets.defaultPassword) : undefined;
-          return mapOutboundUser({ ...e.user, password }, rules, { operation: 'create' });
-        }),
-      );
+      const users = await Promise.all(fresh.map((e) => userForCreate(e, config)));
       let answers: Awaited<ReturnType<NonNullable<OutboundConnector['createUsers']>>>;
       try {
         answers = await connector.createUsers(users);
@@ -510,60 +525,46 @@ export function createOutboundActivities(deps: OutboundDeps) {
   }
 
   /**
-   * takeLease for many events at once (one statement): the events whose lease this delivery now holds (those another
-   * delivery holds are left out; the one-by-one path meets them and waits), and how to release them all.
+   * Takes the (connector, resource) leases of `events` (one resource type) for the delivery running now, in one
+   * statement: the events whose lease it now holds (those another delivery holds are left out), and how to release
+   * them all. The holder names the activity and the event, so the same delivery retried after a crash takes its lease
+   * back at once.
    */
-  async function takeLeases(connectorId: string, events: ProvisioningEvent[]): Promise<{ held: UserEvent[]; release(): Promise<void> }> {
+  async function takeLeases<E extends ProvisioningEvent>(connectorId: string, events: E[]): Promise<{ held: E[]; release(): Promise<void> }> {
+    if (events.length === 0) return { held: [], release: () => Promise.resolve() };
     const info = Context.current().info;
     const holderOf = (e: ProvisioningEvent) => `${info.workflowExecution?.workflowId ?? ''}/${info.activityId}/${e.eventId}`;
-    const users = events.filter((e): e is UserEvent => e.resourceType === 'User');
-    if (users.length === 0) return { held: [], release: () => Promise.resolve() };
-    const ids = users.map((e) => e.localId);
-    const holders = users.map(holderOf);
+    const resourceType = events[0]!.resourceType;
     const taken = await db.$queryRaw<{ local_id: string }[]>`
       INSERT INTO delivery_lease (connector_id, resource_type, local_id, holder, expires_at)
-      SELECT ${connectorId}::uuid, 'User', t.local_id, t.holder, now() + make_interval(secs => ${LEASE_MS / 1000})
-      FROM unnest(${ids}::uuid[], ${holders}::text[]) AS t(local_id, holder)
+      SELECT ${connectorId}::uuid, ${resourceType}, t.local_id, t.holder, now() + make_interval(secs => ${LEASE_MS / 1000})
+      FROM unnest(${events.map((e) => e.localId)}::uuid[], ${events.map(holderOf)}::text[]) AS t(local_id, holder)
       ON CONFLICT (connector_id, resource_type, local_id) DO UPDATE SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at
       WHERE delivery_lease.expires_at < now() OR delivery_lease.holder = EXCLUDED.holder
       RETURNING local_id::text AS local_id`;
     const mine = new Set(taken.map((r) => r.local_id));
-    const held = users.filter((e) => mine.has(e.localId));
+    const held = events.filter((e) => mine.has(e.localId));
     return {
       held,
       release: async () => {
         if (held.length === 0) return;
         await db.$executeRaw`
           DELETE FROM delivery_lease d USING unnest(${held.map((e) => e.localId)}::uuid[], ${held.map(holderOf)}::text[]) AS t(local_id, holder)
-          WHERE d.connector_id = ${connectorId}::uuid AND d.resource_type = 'User' AND d.local_id = t.local_id AND d.holder = t.holder`;
+          WHERE d.connector_id = ${connectorId}::uuid AND d.resource_type = ${resourceType} AND d.local_id = t.local_id AND d.holder = t.holder`;
       },
     };
   }
 
   /**
-   * Takes the (connector, resource) lease for the delivery running now, or throws ConnectorTransient when another
-   * delivery of the same resource to the same connector holds it (the activity's retry comes back shortly). The
-   * holder names the activity and the event, so the same delivery retried after a crash takes its lease back.
+   * The lease of one delivery (takeLeases), or ConnectorTransient when another delivery of the same resource to the
+   * same connector holds it (the activity's retry comes back shortly).
    */
   async function takeLease(connectorId: string, event: ProvisioningEvent): Promise<{ release(): Promise<void> }> {
-    const info = Context.current().info;
-    const holder = `${info.workflowExecution?.workflowId ?? ''}/${info.activityId}/${event.eventId}`;
-    const taken = await db.$queryRaw<{ holder: string }[]>`
-      INSERT INTO delivery_lease (connector_id, resource_type, local_id, holder, expires_at)
-      VALUES (${connectorId}::uuid, ${event.resourceType}, ${event.localId}::uuid, ${holder}, now() + make_interval(secs => ${LEASE_MS / 1000}))
-      ON CONFLICT (connector_id, resource_type, local_id) DO UPDATE SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at
-      WHERE delivery_lease.expires_at < now() OR delivery_lease.holder = EXCLUDED.holder
-      RETURNING holder`;
-    if (taken.length === 0) {
+    const lease = await takeLeases(connectorId, [event]);
+    if (lease.held.length === 0) {
       throw new ConnectorTransient(`another delivery of ${eventSubject(event)} to this target is in flight; this one waits for it`, undefined, 250);
     }
-    return {
-      release: async () => {
-        await db.$executeRaw`
-          DELETE FROM delivery_lease
-          WHERE connector_id = ${connectorId}::uuid AND resource_type = ${event.resourceType} AND local_id = ${event.localId}::uuid AND holder = ${holder}`;
-      },
-    };
+    return lease;
   }
 
   return {
@@ -649,14 +650,7 @@ export function createOutboundActivities(deps: OutboundDeps) {
         };
         await Promise.all(Array.from({ length: Math.min(BATCH_CONCURRENCY, args.events.length) }, worker));
         if (misconfigured) throw ApplicationFailure.nonRetryable(misconfigured.message, misconfigured.name);
-        if (transient && !result.held) {
-          throw ApplicationFailure.create({
-            message: `${transient.message} (the batch is retried; what was delivered is skipped then)`,
-            type: transient.name,
-            nonRetryable: false,
-            ...(transient.retryAfterMs !== undefined && transient.retryAfterMs > 0 && { nextRetryDelay: transient.retryAfterMs }),
-          });
-        }
+        if (transient && !result.held) throw retryLater(transient, `${transient.message} (the batch is retried; what was delivered is skipped then)`);
         return result;
       } finally {
         clearInterval(heartbeat);
@@ -708,16 +702,7 @@ export function createOutboundActivities(deps: OutboundDeps) {
         }
         return report;
       } catch (err) {
-        if (err instanceof ConnectorTransient) {
-          throw ApplicationFailure.create({
-            message: err.message,
-            type: err.name,
-            nonRetryable: false,
-            // Retry-After is a lower bound. `0` ("now") must not become nextRetryDelay 0, which Temporal treats as
-            // no further retry (the activity closes with RETRY_STATE_TIMEOUT); the policy's own backoff applies then.
-            ...(err.retryAfterMs !== undefined && err.retryAfterMs > 0 && { nextRetryDelay: err.retryAfterMs }),
-          });
-        }
+        if (err instanceof ConnectorTransient) throw retryLater(err);
         if (err instanceof ConnectorError) {
           await auditOne(args.event, args.target, 'failed', { error: `${err.name}: ${err.message}`, rules });
           throw ApplicationFailure.nonRetryable(err.message, err.name);

@@ -20,6 +20,7 @@ import {
   ConnectorRejected,
   ConnectorTransient,
   parseRetryAfter,
+  type ConnectorError,
 } from './errors.js';
 import { clientCredentialsToken, clientFingerprint, type ClientCredentials } from './oauth-client.js';
 
@@ -167,13 +168,19 @@ export async function scimRequest(opts: ScimHttpOptions, method: string, url: st
   if (res.ok) return json;
   const detail = opts.errorDetail(json);
   const message = `${method} ${new URL(url).pathname} -> ${res.status}${detail !== undefined ? `: ${detail}` : ''}`;
-  if (res.status === 404) throw new ConnectorNotFound(message, 404);
-  if (res.status === 409) throw new ConnectorAlreadyExists(message, 409);
-  if (res.status === 408 || res.status === 429 || res.status >= 500) {
-    throw new ConnectorTransient(message, res.status, parseRetryAfter(res.headers.get('retry-after')));
-  }
-  if (res.status === 401 || res.status === 403) throw new ConnectorMisconfigured(`${message} (check the connector's credentials)`, res.status);
-  throw new ScimRejected(message, res.status, opts.errorType?.(json));
+  throw scimStatusError(res.status, message, opts.errorType?.(json), parseRetryAfter(res.headers.get('retry-after')));
+}
+
+/**
+ * The error a SCIM target's refusal means, by its HTTP status: of a whole request (scimRequest) or of one operation of
+ * a Bulk request (its `status`, the SCIM 2.0 connector's createUsers).
+ */
+export function scimStatusError(status: number, message: string, scimType?: string, retryAfterMs?: number): ConnectorError {
+  if (status === 404) return new ConnectorNotFound(message, 404);
+  if (status === 409) return new ConnectorAlreadyExists(message, 409);
+  if (status === 408 || status === 429 || status >= 500) return new ConnectorTransient(message, status, retryAfterMs);
+  if (status === 401 || status === 403) return new ConnectorMisconfigured(`${message} (check the connector's credentials)`, status);
+  return new ScimRejected(message, status, scimType);
 }
 
 async function send(opts: ScimHttpOptions, method: string, url: string, body: unknown, authorization: string | undefined): Promise<Response> {

@@ -21,6 +21,7 @@
  *   `503` and was not applied.
  */
 import type { UserInput } from '../provisioning/types.js';
+import type { BatchItem } from '../../workflows/inbound-provision.js';
 import { ScimError, type ScimType } from './errors.js';
 import { formatIdempotencyKey } from './idempotency-key.js';
 import { requestFingerprint, RETRY_AFTER_SECONDS } from './inbound-requests.js';
@@ -126,6 +127,15 @@ function substitute(value: unknown, ids: ReadonlyMap<string, string>): unknown {
   if (Array.isArray(value)) return value.map((v) => substitute(v, ids));
   if (isObject(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substitute(v, ids)]));
   return value;
+}
+
+/** A create of a run written by one workflow (createBatch), as POST /Users would answer it, without its bulkId. */
+export function batchItemOutcome(item: BatchItem, scimBaseUrl: string): BulkOutcome {
+  if ('rejection' in item) {
+    const { status, detail, scimType } = item.rejection;
+    return { method: 'POST', status: String(status), response: new ScimError(status, detail, scimType as ScimType | undefined).toBody() };
+  }
+  return { method: 'POST', version: etagOf(item.user.version), location: `${scimBaseUrl}/Users/${item.user.id}`, status: '201' };
 }
 
 function errorOutcome(op: BulkOperation, err: ScimError): BulkOutcome {
@@ -292,18 +302,9 @@ export async function runBulk(
     const byIndex = new Map(taken.map((op) => [op.index, op]));
     for (const item of outcome.batch) {
       const op = byIndex.get(item.index)!;
-      if ('rejection' in item) {
-        record(op, errorOutcome(op, new ScimError(item.rejection.status, item.rejection.detail, item.rejection.scimType as ScimType | undefined)));
-        continue;
-      }
-      if (op.bulkId !== undefined) created.set(op.bulkId, item.user.id);
-      record(op, {
-        method: op.method,
-        ...(op.bulkId !== undefined && { bulkId: op.bulkId }),
-        version: etagOf(item.user.version),
-        location: `${service.scimBaseUrl}/Users/${item.user.id}`,
-        status: '201',
-      });
+      if ('user' in item && op.bulkId !== undefined) created.set(op.bulkId, item.user.id);
+      const { method, ...rest } = batchItemOutcome(item, service.scimBaseUrl);
+      record(op, { method, ...(op.bulkId !== undefined && { bulkId: op.bulkId }), ...rest });
     }
     // Creates past failOnErrors were not run (absent from the batch): the loop stops before them.
     return outcome.batch.length === taken.length ? rest : [];

@@ -17,6 +17,7 @@ import { getGroup, getGroupsByIds } from '../userstore/groups.js';
 import { queryGroupIds, queryUserIds } from '../userstore/query.js';
 import { getUser, getUsersByIds, isUuid } from '../userstore/users.js';
 import type { InboundProvisionInput, InboundProvisionResult, UserBatchOperation } from '../../workflows/inbound-provision.js';
+import { batchItemOutcome, SCHEMA_BULK_RESPONSE } from './bulk.js';
 import type { CursorCodec } from './cursor.js';
 import { ScimError, type ScimType } from './errors.js';
 import { formatIdempotencyKey } from './idempotency-key.js';
@@ -440,22 +441,20 @@ export class ScimService {
   async createUser(caller: ScimCaller, body: unknown, query: ListParams = {}): Promise<ScimResult> {
     const rt = await this.rt('User');
     const projection = projectionOf(query);
-    const parsed = parseUserInput(body, { defaultDomain: this.defaultDomain(caller), extensions: this.parsers(rt) });
-    this.assertWritable(caller, parsed.domain, 'users');
-    // New accounts are active unless the client says otherwise (as in WSO2).
-    const user = { ...parsed, active: parsed.active ?? true, password: this.deps.sealer.sealOptional(parsed.password) };
+    const user = await this.prepareUserCreate(caller, body);
     const result = await this.run(caller, { operation: 'create', user, ...this.common(caller) }, { userName: user.userName });
     return this.userAnswer(result, rt, projection, true);
   }
 
   /**
-   * A Bulk create's user as POST /Users reads it (parsed, domain checked, password sealed), for a run of creates
-   * written by one workflow (createUsers); throws the ScimError POST /Users would answer.
+   * A new user as POST /Users reads it (parsed, domain checked, password sealed), for POST /Users and for a Bulk run
+   * of creates written by one workflow (createUsers); throws the ScimError POST /Users answers.
    */
   async prepareUserCreate(caller: ScimCaller, body: unknown): Promise<UserInput> {
     const rt = await this.rt('User');
     const parsed = parseUserInput(body, { defaultDomain: this.defaultDomain(caller), extensions: this.parsers(rt) });
     this.assertWritable(caller, parsed.domain, 'users');
+    // New accounts are active unless the client says otherwise (as in WSO2).
     return { ...parsed, active: parsed.active ?? true, password: this.deps.sealer.sealOptional(parsed.password) };
   }
 
@@ -468,22 +467,12 @@ export class ScimService {
     return this.run(caller, { operation: 'createBatch', resourceType: 'User', users, maxErrors, ...this.common(caller) }, {});
   }
 
-  /** A batch's answer as the status resource shows it: a BulkResponse of its operations (src/scim/bulk.ts renders the same). */
+  /** A batch's answer as the status resource shows it: a BulkResponse of its operations, as src/scim/bulk.ts answers each. */
   private batchAnswer(result: InboundOutcome): ScimResult {
     if ('pending' in result) return this.pendingAnswer(result);
     if (!result.ok) throw rejection(result);
     if (!('batch' in result)) throw new ScimError(500, 'Unexpected workflow result');
-    return {
-      status: 200,
-      body: {
-        schemas: ['urn:ietf:params:scim:api:messages:2.0:BulkResponse'],
-        Operations: result.batch.map((item) =>
-          'user' in item
-            ? { method: 'POST', status: '201', location: `${this.scimBaseUrl}/Users/${item.user.id}`, version: etagOf(item.user.version) }
-            : { method: 'POST', status: String(item.rejection.status), response: new ScimError(item.rejection.status, item.rejection.detail, item.rejection.scimType as ScimType | undefined).toBody() },
-        ),
-      },
-    };
+    return { status: 200, body: { schemas: [SCHEMA_BULK_RESPONSE], Operations: result.batch.map((item) => batchItemOutcome(item, this.scimBaseUrl)) } };
   }
 
   async getUser(caller: ScimCaller, id: string, query: ListParams = {}, pre: Preconditions = {}): Promise<ScimResult> {

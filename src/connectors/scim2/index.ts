@@ -31,7 +31,6 @@ import { z } from 'zod';
 import { SCIM_CONTENT_TYPE } from '../../scim/schemas.js';
 import { qualifiedUserName, toScimUser } from '../../scim/user-resource.js';
 import {
-  ConnectorAlreadyExists,
   ConnectorMisconfigured,
   ConnectorNotFound,
   ConnectorRejected,
@@ -39,7 +38,7 @@ import {
   type ConnectorError,
 } from '../errors.js';
 import { withMappedAttributes } from '../scim-mapping.js';
-import { scimAuth, scimAuthIssues, scimAuthSecrets, scimAuthSettings, scimRequest, SCIM_AUTH_SECRET_FIELDS, type ScimAuth } from '../scim-http.js';
+import { scimAuth, scimAuthIssues, scimAuthSecrets, scimAuthSettings, scimRequest, scimStatusError, SCIM_AUTH_SECRET_FIELDS, type ScimAuth } from '../scim-http.js';
 import type { ConnectorConfig, ConnectorFactory, OutboundConnector, OutboundGroup, OutboundUser, RemoteGroup, RemoteUser } from '../types.js';
 import { defineConnector } from '../define.js';
 import { chooseUpdateMethod, DISCOVERY_TTL_MS, patchOrPut, serviceProviderConfigUrl, type UpdateMethod } from '../scim-discovery.js';
@@ -96,11 +95,8 @@ const bulkSupportAsked = new Map<string, Promise<BulkSupport | undefined>>();
 function bulkOperationError(status: number, response: unknown): ConnectorError {
   const body = response as { detail?: unknown; scimType?: unknown } | undefined;
   const detail = typeof body?.detail === 'string' ? body.detail : `the target answered ${status}`;
-  const message = `Bulk operation: ${status}${typeof body?.scimType === 'string' ? ` ${body.scimType}` : ''}: ${detail}`.slice(0, 1000);
-  if (status === 409) return new ConnectorAlreadyExists(message, status);
-  if (status === 401 || status === 403) return new ConnectorMisconfigured(`${message} (check the connector's credentials)`, status);
-  if (status === 408 || status === 429 || status >= 500) return new ConnectorTransient(message, status);
-  return new ConnectorRejected(message, status);
+  const scimType = typeof body?.scimType === 'string' ? body.scimType : undefined;
+  return scimStatusError(status, `Bulk operation: ${status}${scimType ? ` ${scimType}` : ''}: ${detail}`.slice(0, 1000), scimType);
 }
 
 export class Scim2Connector implements OutboundConnector {
