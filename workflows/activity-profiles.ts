@@ -1,7 +1,7 @@
 /**
  * Named timeout/retry profiles for activities. Every number says why it is what it is.
  */
-import type { ActivityOptions, LocalActivityOptions } from '@temporalio/workflow';
+import { ApplicationFailure, type ActivityFailure, type ActivityOptions, type LocalActivityOptions } from '@temporalio/workflow';
 import type { RetrySettings } from '../src/provisioning/types.js';
 
 /** Error types that are decisions, not accidents: retrying cannot change them. */
@@ -29,6 +29,22 @@ export const userStoreWrite: LocalActivityOptions = {
  * idempotent by its own request id, so a retried chunk finishes what the first attempt left.
  */
 export const userStoreBatchWrite: LocalActivityOptions = { ...userStoreWrite, startToCloseTimeout: '2 minutes' };
+
+/** Marking a connector quarantined (OutboundFanOut, OutboundBatch): one quick database write, retried without limit. */
+export const quarantineWrite: ActivityOptions = { startToCloseTimeout: '30s', retry: { initialInterval: '1s', maximumInterval: '30s' } };
+
+/** How often a delivery or batch held for a quarantined connector looks at it again without a resume signal. */
+export const QUARANTINE_RECHECK = '5 minutes';
+
+/**
+ * What a failed activity says went wrong: the application error's type (undefined for a timeout or a cancellation)
+ * and `Type: message` for the log, the audit and the quarantine reason.
+ */
+export function describeFailure(err: ActivityFailure): { type: string | undefined; reason: string } {
+  const cause = err.cause instanceof ApplicationFailure ? err.cause : undefined;
+  if (cause) return { type: cause.type ?? undefined, reason: `${cause.type ?? 'Error'}: ${cause.message}` };
+  return { type: undefined, reason: err.cause?.message ?? err.message };
+}
 
 /** Configuration reads (outbound targets): quick, side-effect free, retried like store writes. */
 export const configRead: LocalActivityOptions = {

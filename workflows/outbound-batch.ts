@@ -19,19 +19,17 @@
  *
  * Targets with Enable Rules or Blocking never come here (InboundProvision sends those users one by one).
  */
-import { ActivityFailure, ApplicationFailure, condition, log, proxyActivities, setHandler, upsertMemo } from '@temporalio/workflow';
+import { ActivityFailure, condition, log, proxyActivities, setHandler, upsertMemo } from '@temporalio/workflow';
 import type { createActivities } from '../activities/index.js';
 import type { BatchDeliveryResult } from '../activities/outbound.js';
 import type { OutboundTarget, ProvisioningEvent } from '../src/provisioning/types.js';
-import { connectorBatch } from './activity-profiles.js';
+import { connectorBatch, describeFailure, QUARANTINE_RECHECK, quarantineWrite } from './activity-profiles.js';
 import { resumeConnectorSignal } from './messages.js';
 
 type Activities = ReturnType<typeof createActivities>;
 
-const quarantine = proxyActivities<Activities>({ startToCloseTimeout: '30s', retry: { initialInterval: '1s', maximumInterval: '30s' } });
+const quarantine = proxyActivities<Activities>(quarantineWrite);
 
-/** How often a held batch looks at its connector again without a resume signal. */
-const QUARANTINE_RECHECK = '5 minutes';
 
 export interface OutboundBatchInput {
   /** The chunk's events, without their targets (the batch's `targets` are theirs). */
@@ -79,8 +77,7 @@ export async function outboundBatch(input: OutboundBatchInput): Promise<Record<s
       } catch (err) {
         // As in OutboundFanOut: attempts ran out or the connector is misconfigured: quarantine it and hold, in order.
         if (!(err instanceof ActivityFailure)) throw err;
-        const cause = err.cause instanceof ApplicationFailure ? err.cause : undefined;
-        const reason = cause ? `${cause.type ?? 'Error'}: ${cause.message}` : (err.cause?.message ?? err.message);
+        const { reason } = describeFailure(err);
         await quarantine.quarantineConnector({ connectorId: target.connectorId, reason, event: input.events[0]! });
         await hold(target, reason);
       }

@@ -26,7 +26,6 @@
  */
 import {
   ActivityFailure,
-  ApplicationFailure,
   allHandlersFinished,
   condition,
   continueAsNew,
@@ -45,20 +44,17 @@ import type { DeliveryAttempt } from '../activities/outbound.js';
 import type { RuleVerdict } from '../activities/rules.js';
 import type { DeliveryReport, OutboundTarget, ProvisioningEvent } from '../src/provisioning/types.js';
 import { ConnectorKey, IdentityProviderKey, ProvisioningOperationKey, ProvisioningOutcomeKey, UserIdKey, UserNameKey } from '../src/temporal/search-attributes.js';
-import { connectorCall, policyCheck } from './activity-profiles.js';
+import { connectorCall, describeFailure, policyCheck, QUARANTINE_RECHECK, quarantineWrite } from './activity-profiles.js';
 import { keyword } from './keyword.js';
 import { deliveryReportSignal, provisioningEventSignal, resumeConnectorSignal } from './messages.js';
 
 type Activities = ReturnType<typeof createActivities>;
 
-/** Marking a connector quarantined: one quick database write. */
-const quarantine = proxyActivities<Activities>({ startToCloseTimeout: '30s', retry: { initialInterval: '1s', maximumInterval: '30s' } });
+const quarantine = proxyActivities<Activities>(quarantineWrite);
 
 /** The rule check of a delivery (activities/rules.ts). */
 const rulesCheck = proxyLocalActivities<Activities>(policyCheck);
 
-/** How often a held delivery looks at its connector again without a resume signal. */
-const QUARANTINE_RECHECK = '5 minutes';
 
 export interface OutboundFanOutInput {
   resourceType: 'User' | 'Group';
@@ -136,15 +132,14 @@ export async function outboundFanOut(input: OutboundFanOutInput): Promise<void> 
       // is a bug in this code: rethrown, it fails the workflow task, which Temporal retries, so a fixed
       // deployment resumes the delivery.
       if (!(err instanceof ActivityFailure)) throw err;
-      const cause = err.cause instanceof ApplicationFailure ? err.cause : undefined;
-      const error = cause ? `${cause.type ?? 'Error'}: ${cause.message}` : (err.cause?.message ?? err.message);
+      const { type, reason: error } = describeFailure(err);
       log.warn('delivery failed', { target: item.target.label, eventId: item.event.eventId, error });
       const base = { eventId: item.event.eventId, connectorId: item.target.connectorId, label: item.target.label };
       // Only a decision (the target refused this change: a non-retryable failure) moves the queue on. Anything
       // else is the target's state, not this change's fault: its attempt limit ran out, retrying stopped for any
       // other reason (timeout), or our configuration of it is broken. Quarantine the connector and hold the
       // delivery, in order: never drop it.
-      if (err.retryState !== 'NON_RETRYABLE_FAILURE' || cause?.type === 'ConnectorMisconfigured') {
+      if (err.retryState !== 'NON_RETRYABLE_FAILURE' || type === 'ConnectorMisconfigured') {
         await quarantine.quarantineConnector({ connectorId: item.target.connectorId, reason: error, event: { ...item.event, targets: [] } });
         return { ...base, outcome: 'held', error: `quarantined: ${error}`, quarantined: true };
       }
