@@ -33,6 +33,10 @@ export function createApp(ctx: AppContext, log: Logger): Express {
   app.use(checkUrl(refuse));
   app.use(healthRouter(ctx.readiness));
   app.use(writeGate(ctx.readiness));
+  // The provisioning APIs first: they carry nearly all the traffic, and a request walks every router mounted before
+  // the one that answers it (the routers below them own paths of their own and never see a SCIM path).
+  app.use('/scim2', scimRouter(ctx, log));
+  app.use('/wso2/scim', scim11Router(ctx, log));
   const sessions = new OperatorSessions(ctx.db, ctx.box, {
     admin: ctx.admin,
     ttlMinutes: ctx.config.operatorSessionTtlMinutes,
@@ -51,8 +55,6 @@ export function createApp(ctx: AppContext, log: Logger): Express {
   const federation = federationRouter(ctx, log);
   app.use(federation.router);
   app.use(interactionRouter(ctx, { federation }));
-  app.use('/scim2', scimRouter(ctx, log));
-  app.use('/wso2/scim', scim11Router(ctx, log));
   // Before the admin router and its credential check: the admin API has one caller (the operator), so its places cannot
   // be taken by anybody else, and only its few writes that start workflows count (see ADMIN_WORKFLOW_WRITE).
   app.use('/api/server/v1', admitWrites(ctx.admission, 'admin', { only: (req) => ADMIN_WORKFLOW_WRITE.test(req.path) }));
