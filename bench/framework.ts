@@ -94,7 +94,15 @@ export function atLeast(a: Against | undefined, min: number, of: string): Target
 
 /** A latency target: `value ≤ max` ms; `text` says it as the issue does when it is not "<what> ≤ <max> ms". */
 export function atMost(value: number, max: number, what: string, text = `${what} ≤ ${max} ms`): Target {
-  return { text, met: Number.isFinite(value) && value <= max, value: `${what} ${value.toFixed(1)} ms` };
+  return { text, met: Number.isFinite(value) && value <= max, value: `${what} ${duration(value)}` };
+}
+
+/** A duration for people: milliseconds below 10 s, then seconds, then minutes and seconds. */
+function duration(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 10_000) return `${ms.toFixed(1)} ms`;
+  if (ms < 120_000) return `${(ms / 1000).toFixed(1)} s`;
+  const seconds = Math.round(ms / 1000);
+  return `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
 }
 
 export interface ExtraTable {
