@@ -8,9 +8,13 @@
  * A provisions (non-blocking, from the resident SP) to B, through B's /Bulk (the connector's default `bulk: auto`; B is
  * an instance of this server, whose ServiceProviderConfig says bulk.supported), and to C one user per call
  * (`bulk: never`).
+ *
+ * The delivery lease (activities/outbound.ts takeLeases) that keeps a batch and a single change of one user from
+ * crossing at a target is forced in the last test: a lease row held by "another delivery" in A's database.
  */
 import crypto from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, linkScim2Target, startInstance, workflowCountIs, type Instance } from './harness.js';
 
@@ -261,4 +265,52 @@ describe('Bulk loads: one workflow per run of creates, batched deliveries, the t
       );
     }
   }, 400_000);
+
+  it("a delivery waits while another delivery of the same user to the same target holds the lease, and goes once it lapses", async () => {
+    const userName = `leased-${crypto.randomBytes(3).toString('hex')}`;
+    const titleAt = async (target: Instance) => {
+      const res = await target.request('GET', `/scim2/Users?filter=${encodeURIComponent(`userName eq "${userName}"`)}&attributes=title`);
+      return ((await res.json()) as { Resources?: { title?: string }[] }).Resources?.[0]?.title;
+    };
+    const created = await a.request('POST', '/scim2/Users', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName, title: 'before' });
+    expect(created.status).toBe(201);
+    const id = ((await created.json()) as ScimUser).id;
+    for (const target of [b, c]) await eventually(async () => ((await titleAt(target)) === 'before' ? true : undefined), 60_000, 'the create at both targets');
+
+    // Another delivery of this user to C holds the lease (as a batch would, mid-call), for a minute.
+    const db = new pg.Client({ connectionString: a.databaseUrl });
+    await db.connect();
+    try {
+      await db.query(
+        `INSERT INTO delivery_lease (connector_id, resource_type, local_id, holder, expires_at) VALUES ($1, 'User', $2, 'test/another-delivery', now() + interval '1 minute')`,
+        [cConnector, id],
+      );
+      const changed = await a.request('PATCH', `/scim2/Users/${id}`, {
+        schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+        Operations: [{ op: 'replace', path: 'title', value: 'after' }],
+      });
+      expect(changed.status).toBe(200);
+      // B (no lease held) gets the change; C's delivery of it keeps waiting for the lease: a second after B has it,
+      // and after several of the waiting delivery's retries (250 ms apart), C still has the create's state.
+      await eventually(async () => ((await titleAt(b)) === 'after' ? true : undefined), 60_000, 'the change at B');
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(await titleAt(c)).toBe('before');
+      const waiting = await db.query(`SELECT holder FROM delivery_lease WHERE connector_id = $1 AND local_id = $2`, [cConnector, id]);
+      expect(waiting.rows).toEqual([{ holder: 'test/another-delivery' }]);
+
+      // The holder's lease lapses (its worker died, say): the waiting delivery takes it over and delivers, once.
+      await db.query(`UPDATE delivery_lease SET expires_at = now() - interval '1 second' WHERE connector_id = $1 AND local_id = $2`, [cConnector, id]);
+      await eventually(async () => ((await titleAt(c)) === 'after' ? true : undefined), 60_000, 'the change at C after the lease lapsed');
+      // Released when it finished: no lease left behind.
+      await eventually(async () => ((await db.query(`SELECT 1 FROM delivery_lease WHERE local_id = $1`, [id])).rowCount === 0 ? true : undefined), 30_000, 'the lease released');
+    } finally {
+      await db.end();
+    }
+    const res = await a.request('GET', `/api/server/v1/provisioning/audit?connectorId=${cConnector}&resourceType=User&limit=100`);
+    const rows = ((await res.json()) as AuditRow[]).filter((r) => r.localId === id);
+    expect(rows.map((r) => [r.operation, r.outcome]).sort()).toEqual([
+      ['create', 'delivered'],
+      ['update', 'delivered'],
+    ]);
+  }, 200_000);
 });
