@@ -128,10 +128,6 @@ export interface StartInstanceOptions {
 }
 
 /**
- * Starts an instance and, when its worker runs, waits until the api is ready, so a test's first write is
- * never refused by the write gate while the api has not yet seen the worker poll.
- */
-/**
  * CPU_PROFILE_DIR=dir (tests and the bench): every api and worker process runs with V8's CPU profiler and writes its
  * threads' profiles (the main thread's is the largest; tsx's loader thread has one too) to `dir/<instance>-<role>/`
  * when it exits: open one in Chrome DevTools' Performance panel or speedscope. A process killed with SIGKILL writes none.
@@ -141,6 +137,10 @@ function cpuProfileArgs(label: string): string[] {
   return dir ? ['--cpu-prof', `--cpu-prof-dir=${path.join(dir, label)}`] : [];
 }
 
+/**
+ * Starts an instance and, when its worker runs, waits until the api is ready, so a test's first write is
+ * never refused by the write gate while the api has not yet seen the worker poll.
+ */
 export async function startInstance(name: string, opts: StartInstanceOptions = {}): Promise<Instance> {
   const workerCount = opts.workers ?? 1;
   if (!Number.isInteger(workerCount) || workerCount < 1) throw new Error(`workers: ${workerCount} (at least 1)`);

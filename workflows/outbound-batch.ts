@@ -30,7 +30,6 @@ type Activities = ReturnType<typeof createActivities>;
 
 const quarantine = proxyActivities<Activities>(quarantineWrite);
 
-
 export interface OutboundBatchInput {
   /** The chunk's events, without their targets (the batch's `targets` are theirs). */
   events: ProvisioningEvent[];
